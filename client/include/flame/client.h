@@ -1,0 +1,221 @@
+/*
+ * flame/client.h - libflame, the C client of flamed (flame.v1.RunnerService)
+ * over gRPC core.
+ *
+ * Every call is synchronous. A flame_client may be shared by any number of
+ * threads; each call makes its own completion queue. Errors: every call
+ * returns 0 or a negative FLAME_E* code (flame/error.h, mapped from the gRPC
+ * status by flame_error_from_grpc_status()); when `st` is non-NULL it receives
+ * the gRPC status code and flamed's message, so no global error state exists.
+ *
+ * Follows: proto/flame/v1/runner_service.proto; gRPC core (grpc/grpc.h 1.51).
+ */
+#ifndef FLAME_CLIENT_H
+#define FLAME_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flame/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct flame_client flame_client;
+
+/** A call's outcome: the gRPC status code and message (flamed's detail). */
+typedef struct flame_status {
+    int code;           /* grpc_status_code: 0 OK, 5 NOT_FOUND, ... */
+    char message[1024]; /* NUL-terminated, truncated */
+    char reason[64];    /* "flame-reason" trailing metadata, or "" */
+} flame_status;
+
+/** RunnerState values (proto enum flame.v1.RunnerState). */
+enum flame_runner_state {
+    FLAME_RUNNER_UNSPECIFIED = 0,
+    FLAME_RUNNER_BOOTING = 1,
+    FLAME_RUNNER_RUNNING = 2,
+    FLAME_RUNNER_STOPPING = 3,
+    FLAME_RUNNER_EXITED = 4,
+    FLAME_RUNNER_REMOVED = 5,
+    FLAME_RUNNER_FAILED = 6,
+};
+
+/** RunnerEventType values (proto enum flame.v1.RunnerEventType). */
+enum flame_event_type {
+    FLAME_EVENT_UNSPECIFIED = 0,
+    FLAME_EVENT_EXISTING = 1,
+    FLAME_EVENT_BOOTING = 2,
+    FLAME_EVENT_STARTED = 3,
+    FLAME_EVENT_EXITED = 4,
+    FLAME_EVENT_REMOVED = 5,
+    FLAME_EVENT_FAILED = 6,
+    FLAME_EVENT_STOPPING = 7,
+};
+
+/** PullPolicy values (proto enum flame.v1.PullPolicy). */
+enum flame_pull_policy {
+    FLAME_PULL_IF_NOT_PRESENT = 0,
+    FLAME_PULL_ALWAYS = 1,
+    FLAME_PULL_NEVER = 2,
+};
+
+/** A runner as flamed reports it. All strings owned by the struct. */
+typedef struct flame_runner {
+    char *id, *container_id, *name, *pool, *image, *network, *ip_address, *error;
+    int state;           /* enum flame_runner_state */
+    int exit_code;
+    int oom_killed;      /* 0/1 */
+    int keep_runner;     /* 0/1 */
+    int64_t created_unix_nano;
+    size_t n_labels;
+    char **label_keys;   /* n_labels entries each */
+    char **label_values;
+} flame_runner;
+
+/** Free a runner from any flame_client_* call. Accepts NULL. */
+void flame_runner_free(flame_runner *r);
+/** Free an array of runners from flame_client_list(). Accepts NULL. */
+void flame_runner_list_free(flame_runner **rs, size_t n);
+/** Label value of a runner, or NULL; borrowed from r. */
+const char *flame_runner_label(const flame_runner *r, const char *key);
+/** "RUNNING", "EXITED", ...; static. */
+const char *flame_runner_state_name(int state);
+/** "STARTED", "EXITED", ...; static. */
+const char *flame_event_type_name(int type);
+
+/** Options for flame_client_open(). Zero-initialise, then set. */
+typedef struct flame_client_options {
+    /* Deadline for unary calls (Boot, Shutdown, List) in ms; 0 = 120000. */
+    uint32_t timeout_ms;
+    /* "authorization: Bearer <token>" metadata on every call; NULL = none. */
+    const char *bearer_token;
+} flame_client_options;
+
+/**
+ * Open a channel to flamed. Does not connect yet (gRPC connects lazily).
+ *
+ * @param[out] out  owned by the caller; close with flame_client_close().
+ * @param addr      gRPC target: "unix:/path", "unix:///path", "host:port"; copied.
+ * @param opts      NULL for defaults; copied.
+ * @return 0, FLAME_EINVALID (empty addr), FLAME_ENOMEM.
+ */
+int flame_client_open(flame_client **out, const char *addr, const flame_client_options *opts);
+
+/** Close a client. Accepts NULL. No call may be in flight. */
+void flame_client_close(flame_client *c);
+
+/** What to boot. Arrays are NULL-terminated and may be NULL; all copied. */
+typedef struct flame_boot_request {
+    const char *image;              /* required */
+    const char *network;            /* user-defined network, or NULL */
+    const char *pool;               /* NULL: "default" */
+    const char *const *env;         /* "K=V" */
+    const char *const *cmd;
+    const char *const *entrypoint;
+    const char *const *labels;      /* "K=V" */
+    const char *host_config_json;   /* a Docker HostConfig JSON object, or NULL */
+    const char *const *mounts_json; /* each a Docker Mount JSON object */
+    const char *user, *working_dir;
+    uint32_t boot_timeout_ms;       /* 0: flamed's default, 30000 */
+    int keep_runner;
+    int pull_policy;                /* enum flame_pull_policy */
+} flame_boot_request;
+
+/**
+ * Boot a runner and wait until its container is running.
+ *
+ * @param[out] out  the booted runner; owned by the caller, free with flame_runner_free().
+ * @param c         an open client (borrowed); safe to share between threads.
+ * @param req       what to boot; copied.
+ * @param[out] st   status detail, or NULL.
+ * @return 0, or FLAME_EINVALID (bad request or JSON), FLAME_ENOTFOUND (image missing),
+ *         FLAME_EPRECONDITION (network missing), FLAME_ETIMEOUT / FLAME_EABORTED (not
+ *         running within the timeout / exited during boot; container removed),
+ *         FLAME_EUNAVAILABLE (flamed or Docker unreachable).
+ * Follows: flame.v1.RunnerService/Boot; FLAME.Backend.remote_boot/1.
+ */
+int flame_client_boot(flame_client *c, const flame_boot_request *req, flame_runner **out,
+                      flame_status *st);
+
+/**
+ * Stop a runner (SIGTERM, SIGKILL after timeout_ms) and remove it unless kept.
+ * @param timeout_ms  grace in ms; 0: flamed's default (10000).
+ * @param[out] out    the final runner (may be NULL to discard); owned by the caller.
+ * @return 0 (also for an already-gone runner), FLAME_ENOTFOUND (never known).
+ * Follows: flame.v1.RunnerService/Shutdown.
+ */
+int flame_client_shutdown(flame_client *c, const char *runner_id, uint32_t timeout_ms,
+                          flame_runner **out, flame_status *st);
+
+/**
+ * List runners, oldest first.
+ * @param pool    NULL or "" for all.
+ * @param[out] out, n  array of n runners; free with flame_runner_list_free().
+ * Follows: flame.v1.RunnerService/List.
+ */
+int flame_client_list(flame_client *c, const char *pool, flame_runner ***out, size_t *n,
+                      flame_status *st);
+
+/** A command to run in a runner. Arrays NULL-terminated; copied. */
+typedef struct flame_spawn_request {
+    const char *runner_id;
+    const char *const *argv; /* required, at least one element */
+    const char *const *env;  /* "K=V" */
+    const char *working_dir, *user;
+    uint32_t timeout_ms;     /* 0: no limit */
+} flame_spawn_request;
+
+/** Callbacks for flame_client_spawn(); run on the calling thread. */
+typedef struct flame_spawn_handler {
+    /* The command started (exec id borrowed). May be NULL. */
+    void (*on_started)(void *ud, const char *exec_id);
+    /* Output: stream 1 stdout, 2 stderr; data borrowed for the call. Return
+     * non-zero to cancel the call (flamed then kills the command). May be NULL. */
+    int (*on_output)(void *ud, int stream, const void *data, size_t len);
+    void *ud;
+} flame_spawn_handler;
+
+/**
+ * Run a command in a runner and stream its output until it exits.
+ * @param[out] exit_code  the command's exit code (set when 0 is returned).
+ * @return 0; FLAME_ENOTFOUND (runner unknown); FLAME_EPRECONDITION (not
+ *         running); FLAME_ETIMEOUT (timeout_ms elapsed, command killed);
+ *         FLAME_ECANCELLED (a callback asked to stop).
+ * Follows: flame.v1.RunnerService/Spawn; Docker Engine API exec.
+ */
+int flame_client_spawn(flame_client *c, const flame_spawn_request *req,
+                       const flame_spawn_handler *h, int *exit_code, flame_status *st);
+
+/** Which events to watch. */
+typedef struct flame_watch_request {
+    const char *pool;       /* NULL or "": all */
+    const char *runner_id;  /* NULL or "": all */
+    int include_existing;
+    uint32_t timeout_ms;    /* end the watch after this long; 0: never */
+} flame_watch_request;
+
+/** One runner event; all fields borrowed for the callback's duration. */
+typedef struct flame_event {
+    int type;               /* enum flame_event_type */
+    uint64_t sequence;
+    int64_t time_unix_nano;
+    const flame_runner *runner;
+} flame_event;
+
+/**
+ * Stream runner events to `fn` until it returns non-zero (0 is then returned),
+ * the timeout elapses (FLAME_ETIMEOUT) or the stream ends.
+ * Follows: flame.v1.RunnerService/Watch.
+ */
+int flame_client_watch(flame_client *c, const flame_watch_request *req,
+                       int (*fn)(void *ud, const flame_event *ev), void *ud, flame_status *st);
+
+/** libflame's version ("0.1.0"); static. */
+const char *flame_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,395 @@
+/*
+ * server/docker/docker.h - a small Docker Engine API client over the unix socket.
+ *
+ * Knows nothing of gRPC: it speaks HTTP/JSON to dockerd through libcurl
+ * (CURLOPT_UNIX_SOCKET_PATH) and returns FLAME_E* codes from flame/error.h with
+ * a human-readable detail written into the caller's `err` buffer (always
+ * NUL-terminated when errlen > 0; untouched on success).
+ *
+ * Error mapping, for every function unless its doc says otherwise:
+ *   transport failure (socket missing, refused, reset)  FLAME_EUNAVAILABLE
+ *   a call's own timeout elapsed                         FLAME_ETIMEOUT
+ *   HTTP 404                                             FLAME_ENOTFOUND
+ *   HTTP 409                                             FLAME_ECONFLICT
+ *   HTTP 400 (and 500 from a malformed body on 20.10)    FLAME_EINVALID
+ *   other 5xx, unparseable JSON                          FLAME_ERROR
+ * The detail holds Docker's own {"message": ...} text.
+ *
+ * Thread-safety: a docker_client may be shared by any number of threads; each
+ * call borrows a libcurl easy handle from an internal pool (connections are
+ * reused). Streams (exec start, events, pull) use their own handle.
+ * Requires curl_global_init() before the first thread starts.
+ *
+ * Follows: Docker Engine API v1.41 (https://docs.docker.com/engine/api/v1.41/).
+ */
+#ifndef FLAMED_DOCKER_H
+#define FLAMED_DOCKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "flame/error.h"
+
+typedef struct docker_client docker_client;
+
+/* The newest Engine API version this client speaks. */
+#define DOCKER_API_VERSION_MAX "1.41"
+
+/* ---------------------------------------------------------------- socket */
+
+/**
+ * Find the Docker socket path, the way the docker CLI does.
+ *
+ * @param[out] out        the socket path, NUL-terminated.
+ * @param outlen          size of out in bytes.
+ * @param docker_host     the --docker-host flag or $DOCKER_HOST, or NULL/"".
+ *                        Accepts "unix:///path" and "/path".
+ * @param home            $HOME, or NULL.
+ * @param exists          predicate "path exists" (access(2) in production;
+ *                        tests pass their own); NULL means access(path, F_OK).
+ * @return 0; FLAME_EINVALID if docker_host has another scheme (tcp:// is not
+ *         supported yet) or is too long; FLAME_ENOTFOUND if docker_host is
+ *         unset and none of /var/run/docker.sock, $HOME/.docker/run/docker.sock,
+ *         /mnt/wsl/shared-docker/docker.sock exists (out then holds the first).
+ */
+int docker_socket_detect(char *out, size_t outlen, const char *docker_host, const char *home,
+                         int (*exists)(const char *path));
+
+/* ---------------------------------------------------------------- client */
+
+/**
+ * Create a client for the daemon at a unix socket. Does no I/O.
+ *
+ * @param[out] out     owned by the caller; free with docker_client_free().
+ * @param socket_path  path of the unix socket; copied.
+ * @return 0 or FLAME_ENOMEM.
+ */
+int docker_client_new(docker_client **out, const char *socket_path);
+
+/** Free a client and its pooled handles. Accepts NULL. No call may be in flight. */
+void docker_client_free(docker_client *c);
+
+/** The socket path; borrowed from c, valid until docker_client_free(). */
+const char *docker_client_socket_path(const docker_client *c);
+
+/**
+ * GET /_ping and negotiate the API version: min(DOCKER_API_VERSION_MAX, the
+ * daemon's Api-Version header). Every later path is prefixed with it.
+ * Safe to call again at any time (health checks, reconnects).
+ *
+ * @return 0; FLAME_EUNAVAILABLE when the daemon does not answer;
+ *         FLAME_EPRECONDITION when the daemon's API is older than 1.41.
+ */
+int docker_ping(docker_client *c, char *err, size_t errlen);
+
+/** Negotiated API version ("1.41"); borrowed, static storage. */
+const char *docker_client_api_version(const docker_client *c);
+
+/**
+ * One plain request. `path` starts with '/' and excludes the version prefix
+ * ("/containers/json?all=1"). `body` (may be NULL) is sent as JSON.
+ *
+ * @param[out] status    HTTP status.
+ * @param[out] response  parsed JSON body or NULL when empty/not JSON; owned by
+ *                       the caller (cJSON_Delete). May be NULL to discard.
+ * @param timeout_ms     total timeout in ms; 0 = none.
+ * @return 0 when the exchange happened (any HTTP status; callers map it), or
+ *         FLAME_EUNAVAILABLE / FLAME_ETIMEOUT / FLAME_ENOMEM.
+ */
+int docker_request(docker_client *c, const char *method, const char *path, const cJSON *body,
+                   long timeout_ms, long *status, cJSON **response, char *err, size_t errlen);
+
+/* --------------------------------------------------------------- network */
+
+/**
+ * GET /networks/{name}.
+ * @param[out] out  inspect JSON (may be NULL to discard); owned by the caller.
+ * @return 0, FLAME_ENOTFOUND (detail says to run `docker network create NAME`).
+ */
+int docker_network_inspect(docker_client *c, const char *name, cJSON **out, char *err, size_t errlen);
+
+/** POST /networks/create {"Name": name, "Driver": "bridge", "Labels": labels}. Test helper and
+ *  future use. @param[out] id owned by the caller (free()), may be NULL. */
+int docker_network_create(docker_client *c, const char *name, const cJSON *labels, char **id,
+                          char *err, size_t errlen);
+
+/** DELETE /networks/{name}. 0 or FLAME_ENOTFOUND / FLAME_ECONFLICT (in use). */
+int docker_network_remove(docker_client *c, const char *name, char *err, size_t errlen);
+
+/* ----------------------------------------------------------------- image */
+
+/**
+ * GET /images/{ref}/json.
+ * @return 0 (present), FLAME_ENOTFOUND (absent).
+ */
+int docker_image_inspect(docker_client *c, const char *ref, cJSON **out, char *err, size_t errlen);
+
+/**
+ * Pull an image: POST /images/create?fromImage=REPO&tag=TAG (digest refs go in
+ * fromImage whole). Reads the whole progress stream; an "error"/"errorDetail"
+ * line inside a 200 stream is a failure. Then confirms with image inspect.
+ *
+ * @param ref          "repo[:tag]" or "repo@sha256:..."; ":latest" when no tag.
+ * @param registry_auth base64url X-Registry-Auth value or NULL.
+ * @param timeout_ms   abort when no byte arrives for this long (low-speed
+ *                     limit, not a total timeout); 0 = 60000.
+ * @return 0; FLAME_ENOTFOUND when the registry says the image or tag does not
+ *         exist or access is denied ("not found", "manifest unknown",
+ *         "pull access denied", "repository does not exist");
+ *         FLAME_EUNAVAILABLE for anything else (registry unreachable, DNS, TLS),
+ *         the registry's words in the detail.
+ */
+int docker_image_pull(docker_client *c, const char *ref, const char *registry_auth, long timeout_ms,
+                      char *err, size_t errlen);
+
+/* ------------------------------------------------------------- container */
+
+/**
+ * POST /containers/create?name=NAME with `config` as the body.
+ * @param[out] id  container id; owned by the caller (free()).
+ * @return 0; FLAME_ENOTFOUND (no such image); FLAME_EEXISTS (name in use, 409);
+ *         FLAME_EINVALID (400, or 500 for a malformed body).
+ */
+int docker_container_create(docker_client *c, const char *name, const cJSON *config, char **id,
+                            char *err, size_t errlen);
+
+/**
+ * POST /containers/{id}/start. 304 (already running) is success.
+ * @param timeout_ms  total timeout; 0 = none.
+ * @return 0; FLAME_ENOTFOUND (container, or the network: the detail says which);
+ *         FLAME_EINVALID (400: e.g. the command does not exist in the image).
+ */
+int docker_container_start(docker_client *c, const char *id, long timeout_ms, char *err,
+                           size_t errlen);
+
+/**
+ * POST /containers/{id}/stop?t=SECONDS (SIGTERM, then SIGKILL after t).
+ * 304 (not running) is success. The HTTP timeout is t + 30 s.
+ * @return 0; FLAME_ENOTFOUND.
+ */
+int docker_container_stop(docker_client *c, const char *id, int grace_s, char *err, size_t errlen);
+
+/**
+ * POST /containers/{id}/kill?signal=SIG.
+ * @return 0; FLAME_ENOTFOUND; FLAME_ECONFLICT (not running).
+ */
+int docker_container_kill(docker_client *c, const char *id, const char *signal, char *err,
+                          size_t errlen);
+
+/**
+ * DELETE /containers/{id}?force=1&v=1 (removes anonymous volumes too).
+ * @return 0; FLAME_ENOTFOUND (already gone); FLAME_ECONFLICT (removal in progress).
+ */
+int docker_container_remove(docker_client *c, const char *id, char *err, size_t errlen);
+
+/**
+ * GET /containers/{id}/json.
+ * @param[out] out  owned by the caller (cJSON_Delete).
+ * @return 0; FLAME_ENOTFOUND.
+ */
+int docker_container_inspect(docker_client *c, const char *id, cJSON **out, char *err,
+                             size_t errlen);
+
+/** The parts of a container inspect flamed uses, copied out of the JSON. */
+struct docker_container_state {
+    char status[16];      /* State.Status: created, running, exited, dead, ... */
+    int running;          /* State.Running */
+    int exit_code;        /* State.ExitCode */
+    int oom_killed;       /* State.OOMKilled */
+    char health[16];      /* State.Health.Status or "" when no HEALTHCHECK */
+    char error[256];      /* State.Error, truncated */
+    char ip_address[64];  /* NetworkSettings.Networks.{network}.IPAddress, or the first */
+};
+
+/**
+ * Extract docker_container_state from an inspect JSON (pure; no I/O).
+ * @param network  network whose IP to take; NULL or "" for the first found.
+ * @return 0; FLAME_EINVALID when State is missing.
+ */
+int docker_container_state_parse(const cJSON *inspect, const char *network,
+                                 struct docker_container_state *out);
+
+/**
+ * GET /containers/json?all=1&filters={"label":[label]}.
+ * @param label  "key" or "key=value"; copied into the filter.
+ * @param[out] out  a JSON array; owned by the caller.
+ */
+int docker_container_list(docker_client *c, const char *label, cJSON **out, char *err,
+                          size_t errlen);
+
+/**
+ * GET /containers/{id}/logs?stdout=1&stderr=1&tail=N, demultiplexed.
+ * @param[out] out  NUL-terminated text (stdout and stderr interleaved as sent);
+ *                  owned by the caller (free()). At most 8 KiB (the tail is kept).
+ */
+int docker_container_logs_tail(docker_client *c, const char *id, int lines, char **out, char *err,
+                               size_t errlen);
+
+/* ------------------------------------------------------------------ exec */
+
+/**
+ * POST /containers/{id}/exec {AttachStdout, AttachStderr, Tty:false, Cmd, Env,
+ * WorkingDir, User}.
+ * @param argv  NULL-terminated, at least one element; copied.
+ * @param env   NULL-terminated "K=V" strings, or NULL.
+ * @param working_dir, user  NULL or "" for the container's.
+ * @param[out] exec_id  owned by the caller (free()).
+ * @return 0; FLAME_ENOTFOUND (no such container); FLAME_EPRECONDITION (409:
+ *         the container is not running).
+ */
+int docker_exec_create(docker_client *c, const char *container_id, const char *const *argv,
+                       const char *const *env, const char *working_dir, const char *user,
+                       char **exec_id, char *err, size_t errlen);
+
+/** Callbacks for docker_exec_start(). Both run on the calling thread. */
+struct docker_exec_io {
+    /* A demultiplexed chunk of output: stream 1 = stdout, 2 = stderr. May
+     * block (that is the backpressure: the socket is not read meanwhile).
+     * Return 0 to go on, non-zero to abort the stream. */
+    int (*on_output)(void *ud, int stream, const char *data, size_t len);
+    /* Polled at least every 100 ms while the stream is idle; non-zero aborts
+     * the stream (client cancel, deadline). May be NULL. */
+    int (*should_abort)(void *ud);
+    void *ud;
+};
+
+/**
+ * POST /exec/{id}/start {"Detach":false,"Tty":false} and stream the output
+ * until the process closes it. Uses its own connection.
+ * @return 0 when the stream ended normally; FLAME_ECANCELLED when a callback
+ *         aborted; FLAME_EINVALID on a malformed frame header; transport codes.
+ */
+int docker_exec_start(docker_client *c, const char *exec_id, const struct docker_exec_io *io,
+                      char *err, size_t errlen);
+
+/**
+ * GET /exec/{id}/json.
+ * @param[out] exit_code  ExitCode (-1 while running / null).
+ * @param[out] running    Running.
+ * @param[out] pid        Pid: the host pid (0 when unknown). Any out may be NULL.
+ */
+int docker_exec_inspect(docker_client *c, const char *exec_id, int *exit_code, int *running,
+                        long *pid, char *err, size_t errlen);
+
+/**
+ * Best-effort signal to an exec'd process. Docker has no API for this: we read
+ * the exec's host pid (exec inspect) and kill(2) it, after checking through
+ * /proc/PID/cgroup that the pid belongs to container_id (so a pid from another
+ * pid namespace is never signalled).
+ * @return 0 when signalled or already gone; FLAME_EUNIMPLEMENTED when the pid
+ *         is not visible from here (flamed in its own pid namespace).
+ */
+int docker_exec_kill(docker_client *c, const char *exec_id, const char *container_id, int signo,
+                     char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- events */
+
+/** Callbacks for docker_events_stream(). Run on the calling thread; must not block long. */
+struct docker_events_io {
+    /* One event object (borrowed for the call). Non-zero return stops the stream. */
+    int (*on_event)(void *ud, const cJSON *event);
+    /* Called once the stream is open (HTTP 200 headers seen). May be NULL. */
+    void (*on_open)(void *ud);
+    /* Polled at least every 200 ms; non-zero stops the stream. May be NULL. */
+    int (*should_stop)(void *ud);
+    void *ud;
+};
+
+/**
+ * GET /events?filters={"type":["container"],"label":[label]}&since=SINCE and
+ * deliver each JSON line. Returns when the stream ends or is stopped.
+ * @param label       "key=value" filter, or NULL.
+ * @param since_nano  0 for "from now", else Unix ns (sent as seconds.nanos).
+ * @return 0 when stopped by a callback; FLAME_EUNAVAILABLE when the daemon
+ *         closed or dropped the stream.
+ */
+int docker_events_stream(docker_client *c, const char *label, int64_t since_nano,
+                         const struct docker_events_io *io, char *err, size_t errlen);
+
+/* ------------------------------------------------- pure parsers (testable) */
+
+/** Demultiplexer for Docker's 8-byte-header stream ([type,0,0,0,len BE32]). */
+struct docker_demux {
+    unsigned char hdr[8];
+    size_t hdr_have;
+    uint32_t remaining; /* payload bytes left in the current frame */
+    int stream;         /* current frame's stream: 0 stdin, 1 stdout, 2 stderr */
+};
+
+/** Reset a demultiplexer to expect a header. */
+void docker_demux_init(struct docker_demux *d);
+
+/**
+ * Feed bytes; frames may span calls. `out` gets each payload piece (never
+ * empty). A non-zero return from out stops feeding and is returned.
+ * @return 0; FLAME_EINVALID on a header with a stream type > 2 or non-zero
+ *         padding; or out's non-zero return.
+ */
+int docker_demux_feed(struct docker_demux *d, const char *data, size_t len,
+                      int (*out)(void *ud, int stream, const char *p, size_t n), void *ud);
+
+/** Splits a byte stream into '\n'-terminated lines (events, pull progress). */
+struct docker_lines {
+    char *buf;
+    size_t len, cap;
+    size_t max; /* longest line accepted, bytes; longer lines are an error */
+};
+
+/** Initialise; max_line bytes (0 = 1 MiB). Free with docker_lines_free(). */
+void docker_lines_init(struct docker_lines *l, size_t max_line);
+void docker_lines_free(struct docker_lines *l);
+
+/**
+ * Feed bytes; `line` gets each complete line without its '\n' (may be empty,
+ * NUL-terminated, borrowed for the call). Non-zero from line stops and is returned.
+ * @return 0; FLAME_EINVALID when a line exceeds max; FLAME_ENOMEM.
+ */
+int docker_lines_feed(struct docker_lines *l, const char *data, size_t len,
+                      int (*line)(void *ud, char *s, size_t n), void *ud);
+
+/**
+ * Split an image reference for /images/create: "repo:tag" -> ("repo","tag"),
+ * "repo" -> ("repo","latest"), "host:5000/repo" -> (..,"latest"),
+ * "repo@sha256:x" -> ("repo@sha256:x", "").
+ * @return 0; FLAME_EINVALID when the ref is empty or too long for the buffers.
+ */
+int docker_image_ref_split(const char *ref, char *repo, size_t repolen, char *tag, size_t taglen);
+
+/**
+ * Validate a user-supplied HostConfig object against the Engine API 1.41
+ * schema: every key must be a known HostConfig field with the right JSON type
+ * (integers integral). Wiring fields flamed owns are refused: NetworkMode,
+ * RestartPolicy (and AutoRemove: flamed removes runners itself), Links.
+ * @return 0; FLAME_EINVALID with a detail naming the field and what to do.
+ */
+int docker_host_config_validate(const cJSON *host_config, char *err, size_t errlen);
+
+/** What flamed creates a runner container with (all strings borrowed). */
+struct docker_container_spec {
+    const char *image;
+    const char *hostname;             /* also the DNS alias on network */
+    const char *network;              /* "" or NULL: default bridge, no alias */
+    const char *const *env;           /* "K=V", NULL-terminated; may be NULL */
+    const char *const *cmd;           /* NULL-terminated or NULL (image's) */
+    const char *const *entrypoint;    /* NULL-terminated or NULL (image's) */
+    const char *user;                 /* NULL or "" */
+    const char *working_dir;          /* NULL or "" */
+    const cJSON *labels;              /* object of strings; may be NULL */
+    const cJSON *host_config;         /* validated object; may be NULL; copied */
+    const cJSON *mounts;              /* array of Mount objects; may be NULL; copied */
+};
+
+/**
+ * Build the POST /containers/create body: Image, Hostname, Env, Cmd,
+ * Entrypoint, User, WorkingDir, Labels, HostConfig (the user's plus
+ * NetworkMode=network, RestartPolicy {"Name":"no"}, Mounts appended), and
+ * NetworkingConfig.EndpointsConfig.{network}.Aliases=[hostname].
+ * @param[out] out  owned by the caller (cJSON_Delete).
+ * @return 0; FLAME_EINVALID (mounts not an array of objects); FLAME_ENOMEM.
+ */
+int docker_container_config_build(const struct docker_container_spec *spec, cJSON **out,
+                                   char *err, size_t errlen);
+
+#endif
