@@ -121,10 +121,19 @@ typedef struct flame_boot_request {
     uint32_t boot_timeout_ms;       /* 0: flamed's default, 30000 */
     int keep_runner;
     int pull_policy;                /* enum flame_pull_policy */
+    /* Added: set HostConfig.Memory / HostConfig.NanoCpus, overriding the same
+     * keys of host_config_json; 0 leaves them as host_config_json has them. */
+    int64_t memory_bytes;
+    int64_t nano_cpus;
 } flame_boot_request;
 
 /**
  * Boot a runner and wait until its container is running.
+ *
+ * The call's deadline is the client's timeout_ms, or boot_timeout_ms + 60 s
+ * when that is longer (pulls and Docker's own stop/remove on failure).
+ * host_config_json and mounts_json are parsed here: invalid JSON fails with
+ * FLAME_EINVALID before anything is sent.
  *
  * @param[out] out  the booted runner; owned by the caller, free with flame_runner_free().
  * @param c         an open client (borrowed); safe to share between threads.
@@ -141,9 +150,14 @@ int flame_client_boot(flame_client *c, const flame_boot_request *req, flame_runn
 
 /**
  * Stop a runner (SIGTERM, SIGKILL after timeout_ms) and remove it unless kept.
+ * The call's deadline is the client's timeout_ms, or the grace + 60 s when longer.
+ * @param c           an open client (borrowed); thread-safe.
+ * @param runner_id   the runner (copied).
  * @param timeout_ms  grace in ms; 0: flamed's default (10000).
  * @param[out] out    the final runner (may be NULL to discard); owned by the caller.
- * @return 0 (also for an already-gone runner), FLAME_ENOTFOUND (never known).
+ * @param[out] st     status detail, or NULL.
+ * @return 0 (also for an already-gone runner), FLAME_ENOTFOUND (never known),
+ *         FLAME_EINVALID (empty id), FLAME_EUNAVAILABLE, FLAME_ETIMEOUT.
  * Follows: flame.v1.RunnerService/Shutdown.
  */
 int flame_client_shutdown(flame_client *c, const char *runner_id, uint32_t timeout_ms,
@@ -151,8 +165,12 @@ int flame_client_shutdown(flame_client *c, const char *runner_id, uint32_t timeo
 
 /**
  * List runners, oldest first.
+ * @param c       an open client (borrowed); thread-safe.
  * @param pool    NULL or "" for all.
- * @param[out] out, n  array of n runners; free with flame_runner_list_free().
+ * @param[out] out, n  array of n runners (NULL when n is 0); free with
+ *                flame_runner_list_free().
+ * @param[out] st status detail, or NULL.
+ * @return 0, FLAME_EUNAVAILABLE, FLAME_ETIMEOUT, FLAME_ENOMEM, ...
  * Follows: flame.v1.RunnerService/List.
  */
 int flame_client_list(flame_client *c, const char *pool, flame_runner ***out, size_t *n,
@@ -175,14 +193,24 @@ typedef struct flame_spawn_handler {
      * non-zero to cancel the call (flamed then kills the command). May be NULL. */
     int (*on_output)(void *ud, int stream, const void *data, size_t len);
     void *ud;
+    /* Added: polled about every 100 ms while waiting for output; return
+     * non-zero to cancel the call (e.g. after SIGINT set a flag). May be NULL. */
+    int (*on_tick)(void *ud);
 } flame_spawn_handler;
 
 /**
  * Run a command in a runner and stream its output until it exits.
+ * No deadline when req->timeout_ms is 0, else timeout_ms + 10 s (flamed
+ * kills the command at timeout_ms itself).
+ * @param c       an open client (borrowed); thread-safe.
+ * @param req     the command; copied.
+ * @param h       callbacks, run on the calling thread; NULL discards output.
  * @param[out] exit_code  the command's exit code (set when 0 is returned).
- * @return 0; FLAME_ENOTFOUND (runner unknown); FLAME_EPRECONDITION (not
- *         running); FLAME_ETIMEOUT (timeout_ms elapsed, command killed);
- *         FLAME_ECANCELLED (a callback asked to stop).
+ * @param[out] st status detail, or NULL.
+ * @return 0; FLAME_EINVALID (no argv, bad env); FLAME_ENOTFOUND (runner unknown);
+ *         FLAME_EPRECONDITION (not running); FLAME_ETIMEOUT (timeout_ms elapsed,
+ *         command killed); FLAME_ECANCELLED (a callback asked to stop);
+ *         FLAME_ERROR (the stream ended without an exit code).
  * Follows: flame.v1.RunnerService/Spawn; Docker Engine API exec.
  */
 int flame_client_spawn(flame_client *c, const flame_spawn_request *req,
@@ -194,6 +222,9 @@ typedef struct flame_watch_request {
     const char *runner_id;  /* NULL or "": all */
     int include_existing;
     uint32_t timeout_ms;    /* end the watch after this long; 0: never */
+    /* Added: polled about every 100 ms with the callback's ud while no event
+     * arrives; non-zero ends the watch (0 is returned). May be NULL. */
+    int (*on_tick)(void *ud);
 } flame_watch_request;
 
 /** One runner event; all fields borrowed for the callback's duration. */
@@ -207,6 +238,12 @@ typedef struct flame_event {
 /**
  * Stream runner events to `fn` until it returns non-zero (0 is then returned),
  * the timeout elapses (FLAME_ETIMEOUT) or the stream ends.
+ * @param c    an open client (borrowed); thread-safe.
+ * @param req  filters; copied. NULL watches everything.
+ * @param fn   called on the calling thread for each event, in order.
+ * @param[out] st status detail, or NULL.
+ * @return 0 (fn or on_tick stopped it, or flamed ended the stream cleanly),
+ *         FLAME_ETIMEOUT, FLAME_EUNAVAILABLE (flamed gone or shutting down), ...
  * Follows: flame.v1.RunnerService/Watch.
  */
 int flame_client_watch(flame_client *c, const flame_watch_request *req,
@@ -214,6 +251,26 @@ int flame_client_watch(flame_client *c, const flame_watch_request *req,
 
 /** libflame's version ("0.1.0"); static. */
 const char *flame_version(void);
+
+/**
+ * Added: parse a memory size as `docker run --memory` does: an integer or
+ * decimal with an optional binary unit b, k, m, g, t (case-insensitive,
+ * optionally followed by "b" or "ib"): "512m" = 536870912, "1.5g",
+ * "1024". Pure and thread-safe.
+ * @param text  the size (borrowed).
+ * @param[out] out_bytes  set on 0.
+ * @return 0, FLAME_EINVALID (syntax, negative, fraction of a byte, > INT64_MAX).
+ */
+int flame_parse_memory_bytes(const char *text, int64_t *out_bytes);
+
+/**
+ * Added: parse a CPU count as `docker run --cpus` does ("1.5", "0.25") into
+ * HostConfig.NanoCpus units (1e-9 CPUs), exactly. Pure and thread-safe.
+ * @param text  the count (borrowed); at most 9 decimals.
+ * @param[out] out_nano_cpus  set on 0.
+ * @return 0, FLAME_EINVALID.
+ */
+int flame_parse_nano_cpus(const char *text, int64_t *out_nano_cpus);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,178 @@
+/*
+ * cli.h - flamectl's shared parts: the command table, option parsing, error
+ * reporting and output helpers. One cmd_<verb>.c per verb; main.c dispatches.
+ *
+ * Every cmd_*.c `run` function returns the process exit code: the command's
+ * own (spawn, run), 0, or flame_error_exit_code() of the error it printed.
+ */
+#ifndef FLAMECTL_CLI_H
+#define FLAMECTL_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "flame/client.h"
+
+/* ------------------------------------------------------------ global state */
+
+/** Global options and the lazily opened client. */
+typedef struct cli {
+    const char *addr;       /* --addr, $FLAMED_ADDR or the default socket */
+    const char *token_file; /* --token-file or NULL */
+    int json;               /* --json */
+    flame_client *client;   /* opened by cli_client() */
+} cli;
+
+#define CLI_DEFAULT_ADDR "unix:/run/flamed/flamed.sock"
+
+/**
+ * The client, opened on first use from g->addr and g->token_file.
+ * @return 0 or a FLAME_E* code, already printed.
+ */
+int cli_client(cli *g, flame_client **out);
+
+/* ------------------------------------------------------------ commands */
+
+typedef struct cli_cmd {
+    const char *name;
+    const char *summary; /* one line for `flamectl help` */
+    const char *usage;   /* full text for `flamectl help VERB` */
+    int (*run)(cli *g, int argc, char **argv); /* argv[0] is the verb */
+} cli_cmd;
+
+extern const cli_cmd cli_cmd_boot, cli_cmd_spawn, cli_cmd_watch, cli_cmd_ls, cli_cmd_shutdown,
+    cli_cmd_run, cli_cmd_version, cli_cmd_help;
+
+/** The command table, NULL-terminated (main.c). */
+extern const cli_cmd *const cli_commands[];
+
+/** The command named `name`, or NULL. */
+const cli_cmd *cli_find_command(const char *name);
+
+/* ------------------------------------------------------------ options */
+
+enum { CLI_NOARG = 0, CLI_ARG = 1 };
+
+/** One option of a verb. `id` is what the verb's handler switches on. */
+typedef struct cli_opt {
+    const char *long_name; /* without "--" */
+    char short_name;       /* 0: none */
+    int has_arg;           /* CLI_NOARG / CLI_ARG */
+    int id;
+} cli_opt;
+
+/** Terminates a cli_opt table. */
+#define CLI_OPT_END {NULL, 0, 0, 0}
+
+/** What is left after the options: positionals, then the command tail. */
+typedef struct cli_args {
+    char **pos;   /* positionals before the tail (pointers into argv) */
+    int n_pos;
+    char **tail;  /* after "--", or from the first positional past `tail_after` */
+    int n_tail;
+} cli_args;
+
+/**
+ * Parse a verb's argv (argv[0] is the verb). Accepts --opt VALUE, --opt=VALUE,
+ * -o VALUE, -oVALUE, the global options (--addr, --token-file, --json) in any
+ * position, and "--" which starts the tail.
+ *
+ * @param tables      NULL-terminated list of option tables.
+ * @param tail_after  -1: the tail starts only at "--"; k >= 0: the first
+ *                    positional after k positionals also starts it (so
+ *                    `spawn ID sh -c x` works without "--").
+ * @param on_opt      called for each verb option; returns 0 or a FLAME_E* code
+ *                    (having printed the error).
+ * @param[out] out    pos/tail point into argv; free out->pos with free().
+ * @return 0 or FLAME_EINVALID / FLAME_ENOMEM (printed).
+ */
+int cli_parse(cli *g, int argc, char **argv, const cli_opt *const *tables, int tail_after,
+              int (*on_opt)(void *ud, int id, const char *arg), void *ud, cli_args *out);
+
+/** Parse a decimal uint32 ("30000"); on error print "<what>: ..." and return FLAME_EINVALID. */
+int cli_parse_u32(const char *what, const char *s, uint32_t *out);
+
+/** A growable NULL-terminated string vector of borrowed strings. */
+typedef struct cli_strv {
+    const char **v; /* NULL until the first push; always NULL-terminated after */
+    size_t n;
+} cli_strv;
+
+/** Append (borrowed) s. @return 0 or FLAME_ENOMEM (printed). */
+int cli_strv_push(cli_strv *sv, const char *s);
+/** Free the vector (not the strings). */
+void cli_strv_free(cli_strv *sv);
+
+/* ------------------------------------------------------------ errors */
+
+/**
+ * Print "flamectl: <STATUS_NAME>: <message>" for a failed call and return
+ * flame_error_exit_code(err). st may be NULL (the error's own status then).
+ */
+int cli_fail(int err, const flame_status *st);
+
+/** As cli_fail() with a formatted message. */
+int cli_failf(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------ signals */
+
+/** Catch SIGINT and SIGTERM into a flag instead of dying; ignore SIGPIPE. */
+void cli_trap_signals(void);
+/** Non-zero once SIGINT or SIGTERM arrived (async-signal-safe flag). */
+int cli_interrupted(void);
+
+/* ------------------------------------------------------------ output */
+
+/** Write a JSON string literal (quoted, escaped). */
+void cli_json_string(FILE *f, const char *s);
+/** Write a runner as one JSON object (proto field names, no newline). */
+void cli_json_runner(FILE *f, const flame_runner *r);
+
+/* ------------------------------------------------------------ spawn (cmd_spawn.c) */
+
+/**
+ * Spawn with flamectl's handler: output to fds 1 and 2 unbuffered, cancelled
+ * by SIGINT/SIGTERM (after cli_trap_signals()) or a failed write.
+ * @return flame_client_spawn()'s result; st explains a cancellation.
+ */
+int cli_spawn(flame_client *c, const flame_spawn_request *req, int *exit_code, flame_status *st);
+
+/* ------------------------------------------------------------ boot options (cmd_boot.c) */
+
+/** Boot options shared by `boot` and `run`. */
+typedef struct cli_boot {
+    flame_boot_request req;
+    cli_strv env, labels, mounts, cmd;
+    const char *entrypoint[2];
+} cli_boot;
+
+/** The boot option table. */
+extern const cli_opt cli_boot_opts[];
+
+/** Handle a cli_boot_opts option (on_opt signature, ud = cli_boot *). */
+int cli_boot_option(void *ud, int id, const char *arg);
+
+/** Free a cli_boot's vectors. */
+void cli_boot_free(cli_boot *b);
+
+/** The boot options' help text (a string literal). */
+#define CLI_BOOT_OPTIONS_HELP                                                                         \
+    "  -i, --image IMAGE      image to boot (required)\n"                                         \
+    "      --network NET      user-defined Docker network to attach to\n"                         \
+    "  -p, --pool POOL        FLAME pool (default \"default\")\n"                                 \
+    "  -e, --env K=V          environment variable (repeatable)\n"                                \
+    "  -l, --label K=V        Docker label (repeatable)\n"                                        \
+    "  -m, --memory SIZE      memory limit: bytes or with k/m/g/t suffix (512m)\n"                \
+    "      --cpus N           CPU limit, decimal (1.5)\n"                                         \
+    "      --host-config JSON Docker HostConfig object; --memory/--cpus override its keys\n"      \
+    "      --mount JSON       Docker Mount object (repeatable)\n"                                 \
+    "      --keep             keep the container after it exits or is shut down\n"               \
+    "      --pull POLICY      always, never or if-not-present (default)\n"                        \
+    "      --boot-timeout MS  wait this long for the runner to run (default 30000)\n"             \
+    "      --entrypoint X     override the image's entrypoint\n"                                  \
+    "  -u, --user U           user to run as\n"                                                   \
+    "  -w, --workdir D        working directory\n"                                                \
+    "      --cmd ARG          one argument of the container's command (repeatable)\n"
+
+#endif

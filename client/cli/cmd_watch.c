@@ -1,0 +1,111 @@
+/*
+ * cmd_watch.c - `flamectl watch`: one line per runner event, as it happens.
+ *
+ *   SEQ TYPE RUNNER_ID POOL STATE exit=N
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum { W_POOL = 1, W_RUNNER, W_EXISTING, W_TIMEOUT };
+
+static const cli_opt watch_opts[] = {
+    {"pool", 'p', CLI_ARG, W_POOL},
+    {"runner", 'r', CLI_ARG, W_RUNNER},
+    {"existing", 0, CLI_NOARG, W_EXISTING},
+    {"timeout", 't', CLI_ARG, W_TIMEOUT},
+    CLI_OPT_END,
+};
+
+static int watch_option(void *ud, int id, const char *arg)
+{
+    flame_watch_request *w = ud;
+
+    switch (id) {
+    case W_POOL: w->pool = arg; return 0;
+    case W_RUNNER: w->runner_id = arg; return 0;
+    case W_EXISTING: w->include_existing = 1; return 0;
+    case W_TIMEOUT: return cli_parse_u32("--timeout", arg, &w->timeout_ms);
+    }
+    return FLAME_ERROR;
+}
+
+static int print_event(void *ud, const flame_event *ev)
+{
+    const cli *g = ud;
+    const flame_runner *r = ev->runner;
+
+    if (g->json) {
+        printf("{\"sequence\":%llu,\"type\":", (unsigned long long)ev->sequence);
+        cli_json_string(stdout, flame_event_type_name(ev->type));
+        printf(",\"time_unix_nano\":%lld,\"runner\":", (long long)ev->time_unix_nano);
+        cli_json_runner(stdout, r);
+        fputs("}\n", stdout);
+    } else {
+        printf("%llu %s %s %s %s exit=%d\n", (unsigned long long)ev->sequence,
+               flame_event_type_name(ev->type), *r->id ? r->id : "-", *r->pool ? r->pool : "-",
+               flame_runner_state_name(r->state), r->exit_code);
+    }
+    /* a line per event, now: watchers pipe this into other programs */
+    return fflush(stdout) != 0 ? 1 : 0;
+}
+
+static int on_tick(void *ud)
+{
+    (void)ud;
+    return cli_interrupted();
+}
+
+static int watch_run(cli *g, int argc, char **argv)
+{
+    static const cli_opt *const tables[] = {watch_opts, NULL};
+    flame_watch_request w;
+    cli_args args = {0};
+    flame_client *c;
+    flame_status st;
+    int err, rc = 0;
+
+    memset(&w, 0, sizeof(w));
+    if ((err = cli_parse(g, argc, argv, tables, -1, watch_option, &w, &args)) < 0) {
+        rc = flame_error_exit_code(err);
+        goto done;
+    }
+    if (args.n_pos || args.n_tail) {
+        rc = cli_failf(FLAME_EINVALID,
+                       "usage: flamectl watch [--pool P] [--runner ID] [--existing] [--timeout MS]");
+        goto done;
+    }
+    if ((err = cli_client(g, &c)) < 0) {
+        rc = flame_error_exit_code(err);
+        goto done;
+    }
+    cli_trap_signals();
+    w.on_tick = on_tick;
+    err = flame_client_watch(c, &w, print_event, g, &st);
+    /* --timeout is how long the user asked to watch: reaching it is success */
+    if (err == FLAME_ETIMEOUT && w.timeout_ms)
+        err = 0;
+    if (err < 0)
+        rc = cli_fail(err, &st);
+done:
+    free(args.pos);
+    return rc;
+}
+
+const cli_cmd cli_cmd_watch = {
+    "watch",
+    "print runner events as they happen",
+    "usage: flamectl watch [--pool POOL] [--runner ID] [--existing] [--timeout MS]\n"
+    "\n"
+    "Print one line per runner event until interrupted or the timeout:\n"
+    "  SEQ TYPE RUNNER_ID POOL STATE exit=N\n"
+    "(with --json, one JSON object per line).\n"
+    "\n"
+    "Options:\n"
+    "  -p, --pool POOL    only runners of this pool\n"
+    "  -r, --runner ID    only this runner\n"
+    "      --existing     first print every current runner as an EXISTING event\n"
+    "  -t, --timeout MS   stop after MS milliseconds (exit 0)\n",
+    watch_run,
+};

@@ -1,0 +1,270 @@
+/*
+ * main.c - flamectl: global options, the command table, the client, errors
+ * and signals. Each verb lives in its own cmd_<verb>.c.
+ *
+ *   flamectl [--addr ADDR] [--token-file FILE] [--json] VERB [ARGS...]
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const cli_cmd *const cli_commands[] = {
+    &cli_cmd_boot, &cli_cmd_spawn, &cli_cmd_run,     &cli_cmd_watch,
+    &cli_cmd_ls,   &cli_cmd_shutdown, &cli_cmd_version, &cli_cmd_help, NULL,
+};
+
+const cli_cmd *cli_find_command(const char *name)
+{
+    for (size_t i = 0; cli_commands[i]; i++)
+        if (strcmp(cli_commands[i]->name, name) == 0)
+            return cli_commands[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------ errors */
+
+static int vfail(int err, int grpc_code, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "flamectl: %s: ", flame_grpc_status_name(grpc_code));
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    return flame_error_exit_code(err);
+}
+
+static int fail_fmt(int err, int grpc_code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_fmt(int err, int grpc_code, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = vfail(err, grpc_code, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int cli_fail(int err, const flame_status *st)
+{
+    int code = st && st->code ? st->code : flame_error_grpc_status(err);
+    const char *msg = st && st->message[0] ? st->message : flame_error_name(err);
+
+    if (err == 0)
+        err = FLAME_ERROR; /* a caller bug, but never exit 0 on a failure path */
+    return fail_fmt(err, code, "%s", msg);
+}
+
+int cli_failf(int err, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = vfail(err, flame_error_grpc_status(err), fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* ------------------------------------------------------------ signals */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    static const char msg[] = "flamectl: interrupted, cleaning up (again to force)\n";
+
+    if (interrupted) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    interrupted = 1;
+    /* write(2) is async-signal-safe; the result does not matter here */
+    if (write(2, msg, sizeof(msg) - 1) < 0)
+        interrupted = 1;
+}
+
+void cli_trap_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+int cli_interrupted(void)
+{
+    return interrupted != 0;
+}
+
+/* ------------------------------------------------------------ client */
+
+/* The token file's first line, without surrounding whitespace. */
+static int read_token(const char *path, char **out)
+{
+    FILE *f = NULL;
+    char buf[8192], *s, *e;
+    size_t n;
+    int err = 0;
+
+    *out = NULL;
+    if (!(f = fopen(path, "r"))) {
+        cli_failf(FLAME_EINVALID, "cannot read token file '%s': %s", path, strerror(errno));
+        err = FLAME_EINVALID;
+        goto done;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    if (ferror(f)) {
+        cli_failf(FLAME_EINVALID, "cannot read token file '%s': %s", path, strerror(errno));
+        err = FLAME_EINVALID;
+        goto done;
+    }
+    buf[n] = '\0';
+    for (s = buf; *s && isspace((unsigned char)*s); s++)
+        ;
+    for (e = s; *e && *e != '\n' && *e != '\r'; e++)
+        ;
+    while (e > s && isspace((unsigned char)e[-1]))
+        e--;
+    *e = '\0';
+    if (!*s) {
+        cli_failf(FLAME_EINVALID, "token file '%s' is empty", path);
+        err = FLAME_EINVALID;
+        goto done;
+    }
+    if (!(*out = strdup(s))) {
+        cli_failf(FLAME_ENOMEM, "out of memory");
+        err = FLAME_ENOMEM;
+    }
+done:
+    if (f)
+        fclose(f);
+    return err;
+}
+
+int cli_client(cli *g, flame_client **out)
+{
+    flame_client_options opts;
+    char *token = NULL;
+    int err = 0;
+
+    if (g->client) {
+        *out = g->client;
+        return 0;
+    }
+    memset(&opts, 0, sizeof(opts));
+    if (g->token_file && (err = read_token(g->token_file, &token)) < 0)
+        goto done;
+    opts.bearer_token = token;
+    if ((err = flame_client_open(&g->client, g->addr, &opts)) < 0) {
+        cli_failf(err, "cannot open a channel to '%s'", g->addr);
+        goto done;
+    }
+    *out = g->client;
+done:
+    free(token);
+    return err;
+}
+
+/* ------------------------------------------------------------ main */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: flamectl [--addr ADDR] [--token-file FILE] [--json] COMMAND [ARGS...]\n"
+            "\n"
+            "Boot, use and shut down FLAME runners through flamed.\n"
+            "\n"
+            "Commands:\n");
+    for (size_t i = 0; cli_commands[i]; i++)
+        fprintf(f, "  %-10s %s\n", cli_commands[i]->name, cli_commands[i]->summary);
+    fprintf(f,
+            "\n"
+            "Global options:\n"
+            "  --addr ADDR        flamed's gRPC address (default $FLAMED_ADDR or %s)\n"
+            "  --token-file FILE  send the file's first line as a bearer token\n"
+            "  --json             machine-readable output\n"
+            "\n"
+            "Run 'flamectl help COMMAND' for a command's options.\n",
+            CLI_DEFAULT_ADDR);
+}
+
+static int help_run(cli *g, int argc, char **argv)
+{
+    const cli_cmd *cmd;
+
+    (void)g;
+    if (argc < 2) {
+        usage(stdout);
+        return 0;
+    }
+    if (!(cmd = cli_find_command(argv[1])))
+        return cli_failf(FLAME_EINVALID, "unknown command '%s'; see 'flamectl help'", argv[1]);
+    printf("%s", cmd->usage);
+    return 0;
+}
+
+const cli_cmd cli_cmd_help = {
+    "help",
+    "show help for flamectl or one command",
+    "usage: flamectl help [COMMAND]\n",
+    help_run,
+};
+
+int main(int argc, char **argv)
+{
+    cli g;
+    const cli_cmd *cmd;
+    const char *env_addr = getenv("FLAMED_ADDR");
+    int i, rc;
+
+    memset(&g, 0, sizeof(g));
+    g.addr = env_addr && *env_addr ? env_addr : CLI_DEFAULT_ADDR;
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+
+        if (strcmp(a, "--json") == 0) {
+            g.json = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("flamectl %s\n", flame_version());
+            return 0;
+        } else if (strcmp(a, "--addr") == 0 || strcmp(a, "--token-file") == 0) {
+            if (i + 1 >= argc)
+                return cli_failf(FLAME_EINVALID, "%s needs a value", a);
+            if (a[2] == 'a')
+                g.addr = argv[++i];
+            else
+                g.token_file = argv[++i];
+        } else if (strncmp(a, "--addr=", 7) == 0) {
+            g.addr = a + 7;
+        } else if (strncmp(a, "--token-file=", 13) == 0) {
+            g.token_file = a + 13;
+        } else {
+            return cli_failf(FLAME_EINVALID, "unknown global option '%s'; see 'flamectl help'", a);
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return flame_error_exit_code(FLAME_EINVALID);
+    }
+    if (!(cmd = cli_find_command(argv[i])))
+        return cli_failf(FLAME_EINVALID, "unknown command '%s'; see 'flamectl help'", argv[i]);
+    rc = cmd->run(&g, argc - i, argv + i);
+    flame_client_close(g.client);
+    return rc;
+}

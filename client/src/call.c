@@ -1,0 +1,447 @@
+/*
+ * call.c - gRPC core call plumbing for libflame: channel, one completion
+ * queue per call, unary and server-streaming calls, status mapping.
+ *
+ * gRPC core 1.51 has no C stubs: each call is grpc_channel_create_call() plus
+ * batches of ops on a NEXT completion queue owned by that call alone. Only one
+ * batch is in flight at a time, so every completion is the one we wait for.
+ * Buffers a batch points at live in the flame__call until it completes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/time.h>
+
+#include "internal.h"
+
+struct flame__call {
+    grpc_completion_queue *cq;
+    grpc_call *call;
+    grpc_metadata auth_md;
+    grpc_metadata_array initial_md;
+    grpc_metadata_array trailing_md;
+    grpc_byte_buffer *recv_buf;
+    grpc_status_code status;
+    grpc_slice details;
+    int cancelled_by_tick;
+};
+
+#define FLAME__DEFAULT_TIMEOUT_MS 120000u
+
+/* ------------------------------------------------------------ client */
+
+int flame_client_open(flame_client **out, const char *addr, const flame_client_options *opts)
+{
+    flame_client *c = NULL;
+    grpc_channel_credentials *creds = NULL;
+    int err = 0, inited = 0;
+
+    if (!out || !addr || !*addr)
+        return FLAME_EINVALID;
+    *out = NULL;
+    if (!(c = calloc(1, sizeof(*c)))) {
+        err = FLAME_ENOMEM;
+        goto done;
+    }
+    c->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : FLAME__DEFAULT_TIMEOUT_MS;
+    if (!(c->target = strdup(addr))) {
+        err = FLAME_ENOMEM;
+        goto done;
+    }
+    if (opts && opts->bearer_token && *opts->bearer_token) {
+        size_t n = strlen(opts->bearer_token) + sizeof("Bearer ");
+
+        if (!(c->authorization = malloc(n))) {
+            err = FLAME_ENOMEM;
+            goto done;
+        }
+        snprintf(c->authorization, n, "Bearer %s", opts->bearer_token);
+    }
+    grpc_init();
+    inited = 1;
+    if (!(creds = grpc_insecure_credentials_create())) {
+        err = FLAME_ERROR;
+        goto done;
+    }
+    /* Never NULL: a bad target gives a "lame" channel whose calls fail with
+     * a status, which is where the caller learns about it. */
+    if (!(c->channel = grpc_channel_create(c->target, creds, NULL))) {
+        err = FLAME_ERROR;
+        goto done;
+    }
+    *out = c;
+    c = NULL;
+    inited = 0;
+done:
+    if (creds)
+        grpc_channel_credentials_release(creds);
+    if (c) {
+        free(c->target);
+        free(c->authorization);
+        free(c);
+    }
+    if (inited)
+        grpc_shutdown();
+    return err;
+}
+
+void flame_client_close(flame_client *c)
+{
+    if (!c)
+        return;
+    if (c->channel)
+        grpc_channel_destroy(c->channel);
+    free(c->target);
+    free(c->authorization);
+    free(c);
+    grpc_shutdown();
+}
+
+/* ------------------------------------------------------------ status */
+
+static void status_clear(flame_status *st)
+{
+    if (!st)
+        return;
+    st->code = 0;
+    st->message[0] = '\0';
+    st->reason[0] = '\0';
+}
+
+void flame__status_local(flame_status *st, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!st)
+        return;
+    status_clear(st);
+    st->code = flame_error_grpc_status(err);
+    va_start(ap, fmt);
+    vsnprintf(st->message, sizeof(st->message), fmt, ap);
+    va_end(ap);
+}
+
+static void copy_slice(char *dst, size_t cap, grpc_slice s)
+{
+    size_t n = GRPC_SLICE_LENGTH(s);
+
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, GRPC_SLICE_START_PTR(s), n);
+    dst[n] = '\0';
+}
+
+/* Map the received status onto flame_status and a FLAME_E* code. */
+static int status_fill(const flame__call *call, flame_status *st)
+{
+    int err = flame_error_from_grpc_status((int)call->status);
+
+    if (!st)
+        return err;
+    status_clear(st);
+    st->code = (int)call->status;
+    copy_slice(st->message, sizeof(st->message), call->details);
+    if (!st->message[0] && call->status != GRPC_STATUS_OK)
+        snprintf(st->message, sizeof(st->message), "%s",
+                 flame_grpc_status_name((int)call->status));
+    for (size_t i = 0; i < call->trailing_md.count; i++) {
+        const grpc_metadata *m = &call->trailing_md.metadata[i];
+
+        if (grpc_slice_str_cmp(m->key, "flame-reason") == 0) {
+            copy_slice(st->reason, sizeof(st->reason), m->value);
+            break;
+        }
+    }
+    return err;
+}
+
+/* ------------------------------------------------------------ call lifecycle */
+
+static gpr_timespec deadline_after(uint32_t timeout_ms)
+{
+    if (timeout_ms == 0)
+        return gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                        gpr_time_from_millis((int64_t)timeout_ms, GPR_TIMESPAN));
+}
+
+static void call_free(flame__call *call)
+{
+    if (!call)
+        return;
+    if (call->call)
+        grpc_call_unref(call->call);
+    if (call->cq) {
+        grpc_completion_queue_shutdown(call->cq);
+        while (grpc_completion_queue_next(call->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+                   .type != GRPC_QUEUE_SHUTDOWN)
+            ;
+        grpc_completion_queue_destroy(call->cq);
+    }
+    if (call->recv_buf)
+        grpc_byte_buffer_destroy(call->recv_buf);
+    grpc_metadata_array_destroy(&call->initial_md);
+    grpc_metadata_array_destroy(&call->trailing_md);
+    grpc_slice_unref(call->details);
+    free(call);
+}
+
+static int call_new(flame_client *c, const char *method, uint32_t timeout_ms, flame__call **out)
+{
+    flame__call *call = NULL;
+    grpc_slice path;
+    int err = 0;
+
+    *out = NULL;
+    if (!(call = calloc(1, sizeof(*call))))
+        return FLAME_ENOMEM;
+    grpc_metadata_array_init(&call->initial_md);
+    grpc_metadata_array_init(&call->trailing_md);
+    call->details = grpc_empty_slice();
+    call->status = GRPC_STATUS_UNKNOWN;
+    if (!(call->cq = grpc_completion_queue_create_for_next(NULL))) {
+        err = FLAME_ERROR;
+        goto done;
+    }
+    path = grpc_slice_from_static_string(method);
+    call->call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, call->cq, path,
+                                          NULL, deadline_after(timeout_ms), NULL);
+    grpc_slice_unref(path);
+    if (!call->call) {
+        err = FLAME_ERROR;
+        goto done;
+    }
+    if (c->authorization) {
+        /* static slices: the client outlives its calls */
+        call->auth_md.key = grpc_slice_from_static_string("authorization");
+        call->auth_md.value = grpc_slice_from_static_string(c->authorization);
+    }
+    *out = call;
+    call = NULL;
+done:
+    call_free(call);
+    return err;
+}
+
+/* Wait for the completion of `tag` (the one batch in flight), polling tick. */
+static int call_wait(flame__call *call, void *tag, flame__tick_fn tick, void *ud)
+{
+    for (;;) {
+        gpr_timespec until =
+            tick && !call->cancelled_by_tick
+                ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                               gpr_time_from_millis(FLAME__TICK_MS, GPR_TIMESPAN))
+                : gpr_inf_future(GPR_CLOCK_MONOTONIC);
+        grpc_event ev = grpc_completion_queue_next(call->cq, until, NULL);
+
+        switch (ev.type) {
+        case GRPC_OP_COMPLETE:
+            if (ev.tag == tag)
+                return ev.success;
+            break; /* cannot happen: one batch at a time */
+        case GRPC_QUEUE_TIMEOUT:
+            if (tick(ud)) {
+                call->cancelled_by_tick = 1;
+                grpc_call_cancel(call->call, NULL);
+            }
+            break;
+        case GRPC_QUEUE_SHUTDOWN:
+            return 0;
+        }
+    }
+}
+
+static int send_buffer(const ProtobufCMessage *msg, grpc_byte_buffer **out)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    grpc_slice s = grpc_slice_malloc(len); /* gpr_malloc aborts rather than fail */
+
+    protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
+    *out = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return *out ? 0 : FLAME_ENOMEM;
+}
+
+/* Unpack and free the received buffer. NULL buffer: the stream ended. */
+static int unpack_recv(flame__call *call, const ProtobufCMessageDescriptor *desc,
+                       ProtobufCMessage **msg)
+{
+    grpc_byte_buffer_reader reader;
+    grpc_slice all;
+    int err = 0;
+
+    *msg = NULL;
+    if (!call->recv_buf)
+        return 0;
+    if (!grpc_byte_buffer_reader_init(&reader, call->recv_buf)) {
+        err = FLAME_ERROR;
+        goto done;
+    }
+    all = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    *msg = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+    grpc_slice_unref(all);
+    err = *msg ? 1 : FLAME_ERROR;
+done:
+    grpc_byte_buffer_destroy(call->recv_buf);
+    call->recv_buf = NULL;
+    return err;
+}
+
+/* ------------------------------------------------------------ unary */
+
+int flame__call_unary(flame_client *c, const char *method, uint32_t timeout_ms,
+                      const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                      ProtobufCMessage **resp, flame_status *st)
+{
+    flame__call *call = NULL;
+    grpc_byte_buffer *send = NULL;
+    grpc_op ops[6];
+    int err = 0;
+
+    *resp = NULL;
+    status_clear(st);
+    if ((err = call_new(c, method, timeout_ms, &call)) < 0 || (err = send_buffer(req, &send)) < 0) {
+        flame__status_local(st, err, "%s: could not create the call", method);
+        goto done;
+    }
+    memset(ops, 0, sizeof(ops));
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = c->authorization ? 1 : 0;
+    ops[0].data.send_initial_metadata.metadata = c->authorization ? &call->auth_md : NULL;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = send;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &call->initial_md;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &call->recv_buf;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = &call->trailing_md;
+    ops[5].data.recv_status_on_client.status = &call->status;
+    ops[5].data.recv_status_on_client.status_details = &call->details;
+    if (grpc_call_start_batch(call->call, ops, 6, call, NULL) != GRPC_CALL_OK) {
+        err = FLAME_ERROR;
+        flame__status_local(st, err, "%s: gRPC refused the batch", method);
+        goto done;
+    }
+    /* RECV_STATUS_ON_CLIENT always completes with success=1; the outcome is the status. */
+    call_wait(call, call, NULL, NULL);
+    if ((err = status_fill(call, st)) < 0)
+        goto done;
+    if ((err = unpack_recv(call, resp_desc, resp)) <= 0) {
+        flame__status_local(st, FLAME_ERROR, "%s: flamed sent %s response", method,
+                            err == 0 ? "no" : "a malformed");
+        err = FLAME_ERROR;
+        goto done;
+    }
+    err = 0;
+done:
+    if (send)
+        grpc_byte_buffer_destroy(send);
+    call_free(call);
+    return err;
+}
+
+/* ------------------------------------------------------------ streaming */
+
+int flame__call_start(flame_client *c, const char *method, uint32_t timeout_ms,
+                      const ProtobufCMessage *req, flame__call **out)
+{
+    flame__call *call = NULL;
+    grpc_byte_buffer *send = NULL;
+    grpc_op ops[4];
+    int err = 0;
+
+    *out = NULL;
+    if ((err = call_new(c, method, timeout_ms, &call)) < 0 || (err = send_buffer(req, &send)) < 0)
+        goto done;
+    memset(ops, 0, sizeof(ops));
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = c->authorization ? 1 : 0;
+    ops[0].data.send_initial_metadata.metadata = c->authorization ? &call->auth_md : NULL;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = send;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &call->initial_md;
+    if (grpc_call_start_batch(call->call, ops, 4, call, NULL) != GRPC_CALL_OK) {
+        err = FLAME_ERROR;
+        goto done;
+    }
+    /* A failed send (flamed unreachable) is reported by the status. */
+    call_wait(call, call, NULL, NULL);
+    *out = call;
+    call = NULL;
+done:
+    if (send)
+        grpc_byte_buffer_destroy(send);
+    call_free(call);
+    return err;
+}
+
+int flame__call_recv(flame__call *call, const ProtobufCMessageDescriptor *desc,
+                     flame__tick_fn tick, void *ud, ProtobufCMessage **msg)
+{
+    grpc_op op;
+    int err;
+
+    *msg = NULL;
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &call->recv_buf;
+    if (grpc_call_start_batch(call->call, &op, 1, &call->recv_buf, NULL) != GRPC_CALL_OK)
+        return 0; /* let the status tell */
+    if (!call_wait(call, &call->recv_buf, tick, ud)) {
+        if (call->recv_buf) {
+            grpc_byte_buffer_destroy(call->recv_buf);
+            call->recv_buf = NULL;
+        }
+        return 0;
+    }
+    if ((err = unpack_recv(call, desc, msg)) < 0)
+        grpc_call_cancel(call->call, NULL);
+    return err;
+}
+
+void flame__call_cancel(flame__call *call)
+{
+    if (call && call->call)
+        grpc_call_cancel(call->call, NULL);
+}
+
+int flame__call_ticked_out(const flame__call *call)
+{
+    return call ? call->cancelled_by_tick : 0;
+}
+
+int flame__call_finish(flame__call *call, flame_status *st)
+{
+    grpc_op op;
+    int err;
+
+    if (!call)
+        return FLAME_ERROR;
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    op.data.recv_status_on_client.trailing_metadata = &call->trailing_md;
+    op.data.recv_status_on_client.status = &call->status;
+    op.data.recv_status_on_client.status_details = &call->details;
+    if (grpc_call_start_batch(call->call, &op, 1, &call->status, NULL) != GRPC_CALL_OK) {
+        err = FLAME_ERROR;
+        flame__status_local(st, err, "gRPC refused to receive the call's status");
+        goto done;
+    }
+    call_wait(call, &call->status, NULL, NULL);
+    err = status_fill(call, st);
+done:
+    call_free(call);
+    return err;
+}

@@ -1,0 +1,487 @@
+/*
+ * client.c - the five RunnerService RPCs: build the request message from the
+ * caller's plain-C request, run the call (call.c), convert the answer.
+ *
+ * Request messages are built entirely from malloc'd copies so that one
+ * protobuf_c_message_free_unpacked(msg, NULL) frees each of them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define METHOD(name) "/flame.v1.RunnerService/" name
+
+/* Extra deadline beyond a server-side wait (boot, stop grace, exec timeout):
+ * the server must have time to clean up and answer with its own status. */
+#define FLAME__DEADLINE_SLACK_MS 60000u
+#define FLAME__SPAWN_SLACK_MS 10000u
+
+static uint32_t max_u32(uint32_t a, uint64_t b)
+{
+    if (b > UINT32_MAX)
+        b = UINT32_MAX;
+    return a > b ? a : (uint32_t)b;
+}
+
+static void free_msg(void *m)
+{
+    if (m)
+        protobuf_c_message_free_unpacked((ProtobufCMessage *)m, NULL);
+}
+
+/* ------------------------------------------------------------ Boot */
+
+/* HostConfig from JSON, with memory_bytes / nano_cpus merged over it. */
+static int boot_host_config(const flame_boot_request *req, Google__Protobuf__Struct **out,
+                            flame_status *st)
+{
+    Google__Protobuf__Struct *hc = NULL;
+    char detail[sizeof(st->message)];
+    int err = 0;
+
+    *out = NULL;
+    detail[0] = '\0';
+    if (req->memory_bytes < 0 || req->nano_cpus < 0) {
+        err = FLAME_EINVALID;
+        snprintf(detail, sizeof(detail), "memory_bytes and nano_cpus must not be negative");
+        goto done;
+    }
+    if (req->host_config_json) {
+        if ((err = flame__struct_from_json(req->host_config_json, "host_config", &hc, detail,
+                                           sizeof(detail))) < 0)
+            goto done;
+    } else if (req->memory_bytes || req->nano_cpus) {
+        if (!(hc = malloc(sizeof(*hc)))) {
+            err = FLAME_ENOMEM;
+            goto done;
+        }
+        google__protobuf__struct__init(hc);
+    }
+    if (req->memory_bytes && (err = flame__struct_set_number(hc, "Memory",
+                                                             (double)req->memory_bytes)) < 0)
+        goto done;
+    if (req->nano_cpus && (err = flame__struct_set_number(hc, "NanoCpus",
+                                                          (double)req->nano_cpus)) < 0)
+        goto done;
+    *out = hc;
+    hc = NULL;
+done:
+    flame__struct_free(hc);
+    if (err < 0)
+        flame__status_local(st, err, "%s", detail[0] ? detail : "out of memory");
+    return err;
+}
+
+static int boot_mounts(const flame_boot_request *req, Flame__V1__BootRequest *m, flame_status *st)
+{
+    char detail[sizeof(st->message)], what[32];
+    size_t n = 0;
+    int err = 0;
+
+    if (!req->mounts_json)
+        return 0;
+    while (req->mounts_json[n])
+        n++;
+    if (n == 0)
+        return 0;
+    if (!(m->mounts = calloc(n, sizeof(*m->mounts)))) {
+        flame__status_local(st, FLAME_ENOMEM, "out of memory");
+        return FLAME_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        snprintf(what, sizeof(what), "mount %zu", i + 1);
+        if ((err = flame__struct_from_json(req->mounts_json[i], what, &m->mounts[i], detail,
+                                           sizeof(detail))) < 0) {
+            flame__status_local(st, err, "%s", detail);
+            return err;
+        }
+        m->n_mounts++;
+    }
+    return 0;
+}
+
+static int boot_request(const flame_boot_request *req, Flame__V1__BootRequest **out,
+                        flame_status *st)
+{
+    Flame__V1__BootRequest *m = NULL;
+    char detail[sizeof(st->message)];
+    void **entries;
+    size_t n;
+    int err = 0;
+
+    *out = NULL;
+    if (!req->image || !*req->image) {
+        flame__status_local(st, FLAME_EINVALID, "image is required, e.g. \"app:latest\"");
+        return FLAME_EINVALID;
+    }
+    if (req->pull_policy < FLAME_PULL_IF_NOT_PRESENT || req->pull_policy > FLAME_PULL_NEVER) {
+        flame__status_local(st, FLAME_EINVALID, "pull_policy %d is not a flame_pull_policy",
+                            req->pull_policy);
+        return FLAME_EINVALID;
+    }
+    if (!(m = malloc(sizeof(*m)))) {
+        err = FLAME_ENOMEM;
+        goto nomem;
+    }
+    flame__v1__boot_request__init(m);
+    /* init points strings at protobuf_c_empty_string; replace each with a copy */
+    m->image = m->network = m->pool = m->user = m->working_dir = NULL;
+    if (!(m->image = strdup(req->image)) || !(m->network = flame__strdup0(req->network)) ||
+        !(m->pool = flame__strdup0(req->pool)) || !(m->user = flame__strdup0(req->user)) ||
+        !(m->working_dir = flame__strdup0(req->working_dir))) {
+        err = FLAME_ENOMEM;
+        goto nomem;
+    }
+    if ((err = flame__kv_map(&flame__v1__boot_request__env_entry__descriptor, req->env, "env",
+                             &entries, &n, detail, sizeof(detail))) < 0)
+        goto fail;
+    m->env = (Flame__V1__BootRequest__EnvEntry **)entries;
+    m->n_env = n;
+    if ((err = flame__kv_map(&flame__v1__boot_request__labels_entry__descriptor, req->labels,
+                             "labels", &entries, &n, detail, sizeof(detail))) < 0)
+        goto fail;
+    m->labels = (Flame__V1__BootRequest__LabelsEntry **)entries;
+    m->n_labels = n;
+    if ((err = flame__strv_copy(req->cmd, &m->cmd, &m->n_cmd)) < 0 ||
+        (err = flame__strv_copy(req->entrypoint, &m->entrypoint, &m->n_entrypoint)) < 0)
+        goto nomem;
+    if ((err = boot_host_config(req, &m->host_config, st)) < 0 ||
+        (err = boot_mounts(req, m, st)) < 0)
+        goto done;
+    m->boot_timeout_ms = req->boot_timeout_ms;
+    m->keep_runner = req->keep_runner ? 1 : 0;
+    m->pull_policy = (Flame__V1__PullPolicy)req->pull_policy;
+    *out = m;
+    m = NULL;
+    goto done;
+nomem:
+    flame__status_local(st, err, "out of memory");
+    goto done;
+fail:
+    flame__status_local(st, err, "%s", detail);
+done:
+    free_msg(m);
+    return err;
+}
+
+int flame_client_boot(flame_client *c, const flame_boot_request *req, flame_runner **out,
+                      flame_status *st)
+{
+    Flame__V1__BootRequest *m = NULL;
+    Flame__V1__BootResponse *resp = NULL;
+    uint32_t boot_ms;
+    int err = 0;
+
+    if (out)
+        *out = NULL;
+    if (!c || !req || !out) {
+        flame__status_local(st, FLAME_EINVALID, "flame_client_boot: NULL argument");
+        return FLAME_EINVALID;
+    }
+    if ((err = boot_request(req, &m, st)) < 0)
+        goto done;
+    boot_ms = req->boot_timeout_ms ? req->boot_timeout_ms : 30000u;
+    if ((err = flame__call_unary(c, METHOD("Boot"),
+                                 max_u32(c->timeout_ms, (uint64_t)boot_ms + FLAME__DEADLINE_SLACK_MS),
+                                 &m->base, &flame__v1__boot_response__descriptor,
+                                 (ProtobufCMessage **)&resp, st)) < 0)
+        goto done;
+    if ((err = flame__runner_from_pb(resp->runner, out)) < 0)
+        flame__status_local(st, err, "out of memory");
+done:
+    free_msg(m);
+    free_msg(resp);
+    return err;
+}
+
+/* ------------------------------------------------------------ Shutdown */
+
+int flame_client_shutdown(flame_client *c, const char *runner_id, uint32_t timeout_ms,
+                          flame_runner **out, flame_status *st)
+{
+    Flame__V1__ShutdownRequest m = FLAME__V1__SHUTDOWN_REQUEST__INIT;
+    Flame__V1__ShutdownResponse *resp = NULL;
+    uint32_t grace_ms = timeout_ms ? timeout_ms : 10000u;
+    int err = 0;
+
+    if (out)
+        *out = NULL;
+    if (!c || !runner_id || !*runner_id) {
+        flame__status_local(st, FLAME_EINVALID, "runner id is required");
+        return FLAME_EINVALID;
+    }
+    /* stack message with borrowed strings: nothing in it is freed */
+    m.runner_id = (char *)runner_id;
+    m.timeout_ms = timeout_ms;
+    if ((err = flame__call_unary(c, METHOD("Shutdown"),
+                                 max_u32(c->timeout_ms, (uint64_t)grace_ms + FLAME__DEADLINE_SLACK_MS),
+                                 &m.base, &flame__v1__shutdown_response__descriptor,
+                                 (ProtobufCMessage **)&resp, st)) < 0)
+        goto done;
+    if (out && (err = flame__runner_from_pb(resp->runner, out)) < 0)
+        flame__status_local(st, err, "out of memory");
+done:
+    free_msg(resp);
+    return err;
+}
+
+/* ------------------------------------------------------------ List */
+
+int flame_client_list(flame_client *c, const char *pool, flame_runner ***out, size_t *n,
+                      flame_status *st)
+{
+    Flame__V1__ListRequest m = FLAME__V1__LIST_REQUEST__INIT;
+    Flame__V1__ListResponse *resp = NULL;
+    flame_runner **rs = NULL;
+    size_t got = 0;
+    int err = 0;
+
+    if (out)
+        *out = NULL;
+    if (n)
+        *n = 0;
+    if (!c || !out || !n) {
+        flame__status_local(st, FLAME_EINVALID, "flame_client_list: NULL argument");
+        return FLAME_EINVALID;
+    }
+    m.pool = (char *)(pool ? pool : "");
+    if ((err = flame__call_unary(c, METHOD("List"), c->timeout_ms, &m.base,
+                                 &flame__v1__list_response__descriptor, (ProtobufCMessage **)&resp,
+                                 st)) < 0)
+        goto done;
+    if (resp->n_runners) {
+        if (!(rs = calloc(resp->n_runners, sizeof(*rs)))) {
+            err = FLAME_ENOMEM;
+            flame__status_local(st, err, "out of memory");
+            goto done;
+        }
+        for (; got < resp->n_runners; got++) {
+            if ((err = flame__runner_from_pb(resp->runners[got], &rs[got])) < 0) {
+                flame__status_local(st, err, "out of memory");
+                goto done;
+            }
+        }
+    }
+    *out = rs;
+    *n = got;
+    rs = NULL;
+done:
+    flame_runner_list_free(rs, got);
+    free_msg(resp);
+    return err;
+}
+
+/* ------------------------------------------------------------ Spawn */
+
+static int spawn_request(const flame_spawn_request *req, Flame__V1__SpawnRequest **out,
+                         flame_status *st)
+{
+    Flame__V1__SpawnRequest *m = NULL;
+    char detail[sizeof(st->message)];
+    void **entries;
+    size_t n;
+    int err = 0;
+
+    *out = NULL;
+    if (!req->runner_id || !*req->runner_id) {
+        flame__status_local(st, FLAME_EINVALID, "runner id is required");
+        return FLAME_EINVALID;
+    }
+    if (!req->argv || !req->argv[0]) {
+        flame__status_local(st, FLAME_EINVALID, "argv needs at least the command to run");
+        return FLAME_EINVALID;
+    }
+    if (!(m = malloc(sizeof(*m)))) {
+        err = FLAME_ENOMEM;
+        goto nomem;
+    }
+    flame__v1__spawn_request__init(m);
+    m->runner_id = m->working_dir = m->user = NULL;
+    if (!(m->runner_id = strdup(req->runner_id)) ||
+        !(m->working_dir = flame__strdup0(req->working_dir)) ||
+        !(m->user = flame__strdup0(req->user))) {
+        err = FLAME_ENOMEM;
+        goto nomem;
+    }
+    if ((err = flame__strv_copy(req->argv, &m->argv, &m->n_argv)) < 0)
+        goto nomem;
+    if ((err = flame__kv_map(&flame__v1__spawn_request__env_entry__descriptor, req->env, "env",
+                             &entries, &n, detail, sizeof(detail))) < 0) {
+        flame__status_local(st, err, "%s", detail);
+        goto done;
+    }
+    m->env = (Flame__V1__SpawnRequest__EnvEntry **)entries;
+    m->n_env = n;
+    m->timeout_ms = req->timeout_ms;
+    *out = m;
+    m = NULL;
+    goto done;
+nomem:
+    flame__status_local(st, err, "out of memory");
+done:
+    free_msg(m);
+    return err;
+}
+
+int flame_client_spawn(flame_client *c, const flame_spawn_request *req,
+                       const flame_spawn_handler *h, int *exit_code, flame_status *st)
+{
+    static const flame_spawn_handler none = {0};
+    Flame__V1__SpawnRequest *m = NULL;
+    flame__call *call = NULL;
+    int err = 0, got_exit = 0, code = 0, stopped = 0, rc;
+
+    if (!c || !req || !exit_code) {
+        flame__status_local(st, FLAME_EINVALID, "flame_client_spawn: NULL argument");
+        return FLAME_EINVALID;
+    }
+    if (!h)
+        h = &none;
+    if ((err = spawn_request(req, &m, st)) < 0)
+        goto done;
+    if ((err = flame__call_start(c, METHOD("Spawn"),
+                                 req->timeout_ms ? req->timeout_ms + FLAME__SPAWN_SLACK_MS : 0,
+                                 &m->base, &call)) < 0) {
+        flame__status_local(st, err, "Spawn: could not start the call");
+        goto done;
+    }
+    while (!stopped) {
+        Flame__V1__SpawnResponse *ev = NULL;
+
+        rc = flame__call_recv(call, &flame__v1__spawn_response__descriptor, h->on_tick, h->ud,
+                              (ProtobufCMessage **)&ev);
+        if (rc <= 0) {
+            if (rc < 0)
+                err = rc; /* malformed message; the call is cancelled */
+            break;
+        }
+        switch (ev->event_case) {
+        case FLAME__V1__SPAWN_RESPONSE__EVENT_STARTED:
+            if (h->on_started)
+                h->on_started(h->ud, ev->started && ev->started->exec_id ? ev->started->exec_id
+                                                                         : "");
+            break;
+        case FLAME__V1__SPAWN_RESPONSE__EVENT_STDOUT:
+        case FLAME__V1__SPAWN_RESPONSE__EVENT_STDERR: {
+            int is_err = ev->event_case == FLAME__V1__SPAWN_RESPONSE__EVENT_STDERR;
+            ProtobufCBinaryData d = is_err ? ev->stderr : ev->stdout;
+
+            if (h->on_output && h->on_output(h->ud, is_err ? 2 : 1, d.data, d.len)) {
+                flame__call_cancel(call);
+                stopped = 1;
+            }
+            break;
+        }
+        case FLAME__V1__SPAWN_RESPONSE__EVENT_EXITED:
+            got_exit = 1;
+            code = ev->exited ? ev->exited->exit_code : 0;
+            break;
+        default:
+            break; /* a newer flamed's event: skip */
+        }
+        free_msg(ev);
+    }
+    stopped |= flame__call_ticked_out(call);
+    rc = flame__call_finish(call, st);
+    call = NULL;
+    if (err < 0) {
+        flame__status_local(st, err, "Spawn: flamed sent a malformed message");
+        goto done;
+    }
+    if (stopped) {
+        err = FLAME_ECANCELLED;
+        flame__status_local(st, err, "Spawn cancelled by the caller; flamed kills the command");
+        goto done;
+    }
+    if ((err = rc) < 0)
+        goto done;
+    if (!got_exit) {
+        err = FLAME_ERROR;
+        flame__status_local(st, err, "Spawn: the stream ended without the command's exit code");
+        goto done;
+    }
+    *exit_code = code;
+done:
+    if (call)
+        flame__call_finish(call, NULL);
+    free_msg(m);
+    return err;
+}
+
+/* ------------------------------------------------------------ Watch */
+
+int flame_client_watch(flame_client *c, const flame_watch_request *req,
+                       int (*fn)(void *ud, const flame_event *ev), void *ud, flame_status *st)
+{
+    static const flame_watch_request all = {0};
+    Flame__V1__WatchRequest m = FLAME__V1__WATCH_REQUEST__INIT;
+    flame__call *call = NULL;
+    flame_runner *runner = NULL;
+    int err = 0, stopped = 0, rc;
+
+    if (!c || !fn) {
+        flame__status_local(st, FLAME_EINVALID, "flame_client_watch: NULL argument");
+        return FLAME_EINVALID;
+    }
+    if (!req)
+        req = &all;
+    /* stack message with borrowed strings: nothing in it is freed */
+    m.pool = (char *)(req->pool ? req->pool : "");
+    m.runner_id = (char *)(req->runner_id ? req->runner_id : "");
+    m.include_existing = req->include_existing ? 1 : 0;
+    if ((err = flame__call_start(c, METHOD("Watch"), req->timeout_ms, &m.base, &call)) < 0) {
+        flame__status_local(st, err, "Watch: could not start the call");
+        goto done;
+    }
+    while (!stopped) {
+        Flame__V1__WatchResponse *ev = NULL;
+        flame_event fe;
+
+        rc = flame__call_recv(call, &flame__v1__watch_response__descriptor, req->on_tick, ud,
+                              (ProtobufCMessage **)&ev);
+        if (rc <= 0) {
+            if (rc < 0)
+                err = rc;
+            break;
+        }
+        if ((rc = flame__runner_from_pb(ev->runner, &runner)) < 0) {
+            free_msg(ev);
+            flame__call_cancel(call);
+            err = rc;
+            break;
+        }
+        fe.type = (int)ev->type;
+        fe.sequence = ev->sequence;
+        fe.time_unix_nano = ev->time_unix_nano;
+        fe.runner = runner;
+        if (fn(ud, &fe)) {
+            flame__call_cancel(call);
+            stopped = 1;
+        }
+        flame_runner_free(runner);
+        runner = NULL;
+        free_msg(ev);
+    }
+    stopped |= flame__call_ticked_out(call);
+    rc = flame__call_finish(call, st);
+    call = NULL;
+    if (err < 0) {
+        flame__status_local(st, err, "Watch: %s", err == FLAME_ENOMEM ? "out of memory"
+                                                                      : "flamed sent a malformed message");
+        goto done;
+    }
+    if (stopped) {
+        /* the caller ended it: not an error, whatever status the cancel produced */
+        flame__status_local(st, 0, "watch stopped by the caller");
+        err = 0;
+        goto done;
+    }
+    err = rc;
+done:
+    if (call)
+        flame__call_finish(call, NULL);
+    flame_runner_free(runner);
+    return err;
+}

@@ -1,0 +1,171 @@
+/*
+ * internal.h - libflame's module-internal declarations (not installed).
+ *
+ * Three pure parts (K=V splitting, JSON -> google.protobuf.Struct, runner
+ * conversion) and the gRPC call plumbing (call.c). The pure parts are linked
+ * into the unit tests in tests/unit/client, which include this header.
+ */
+#ifndef FLAME_INTERNAL_H
+#define FLAME_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "flame/client.h"
+#include "flame/v1/runner_service.pb-c.h"
+#include "google/protobuf/struct.pb-c.h"
+
+/* ------------------------------------------------------------ kv.c */
+
+/**
+ * Split "K=V" at the first '='.
+ * @param[out] key, value  malloc'd copies, owned by the caller (free()); set only on 0.
+ * @param kv    the entry; K must be non-empty, V may be empty or contain '='.
+ * @return 0, FLAME_EINVALID (NULL, no '=' or empty key), FLAME_ENOMEM.
+ */
+int flame__kv_split(const char *kv, char **key, char **value);
+
+/**
+ * Build a protobuf map field (repeated entries with `key` and `value` strings)
+ * from a NULL-terminated "K=V" array.
+ *
+ * @param entry_desc  the map entry's descriptor (e.g. ..._env_entry__descriptor).
+ * @param kvs         NULL-terminated "K=V" array or NULL (no entries).
+ * @param what        field name for the message ("env", "labels").
+ * @param[out] out_entries, out_n  malloc'd array of malloc'd entries; freed with the
+ *             enclosing message by protobuf_c_message_free_unpacked(msg, NULL).
+ * @param err, errlen  detail on failure.
+ * @return 0, FLAME_EINVALID (an entry is not K=V), FLAME_ENOMEM.
+ */
+int flame__kv_map(const ProtobufCMessageDescriptor *entry_desc, const char *const *kvs,
+                  const char *what, void ***out_entries, size_t *out_n, char *err,
+                  size_t errlen);
+
+/**
+ * Copy a NULL-terminated string array into a malloc'd array of malloc'd
+ * strings (for a repeated string field).
+ * @return 0, FLAME_ENOMEM. NULL or empty input gives *out = NULL, *n = 0.
+ */
+int flame__strv_copy(const char *const *v, char ***out, size_t *n);
+
+/** strdup(s ? s : ""); NULL only when out of memory. */
+char *flame__strdup0(const char *s);
+
+/* ------------------------------------------------------------ struct_json.c */
+
+/**
+ * Parse a JSON object into a google.protobuf.Struct: objects become Struct,
+ * arrays ListValue, strings/numbers/booleans/null their Value kinds.
+ *
+ * @param json  NUL-terminated JSON text; must be one object (trailing whitespace ok).
+ * @param what  names the input in error messages ("host_config", "mount 2").
+ * @param[out] out  malloc'd tree, owned by the caller; free with flame__struct_free().
+ * @param err, errlen  detail on failure ("host_config: invalid JSON at byte 7: ...").
+ * @return 0, FLAME_EINVALID (not JSON, or not an object), FLAME_ENOMEM.
+ * Thread-safe (does not use cJSON_GetErrorPtr()).
+ * Follows: google/protobuf/struct.proto; RFC 8259 as cJSON 1.7 reads it.
+ */
+int flame__struct_from_json(const char *json, const char *what, Google__Protobuf__Struct **out,
+                            char *err, size_t errlen);
+
+/**
+ * Set (replace or add) a number field of a Struct.
+ * @return 0, FLAME_ENOMEM (s unchanged).
+ */
+int flame__struct_set_number(Google__Protobuf__Struct *s, const char *key, double v);
+
+/** The Value of `key`, or NULL; borrowed from s. */
+const Google__Protobuf__Value *flame__struct_get(const Google__Protobuf__Struct *s,
+                                                 const char *key);
+
+/** Free a Struct from flame__struct_from_json(). Accepts NULL. */
+void flame__struct_free(Google__Protobuf__Struct *s);
+
+/* ------------------------------------------------------------ runner.c */
+
+/**
+ * Deep-copy a protobuf Runner into a flame_runner.
+ * @param[out] out  owned by the caller; flame_runner_free().
+ * @param r         the message, or NULL (gives an empty runner).
+ * @return 0, FLAME_ENOMEM.
+ */
+int flame__runner_from_pb(const Flame__V1__Runner *r, flame_runner **out);
+
+/* ------------------------------------------------------------ call.c */
+
+struct grpc_channel;
+
+/** A client: one gRPC channel shared by all calls (channels are thread-safe). */
+struct flame_client {
+    struct grpc_channel *channel;
+    char *target;
+    char *authorization; /* "Bearer <token>" or NULL; read-only after open */
+    uint32_t timeout_ms; /* unary deadline; never 0 */
+};
+
+/** One client call on its own completion queue. Zero-initialise. */
+typedef struct flame__call flame__call;
+
+/**
+ * A callback polled about every FLAME__TICK_MS while a call waits; non-zero
+ * cancels the call.
+ */
+typedef int (*flame__tick_fn)(void *ud);
+#define FLAME__TICK_MS 100
+
+/**
+ * Run a unary call in one batch (send metadata, message, close; receive
+ * metadata, message, status).
+ *
+ * @param method      "/flame.v1.RunnerService/Boot"; static.
+ * @param timeout_ms  the call's deadline from now; 0: none.
+ * @param req         the request (borrowed).
+ * @param resp_desc   the response's descriptor.
+ * @param[out] resp   the unpacked response on 0; free with protobuf_c_message_free_unpacked().
+ * @param[out] st     status detail, or NULL.
+ * @return 0 or the FLAME_E* code of the gRPC status (FLAME_ERROR for a
+ *         malformed response).
+ */
+int flame__call_unary(struct flame_client *c, const char *method, uint32_t timeout_ms,
+                      const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                      ProtobufCMessage **resp, flame_status *st);
+
+/**
+ * Start a server-streaming call: send metadata, the request and close.
+ * @param[out] out  the call; finish it with flame__call_finish() whatever this returns
+ *                  (it accepts a NULL *out).
+ * @return 0, FLAME_ENOMEM, FLAME_ERROR (gRPC refused the batch). A failed
+ *         send is not an error here: the status arrives with flame__call_finish().
+ */
+int flame__call_start(struct flame_client *c, const char *method, uint32_t timeout_ms,
+                      const ProtobufCMessage *req, flame__call **out);
+
+/**
+ * Receive the next message of a streaming call.
+ * @param tick, ud  polled while waiting (may be NULL); non-zero cancels the call.
+ * @param[out] msg  the message on 1; free with protobuf_c_message_free_unpacked().
+ * @return 1 (a message), 0 (the stream ended: call flame__call_finish()),
+ *         FLAME_ERROR (malformed message; the call was cancelled).
+ */
+int flame__call_recv(flame__call *call, const ProtobufCMessageDescriptor *desc,
+                     flame__tick_fn tick, void *ud, ProtobufCMessage **msg);
+
+/** Cancel a call (thread-safe); its status becomes CANCELLED. */
+void flame__call_cancel(flame__call *call);
+
+/** 1 if flame__call_recv()'s tick cancelled the call. */
+int flame__call_ticked_out(const flame__call *call);
+
+/**
+ * Receive the call's status, fill st and free the call.
+ * @return 0 or the FLAME_E* code of the status.
+ */
+int flame__call_finish(flame__call *call, flame_status *st);
+
+/** Fill a status from a local error (no call made). st may be NULL. */
+void flame__status_local(flame_status *st, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
