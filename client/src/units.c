@@ -16,15 +16,15 @@ static int parse_fixed(const char **pp, uint64_t *ip, uint64_t *frac_nano)
 {
     const char *p = *pp;
     uint64_t i = 0, f = 0, scale = 100000000u;
-    int any = 0;
 
+    if (!isdigit((unsigned char)*p))
+        return FLAME_EINVALID; /* ".5" and "-1" are not Docker's syntax either */
     while (isdigit((unsigned char)*p)) {
         unsigned d = (unsigned)(*p++ - '0');
 
         if (i > (UINT64_MAX - d) / 10)
             return FLAME_EINVALID;
         i = i * 10 + d;
-        any = 1;
     }
     if (*p == '.') {
         p++;
@@ -35,11 +35,8 @@ static int parse_fixed(const char **pp, uint64_t *ip, uint64_t *frac_nano)
                 return FLAME_EINVALID; /* finer than a nano unit */
             f += (uint64_t)(*p++ - '0') * scale;
             scale /= 10;
-            any = 1;
         }
     }
-    if (!any)
-        return FLAME_EINVALID;
     *pp = p;
     *ip = i;
     *frac_nano = f;
