@@ -1,0 +1,154 @@
+/*
+ * server/docker/docker_internal.h - helpers shared by the files of the Docker
+ * client module (prefix docker__). Not part of the module's contract: only
+ * the server/docker sources and the module's own unit tests include it.
+ */
+#ifndef FLAMED_DOCKER_INTERNAL_H
+#define FLAMED_DOCKER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+
+#include <curl/curl.h>
+
+#include "docker.h"
+
+/* Pooled easy handles kept for reuse; more concurrent calls create and
+ * destroy extra handles. */
+#define DOCKER__POOL_MAX 16
+
+/* Largest plain response body accepted (container lists can be large). */
+#define DOCKER__BODY_MAX ((size_t)64 * 1024 * 1024)
+
+/* Largest error body kept from a failed stream request. */
+#define DOCKER__ERRBODY_MAX ((size_t)64 * 1024)
+
+/* Longest path (with query) we build. */
+#define DOCKER__PATH_MAX 4096
+
+struct docker_client {
+    char *socket_path;
+    /* Points to static storage; written by docker_ping, read by every call. */
+    _Atomic(const char *) api_version;
+    pthread_mutex_t pool_lock; /* guards pool and pool_len */
+    CURL *pool[DOCKER__POOL_MAX];
+    size_t pool_len;
+};
+
+/* ------------------------------------------------------------- errors */
+
+/** Write a detail into err (when errlen > 0) and return code. */
+int docker__fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/** Map an HTTP status to a FLAME_E* code (the table in docker.h). 2xx/1xx/304 map to 0. */
+int docker__status_code(long status, const char *message);
+
+/* ------------------------------------------------------------- buffers */
+
+/** A growable byte buffer, always NUL-terminated when data != NULL. */
+struct docker__buf {
+    char *data;
+    size_t len, cap;
+    size_t max;   /* bytes accepted; more sets overflow */
+    int overflow; /* set when an append exceeded max */
+};
+
+/** Append n bytes. @return 0, FLAME_ENOMEM, or FLAME_EEXHAUSTED (over max; overflow set). */
+int docker__buf_append(struct docker__buf *b, const char *p, size_t n);
+void docker__buf_free(struct docker__buf *b);
+
+/* ------------------------------------------------------------- plain requests */
+
+/** A plain response: status, the body and its JSON (when the body is JSON). */
+struct docker__response {
+    long status;
+    struct docker__buf body;
+    cJSON *json;          /* NULL when the body is empty or not JSON */
+    char api_version[16]; /* the Api-Version response header, or "" */
+};
+
+void docker__response_free(struct docker__response *r);
+
+/** Docker's error text: json "message", else the body text, else "". Borrowed from r. */
+const char *docker__response_message(const struct docker__response *r);
+
+/**
+ * Turn a non-success response into a FLAME_E* code with the detail
+ * "<context>: <Docker's message>". The context is formatted from fmt.
+ */
+int docker__response_error(const struct docker__response *r, char *err, size_t errlen,
+                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/**
+ * One request on a pooled handle. `path` is versioned unless it starts with
+ * "/_ping". On return r is filled (free with docker__response_free even on
+ * failure). @return 0 when an HTTP exchange happened; transport codes.
+ */
+int docker__do(docker_client *c, const char *method, const char *path, const cJSON *body,
+               long timeout_ms, struct docker__response *r, char *err, size_t errlen);
+
+/* ------------------------------------------------------------- streams */
+
+/** A long request on its own handle, driven by a private multi handle. */
+struct docker__stream {
+    const char *method;
+    const char *path;            /* unversioned; the prefix is added */
+    const cJSON *body;           /* may be NULL */
+    const char *const *headers;  /* extra "Name: value" lines, NULL-terminated; may be NULL */
+    long low_speed_time_s;       /* abort when < 1 byte/s for this long; 0 = never */
+    long poll_ms;                /* should_stop interval; 0 = 100 */
+    /* Headers seen with a 2xx/101 status; may be NULL. */
+    void (*on_open)(void *ud, long status);
+    /* Body bytes of a successful response; non-zero aborts and is returned. */
+    int (*on_data)(void *ud, const char *p, size_t n);
+    /* Polled while idle; non-zero stops the stream (result 0, *stopped = 1). May be NULL. */
+    int (*should_stop)(void *ud);
+    void *ud;
+};
+
+/**
+ * Run a stream until the server closes it, a callback aborts, or should_stop.
+ * A non-2xx/101 response is not streamed: its body lands in errresp (status
+ * set) and 0 is returned; the caller maps it.
+ * @param[out] stopped  1 when should_stop ended the stream.
+ * @return 0; on_data's non-zero code; transport codes (FLAME_EUNAVAILABLE,
+ *         FLAME_ETIMEOUT for the low-speed limit, FLAME_ENOMEM).
+ */
+int docker__stream_run(docker_client *c, const struct docker__stream *s,
+                       struct docker__response *errresp, int *stopped, char *err, size_t errlen);
+
+/* ------------------------------------------------------------- text helpers */
+
+/**
+ * Percent-encode s into out. `keep` lists extra characters left as they are
+ * (besides A-Za-z0-9-._~). @return 0 or FLAME_EINVALID (does not fit).
+ */
+int docker__escape(const char *s, const char *keep, char *out, size_t outlen);
+
+/** snprintf that reports truncation: 0 or FLAME_EINVALID. */
+int docker__fmt(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/** Copy a JSON string field (or "") into out, truncating. */
+void docker__copy_string(char *out, size_t outlen, const cJSON *obj, const char *key);
+
+/**
+ * Validate a path component we put into a URL (id, name, ref): non-empty, no
+ * control characters, at most 512 bytes.
+ * @return 0 or FLAME_EINVALID with a detail naming `what`.
+ */
+int docker__check_name(const char *what, const char *value, char *err, size_t errlen);
+
+/* ------------------------------------------------------------- exec */
+
+/**
+ * docker_exec_start with a choice of protocol: upgrade != 0 sends
+ * "Connection: Upgrade" / "Upgrade: tcp" (dockerd answers 101, as the docker
+ * CLI gets); 0 sends neither (dockerd answers 200). Both stream the same raw
+ * frames. docker_exec_start uses 0. Exposed for the live tests.
+ */
+int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct docker_exec_io *io,
+                          int upgrade, char *err, size_t errlen);
+
+#endif

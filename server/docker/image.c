@@ -1,0 +1,222 @@
+/*
+ * server/docker/image.c - image inspect and pull, and image reference parsing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "docker_internal.h"
+
+int docker_image_ref_split(const char *ref, char *repo, size_t repolen, char *tag, size_t taglen)
+{
+    const char *slash, *colon;
+    size_t n;
+
+    if (!ref || !*ref || !repo || repolen == 0 || !tag || taglen == 0)
+        return FLAME_EINVALID;
+    if (strchr(ref, '@')) {
+        /* A digest pins the image: it goes into fromImage whole. */
+        if (docker__fmt(repo, repolen, "%s", ref) < 0)
+            return FLAME_EINVALID;
+        tag[0] = '\0';
+        return 0;
+    }
+    slash = strrchr(ref, '/');
+    colon = strrchr(ref, ':');
+    if (colon && (!slash || colon > slash)) {
+        /* "host:5000/repo" has its colon before the last '/': that is a port. */
+        n = (size_t)(colon - ref);
+        if (n == 0 || colon[1] == '\0' || n >= repolen)
+            return FLAME_EINVALID;
+        if (docker__fmt(tag, taglen, "%s", colon + 1) < 0)
+            return FLAME_EINVALID;
+        memcpy(repo, ref, n);
+        repo[n] = '\0';
+        return 0;
+    }
+    if (docker__fmt(repo, repolen, "%s", ref) < 0 || docker__fmt(tag, taglen, "latest") < 0)
+        return FLAME_EINVALID;
+    return 0;
+}
+
+int docker_image_inspect(docker_client *c, const char *ref, cJSON **out, char *err, size_t errlen)
+{
+    struct docker__response r;
+    char esc[DOCKER__PATH_MAX / 2], path[DOCKER__PATH_MAX];
+    int rc;
+
+    memset(&r, 0, sizeof r);
+    if (out)
+        *out = NULL;
+    if ((rc = docker__check_name("image reference", ref, err, errlen)) < 0)
+        goto done;
+    if (docker__escape(ref, "/:@", esc, sizeof esc) < 0 ||
+        docker__fmt(path, sizeof path, "/images/%s/json", esc) < 0) {
+        rc = docker__fail(err, errlen, FLAME_EINVALID, "image reference too long");
+        goto done;
+    }
+    if ((rc = docker__do(c, "GET", path, NULL, 30000, &r, err, errlen)) < 0)
+        goto done;
+    if (r.status == 404) {
+        rc = docker__fail(err, errlen, FLAME_ENOTFOUND,
+                          "image '%s' not found locally: pull it with `docker pull %s`", ref, ref);
+        goto done;
+    }
+    if (r.status != 200) {
+        rc = docker__response_error(&r, err, errlen, "inspect image '%s'", ref);
+        goto done;
+    }
+    if (!cJSON_IsObject(r.json)) {
+        rc = docker__fail(err, errlen, FLAME_ERROR, "inspect image '%s': Docker sent no JSON object",
+                          ref);
+        goto done;
+    }
+    if (out) {
+        *out = r.json;
+        r.json = NULL;
+    }
+done:
+    docker__response_free(&r);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- pull */
+
+struct docker__pull {
+    struct docker_lines lines;
+    char error[1024]; /* the first error line's text */
+};
+
+static int docker__pull_line(void *ud, char *s, size_t n)
+{
+    struct docker__pull *p = ud;
+    const cJSON *e, *detail;
+    cJSON *obj;
+
+    if (p->error[0] || n == 0)
+        return 0;
+    obj = cJSON_ParseWithLength(s, n);
+    if (!obj)
+        return 0; /* not JSON: progress noise we need not understand */
+    e = cJSON_GetObjectItemCaseSensitive(obj, "error");
+    detail = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "errorDetail"),
+                                              "message");
+    if (cJSON_IsString(e) && e->valuestring && *e->valuestring)
+        snprintf(p->error, sizeof p->error, "%s", e->valuestring);
+    else if (cJSON_IsString(detail) && detail->valuestring && *detail->valuestring)
+        snprintf(p->error, sizeof p->error, "%s", detail->valuestring);
+    cJSON_Delete(obj);
+    return 0;
+}
+
+static int docker__pull_data(void *ud, const char *data, size_t len)
+{
+    struct docker__pull *p = ud;
+    int rc = docker_lines_feed(&p->lines, data, len, docker__pull_line, p);
+
+    /* An over-long progress line is not worth failing the pull for. */
+    return rc == FLAME_EINVALID ? 0 : rc;
+}
+
+/* The registry's words decide: absent or forbidden is NOTFOUND, the rest UNAVAILABLE. */
+static int docker__pull_classify(const char *ref, const char *msg, char *err, size_t errlen)
+{
+    static const char *const absent[] = {
+        "not found", "manifest unknown", "pull access denied", "repository does not exist",
+        "no such image",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof absent / sizeof absent[0]; i++)
+        if (strcasestr(msg, absent[i]))
+            return docker__fail(err, errlen, FLAME_ENOTFOUND,
+                                "pull '%s': %s (check the image name and tag, and the registry "
+                                "credentials)",
+                                ref, msg);
+    return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                        "pull '%s': %s (is the registry reachable from the Docker host?)", ref,
+                        msg);
+}
+
+int docker_image_pull(docker_client *c, const char *ref, const char *registry_auth, long timeout_ms,
+                      char *err, size_t errlen)
+{
+    struct docker__pull p;
+    struct docker__stream s;
+    struct docker__response r;
+    char repo[1024], tag[256], erepo[3 * sizeof repo], etag[3 * sizeof tag];
+    char path[DOCKER__PATH_MAX];
+    char *auth_header = NULL;
+    const char *headers[2] = {NULL, NULL};
+    const char *msg;
+    size_t n;
+    int rc, stopped;
+
+    memset(&p, 0, sizeof p);
+    memset(&r, 0, sizeof r);
+    docker_lines_init(&p.lines, 0);
+    if ((rc = docker__check_name("image reference", ref, err, errlen)) < 0)
+        goto done;
+    if (docker_image_ref_split(ref, repo, sizeof repo, tag, sizeof tag) < 0) {
+        rc = docker__fail(err, errlen, FLAME_EINVALID, "invalid image reference '%s'", ref);
+        goto done;
+    }
+    if (docker__escape(repo, NULL, erepo, sizeof erepo) < 0 ||
+        docker__escape(tag, NULL, etag, sizeof etag) < 0 ||
+        (tag[0] ? docker__fmt(path, sizeof path, "/images/create?fromImage=%s&tag=%s", erepo, etag)
+                : docker__fmt(path, sizeof path, "/images/create?fromImage=%s", erepo)) < 0) {
+        rc = docker__fail(err, errlen, FLAME_EINVALID, "image reference '%s' too long", ref);
+        goto done;
+    }
+    if (registry_auth && *registry_auth) {
+        if (strpbrk(registry_auth, "\r\n")) {
+            rc = docker__fail(err, errlen, FLAME_EINVALID, "registry auth contains a line break");
+            goto done;
+        }
+        n = strlen(registry_auth) + sizeof "X-Registry-Auth: ";
+        auth_header = malloc(n);
+        if (!auth_header) {
+            rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory");
+            goto done;
+        }
+        snprintf(auth_header, n, "X-Registry-Auth: %s", registry_auth);
+        headers[0] = auth_header;
+    }
+
+    memset(&s, 0, sizeof s);
+    s.method = "POST";
+    s.path = path;
+    s.headers = headers;
+    s.low_speed_time_s = ((timeout_ms > 0 ? timeout_ms : 60000) + 999) / 1000;
+    s.on_data = docker__pull_data;
+    s.ud = &p;
+    if ((rc = docker__stream_run(c, &s, &r, &stopped, err, errlen)) < 0)
+        goto done;
+    if (r.status < 200 || r.status >= 300) {
+        msg = docker__response_message(&r);
+        if (r.status == 400)
+            rc = docker__response_error(&r, err, errlen, "pull '%s'", ref);
+        else if (r.status == 401 || r.status == 403)
+            rc = docker__fail(err, errlen, FLAME_ENOTFOUND, "pull '%s': %s (check the registry "
+                              "credentials)", ref, msg);
+        else
+            rc = docker__pull_classify(ref, *msg ? msg : "Docker refused the pull", err, errlen);
+        goto done;
+    }
+    if (p.lines.len > 0) /* a last line without its newline */
+        docker__pull_line(&p, p.lines.buf, p.lines.len);
+    /* Errors after progress has started arrive inside the 200 stream. */
+    if (p.error[0]) {
+        rc = docker__pull_classify(ref, p.error, err, errlen);
+        goto done;
+    }
+    rc = docker_image_inspect(c, ref, NULL, err, errlen);
+    if (rc == FLAME_ENOTFOUND)
+        rc = docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                          "pull '%s' finished without error but the image is not present", ref);
+done:
+    docker__response_free(&r);
+    docker_lines_free(&p.lines);
+    free(auth_header);
+    return rc;
+}

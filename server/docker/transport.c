@@ -1,0 +1,818 @@
+/*
+ * server/docker/transport.c - HTTP to dockerd over its unix socket with libcurl:
+ * the client object, the easy-handle pool, version negotiation, plain requests,
+ * streams, and the HTTP status -> FLAME_E* mapping.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "docker_internal.h"
+
+#ifndef FLAMED_VERSION
+#define FLAMED_VERSION "0"
+#endif
+
+#define DOCKER__USER_AGENT "flamed/" FLAMED_VERSION
+#define DOCKER__CONNECT_TIMEOUT_MS 10000L
+
+/* Negotiated versions point here: the string must outlive every client. */
+static const char docker__version_max[] = DOCKER_API_VERSION_MAX;
+
+/* Inside functions that have `rc`, `err`, `errlen` and a `done:` label. */
+#define DOCKER__SETOPT(h, opt, val)                                                        \
+    do {                                                                                   \
+        CURLcode cc_ = curl_easy_setopt((h), (opt), (val));                                \
+        if (cc_ != CURLE_OK) {                                                             \
+            rc = docker__fail(err, errlen, cc_ == CURLE_OUT_OF_MEMORY ? FLAME_ENOMEM : FLAME_ERROR, \
+                              "libcurl refused option %s: %s", #opt, curl_easy_strerror(cc_)); \
+            goto done;                                                                     \
+        }                                                                                  \
+    } while (0)
+
+/* ================================================================ errors */
+
+int docker__fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && errlen > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* Docker 20.10 answers 500 for a body it cannot decode; that is the caller's fault. */
+static int docker__is_malformed_body(const char *message)
+{
+    static const char *const markers[] = {
+        "cannot unmarshal", "invalid character", "unexpected end of JSON", "json: ",
+    };
+    size_t i;
+
+    if (!message)
+        return 0;
+    for (i = 0; i < sizeof markers / sizeof markers[0]; i++)
+        if (strstr(message, markers[i]))
+            return 1;
+    return 0;
+}
+
+int docker__status_code(long status, const char *message)
+{
+    if (status < 300 || status == 304)
+        return 0;
+    switch (status) {
+    case 400:
+        return FLAME_EINVALID;
+    case 401:
+        return FLAME_EUNAUTH;
+    case 403:
+        return FLAME_EPERM;
+    case 404:
+        return FLAME_ENOTFOUND;
+    case 409:
+        return FLAME_ECONFLICT;
+    case 500:
+        return docker__is_malformed_body(message) ? FLAME_EINVALID : FLAME_ERROR;
+    default:
+        return FLAME_ERROR;
+    }
+}
+
+/* ================================================================ buffers */
+
+int docker__buf_append(struct docker__buf *b, const char *p, size_t n)
+{
+    size_t need, cap;
+    char *d;
+
+    if (b->max && (n > b->max || b->len > b->max - n)) {
+        b->overflow = 1;
+        return FLAME_EEXHAUSTED;
+    }
+    need = b->len + n + 1;
+    if (need > b->cap) {
+        cap = b->cap ? b->cap : 1024;
+        while (cap < need)
+            cap *= 2;
+        d = realloc(b->data, cap);
+        if (!d)
+            return FLAME_ENOMEM;
+        b->data = d;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+void docker__buf_free(struct docker__buf *b)
+{
+    if (!b)
+        return;
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+/* ================================================================ text helpers */
+
+int docker__fmt(char *out, size_t outlen, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (!out || outlen == 0)
+        return FLAME_EINVALID;
+    va_start(ap, fmt);
+    n = vsnprintf(out, outlen, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= outlen)
+        return FLAME_EINVALID;
+    return 0;
+}
+
+int docker__escape(const char *s, const char *keep, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    unsigned char ch;
+
+    if (!out || outlen == 0)
+        return FLAME_EINVALID;
+    for (; *s; s++) {
+        ch = (unsigned char)*s;
+        if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~' ||
+            (keep && strchr(keep, ch))) {
+            if (o + 1 >= outlen)
+                return FLAME_EINVALID;
+            out[o++] = (char)ch;
+        } else {
+            if (o + 3 >= outlen)
+                return FLAME_EINVALID;
+            out[o++] = '%';
+            out[o++] = hex[ch >> 4];
+            out[o++] = hex[ch & 15];
+        }
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+void docker__copy_string(char *out, size_t outlen, const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+    if (outlen == 0)
+        return;
+    snprintf(out, outlen, "%s", cJSON_IsString(v) && v->valuestring ? v->valuestring : "");
+}
+
+int docker__check_name(const char *what, const char *value, char *err, size_t errlen)
+{
+    const unsigned char *p;
+
+    if (!value || !*value)
+        return docker__fail(err, errlen, FLAME_EINVALID, "%s is empty", what);
+    if (strlen(value) > 512)
+        return docker__fail(err, errlen, FLAME_EINVALID, "%s is longer than 512 bytes", what);
+    for (p = (const unsigned char *)value; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return docker__fail(err, errlen, FLAME_EINVALID, "%s contains a control character",
+                                what);
+    return 0;
+}
+
+/* ================================================================ client */
+
+int docker_client_new(docker_client **out, const char *socket_path)
+{
+    docker_client *c = NULL;
+    int rc = 0;
+
+    *out = NULL;
+    if (!socket_path || !*socket_path)
+        return FLAME_EINVALID;
+    c = calloc(1, sizeof *c);
+    if (!c) {
+        rc = FLAME_ENOMEM;
+        goto done;
+    }
+    c->socket_path = strdup(socket_path);
+    if (!c->socket_path) {
+        rc = FLAME_ENOMEM;
+        goto done;
+    }
+    if (pthread_mutex_init(&c->pool_lock, NULL) != 0) {
+        rc = FLAME_ENOMEM;
+        goto done;
+    }
+    atomic_init(&c->api_version, docker__version_max);
+    *out = c;
+    c = NULL;
+done:
+    if (c) {
+        free(c->socket_path);
+        free(c);
+    }
+    return rc;
+}
+
+void docker_client_free(docker_client *c)
+{
+    size_t i;
+
+    if (!c)
+        return;
+    for (i = 0; i < c->pool_len; i++)
+        curl_easy_cleanup(c->pool[i]);
+    pthread_mutex_destroy(&c->pool_lock);
+    free(c->socket_path);
+    free(c);
+}
+
+const char *docker_client_socket_path(const docker_client *c)
+{
+    return c->socket_path;
+}
+
+const char *docker_client_api_version(const docker_client *c)
+{
+    return atomic_load(&((docker_client *)c)->api_version);
+}
+
+/* A handle from the pool, or a new one. NULL only when libcurl is out of memory. */
+static CURL *docker__pool_get(docker_client *c)
+{
+    CURL *h = NULL;
+
+    pthread_mutex_lock(&c->pool_lock);
+    if (c->pool_len > 0)
+        h = c->pool[--c->pool_len];
+    pthread_mutex_unlock(&c->pool_lock);
+    if (!h)
+        h = curl_easy_init();
+    return h;
+}
+
+/* Reset keeps the handle's connection cache, so the next request reuses the
+ * open socket to dockerd. */
+static void docker__pool_put(docker_client *c, CURL *h)
+{
+    if (!h)
+        return;
+    curl_easy_reset(h);
+    pthread_mutex_lock(&c->pool_lock);
+    if (c->pool_len < DOCKER__POOL_MAX) {
+        c->pool[c->pool_len++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&c->pool_lock);
+    if (h)
+        curl_easy_cleanup(h);
+}
+
+/* ================================================================ transport errors */
+
+/* A transport failure as an actionable detail. */
+static int docker__curl_error(const docker_client *c, CURLcode cc, const char *curl_err,
+                              const char *method, const char *path, long timeout_ms, char *err,
+                              size_t errlen)
+{
+    const char *why = (curl_err && *curl_err) ? curl_err : curl_easy_strerror(cc);
+
+    switch (cc) {
+    case CURLE_OUT_OF_MEMORY:
+        return docker__fail(err, errlen, FLAME_ENOMEM, "out of memory talking to Docker");
+    case CURLE_OPERATION_TIMEDOUT:
+        if (timeout_ms > 0)
+            return docker__fail(err, errlen, FLAME_ETIMEOUT,
+                                "Docker did not answer %s %s within %ld ms", method, path,
+                                timeout_ms);
+        return docker__fail(err, errlen, FLAME_ETIMEOUT, "Docker timed out on %s %s: %s", method,
+                            path, why);
+    case CURLE_COULDNT_CONNECT:
+        if (access(c->socket_path, F_OK) != 0)
+            return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                                "cannot reach Docker at %s: no such socket (is dockerd running? "
+                                "set DOCKER_HOST if it listens elsewhere)",
+                                c->socket_path);
+        if (access(c->socket_path, R_OK | W_OK) != 0 && errno == EACCES)
+            return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                                "cannot reach Docker at %s: permission denied (run flamed as a "
+                                "member of the 'docker' group)",
+                                c->socket_path);
+        return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                            "cannot reach Docker at %s: %s (is dockerd running?)", c->socket_path,
+                            curl_easy_strerror(cc));
+    default:
+        return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                            "connection to Docker at %s failed during %s %s: %s (is dockerd "
+                            "running?)",
+                            c->socket_path, method, path, why);
+    }
+}
+
+/* ================================================================ responses */
+
+void docker__response_free(struct docker__response *r)
+{
+    if (!r)
+        return;
+    cJSON_Delete(r->json);
+    r->json = NULL;
+    docker__buf_free(&r->body);
+}
+
+const char *docker__response_message(const struct docker__response *r)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(r->json, "message");
+
+    if (cJSON_IsString(m) && m->valuestring)
+        return m->valuestring;
+    if (!r->json && r->body.data)
+        return r->body.data;
+    return "";
+}
+
+int docker__response_error(const struct docker__response *r, char *err, size_t errlen,
+                           const char *fmt, ...)
+{
+    char context[512];
+    const char *msg = docker__response_message(r);
+    size_t n = strlen(msg);
+    int code;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(context, sizeof context, fmt, ap);
+    va_end(ap);
+    while (n > 0 && isspace((unsigned char)msg[n - 1]))
+        n--;
+    if (n > 1024)
+        n = 1024;
+    code = docker__status_code(r->status, msg);
+    if (code == 0)
+        code = FLAME_ERROR;
+    if (n == 0)
+        return docker__fail(err, errlen, code, "%s: Docker answered HTTP %ld", context, r->status);
+    return docker__fail(err, errlen, code, "%s: %.*s", context, (int)n, msg);
+}
+
+/* ================================================================ plain requests */
+
+static size_t docker__body_cb(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct docker__buf *b = ud;
+    size_t n = size * nmemb;
+
+    if (docker__buf_append(b, p, n) < 0)
+        return 0; /* CURLE_WRITE_ERROR; b->overflow tells why */
+    return n;
+}
+
+/* Keep the Api-Version header (what /_ping negotiates with). */
+static size_t docker__header_cb(char *p, size_t size, size_t nitems, void *ud)
+{
+    struct docker__response *r = ud;
+    size_t n = size * nitems;
+    static const char name[] = "api-version:";
+    size_t k = sizeof name - 1, end;
+
+    if (n > k && strncasecmp(p, name, k) == 0) {
+        while (k < n && (p[k] == ' ' || p[k] == '\t'))
+            k++;
+        end = n;
+        while (end > k && isspace((unsigned char)p[end - 1]))
+            end--;
+        if (end - k < sizeof r->api_version) {
+            memcpy(r->api_version, p + k, end - k);
+            r->api_version[end - k] = '\0';
+        }
+    }
+    return n;
+}
+
+/* Options every request shares. */
+static int docker__setup(docker_client *c, CURL *h, const char *url, char *curl_err, char *err,
+                         size_t errlen)
+{
+    int rc = 0;
+
+    DOCKER__SETOPT(h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
+    DOCKER__SETOPT(h, CURLOPT_URL, url);
+    DOCKER__SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+    DOCKER__SETOPT(h, CURLOPT_USERAGENT, DOCKER__USER_AGENT);
+    DOCKER__SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, DOCKER__CONNECT_TIMEOUT_MS);
+    DOCKER__SETOPT(h, CURLOPT_ERRORBUFFER, curl_err);
+    curl_err[0] = '\0';
+done:
+    return rc;
+}
+
+/* The body as JSON text (cJSON_free) and the method/body options. */
+static int docker__setup_method(CURL *h, const char *method, const cJSON *body, char **json_text,
+                                struct curl_slist **hdrs, char *err, size_t errlen)
+{
+    struct curl_slist *t;
+    int rc = 0;
+
+    *json_text = NULL;
+    t = curl_slist_append(*hdrs, "Expect:");
+    if (!t) {
+        rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory");
+        goto done;
+    }
+    *hdrs = t;
+    if (body) {
+        *json_text = cJSON_PrintUnformatted(body);
+        if (!*json_text) {
+            rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory printing a request body");
+            goto done;
+        }
+        t = curl_slist_append(*hdrs, "Content-Type: application/json");
+    } else if (strcmp(method, "POST") == 0) {
+        t = curl_slist_append(*hdrs, "Content-Type:"); /* no form-urlencoded default */
+    }
+    if (!t) {
+        rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory");
+        goto done;
+    }
+    *hdrs = t;
+    if (strcmp(method, "GET") == 0 && !body) {
+        DOCKER__SETOPT(h, CURLOPT_HTTPGET, 1L);
+    } else {
+        if (body || strcmp(method, "POST") == 0) {
+            DOCKER__SETOPT(h, CURLOPT_POSTFIELDSIZE, (long)(*json_text ? strlen(*json_text) : 0));
+            DOCKER__SETOPT(h, CURLOPT_POSTFIELDS, *json_text ? *json_text : "");
+        }
+        if (strcmp(method, "POST") != 0)
+            DOCKER__SETOPT(h, CURLOPT_CUSTOMREQUEST, method);
+    }
+    DOCKER__SETOPT(h, CURLOPT_HTTPHEADER, *hdrs);
+done:
+    return rc;
+}
+
+static int docker__url(const docker_client *c, const char *path, char *url, size_t urllen,
+                       char *err, size_t errlen)
+{
+    int rc;
+
+    if (strncmp(path, "/_ping", 6) == 0)
+        rc = docker__fmt(url, urllen, "http://localhost%s", path);
+    else
+        rc = docker__fmt(url, urllen, "http://localhost/v%s%s", docker_client_api_version(c),
+                         path);
+    if (rc < 0)
+        return docker__fail(err, errlen, FLAME_EINVALID, "request path too long: %.64s...", path);
+    return 0;
+}
+
+int docker__do(docker_client *c, const char *method, const char *path, const cJSON *body,
+               long timeout_ms, struct docker__response *r, char *err, size_t errlen)
+{
+    char url[DOCKER__PATH_MAX + 64];
+    char curl_err[CURL_ERROR_SIZE];
+    struct curl_slist *hdrs = NULL;
+    char *json_text = NULL;
+    CURL *h = NULL;
+    CURLcode cc;
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    r->body.max = DOCKER__BODY_MAX;
+    if ((rc = docker__url(c, path, url, sizeof url, err, errlen)) < 0)
+        goto done;
+    h = docker__pool_get(c);
+    if (!h) {
+        rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory creating a libcurl handle");
+        goto done;
+    }
+    if ((rc = docker__setup(c, h, url, curl_err, err, errlen)) < 0)
+        goto done;
+    if ((rc = docker__setup_method(h, method, body, &json_text, &hdrs, err, errlen)) < 0)
+        goto done;
+    DOCKER__SETOPT(h, CURLOPT_WRITEFUNCTION, docker__body_cb);
+    DOCKER__SETOPT(h, CURLOPT_WRITEDATA, &r->body);
+    DOCKER__SETOPT(h, CURLOPT_HEADERFUNCTION, docker__header_cb);
+    DOCKER__SETOPT(h, CURLOPT_HEADERDATA, r);
+    if (timeout_ms > 0)
+        DOCKER__SETOPT(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+
+    cc = curl_easy_perform(h);
+    if (cc == CURLE_WRITE_ERROR && r->body.overflow) {
+        rc = docker__fail(err, errlen, FLAME_ERROR, "Docker's answer to %s %s is larger than %zu bytes",
+                          method, path, (size_t)DOCKER__BODY_MAX);
+        goto done;
+    }
+    if (cc == CURLE_WRITE_ERROR) {
+        rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory reading Docker's answer");
+        goto done;
+    }
+    if (cc != CURLE_OK) {
+        rc = docker__curl_error(c, cc, curl_err, method, path, timeout_ms, err, errlen);
+        goto done;
+    }
+    if ((cc = curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status)) != CURLE_OK) {
+        rc = docker__fail(err, errlen, FLAME_ERROR, "libcurl: %s", curl_easy_strerror(cc));
+        goto done;
+    }
+    if (r->body.len > 0)
+        r->json = cJSON_ParseWithLength(r->body.data, r->body.len); /* NULL: not JSON */
+done:
+    if (h) {
+        /* The handle must not keep pointers into this frame. */
+        docker__pool_put(c, h);
+    }
+    curl_slist_free_all(hdrs);
+    cJSON_free(json_text);
+    return rc;
+}
+
+int docker_request(docker_client *c, const char *method, const char *path, const cJSON *body,
+                   long timeout_ms, long *status, cJSON **response, char *err, size_t errlen)
+{
+    struct docker__response r;
+    int rc;
+
+    if (status)
+        *status = 0;
+    if (response)
+        *response = NULL;
+    if (!method || !path || path[0] != '/')
+        return docker__fail(err, errlen, FLAME_EINVALID, "docker_request: path must start with '/'");
+    if ((rc = docker__do(c, method, path, body, timeout_ms, &r, err, errlen)) < 0)
+        goto done;
+    if (status)
+        *status = r.status;
+    if (response) {
+        *response = r.json;
+        r.json = NULL;
+    }
+done:
+    docker__response_free(&r);
+    return rc;
+}
+
+/* ================================================================ ping */
+
+/* "1.41" -> 141-style comparable number; -1 when malformed. */
+static long docker__version_number(const char *v)
+{
+    char *end;
+    long major, minor;
+
+    errno = 0;
+    major = strtol(v, &end, 10);
+    if (end == v || *end != '.' || errno)
+        return -1;
+    v = end + 1;
+    minor = strtol(v, &end, 10);
+    if (end == v || errno || minor < 0 || minor > 9999 || major < 0 || major > 9999)
+        return -1;
+    return major * 10000 + minor;
+}
+
+int docker_ping(docker_client *c, char *err, size_t errlen)
+{
+    struct docker__response r;
+    long theirs, ours = docker__version_number(docker__version_max);
+    int rc;
+
+    if ((rc = docker__do(c, "GET", "/_ping", NULL, 10000, &r, err, errlen)) < 0)
+        goto done;
+    if (r.status != 200) {
+        rc = docker__response_error(&r, err, errlen, "Docker at %s answered GET /_ping with HTTP %ld",
+                                    c->socket_path, r.status);
+        rc = FLAME_EUNAVAILABLE;
+        goto done;
+    }
+    if (r.api_version[0]) {
+        theirs = docker__version_number(r.api_version);
+        if (theirs < 0) {
+            rc = docker__fail(err, errlen, FLAME_ERROR,
+                              "Docker at %s sent a malformed Api-Version header '%s'",
+                              c->socket_path, r.api_version);
+            goto done;
+        }
+        if (theirs < ours) {
+            rc = docker__fail(err, errlen, FLAME_EPRECONDITION,
+                              "Docker at %s speaks Engine API %s; flamed needs %s or newer "
+                              "(upgrade Docker to 20.10 or later)",
+                              c->socket_path, r.api_version, docker__version_max);
+            goto done;
+        }
+    }
+    /* min(ours, theirs) is ours: older daemons are refused above. */
+    atomic_store(&c->api_version, docker__version_max);
+done:
+    docker__response_free(&r);
+    return rc;
+}
+
+/* ================================================================ streams */
+
+struct docker__stream_state {
+    const struct docker__stream *s;
+    struct docker__response *resp;
+    long status;   /* status line of the current header block */
+    int phase;     /* 0 headers, 1 streaming, 2 error body */
+    int cb_code;   /* on_data's non-zero return */
+    int stopped;   /* should_stop said so */
+    int nomem;
+};
+
+static size_t docker__stream_header_cb(char *p, size_t size, size_t nitems, void *ud)
+{
+    struct docker__stream_state *st = ud;
+    size_t n = size * nitems;
+    const char *sp;
+
+    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        sp = memchr(p, ' ', n);
+        st->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+        return n;
+    }
+    if ((n == 2 && p[0] == '\r' && p[1] == '\n') || (n == 1 && p[0] == '\n')) {
+        if (st->status >= 100 && st->status < 200 && st->status != 101)
+            return n; /* an interim block (100 Continue); the real one follows */
+        st->resp->status = st->status;
+        if ((st->status >= 200 && st->status < 300) || st->status == 101) {
+            st->phase = 1;
+            if (st->s->on_open)
+                st->s->on_open(st->s->ud, st->status);
+        } else {
+            st->phase = 2;
+        }
+    }
+    return n;
+}
+
+static size_t docker__stream_write_cb(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct docker__stream_state *st = ud;
+    size_t n = size * nmemb;
+    int rc;
+
+    if (st->phase == 1) {
+        rc = st->s->on_data ? st->s->on_data(st->s->ud, p, n) : 0;
+        if (rc) {
+            st->cb_code = rc;
+            return 0;
+        }
+        return n;
+    }
+    /* An error body (or no header block at all): keep it for the message. */
+    rc = docker__buf_append(&st->resp->body, p, n);
+    if (rc == FLAME_ENOMEM) {
+        st->nomem = 1;
+        return 0;
+    }
+    return n; /* over the cap: drop the rest */
+}
+
+static int docker__stream_xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                                      curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct docker__stream_state *st = ud;
+
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    if (st->s->should_stop && st->s->should_stop(st->s->ud)) {
+        st->stopped = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * A private multi handle drives the transfer so that should_stop is polled
+ * every poll_ms even when the stream is idle (curl_easy_perform only wakes up
+ * once a second then). The xferinfo callback polls as well while bytes flow.
+ */
+int docker__stream_run(docker_client *c, const struct docker__stream *s,
+                       struct docker__response *errresp, int *stopped, char *err, size_t errlen)
+{
+    struct docker__stream_state st;
+    char url[DOCKER__PATH_MAX + 64];
+    char curl_err[CURL_ERROR_SIZE];
+    struct curl_slist *hdrs = NULL, *t;
+    char *json_text = NULL;
+    CURL *h = NULL;
+    CURLM *m = NULL;
+    int added = 0, running = 1, rc = 0, msgs;
+    CURLcode cc = CURLE_OK;
+    CURLMcode mc;
+    CURLMsg *msg;
+    size_t i;
+
+    memset(errresp, 0, sizeof *errresp);
+    errresp->body.max = DOCKER__ERRBODY_MAX;
+    memset(&st, 0, sizeof st);
+    st.s = s;
+    st.resp = errresp;
+    if (stopped)
+        *stopped = 0;
+    if ((rc = docker__url(c, s->path, url, sizeof url, err, errlen)) < 0)
+        goto done;
+    h = curl_easy_init();
+    m = curl_multi_init();
+    if (!h || !m) {
+        rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory creating libcurl handles");
+        goto done;
+    }
+    if ((rc = docker__setup(c, h, url, curl_err, err, errlen)) < 0)
+        goto done;
+    for (i = 0; s->headers && s->headers[i]; i++) {
+        t = curl_slist_append(hdrs, s->headers[i]);
+        if (!t) {
+            rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory");
+            goto done;
+        }
+        hdrs = t;
+    }
+    if ((rc = docker__setup_method(h, s->method, s->body, &json_text, &hdrs, err, errlen)) < 0)
+        goto done;
+    DOCKER__SETOPT(h, CURLOPT_WRITEFUNCTION, docker__stream_write_cb);
+    DOCKER__SETOPT(h, CURLOPT_WRITEDATA, &st);
+    DOCKER__SETOPT(h, CURLOPT_HEADERFUNCTION, docker__stream_header_cb);
+    DOCKER__SETOPT(h, CURLOPT_HEADERDATA, &st);
+    DOCKER__SETOPT(h, CURLOPT_NOPROGRESS, 0L);
+    DOCKER__SETOPT(h, CURLOPT_XFERINFOFUNCTION, docker__stream_xferinfo_cb);
+    DOCKER__SETOPT(h, CURLOPT_XFERINFODATA, &st);
+    /* Streams never reuse a connection (an exec start hijacks its socket). */
+    DOCKER__SETOPT(h, CURLOPT_FORBID_REUSE, 1L);
+    if (s->low_speed_time_s > 0) {
+        DOCKER__SETOPT(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        DOCKER__SETOPT(h, CURLOPT_LOW_SPEED_TIME, s->low_speed_time_s);
+    }
+    if ((mc = curl_multi_add_handle(m, h)) != CURLM_OK) {
+        rc = docker__fail(err, errlen, FLAME_ERROR, "libcurl: %s", curl_multi_strerror(mc));
+        goto done;
+    }
+    added = 1;
+
+    for (;;) {
+        if ((mc = curl_multi_perform(m, &running)) != CURLM_OK) {
+            rc = docker__fail(err, errlen, FLAME_ERROR, "libcurl: %s", curl_multi_strerror(mc));
+            goto done;
+        }
+        if (!running)
+            break;
+        if (s->should_stop && s->should_stop(s->ud)) {
+            st.stopped = 1;
+            break;
+        }
+        mc = curl_multi_poll(m, NULL, 0, s->poll_ms > 0 ? (int)s->poll_ms : 100, NULL);
+        if (mc != CURLM_OK) {
+            rc = docker__fail(err, errlen, FLAME_ERROR, "libcurl: %s", curl_multi_strerror(mc));
+            goto done;
+        }
+    }
+    if (!running) {
+        cc = CURLE_OK;
+        while ((msg = curl_multi_info_read(m, &msgs)) != NULL)
+            if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
+                cc = msg->data.result;
+    }
+
+    if (st.stopped) {
+        if (stopped)
+            *stopped = 1;
+        rc = 0;
+    } else if (st.cb_code) {
+        rc = st.cb_code;
+    } else if (st.nomem || cc == CURLE_OUT_OF_MEMORY) {
+        rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory reading a Docker stream");
+    } else if (cc == CURLE_OPERATION_TIMEDOUT && s->low_speed_time_s > 0) {
+        rc = docker__fail(err, errlen, FLAME_ETIMEOUT, "no data from Docker for %ld s on %s %s",
+                          s->low_speed_time_s, s->method, s->path);
+    } else if (cc != CURLE_OK) {
+        rc = docker__curl_error(c, cc, curl_err, s->method, s->path, 0, err, errlen);
+    } else if (st.phase == 0) {
+        rc = docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                          "Docker at %s closed the connection before answering %s %s",
+                          c->socket_path, s->method, s->path);
+    } else if (st.phase == 2 && errresp->body.len > 0) {
+        errresp->json = cJSON_ParseWithLength(errresp->body.data, errresp->body.len);
+    }
+done:
+    if (added)
+        curl_multi_remove_handle(m, h);
+    if (h)
+        curl_easy_cleanup(h);
+    if (m)
+        curl_multi_cleanup(m);
+    curl_slist_free_all(hdrs);
+    cJSON_free(json_text);
+    return rc;
+}
