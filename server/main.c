@@ -1,0 +1,224 @@
+/*
+ * flamed: boots, runs work on, watches and shuts down FLAME runners as Docker
+ * containers, over gRPC. This file holds flags, configuration and signals:
+ * nothing else. See docs/architecture.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <grpc/grpc.h>
+
+#include "common/log.h"
+#include "docker/docker.h"
+#include "flame/error.h"
+#include "rpc/rpc.h"
+#include "service/service.h"
+
+#define DEFAULT_LISTEN "unix:/run/flamed/flamed.sock"
+#define MAX_LISTEN 8
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: flamed [options]\n"
+            "\n"
+            "Boot, run work on, watch and shut down FLAME runners as Docker containers, over gRPC\n"
+            "(service flame.v1.RunnerService).\n"
+            "\n"
+            "  --listen ADDR           gRPC address, repeatable: unix:/path (default %s),\n"
+            "                          127.0.0.1:50051, [::]:50051 (plaintext: use a unix socket or\n"
+            "                          a private network)\n"
+            "  --socket-mode MODE      octal mode of unix sockets (default 0660)\n"
+            "  --docker-host URL       unix:///path of the Docker socket (default $DOCKER_HOST, else\n"
+            "                          /var/run/docker.sock, ~/.docker/run/docker.sock,\n"
+            "                          /mnt/wsl/shared-docker/docker.sock)\n"
+            "  --boot-timeout-ms MS    default Boot timeout (default 30000)\n"
+            "  --stop-timeout-ms MS    default Shutdown grace (default 10000)\n"
+            "  --watch-queue N         events a slow watcher may lag before it is dropped (default 1024)\n"
+            "  --cq-threads N          gRPC completion-queue threads (default 2)\n"
+            "  --max-calls N           concurrent Boot/Spawn/Shutdown calls (default 512)\n"
+            "  --shutdown-grace-ms MS  on SIGTERM, wait this long for calls before cancelling (default 5000)\n"
+            "  --log-level LEVEL       debug, info, warn, error (default info)\n"
+            "  --log-format FORMAT     text (key=value) or json (default text)\n"
+            "  --version, --help\n",
+            DEFAULT_LISTEN);
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 0);
+    if (errno || *end || end == s || v > max || s[0] == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *listen[MAX_LISTEN + 1] = {0};
+    int n_listen = 0;
+    const char *docker_host = getenv("DOCKER_HOST");
+    unsigned long socket_mode = 0660, boot_timeout = 30000, stop_timeout = 10000, watch_queue = 1024,
+                  cq_threads = 2, max_calls = 512, grace_ms = 5000;
+    enum log_level level = LOG_INFO;
+    enum log_format format = LOG_FORMAT_TEXT;
+    static const struct option opts[] = {
+        {"listen", required_argument, 0, 'l'},
+        {"socket-mode", required_argument, 0, 'm'},
+        {"docker-host", required_argument, 0, 'd'},
+        {"boot-timeout-ms", required_argument, 0, 'b'},
+        {"stop-timeout-ms", required_argument, 0, 's'},
+        {"watch-queue", required_argument, 0, 'w'},
+        {"cq-threads", required_argument, 0, 't'},
+        {"max-calls", required_argument, 0, 'c'},
+        {"shutdown-grace-ms", required_argument, 0, 'g'},
+        {"log-level", required_argument, 0, 'L'},
+        {"log-format", required_argument, 0, 'F'},
+        {"version", no_argument, 0, 'V'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (ch) {
+        case 'l':
+            if (n_listen == MAX_LISTEN) {
+                fprintf(stderr, "flamed: at most %d --listen addresses\n", MAX_LISTEN);
+                return 64;
+            }
+            listen[n_listen++] = optarg;
+            break;
+        case 'm': {
+            char *end;
+            errno = 0;
+            socket_mode = strtoul(optarg, &end, 8);
+            bad = errno || *end || socket_mode > 0777;
+            break;
+        }
+        case 'd': docker_host = optarg; break;
+        case 'b': bad = parse_uint(optarg, 1800000, &boot_timeout) || boot_timeout == 0; break;
+        case 's': bad = parse_uint(optarg, 3600000, &stop_timeout); break;
+        case 'w': bad = parse_uint(optarg, 1000000, &watch_queue) || watch_queue == 0; break;
+        case 't': bad = parse_uint(optarg, 64, &cq_threads) || cq_threads == 0; break;
+        case 'c': bad = parse_uint(optarg, 100000, &max_calls) || max_calls == 0; break;
+        case 'g': bad = parse_uint(optarg, 3600000, &grace_ms); break;
+        case 'L': bad = log_level_parse(optarg, &level) != 0; break;
+        case 'F':
+            if (strcmp(optarg, "text") == 0)
+                format = LOG_FORMAT_TEXT;
+            else if (strcmp(optarg, "json") == 0)
+                format = LOG_FORMAT_JSON;
+            else
+                bad = 1;
+            break;
+        case 'V': printf("flamed %s\n", FLAMED_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 64;
+        }
+        if (bad) {
+            fprintf(stderr, "flamed: invalid value '%s' for --%s\n", optarg, opts[0].name);
+            for (const struct option *o = opts; o->name; o++)
+                if (o->val == ch)
+                    fprintf(stderr, "flamed: (flag --%s)\n", o->name);
+            return 64;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "flamed: unexpected argument '%s'\n", argv[optind]);
+        return 64;
+    }
+    if (n_listen == 0)
+        listen[n_listen++] = DEFAULT_LISTEN;
+    log_configure(level, format);
+
+    char sock[4096];
+    int rc = docker_socket_detect(sock, sizeof(sock), docker_host, getenv("HOME"), NULL);
+    if (rc == FLAME_EINVALID) {
+        fprintf(stderr, "flamed: unsupported Docker host '%s': use unix:///path/to/docker.sock\n",
+                docker_host);
+        return 64;
+    }
+    if (rc == FLAME_ENOTFOUND)
+        flamed_log(LOG_WARN, "docker_socket_missing", "path=%s hint=\"start dockerd or pass --docker-host\"", sock);
+
+    /* Signals go to the main thread only: block them before any thread starts. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "flamed: libcurl failed to initialise\n");
+        return 70;
+    }
+    grpc_init();
+    int exit_code = 0;
+    docker_client *docker = NULL;
+    struct service *svc = NULL;
+    rpc_server *srv = NULL;
+    char err[512] = "";
+    if (docker_client_new(&docker, sock) < 0) {
+        exit_code = 71;
+        goto done;
+    }
+    if (docker_ping(docker, err, sizeof(err)) < 0)
+        flamed_log(LOG_WARN, "docker_unavailable", "socket=%s error=\"%s\"", sock, err);
+    else
+        flamed_log(LOG_INFO, "docker_ok", "socket=%s api_version=%s", sock,
+                   docker_client_api_version(docker));
+    struct service_config cfg = {
+        .default_boot_timeout_ms = (unsigned)boot_timeout,
+        .default_stop_timeout_ms = (unsigned)stop_timeout,
+        .watch_queue_max = watch_queue,
+    };
+    if (service_start(&svc, docker, &cfg) < 0) {
+        exit_code = 71;
+        goto done;
+    }
+    struct rpc_server_options ro = {
+        .listen = listen,
+        .cq_threads = (int)cq_threads,
+        .max_workers = (int)max_calls,
+        .context = svc,
+        .methods = service_methods,
+        .n_methods = service_n_methods,
+        .unix_socket_mode = (int)socket_mode,
+    };
+    int port = 0;
+    if (rpc_server_start(&srv, &ro, &port, err, sizeof(err)) < 0) {
+        fprintf(stderr, "flamed: %s\n", err);
+        exit_code = 69;
+        goto done;
+    }
+    for (int i = 0; i < n_listen; i++)
+        flamed_log(LOG_INFO, "listening", "addr=%s", listen[i]);
+    if (port)
+        flamed_log(LOG_INFO, "listening_port", "port=%d", port);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    flamed_log(LOG_INFO, "shutting_down", "signal=%s active_calls=%d", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+               rpc_server_active_calls(srv));
+    service_close_watches(svc);
+    rpc_server_shutdown(srv, (long)grace_ms);
+done:
+    rpc_server_free(srv);
+    service_stop(svc);
+    docker_client_free(docker);
+    grpc_shutdown();
+    curl_global_cleanup();
+    if (exit_code == 0)
+        flamed_log(LOG_INFO, "stopped", NULL);
+    return exit_code;
+}

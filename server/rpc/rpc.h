@@ -1,0 +1,153 @@
+/*
+ * server/rpc/rpc.h - gRPC core plumbing: the server, its completion-queue
+ * threads, the method table and per-call contexts. Knows nothing of HTTP or
+ * Docker: a service registers handlers and gets requests as protobuf-c
+ * messages; it answers with messages and a FLAME_E* code.
+ *
+ * Threads: N CQ threads poll one NEXT completion queue and run handlers;
+ * handlers must not block (hand long work to rpc_call_run_worker()).
+ *
+ * Call lifecycle: every accepted call is finished exactly once with
+ * rpc_call_finish(), even after the client cancelled (then nothing is sent).
+ * A call context is refcounted: accept, the close-notification batch and each
+ * worker hold a reference.
+ *
+ * Follows: gRPC core (grpc/grpc.h 1.51): grpc_server_request_registered_call,
+ * GRPC_OP_RECV_CLOSE_ON_SERVER, grpc_server_shutdown_and_notify;
+ * ../shared/notes/grpc-c-core.md.
+ */
+#ifndef FLAMED_RPC_H
+#define FLAMED_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+typedef struct rpc_server rpc_server;
+typedef struct rpc_call rpc_call;
+
+/** One method: "/pkg.Service/Method", its request type, and its handler. */
+struct rpc_method {
+    const char *path;
+    const ProtobufCMessageDescriptor *request;
+    int server_streaming;
+    /* Runs on a CQ thread with the unpacked request; must not block. */
+    void (*handler)(rpc_call *call);
+};
+
+/** Server options. Zero-initialise, then set. */
+struct rpc_server_options {
+    const char *const *listen;  /* NULL-terminated gRPC addresses ("unix:/p", "127.0.0.1:0") */
+    int cq_threads;             /* 0: 2 */
+    int max_workers;            /* concurrent worker threads; 0: 512 */
+    void *context;              /* returned by rpc_call_context() */
+    const struct rpc_method *methods;
+    size_t n_methods;
+    int unix_socket_mode;       /* chmod for unix sockets after bind; 0: leave */
+};
+
+/**
+ * Create, bind and start the server.
+ * @param[out] out  free with rpc_server_free() after rpc_server_shutdown().
+ * @param[out] bound_port  TCP port of the first TCP address (for ":0"), may be NULL.
+ * @return 0; FLAME_EUNAVAILABLE when an address cannot be bound (detail in err).
+ */
+int rpc_server_start(rpc_server **out, const struct rpc_server_options *opts, int *bound_port,
+                     char *err, size_t errlen);
+
+/**
+ * Stop accepting calls; wait up to grace_ms for in-flight calls to finish,
+ * then cancel the rest (open streams end with CANCELLED/UNAVAILABLE) and wait
+ * for workers to return. Joins the CQ threads.
+ */
+void rpc_server_shutdown(rpc_server *srv, long grace_ms);
+
+/** Free a shut-down server. Accepts NULL. */
+void rpc_server_free(rpc_server *srv);
+
+/** Calls accepted and not yet released. */
+int rpc_server_active_calls(rpc_server *srv);
+
+/* ------------------------------------------------------------ per call */
+
+/** The server's context pointer. */
+void *rpc_call_context(const rpc_call *call);
+/** The unpacked request (borrowed from the call; lives as long as it). */
+const ProtobufCMessage *rpc_call_request(const rpc_call *call);
+/** The method's path ("/flame.v1.RunnerService/Boot"); static. */
+const char *rpc_call_method(const rpc_call *call);
+/** Short method name ("Boot"); static. */
+const char *rpc_call_method_name(const rpc_call *call);
+
+/**
+ * Milliseconds left before the client's deadline; INT64_MAX when none.
+ * Thread-safe.
+ */
+int64_t rpc_call_deadline_left_ms(const rpc_call *call);
+
+/** Did the client cancel, disconnect or pass its deadline? Thread-safe. */
+int rpc_call_cancelled(const rpc_call *call);
+
+/**
+ * Copy the first value of request metadata `key` (lowercase) into buf.
+ * @return 1 if present (possibly truncated), 0 if absent.
+ */
+int rpc_call_metadata(const rpc_call *call, const char *key, char *buf, size_t buflen);
+
+void rpc_call_ref(rpc_call *call);
+void rpc_call_unref(rpc_call *call);
+
+/** Attach service state, freed with free_fn when the call is released. */
+void rpc_call_set_state(rpc_call *call, void *state, void (*free_fn)(void *));
+void *rpc_call_state(const rpc_call *call);
+
+/**
+ * Run fn(call) on a new worker thread (holding a reference for it).
+ * @return 0; FLAME_EEXHAUSTED when max_workers are busy (the call is not
+ *         finished: the caller finishes it with that code).
+ */
+int rpc_call_run_worker(rpc_call *call, void (*fn)(rpc_call *call));
+
+/**
+ * Send one message of a server stream from a worker thread. Waits for the
+ * previous send to complete (one in flight: the client's pace is the
+ * backpressure), then starts this one and returns.
+ * Never call from a CQ thread.
+ * @return 0; FLAME_ECANCELLED when the client is gone; FLAME_ENOMEM.
+ */
+int rpc_call_send(rpc_call *call, const ProtobufCMessage *msg);
+
+/**
+ * Send pre-packed bytes without waiting (for event fan-out from any thread).
+ * At most one send may be in flight: the caller tracks that and is told of
+ * completion through on_done (run on a CQ thread; ok = 0 when the client is
+ * gone). Sends initial metadata first if not sent yet.
+ * @return 0; FLAME_ENOMEM.
+ */
+int rpc_call_send_packed(rpc_call *call, const uint8_t *data, size_t len,
+                         void (*on_done)(rpc_call *call, int ok));
+
+/**
+ * Send initial metadata now (streams: lets clients see the stream is open).
+ * Completion goes to on_done like rpc_call_send_packed. @return 0.
+ */
+int rpc_call_send_initial_metadata(rpc_call *call, void (*on_done)(rpc_call *call, int ok));
+
+/**
+ * Called once on a CQ thread when the call ends for any reason (status sent,
+ * cancel, deadline, disconnect). Set before returning from the handler.
+ */
+void rpc_call_on_close(rpc_call *call, void (*on_close)(rpc_call *call));
+
+/**
+ * Finish the call: for err == 0 with a response (unary), send it with status
+ * OK; otherwise send the status mapped from err (flame_error_grpc_status) with
+ * detail as the message, and `reason` (may be NULL) as "flame-reason" trailing
+ * metadata. Waits for an in-flight send first. Idempotent: later calls do nothing.
+ * Safe from any thread.
+ */
+void rpc_call_finish(rpc_call *call, int err, const char *reason, const char *detail,
+                     const ProtobufCMessage *response);
+
+#endif

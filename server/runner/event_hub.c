@@ -1,0 +1,261 @@
+/* Runner event fan-out; see event_hub.h. */
+#include "runner/event_hub.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "flame/error.h"
+
+struct hub_watcher {
+    struct hub_watcher *next, *prev;
+    char *pool, *runner_id;
+    void (*kick)(void *ud);
+    void *ud;
+    pthread_mutex_t mu;   /* guards the queue fields below */
+    hub_event **ring;
+    size_t cap, head, count;
+    int overflowed;
+    int closed;
+    uint64_t last_sequence;
+};
+
+struct event_hub {
+    pthread_mutex_t mu;
+    uint64_t sequence;
+    hub_watcher *watchers;
+    size_t n_watchers;
+    int closed;
+};
+
+void hub_event_unref(hub_event *ev)
+{
+    if (!ev)
+        return;
+    if (atomic_fetch_sub((atomic_int *)&ev->refs, 1) == 1) {
+        free(ev->data);
+        free(ev);
+    }
+}
+
+int event_hub_new(event_hub **out)
+{
+    event_hub *h = calloc(1, sizeof(*h));
+    if (!h)
+        return FLAME_ENOMEM;
+    pthread_mutex_init(&h->mu, NULL);
+    *out = h;
+    return 0;
+}
+
+void event_hub_free(event_hub *hub)
+{
+    if (!hub)
+        return;
+    pthread_mutex_destroy(&hub->mu);
+    free(hub);
+}
+
+/* Pack a WatchResponse for r. Caller holds the hub lock (for seq). */
+static hub_event *event_pack(int type, const struct runner *r, uint64_t seq)
+{
+    Flame__V1__WatchResponse resp = FLAME__V1__WATCH_RESPONSE__INIT;
+    Flame__V1__Runner pr;
+    hub_event *ev = NULL;
+    if (runner_to_proto(r, &pr) < 0)
+        return NULL;
+    resp.type = (Flame__V1__RunnerEventType)type;
+    resp.runner = &pr;
+    resp.sequence = seq;
+    resp.time_unix_nano = runner_now_unix_nano();
+    ev = calloc(1, sizeof(*ev));
+    if (!ev)
+        goto done;
+    ev->len = flame__v1__watch_response__get_packed_size(&resp);
+    ev->data = malloc(ev->len ? ev->len : 1);
+    if (!ev->data) {
+        free(ev);
+        ev = NULL;
+        goto done;
+    }
+    flame__v1__watch_response__pack(&resp, ev->data);
+    ev->refs = 1;
+    ev->sequence = seq;
+    ev->type = type;
+done:
+    runner_proto_release(&pr);
+    return ev;
+}
+
+int event_hub_matches(const hub_watcher *w, const struct runner *r)
+{
+    if (w->pool[0] && strcmp(w->pool, r->pool) != 0)
+        return 0;
+    if (w->runner_id[0] && strcmp(w->runner_id, r->id) != 0)
+        return 0;
+    return 1;
+}
+
+/* Queue ev for w (taking a ref). Returns 1 if w must be kicked. */
+static int watcher_push(hub_watcher *w, hub_event *ev)
+{
+    int kick = 0;
+    pthread_mutex_lock(&w->mu);
+    if (w->overflowed || w->closed) {
+        /* already told to end */
+    } else if (w->count == w->cap) {
+        w->overflowed = 1;
+        kick = 1;
+    } else {
+        atomic_fetch_add((atomic_int *)&ev->refs, 1);
+        w->ring[(w->head + w->count) % w->cap] = ev;
+        kick = (w->count == 0);
+        w->count++;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return kick;
+}
+
+uint64_t event_hub_publish(event_hub *hub, int type, const struct runner *r)
+{
+    pthread_mutex_lock(&hub->mu);
+    uint64_t seq = ++hub->sequence;
+    hub_event *ev = event_pack(type, r, seq);
+    if (!ev) {
+        for (hub_watcher *w = hub->watchers; w; w = w->next) {
+            pthread_mutex_lock(&w->mu);
+            w->overflowed = 1;
+            pthread_mutex_unlock(&w->mu);
+            w->kick(w->ud);
+        }
+        pthread_mutex_unlock(&hub->mu);
+        flamed_log(LOG_ERROR, "event_dropped", "sequence=%llu reason=out_of_memory",
+                   (unsigned long long)seq);
+        return 0;
+    }
+    for (hub_watcher *w = hub->watchers; w; w = w->next) {
+        if (event_hub_matches(w, r) && watcher_push(w, ev))
+            w->kick(w->ud);
+    }
+    pthread_mutex_unlock(&hub->mu);
+    hub_event_unref(ev);
+    return seq;
+}
+
+int event_hub_subscribe(event_hub *hub, const char *pool, const char *runner_id, size_t max_queue,
+                        void (*kick)(void *ud), void *ud, hub_watcher **out)
+{
+    hub_watcher *w = calloc(1, sizeof(*w));
+    if (!w)
+        return FLAME_ENOMEM;
+    w->cap = max_queue ? max_queue : 1024;
+    w->ring = calloc(w->cap, sizeof(*w->ring));
+    w->pool = strdup(pool ? pool : "");
+    w->runner_id = strdup(runner_id ? runner_id : "");
+    if (!w->ring || !w->pool || !w->runner_id) {
+        free(w->ring);
+        free(w->pool);
+        free(w->runner_id);
+        free(w);
+        return FLAME_ENOMEM;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    w->kick = kick;
+    w->ud = ud;
+    pthread_mutex_lock(&hub->mu);
+    w->closed = hub->closed;
+    w->next = hub->watchers;
+    if (hub->watchers)
+        hub->watchers->prev = w;
+    hub->watchers = w;
+    hub->n_watchers++;
+    pthread_mutex_unlock(&hub->mu);
+    *out = w;
+    return 0;
+}
+
+int event_hub_push_existing(event_hub *hub, hub_watcher *w, const struct runner *r)
+{
+    pthread_mutex_lock(&hub->mu);
+    uint64_t seq = ++hub->sequence;
+    hub_event *ev = event_pack(FLAME__V1__RUNNER_EVENT_TYPE__RUNNER_EVENT_TYPE_EXISTING, r, seq);
+    if (ev && watcher_push(w, ev))
+        w->kick(w->ud);
+    pthread_mutex_unlock(&hub->mu);
+    if (!ev)
+        return FLAME_ENOMEM;
+    hub_event_unref(ev);
+    return 0;
+}
+
+enum hub_pop event_hub_pop(hub_watcher *w, hub_event **out, uint64_t *last_sequence)
+{
+    enum hub_pop res;
+    pthread_mutex_lock(&w->mu);
+    if (w->count > 0) {
+        *out = w->ring[w->head];
+        w->ring[w->head] = NULL;
+        w->head = (w->head + 1) % w->cap;
+        w->count--;
+        w->last_sequence = (*out)->sequence;
+        res = HUB_POP_EVENT;
+    } else if (w->closed) {
+        res = HUB_POP_CLOSED;
+    } else if (w->overflowed) {
+        res = HUB_POP_OVERFLOW;
+    } else {
+        res = HUB_POP_EMPTY;
+    }
+    if (last_sequence)
+        *last_sequence = w->last_sequence;
+    pthread_mutex_unlock(&w->mu);
+    return res;
+}
+
+void event_hub_unsubscribe(event_hub *hub, hub_watcher *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&hub->mu);
+    if (w->prev)
+        w->prev->next = w->next;
+    else if (hub->watchers == w)
+        hub->watchers = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    hub->n_watchers--;
+    pthread_mutex_unlock(&hub->mu);
+    while (w->count > 0) {
+        hub_event_unref(w->ring[w->head]);
+        w->head = (w->head + 1) % w->cap;
+        w->count--;
+    }
+    pthread_mutex_destroy(&w->mu);
+    free(w->ring);
+    free(w->pool);
+    free(w->runner_id);
+    free(w);
+}
+
+void event_hub_close(event_hub *hub)
+{
+    pthread_mutex_lock(&hub->mu);
+    hub->closed = 1;
+    for (hub_watcher *w = hub->watchers; w; w = w->next) {
+        pthread_mutex_lock(&w->mu);
+        w->closed = 1;
+        pthread_mutex_unlock(&w->mu);
+        w->kick(w->ud);
+    }
+    pthread_mutex_unlock(&hub->mu);
+}
+
+size_t event_hub_watchers(event_hub *hub)
+{
+    pthread_mutex_lock(&hub->mu);
+    size_t n = hub->n_watchers;
+    pthread_mutex_unlock(&hub->mu);
+    return n;
+}

@@ -1,0 +1,341 @@
+/* The runner registry: see registry.h. A plain array is enough: flamed tracks
+ * hundreds of runners, and every operation is a short scan under one lock. */
+#include "runner/registry.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flame/error.h"
+
+#define TOMBSTONES_MAX 4096
+
+#define S(x) FLAME__V1__RUNNER_STATE__RUNNER_STATE_##x
+#define E(x) FLAME__V1__RUNNER_EVENT_TYPE__RUNNER_EVENT_TYPE_##x
+
+struct runner_registry {
+    pthread_mutex_t mu;
+    event_hub *hub;
+    struct runner **rs; /* insertion order: oldest first */
+    size_t n, cap;
+};
+
+int runner_state_is_live(int state) { return state != S(REMOVED) && state != S(FAILED); }
+
+int runner_registry_new(runner_registry **out, event_hub *hub)
+{
+    runner_registry *reg = calloc(1, sizeof(*reg));
+    if (!reg)
+        return FLAME_ENOMEM;
+    pthread_mutex_init(&reg->mu, NULL);
+    reg->hub = hub;
+    *out = reg;
+    return 0;
+}
+
+void runner_registry_free(runner_registry *reg)
+{
+    if (!reg)
+        return;
+    for (size_t i = 0; i < reg->n; i++)
+        runner_free(reg->rs[i]);
+    free(reg->rs);
+    pthread_mutex_destroy(&reg->mu);
+    free(reg);
+}
+
+static struct runner *find(runner_registry *reg, const char *id)
+{
+    for (size_t i = 0; i < reg->n; i++)
+        if (strcmp(reg->rs[i]->id, id) == 0)
+            return reg->rs[i];
+    return NULL;
+}
+
+/* Drop the oldest tombstones beyond TOMBSTONES_MAX. Caller holds the lock. */
+static void prune(runner_registry *reg)
+{
+    size_t dead = 0;
+    for (size_t i = 0; i < reg->n; i++)
+        dead += !runner_state_is_live(reg->rs[i]->state);
+    size_t j = 0;
+    for (size_t i = 0; i < reg->n; i++) {
+        struct runner *r = reg->rs[i];
+        if (dead > TOMBSTONES_MAX && !runner_state_is_live(r->state) && r->state == S(REMOVED)) {
+            runner_free(r);
+            dead--;
+            continue;
+        }
+        reg->rs[j++] = r;
+    }
+    reg->n = j;
+}
+
+static int add(runner_registry *reg, struct runner *r, int publish)
+{
+    int err = 0;
+    pthread_mutex_lock(&reg->mu);
+    if (find(reg, r->id)) {
+        err = FLAME_EEXISTS;
+        goto done;
+    }
+    if (reg->n == reg->cap) {
+        size_t cap = reg->cap ? reg->cap * 2 : 64;
+        struct runner **rs = realloc(reg->rs, cap * sizeof(*rs));
+        if (!rs) {
+            err = FLAME_ENOMEM;
+            goto done;
+        }
+        reg->rs = rs;
+        reg->cap = cap;
+    }
+    reg->rs[reg->n++] = r;
+    if (publish)
+        event_hub_publish(reg->hub, E(BOOTING), r);
+    prune(reg);
+done:
+    pthread_mutex_unlock(&reg->mu);
+    return err;
+}
+
+int runner_registry_insert(runner_registry *reg, struct runner *r)
+{
+    r->state = S(BOOTING);
+    return add(reg, r, 1);
+}
+
+int runner_registry_adopt(runner_registry *reg, struct runner *r) { return add(reg, r, 0); }
+
+struct runner *runner_registry_get(runner_registry *reg, const char *id)
+{
+    pthread_mutex_lock(&reg->mu);
+    struct runner *r = find(reg, id);
+    struct runner *c = r ? runner_dup(r) : NULL;
+    pthread_mutex_unlock(&reg->mu);
+    return c;
+}
+
+struct runner *runner_registry_get_by_container(runner_registry *reg, const char *container_id)
+{
+    size_t len = strlen(container_id);
+    if (len < 12)
+        return NULL;
+    struct runner *c = NULL;
+    pthread_mutex_lock(&reg->mu);
+    /* Newest first: a container id belongs to one runner, but tombstones may share a prefix. */
+    for (size_t i = reg->n; i-- > 0;) {
+        if (strncmp(reg->rs[i]->container_id, container_id, len) == 0) {
+            c = runner_dup(reg->rs[i]);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg->mu);
+    return c;
+}
+
+void runner_list_free(struct runner **rs, size_t n)
+{
+    if (!rs)
+        return;
+    for (size_t i = 0; i < n; i++)
+        runner_free(rs[i]);
+    free(rs);
+}
+
+int runner_registry_list(runner_registry *reg, const char *pool, struct runner ***out, size_t *n)
+{
+    int err = 0;
+    struct runner **rs = NULL;
+    size_t k = 0;
+    pthread_mutex_lock(&reg->mu);
+    rs = calloc(reg->n ? reg->n : 1, sizeof(*rs));
+    if (!rs) {
+        err = FLAME_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < reg->n; i++) {
+        struct runner *r = reg->rs[i];
+        if (!runner_state_is_live(r->state))
+            continue;
+        if (pool && pool[0] && strcmp(pool, r->pool) != 0)
+            continue;
+        if (!(rs[k] = runner_dup(r))) {
+            err = FLAME_ENOMEM;
+            goto done;
+        }
+        k++;
+    }
+done:
+    pthread_mutex_unlock(&reg->mu);
+    if (err < 0) {
+        runner_list_free(rs, k);
+        return err;
+    }
+    *out = rs;
+    *n = k;
+    return 0;
+}
+
+size_t runner_registry_count(runner_registry *reg, const char *pool)
+{
+    size_t k = 0;
+    pthread_mutex_lock(&reg->mu);
+    for (size_t i = 0; i < reg->n; i++)
+        if (runner_state_is_live(reg->rs[i]->state) &&
+            (!pool || !pool[0] || strcmp(pool, reg->rs[i]->pool) == 0))
+            k++;
+    pthread_mutex_unlock(&reg->mu);
+    return k;
+}
+
+/* The one transition routine: apply fn to the runner under the lock; if it
+ * returns an event type, publish it. */
+typedef int (*transition_fn)(struct runner *r, const void *arg);
+
+static int transition(runner_registry *reg, const char *id, transition_fn fn, const void *arg)
+{
+    int err = 0;
+    pthread_mutex_lock(&reg->mu);
+    struct runner *r = find(reg, id);
+    if (!r) {
+        err = FLAME_ENOTFOUND;
+        goto done;
+    }
+    int ev = fn(r, arg);
+    if (ev < 0)
+        err = ev;
+    else if (ev > 0)
+        event_hub_publish(reg->hub, ev, r);
+done:
+    pthread_mutex_unlock(&reg->mu);
+    return err;
+}
+
+static int t_container(struct runner *r, const void *arg)
+{
+    return runner_set_str(&r->container_id, arg);
+}
+
+static int t_running(struct runner *r, const void *arg)
+{
+    if (r->state != S(BOOTING))
+        return 0;
+    if (runner_set_str(&r->ip_address, arg) < 0)
+        return FLAME_ENOMEM;
+    r->state = S(RUNNING);
+    return E(STARTED);
+}
+
+static int t_stopping(struct runner *r, const void *arg)
+{
+    (void)arg;
+    if (r->state != S(RUNNING) && r->state != S(BOOTING))
+        return 0;
+    r->state = S(STOPPING);
+    return E(STOPPING);
+}
+
+struct exit_arg {
+    int exit_code, oom_killed;
+};
+
+static int t_exited(struct runner *r, const void *arg)
+{
+    const struct exit_arg *a = arg;
+    if (r->state == S(EXITED) || r->state == S(REMOVED) || r->state == S(FAILED))
+        return 0;
+    r->exit_code = a->exit_code;
+    if (a->oom_killed >= 0)
+        r->oom_killed = r->oom_killed || a->oom_killed;
+    if (r->state == S(BOOTING))
+        return 0;
+    r->state = S(EXITED);
+    return E(EXITED);
+}
+
+static int t_oom(struct runner *r, const void *arg)
+{
+    (void)arg;
+    r->oom_killed = 1;
+    return 0;
+}
+
+static int t_failed(struct runner *r, const void *arg)
+{
+    if (!runner_state_is_live(r->state))
+        return 0;
+    if (runner_set_str(&r->error, arg) < 0)
+        return FLAME_ENOMEM;
+    r->state = S(FAILED);
+    return E(FAILED);
+}
+
+static int t_removed(struct runner *r, const void *arg)
+{
+    (void)arg;
+    if (r->state == S(REMOVED))
+        return 0;
+    r->state = S(REMOVED);
+    return E(REMOVED);
+}
+
+int runner_registry_set_container(runner_registry *reg, const char *id, const char *container_id)
+{
+    return transition(reg, id, t_container, container_id);
+}
+
+int runner_registry_set_running(runner_registry *reg, const char *id, const char *ip_address)
+{
+    return transition(reg, id, t_running, ip_address);
+}
+
+int runner_registry_set_stopping(runner_registry *reg, const char *id)
+{
+    return transition(reg, id, t_stopping, NULL);
+}
+
+int runner_registry_set_exited(runner_registry *reg, const char *id, int exit_code, int oom_killed)
+{
+    struct exit_arg a = {exit_code, oom_killed};
+    return transition(reg, id, t_exited, &a);
+}
+
+int runner_registry_set_oom(runner_registry *reg, const char *id)
+{
+    return transition(reg, id, t_oom, NULL);
+}
+
+int runner_registry_set_failed(runner_registry *reg, const char *id, const char *error)
+{
+    return transition(reg, id, t_failed, error);
+}
+
+int runner_registry_set_removed(runner_registry *reg, const char *id)
+{
+    return transition(reg, id, t_removed, NULL);
+}
+
+int runner_registry_watch(runner_registry *reg, const char *pool, const char *runner_id,
+                          int include_existing, size_t max_queue, void (*kick)(void *ud), void *ud,
+                          hub_watcher **out)
+{
+    int err;
+    pthread_mutex_lock(&reg->mu);
+    if ((err = event_hub_subscribe(reg->hub, pool, runner_id, max_queue, kick, ud, out)) < 0)
+        goto done;
+    if (include_existing) {
+        for (size_t i = 0; i < reg->n; i++) {
+            struct runner *r = reg->rs[i];
+            if (!runner_state_is_live(r->state) || !event_hub_matches(*out, r))
+                continue;
+            if ((err = event_hub_push_existing(reg->hub, *out, r)) < 0) {
+                event_hub_unsubscribe(reg->hub, *out);
+                *out = NULL;
+                break;
+            }
+        }
+    }
+done:
+    pthread_mutex_unlock(&reg->mu);
+    return err;
+}

@@ -1,0 +1,97 @@
+/*
+ * server/runner/registry.h - the one place runner state lives.
+ *
+ * Every state change goes through a function here, which applies the FLAME
+ * lifecycle (BOOTING -> RUNNING -> STOPPING -> EXITED -> REMOVED, or
+ * BOOTING -> FAILED [-> REMOVED]) and publishes the matching event to the hub
+ * while holding the registry lock, so watchers see changes in the order they
+ * happened. Transitions are idempotent: a change that does not move the state
+ * forward (say, Docker's `destroy` after Shutdown already marked the runner
+ * REMOVED) emits nothing.
+ *
+ * Removed and failed runners are kept as tombstones (the most recent 4096) so
+ * Shutdown stays idempotent and can answer with the final state.
+ *
+ * Lookups return snapshots (runner_dup copies) owned by the caller.
+ * Thread-safety: every function is safe from any thread.
+ */
+#ifndef FLAMED_REGISTRY_H
+#define FLAMED_REGISTRY_H
+
+#include <stddef.h>
+
+#include "runner/event_hub.h"
+#include "runner/runner.h"
+
+typedef struct runner_registry runner_registry;
+
+/** @param hub  borrowed; must outlive the registry. */
+int runner_registry_new(runner_registry **out, event_hub *hub);
+void runner_registry_free(runner_registry *reg);
+
+/**
+ * Add a runner being booted (takes ownership of r; its state is set to
+ * BOOTING) and publish BOOTING.
+ * @return 0; FLAME_EEXISTS (id taken).
+ */
+int runner_registry_insert(runner_registry *reg, struct runner *r);
+
+/**
+ * Adopt a runner found in Docker (state as given, published as EXISTING-free:
+ * no event, it is reported through include_existing). Takes ownership.
+ * @return 0; FLAME_EEXISTS.
+ */
+int runner_registry_adopt(runner_registry *reg, struct runner *r);
+
+/** Snapshot by runner id. @return NULL if unknown (or out of memory). */
+struct runner *runner_registry_get(runner_registry *reg, const char *id);
+
+/** Snapshot by container id (full or a prefix of >= 12). NULL if unknown. */
+struct runner *runner_registry_get_by_container(runner_registry *reg, const char *container_id);
+
+/**
+ * Snapshots of live runners (not REMOVED, not FAILED), oldest first.
+ * @param pool  "" or NULL: all.
+ * @param[out] out, n  array owned by the caller: runner_list_free().
+ */
+int runner_registry_list(runner_registry *reg, const char *pool, struct runner ***out, size_t *n);
+void runner_list_free(struct runner **rs, size_t n);
+
+/** Number of live runners (for shutdown accounting and quotas); pool "" = all. */
+size_t runner_registry_count(runner_registry *reg, const char *pool);
+
+/* Transitions. Each returns 0, or FLAME_ENOTFOUND for an unknown id. */
+
+/** Record the container id (BOOTING). */
+int runner_registry_set_container(runner_registry *reg, const char *id, const char *container_id);
+/** BOOTING -> RUNNING with its IP; publishes STARTED. */
+int runner_registry_set_running(runner_registry *reg, const char *id, const char *ip_address);
+/** RUNNING|BOOTING -> STOPPING; publishes STOPPING. */
+int runner_registry_set_stopping(runner_registry *reg, const char *id);
+/**
+ * The container's main process exited. RUNNING|STOPPING -> EXITED, publishes
+ * EXITED. While BOOTING only the exit code is recorded (Boot decides).
+ * @param oom_killed  -1: unknown (keep what an `oom` event recorded).
+ */
+int runner_registry_set_exited(runner_registry *reg, const char *id, int exit_code, int oom_killed);
+/** Record an OOM kill (Docker's `oom` event precedes `die`). */
+int runner_registry_set_oom(runner_registry *reg, const char *id);
+/** BOOTING -> FAILED with a reason; publishes FAILED. */
+int runner_registry_set_failed(runner_registry *reg, const char *id, const char *error);
+/** Any -> REMOVED; publishes REMOVED (once). */
+int runner_registry_set_removed(runner_registry *reg, const char *id);
+
+/**
+ * Subscribe a watcher and, when include_existing, queue every live matching
+ * runner as EXISTING, atomically with respect to transitions (nothing missed,
+ * nothing doubled).
+ * @return as event_hub_subscribe().
+ */
+int runner_registry_watch(runner_registry *reg, const char *pool, const char *runner_id,
+                          int include_existing, size_t max_queue, void (*kick)(void *ud), void *ud,
+                          hub_watcher **out);
+
+/** Is the state live (tracked in List)? */
+int runner_state_is_live(int state);
+
+#endif

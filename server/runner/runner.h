@@ -1,0 +1,92 @@
+/*
+ * server/runner/runner.h - a runner, flamed's record of one FLAME runner
+ * (one Docker container), and its wire form (flame.v1.Runner).
+ *
+ * A struct runner handed out by the registry is always a copy (a snapshot):
+ * owned by the caller, freed with runner_free(). Thread-safety: a snapshot is
+ * plain data, owned by one thread at a time.
+ */
+#ifndef FLAMED_RUNNER_H
+#define FLAMED_RUNNER_H
+
+#include <stdint.h>
+
+#include "flame/v1/runner_service.pb-c.h"
+
+/* Labels flamed puts on every runner container. */
+#define RUNNER_LABEL_MANAGED_BY "flamed.managed-by"
+#define RUNNER_LABEL_MANAGED_BY_VALUE "flamed"
+#define RUNNER_LABEL_ID "flamed.runner-id"
+#define RUNNER_LABEL_POOL "flamed.pool"
+#define RUNNER_LABEL_KEEP "flamed.keep"
+#define RUNNER_LABEL_NETWORK "flamed.network"
+#define RUNNER_LABEL_PREFIX "flamed."
+
+#define RUNNER_ID_LEN 16 /* hex digits */
+
+struct runner {
+    char *id;
+    char *container_id; /* "" until created */
+    char *name;
+    char *pool;
+    char *image;
+    char *network;
+    char *ip_address;
+    char *error;
+    int state;          /* FLAME__V1__RUNNER_STATE__* */
+    int exit_code;
+    int oom_killed;
+    int keep_runner;
+    int64_t created_unix_nano;
+    size_t n_labels;
+    char **label_keys;
+    char **label_values;
+};
+
+/**
+ * Allocate an empty runner (all strings "", state BOOTING).
+ * @return NULL on allocation failure; free with runner_free().
+ */
+struct runner *runner_new(void);
+
+/** Deep copy. @return NULL on allocation failure. */
+struct runner *runner_dup(const struct runner *r);
+
+/** Free a runner. Accepts NULL. */
+void runner_free(struct runner *r);
+
+/**
+ * Replace a string field (*field) with a copy of value (NULL means "").
+ * @return 0 or FLAME_ENOMEM (the field is then unchanged).
+ */
+int runner_set_str(char **field, const char *value);
+
+/**
+ * Append a label (copied). @return 0 or FLAME_ENOMEM.
+ */
+int runner_add_label(struct runner *r, const char *key, const char *value);
+
+/** Label value or NULL; borrowed from r. */
+const char *runner_label(const struct runner *r, const char *key);
+
+/**
+ * Fill a flame.v1.Runner that borrows r's strings (valid while r lives and is
+ * unchanged). Allocates the label map entries: release them with
+ * runner_proto_release().
+ * @return 0 or FLAME_ENOMEM.
+ */
+int runner_to_proto(const struct runner *r, Flame__V1__Runner *out);
+
+/** Free what runner_to_proto() allocated (not the borrowed strings). */
+void runner_proto_release(Flame__V1__Runner *p);
+
+/** Fill `out` with 16 random lowercase hex digits and a NUL (getrandom(2)). */
+void runner_id_generate(char out[RUNNER_ID_LEN + 1]);
+
+/** "RUNNING", "EXITED", ...; static. */
+const char *runner_state_name(int state);
+
+/** Unix time in ns (CLOCK_REALTIME). */
+int64_t runner_now_unix_nano(void);
+
+#endif

@@ -1,0 +1,404 @@
+/*
+ * Boot: FLAME.Backend.remote_boot/1 as a service. Validate, register the
+ * runner (BOOTING), check the network, pull the image per policy, create the
+ * container (name as a query parameter, Hostname = name, DNS alias = name,
+ * flamed's labels), start it and wait until it is running (and healthy when
+ * the image has a HEALTHCHECK). Every failure after create removes the
+ * container (unless keep_runner), so nothing is orphaned.
+ * Follows: Docker Engine API ContainerCreate, ContainerStart, ContainerInspect,
+ * ImageCreate; FLAME.Backend.remote_boot/1.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "flame/error.h"
+#include "service/request.h"
+#include "service/service.h"
+
+#define ERRLEN 2048
+
+struct boot {
+    cJSON *host_config;
+    cJSON *mounts;
+};
+
+static void boot_free(void *p)
+{
+    struct boot *b = p;
+    if (!b)
+        return;
+    cJSON_Delete(b->host_config);
+    cJSON_Delete(b->mounts);
+    free(b);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The runner record for a request, before any Docker call. */
+static struct runner *runner_for(const Flame__V1__BootRequest *req)
+{
+    struct runner *r = runner_new();
+    if (!r)
+        return NULL;
+    char id[RUNNER_ID_LEN + 1], name[64];
+    runner_id_generate(id);
+    const char *pool = (req->pool && req->pool[0]) ? req->pool : REQ_DEFAULT_POOL;
+    request_runner_name(pool, id, name, sizeof(name));
+    int rc = runner_set_str(&r->id, id) | runner_set_str(&r->name, name) |
+             runner_set_str(&r->pool, pool) | runner_set_str(&r->image, req->image) |
+             runner_set_str(&r->network, req->network);
+    r->keep_runner = req->keep_runner;
+    r->created_unix_nano = runner_now_unix_nano();
+    for (size_t i = 0; i < req->n_labels; i++)
+        rc |= runner_add_label(r, req->labels[i]->key, req->labels[i]->value);
+    rc |= runner_add_label(r, RUNNER_LABEL_MANAGED_BY, RUNNER_LABEL_MANAGED_BY_VALUE);
+    rc |= runner_add_label(r, RUNNER_LABEL_ID, id);
+    rc |= runner_add_label(r, RUNNER_LABEL_POOL, pool);
+    rc |= runner_add_label(r, RUNNER_LABEL_KEEP, req->keep_runner ? "true" : "false");
+    if (req->network && req->network[0])
+        rc |= runner_add_label(r, RUNNER_LABEL_NETWORK, req->network);
+    if (rc) {
+        runner_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Check the image is present, pulling it per policy. */
+static int ensure_image(struct service *svc, const Flame__V1__BootRequest *req, long timeout_ms,
+                        char *err, size_t errlen)
+{
+    int rc;
+    char derr[1024] = "";
+    if (req->pull_policy != FLAME__V1__PULL_POLICY__PULL_POLICY_ALWAYS) {
+        rc = docker_image_inspect(svc->docker, req->image, NULL, derr, sizeof(derr));
+        if (rc == 0)
+            return 0;
+        if (rc != FLAME_ENOTFOUND) {
+            snprintf(err, errlen, "inspecting image '%s': %s", req->image, derr);
+            return rc;
+        }
+        if (req->pull_policy == FLAME__V1__PULL_POLICY__PULL_POLICY_NEVER) {
+            snprintf(err, errlen, "image '%s' is not present in the local Docker and pull_policy "
+                                  "is NEVER: build or load it first (docker build / docker load)",
+                     req->image);
+            return FLAME_ENOTFOUND;
+        }
+    }
+    flamed_log(LOG_INFO, "image_pull", "image=%s", req->image);
+    rc = docker_image_pull(svc->docker, req->image, NULL, timeout_ms, derr, sizeof(derr));
+    if (rc == 0)
+        return 0;
+    snprintf(err, errlen, "pulling image '%s' failed: %s", req->image, derr);
+    return rc == FLAME_ENOTFOUND ? FLAME_ENOTFOUND : FLAME_EUNAVAILABLE;
+}
+
+/* Append the container's last log lines to a message. */
+static void append_logs(struct service *svc, const char *container_id, char *err, size_t errlen)
+{
+    char *logs = NULL;
+    char derr[256];
+    if (docker_container_logs_tail(svc->docker, container_id, 20, &logs, derr, sizeof(derr)) < 0 ||
+        !logs)
+        return;
+    size_t n = strlen(logs);
+    while (n > 0 && (logs[n - 1] == '\n' || logs[n - 1] == '\r'))
+        logs[--n] = '\0';
+    size_t used = strlen(err);
+    if (n && used + 32 < errlen)
+        snprintf(err + used, errlen - used, "; last log lines:\n%s", logs);
+    else if (!n && used + 32 < errlen)
+        snprintf(err + used, errlen - used, "; the container wrote no logs");
+    free(logs);
+}
+
+/*
+ * Wait until the container runs (and is healthy if it has a HEALTHCHECK).
+ * Returns 0 with ip filled, or an error with err filled.
+ */
+static int wait_running(struct service *svc, rpc_call *call, const struct runner *r,
+                        int64_t deadline_ms, char *ip, size_t iplen, char *err, size_t errlen)
+{
+    long delay = 20;
+    struct docker_container_state st;
+    for (;;) {
+        cJSON *inspect = NULL;
+        char derr[512] = "";
+        int rc = docker_container_inspect(svc->docker, r->container_id, &inspect, derr, sizeof(derr));
+        if (rc < 0) {
+            snprintf(err, errlen, "inspecting runner %s's container: %s", r->id, derr);
+            return rc == FLAME_ENOTFOUND ? FLAME_EABORTED : rc;
+        }
+        rc = docker_container_state_parse(inspect, r->network, &st);
+        cJSON_Delete(inspect);
+        if (rc < 0) {
+            snprintf(err, errlen, "Docker's inspect of runner %s has no State", r->id);
+            return FLAME_ERROR;
+        }
+        if (st.running && (!st.health[0] || strcmp(st.health, "healthy") == 0)) {
+            snprintf(ip, iplen, "%s", st.ip_address);
+            return 0;
+        }
+        if (!st.running && strcmp(st.status, "created") != 0) {
+            snprintf(err, errlen, "runner %s (%s) exited during boot with exit code %d%s%s%s",
+                     r->id, r->name, st.exit_code, st.oom_killed ? " (OOM killed)" : "",
+                     st.error[0] ? ": " : "", st.error);
+            append_logs(svc, r->container_id, err, errlen);
+            return FLAME_EABORTED;
+        }
+        if (strcmp(st.health, "unhealthy") == 0) {
+            snprintf(err, errlen, "runner %s (%s) is running but its HEALTHCHECK reports unhealthy",
+                     r->id, r->name);
+            append_logs(svc, r->container_id, err, errlen);
+            return FLAME_EABORTED;
+        }
+        if (rpc_call_cancelled(call)) {
+            snprintf(err, errlen, "the client cancelled Boot");
+            return FLAME_ECANCELLED;
+        }
+        if (service_now_ms() >= deadline_ms) {
+            snprintf(err, errlen, "runner %s (%s) was not %s within boot_timeout (state %s%s%s)",
+                     r->id, r->name, st.health[0] ? "healthy" : "running", st.status,
+                     st.health[0] ? ", health " : "", st.health);
+            append_logs(svc, r->container_id, err, errlen);
+            return FLAME_ETIMEOUT;
+        }
+        sleep_ms(delay);
+        if (delay < 200)
+            delay *= 2;
+    }
+}
+
+static void boot_worker(rpc_call *call)
+{
+    struct service *svc = rpc_call_context(call);
+    const Flame__V1__BootRequest *req = (const Flame__V1__BootRequest *)rpc_call_request(call);
+    struct boot *b = rpc_call_state(call);
+    int64_t t0 = service_now_ms();
+    unsigned timeout = req->boot_timeout_ms ? req->boot_timeout_ms
+                                            : (svc->cfg.default_boot_timeout_ms ? svc->cfg.default_boot_timeout_ms : 30000);
+    int64_t deadline = t0 + timeout;
+    int64_t client_left = rpc_call_deadline_left_ms(call);
+    if (client_left != INT64_MAX && t0 + client_left < deadline)
+        deadline = t0 + client_left;
+
+    char err[ERRLEN] = "", derr[1024] = "";
+    const char *reason = NULL;
+    int rc = 0, created = 0;
+    char **env = NULL, **cmd = NULL, **entrypoint = NULL;
+    cJSON *labels = NULL, *config = NULL;
+    char *container_id = NULL;
+    struct runner *snap = NULL;
+    struct runner *r = runner_for(req);
+    if (!r) {
+        rc = FLAME_ENOMEM;
+        goto done;
+    }
+    snap = runner_dup(r);
+    if (!snap || (rc = runner_registry_insert(svc->reg, r)) < 0) {
+        runner_free(r);
+        rc = rc ? rc : FLAME_ENOMEM;
+        goto done;
+    }
+    flamed_log(LOG_INFO, "boot_start", "runner_id=%s pool=%s image=%s network=%s", snap->id,
+               snap->pool, snap->image, snap->network[0] ? snap->network : "(default)");
+
+    if (req->network && req->network[0]) {
+        rc = docker_network_inspect(svc->docker, req->network, NULL, derr, sizeof(derr));
+        if (rc == FLAME_ENOTFOUND) {
+            snprintf(err, sizeof(err), "network '%s' not found: create it with `docker network "
+                                       "create %s` (a user-defined network gives runners DNS)",
+                     req->network, req->network);
+            rc = FLAME_EPRECONDITION;
+            reason = "NETWORK_NOT_FOUND";
+            goto done;
+        } else if (rc < 0) {
+            snprintf(err, sizeof(err), "checking network '%s': %s", req->network, derr);
+            goto done;
+        }
+    }
+    if ((rc = ensure_image(svc, req, deadline - service_now_ms(), err, sizeof(err))) < 0) {
+        reason = rc == FLAME_ENOTFOUND ? "IMAGE_NOT_FOUND" : "IMAGE_PULL_FAILED";
+        goto done;
+    }
+    if (rpc_call_cancelled(call)) {
+        rc = FLAME_ECANCELLED;
+        snprintf(err, sizeof(err), "the client cancelled Boot");
+        goto done;
+    }
+
+    if ((rc = request_boot_env(req, &env)) < 0)
+        goto done;
+    if (req->n_cmd) {
+        if (!(cmd = calloc(req->n_cmd + 1, sizeof(char *)))) {
+            rc = FLAME_ENOMEM;
+            goto done;
+        }
+        memcpy(cmd, req->cmd, req->n_cmd * sizeof(char *));
+    }
+    if (req->n_entrypoint) {
+        if (!(entrypoint = calloc(req->n_entrypoint + 1, sizeof(char *)))) {
+            rc = FLAME_ENOMEM;
+            goto done;
+        }
+        memcpy(entrypoint, req->entrypoint, req->n_entrypoint * sizeof(char *));
+    }
+    if (!(labels = cJSON_CreateObject())) {
+        rc = FLAME_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < snap->n_labels; i++)
+        cJSON_AddStringToObject(labels, snap->label_keys[i], snap->label_values[i]);
+    struct docker_container_spec spec = {
+        .image = req->image,
+        .hostname = snap->name,
+        .network = req->network,
+        .env = (const char *const *)env,
+        .cmd = (const char *const *)cmd,
+        .entrypoint = (const char *const *)entrypoint,
+        .user = req->user,
+        .working_dir = req->working_dir,
+        .labels = labels,
+        .host_config = b->host_config,
+        .mounts = b->mounts,
+    };
+    if ((rc = docker_container_config_build(&spec, &config, derr, sizeof(derr))) < 0) {
+        snprintf(err, sizeof(err), "%s", derr);
+        goto done;
+    }
+    rc = docker_container_create(svc->docker, snap->name, config, &container_id, derr, sizeof(derr));
+    if (rc < 0) {
+        if (rc == FLAME_ENOTFOUND) {
+            snprintf(err, sizeof(err), "image '%s' not found: %s", req->image, derr);
+            reason = "IMAGE_NOT_FOUND";
+        } else if (rc == FLAME_EINVALID) {
+            snprintf(err, sizeof(err), "Docker refused the container: %s", derr);
+            reason = "DOCKER_REFUSED";
+        } else {
+            snprintf(err, sizeof(err), "creating the container: %s", derr);
+        }
+        goto done;
+    }
+    created = 1;
+    runner_set_str(&snap->container_id, container_id);
+    runner_registry_set_container(svc->reg, snap->id, container_id);
+
+    if (rpc_call_cancelled(call)) {
+        rc = FLAME_ECANCELLED;
+        snprintf(err, sizeof(err), "the client cancelled Boot");
+        goto done;
+    }
+    int64_t left = deadline - service_now_ms();
+    rc = docker_container_start(svc->docker, container_id, left > 0 ? left : 1, derr, sizeof(derr));
+    if (rc < 0) {
+        if (rc == FLAME_ENOTFOUND && strstr(derr, "network")) {
+            snprintf(err, sizeof(err), "starting runner %s: %s: create it with `docker network "
+                                       "create %s`", snap->id, derr, req->network);
+            rc = FLAME_EPRECONDITION;
+            reason = "NETWORK_NOT_FOUND";
+        } else if (rc == FLAME_EINVALID) {
+            snprintf(err, sizeof(err), "Docker could not start runner %s: %s", snap->id, derr);
+            reason = "START_FAILED";
+        } else if (rc == FLAME_ETIMEOUT) {
+            snprintf(err, sizeof(err), "runner %s did not start within boot_timeout: %s", snap->id,
+                     derr);
+        } else {
+            snprintf(err, sizeof(err), "starting runner %s: %s", snap->id, derr);
+        }
+        goto done;
+    }
+    char ip[64] = "";
+    if ((rc = wait_running(svc, call, snap, deadline, ip, sizeof(ip), err, sizeof(err))) < 0) {
+        reason = rc == FLAME_ETIMEOUT ? "BOOT_TIMEOUT" : rc == FLAME_EABORTED ? "RUNNER_EXITED" : NULL;
+        goto done;
+    }
+    runner_registry_set_running(svc->reg, snap->id, ip);
+    struct runner *now = runner_registry_get(svc->reg, snap->id);
+    if (!now) {
+        rc = FLAME_ENOMEM;
+        goto done;
+    }
+    runner_free(snap);
+    snap = now;
+    if (snap->state != FLAME__V1__RUNNER_STATE__RUNNER_STATE_RUNNING) {
+        snprintf(err, sizeof(err), "runner %s left RUNNING during boot (now %s): it was shut down "
+                                   "or exited", snap->id, runner_state_name(snap->state));
+        rc = FLAME_EABORTED;
+        created = 0; /* whoever moved it owns its cleanup */
+        goto done;
+    }
+
+done:
+    if (rc < 0 && snap) {
+        if (rc == FLAME_ENOMEM && !err[0])
+            snprintf(err, sizeof(err), "out of memory");
+        if (rpc_call_cancelled(call) && rc != FLAME_ECANCELLED) {
+            /* The client is gone (cancel or its deadline): say so in the logs. */
+            rc = FLAME_ECANCELLED;
+        }
+        runner_registry_set_failed(svc->reg, snap->id, err);
+        if (created && !req->keep_runner) {
+            char rerr[256];
+            int rrc = docker_container_remove(svc->docker, container_id, rerr, sizeof(rerr));
+            if (rrc == 0 || rrc == FLAME_ENOTFOUND)
+                runner_registry_set_removed(svc->reg, snap->id);
+            else
+                flamed_log(LOG_ERROR, "boot_cleanup_failed", "runner_id=%s container_id=%.12s error=%s",
+                           snap->id, container_id, rerr);
+        }
+        char q[600];
+        flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=%s duration_ms=%lld error=%s",
+                   snap->id, snap->pool, flame_grpc_status_name(flame_error_grpc_status(rc)),
+                   (long long)(service_now_ms() - t0), log_quote(q, sizeof(q), err));
+        rpc_call_finish(call, rc, reason, err, NULL);
+    } else if (rc < 0) {
+        rpc_call_finish(call, rc, reason, err[0] ? err : "out of memory", NULL);
+    } else {
+        Flame__V1__BootResponse resp = FLAME__V1__BOOT_RESPONSE__INIT;
+        Flame__V1__Runner pr;
+        if (runner_to_proto(snap, &pr) < 0) {
+            rpc_call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        } else {
+            resp.runner = &pr;
+            flamed_log(LOG_INFO, "boot_ok", "runner_id=%s pool=%s container_id=%.12s ip=%s duration_ms=%lld",
+                       snap->id, snap->pool, snap->container_id, snap->ip_address,
+                       (long long)(service_now_ms() - t0));
+            rpc_call_finish(call, 0, NULL, NULL, &resp.base);
+            runner_proto_release(&pr);
+        }
+    }
+    runner_free(snap);
+    free(container_id);
+    cJSON_Delete(config);
+    cJSON_Delete(labels);
+    request_strv_free(env);
+    free(cmd);
+    free(entrypoint);
+}
+
+void service_boot(rpc_call *call)
+{
+    const Flame__V1__BootRequest *req = (const Flame__V1__BootRequest *)rpc_call_request(call);
+    char err[1024];
+    struct boot *b = calloc(1, sizeof(*b));
+    if (!b) {
+        rpc_call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        return;
+    }
+    rpc_call_set_state(call, b, boot_free);
+    int rc = request_boot_validate(req, &b->host_config, &b->mounts, err, sizeof(err));
+    if (rc < 0) {
+        rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);
+        return;
+    }
+    if ((rc = rpc_call_run_worker(call, boot_worker)) < 0)
+        rpc_call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
+                                                    "Spawn and Shutdown calls: retry later", NULL);
+}

@@ -1,0 +1,80 @@
+/*
+ * server/service/service.h - flame.v1.RunnerService: one file per RPC
+ * (boot.c, spawn.c, shutdown.c, watch.c, list.c), plus the Docker event
+ * follower and reaper (events.c) that keep runner state true when runners
+ * exit on their own.
+ *
+ * The service layer is where gRPC meets Docker: it validates requests, changes
+ * runner state through the registry, and calls the Docker client.
+ */
+#ifndef FLAMED_SERVICE_H
+#define FLAMED_SERVICE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "docker/docker.h"
+#include "rpc/rpc.h"
+#include "runner/event_hub.h"
+#include "runner/registry.h"
+
+struct service_config {
+    unsigned default_boot_timeout_ms;     /* 0: 30000 */
+    unsigned default_stop_timeout_ms;     /* 0: 10000 */
+    size_t watch_queue_max;               /* events per watcher; 0: 1024 */
+};
+
+struct reaper; /* events.c */
+
+/** The service's state, shared by every call (borrowed by handlers). */
+struct service {
+    struct service_config cfg;
+    docker_client *docker;
+    event_hub *hub;
+    runner_registry *reg;
+    atomic_int stopping;
+    pthread_t events_thread;
+    int events_started;
+    struct reaper *reaper;
+};
+
+/** flame.v1.RunnerService's method table for rpc_server_start(). */
+extern const struct rpc_method service_methods[];
+extern const size_t service_n_methods;
+
+/**
+ * Create the service: hub, registry, reaper, and the Docker event follower
+ * thread (which adopts flamed's existing containers and then follows
+ * /events). `docker` is borrowed and must outlive the service.
+ * @return 0 or FLAME_ENOMEM.
+ */
+int service_start(struct service **out, docker_client *docker, const struct service_config *cfg);
+
+/** End every Watch stream (flamed is shutting down). Call before rpc_server_shutdown(). */
+void service_close_watches(struct service *svc);
+
+/** Stop the event follower and reaper and free everything. Accepts NULL. */
+void service_stop(struct service *svc);
+
+/* ---- shared by the RPC files (service-internal) ---- */
+
+/** The RPC handlers (run on CQ threads). */
+void service_boot(rpc_call *call);
+void service_spawn(rpc_call *call);
+void service_shutdown(rpc_call *call);
+void service_watch(rpc_call *call);
+void service_list(rpc_call *call);
+
+/** Ask the reaper to remove a runner's container (it exited on its own). */
+void service_reap(struct service *svc, const char *runner_id);
+
+/**
+ * Build a flame.v1.Runner response field from a snapshot: the proto borrows
+ * r's strings; release with runner_proto_release().
+ */
+
+/** Monotonic ms clock. */
+int64_t service_now_ms(void);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * Shutdown: stop a runner with a grace period (SIGTERM, then SIGKILL), then
+ * remove its container unless it was booted with keep_runner. Idempotent: a
+ * runner that is already gone answers OK with its last state; an id flamed
+ * never knew answers NOT_FOUND.
+ * Follows: Docker Engine API ContainerStop, ContainerInspect, ContainerDelete.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "flame/error.h"
+#include "service/request.h"
+#include "service/service.h"
+
+static void finish_with(rpc_call *call, struct runner *r)
+{
+    Flame__V1__ShutdownResponse resp = FLAME__V1__SHUTDOWN_RESPONSE__INIT;
+    Flame__V1__Runner pr;
+    if (!r || runner_to_proto(r, &pr) < 0) {
+        rpc_call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        return;
+    }
+    resp.runner = &pr;
+    rpc_call_finish(call, 0, NULL, NULL, &resp.base);
+    runner_proto_release(&pr);
+}
+
+static void shutdown_worker(rpc_call *call)
+{
+    struct service *svc = rpc_call_context(call);
+    const Flame__V1__ShutdownRequest *req = (const Flame__V1__ShutdownRequest *)rpc_call_request(call);
+    struct runner *r = rpc_call_state(call);
+    char err[2048] = "", derr[1024] = "";
+    int rc = 0;
+    int64_t t0 = service_now_ms();
+    unsigned grace_ms = req->timeout_ms ? req->timeout_ms
+                                        : (svc->cfg.default_stop_timeout_ms ? svc->cfg.default_stop_timeout_ms : 10000);
+    int grace_s = (int)((grace_ms + 999) / 1000);
+
+    runner_registry_set_stopping(svc->reg, r->id);
+    rc = docker_container_stop(svc->docker, r->container_id, grace_s, derr, sizeof(derr));
+    if (rc == FLAME_ENOTFOUND) {
+        runner_registry_set_removed(svc->reg, r->id);
+        rc = 0;
+        goto done;
+    }
+    if (rc < 0) {
+        snprintf(err, sizeof(err), "stopping runner %s: %s", r->id, derr);
+        goto done;
+    }
+    cJSON *inspect = NULL;
+    if (docker_container_inspect(svc->docker, r->container_id, &inspect, derr, sizeof(derr)) == 0) {
+        struct docker_container_state st;
+        if (docker_container_state_parse(inspect, r->network, &st) == 0)
+            runner_registry_set_exited(svc->reg, r->id, st.exit_code, st.oom_killed);
+        cJSON_Delete(inspect);
+    }
+    if (!r->keep_runner) {
+        rc = docker_container_remove(svc->docker, r->container_id, derr, sizeof(derr));
+        if (rc == 0 || rc == FLAME_ENOTFOUND || rc == FLAME_ECONFLICT) {
+            /* 409 means a removal is already in progress (the reaper): it ends the same way. */
+            runner_registry_set_removed(svc->reg, r->id);
+            rc = 0;
+        } else {
+            snprintf(err, sizeof(err), "removing runner %s's container: %s", r->id, derr);
+            goto done;
+        }
+    }
+done:
+    if (rc < 0) {
+        flamed_log(LOG_WARN, "shutdown_failed", "runner_id=%s pool=%s error=%s", r->id, r->pool, err);
+        rpc_call_finish(call, rc, "DOCKER_ERROR", err, NULL);
+        return;
+    }
+    struct runner *final = runner_registry_get(svc->reg, r->id);
+    flamed_log(LOG_INFO, "shutdown_ok", "runner_id=%s pool=%s state=%s exit_code=%d duration_ms=%lld",
+               r->id, r->pool, final ? runner_state_name(final->state) : "?",
+               final ? final->exit_code : -1, (long long)(service_now_ms() - t0));
+    finish_with(call, final);
+    runner_free(final);
+}
+
+static void runner_free_void(void *p) { runner_free(p); }
+
+void service_shutdown(rpc_call *call)
+{
+    struct service *svc = rpc_call_context(call);
+    const Flame__V1__ShutdownRequest *req = (const Flame__V1__ShutdownRequest *)rpc_call_request(call);
+    char err[512];
+    int rc = request_runner_id_validate(req->runner_id, "runner_id", err, sizeof(err));
+    if (rc < 0) {
+        rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);
+        return;
+    }
+    if (req->timeout_ms > 3600000u) {
+        rpc_call_finish(call, FLAME_EINVALID, "INVALID_REQUEST",
+                        "timeout_ms is larger than one hour (3600000)", NULL);
+        return;
+    }
+    struct runner *r = runner_registry_get(svc->reg, req->runner_id);
+    if (!r) {
+        snprintf(err, sizeof(err), "runner '%s' not found: flamed never booted it (List shows "
+                                   "the current runners)", req->runner_id);
+        rpc_call_finish(call, FLAME_ENOTFOUND, "RUNNER_NOT_FOUND", err, NULL);
+        return;
+    }
+    rpc_call_set_state(call, r, runner_free_void);
+    int st = r->state;
+    if (st == FLAME__V1__RUNNER_STATE__RUNNER_STATE_REMOVED ||
+        (!r->container_id[0] && st == FLAME__V1__RUNNER_STATE__RUNNER_STATE_FAILED)) {
+        finish_with(call, r); /* already gone: idempotent */
+        return;
+    }
+    if (!r->container_id[0]) {
+        snprintf(err, sizeof(err), "runner %s is still booting and has no container yet: retry "
+                                   "Shutdown once Boot has returned", r->id);
+        rpc_call_finish(call, FLAME_EPRECONDITION, "RUNNER_BOOTING", err, NULL);
+        return;
+    }
+    if ((rc = rpc_call_run_worker(call, shutdown_worker)) < 0)
+        rpc_call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
+                                                    "Spawn and Shutdown calls: retry later", NULL);
+}

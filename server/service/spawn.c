@@ -1,0 +1,255 @@
+/*
+ * Spawn: run a command in a runner (Docker exec) and stream its output.
+ * FLAME.Backend.remote_spawn_monitor/2 for parents that are not BEAM nodes.
+ *
+ * stdout and stderr are demultiplexed from Docker's 8-byte-header stream and
+ * sent as they arrive, one gRPC message per chunk, with one message in flight:
+ * while the client has not taken the previous one, flamed stops reading the
+ * exec stream, so a slow reader pushes back on the command instead of growing
+ * flamed's memory.
+ *
+ * Ending a command (timeout_ms, client cancel, client deadline): Docker has
+ * no API to kill an exec'd process, so flamed reads its host pid from exec
+ * inspect, checks through /proc/PID/cgroup that it belongs to the runner's
+ * container, and sends SIGTERM, then SIGKILL after 2 s. When flamed cannot
+ * see the host pid namespace (flamed itself in a container without
+ * --pid=host), the command runs to its end; the RPC still ends at once.
+ * Follows: Docker Engine API ContainerExec, ExecStart, ExecInspect.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "flame/error.h"
+#include "service/request.h"
+#include "service/service.h"
+
+struct spawn {
+    struct runner *runner;
+    rpc_call *call;
+    int64_t deadline_ms;   /* INT64_MAX: none */
+    int timed_out;
+    int send_failed;
+    uint64_t bytes_out, bytes_err;
+};
+
+static void spawn_free(void *p)
+{
+    struct spawn *s = p;
+    if (!s)
+        return;
+    runner_free(s->runner);
+    free(s);
+}
+
+static int on_output(void *ud, int stream, const char *data, size_t len)
+{
+    struct spawn *s = ud;
+    Flame__V1__SpawnResponse msg = FLAME__V1__SPAWN_RESPONSE__INIT;
+    if (stream == 2) {
+        msg.event_case = FLAME__V1__SPAWN_RESPONSE__EVENT_STDERR;
+        msg.stderr = (ProtobufCBinaryData){len, (uint8_t *)data};
+        s->bytes_err += len;
+    } else {
+        msg.event_case = FLAME__V1__SPAWN_RESPONSE__EVENT_STDOUT;
+        msg.stdout = (ProtobufCBinaryData){len, (uint8_t *)data};
+        s->bytes_out += len;
+    }
+    if (rpc_call_send(s->call, &msg.base) < 0) {
+        s->send_failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int should_abort(void *ud)
+{
+    struct spawn *s = ud;
+    if (rpc_call_cancelled(s->call))
+        return 1;
+    if (s->deadline_ms != INT64_MAX && service_now_ms() >= s->deadline_ms) {
+        s->timed_out = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* SIGTERM, then SIGKILL if still running after 2 s. Returns a note for the message. */
+static const char *kill_exec(struct service *svc, const char *exec_id, const char *container_id)
+{
+    char derr[256];
+    int rc = docker_exec_kill(svc->docker, exec_id, container_id, SIGTERM, derr, sizeof(derr));
+    if (rc == FLAME_EUNIMPLEMENTED)
+        return "the command could not be signalled (flamed cannot see the runner's processes) "
+               "and runs to its end";
+    if (rc < 0)
+        return "signalling the command failed";
+    for (int i = 0; i < 20; i++) {
+        int running = 0;
+        if (docker_exec_inspect(svc->docker, exec_id, NULL, &running, NULL, derr, sizeof(derr)) < 0 ||
+            !running)
+            return "the command was sent SIGTERM";
+        sleep_ms(100);
+    }
+    docker_exec_kill(svc->docker, exec_id, container_id, SIGKILL, derr, sizeof(derr));
+    return "the command was sent SIGTERM, then SIGKILL after 2 s";
+}
+
+static void spawn_worker(rpc_call *call)
+{
+    struct service *svc = rpc_call_context(call);
+    const Flame__V1__SpawnRequest *req = (const Flame__V1__SpawnRequest *)rpc_call_request(call);
+    struct spawn *s = rpc_call_state(call);
+    char err[2048] = "", derr[1024] = "";
+    const char *reason = NULL;
+    char **env = NULL, **argv = NULL;
+    char *exec_id = NULL;
+    int rc, exit_code = -1;
+    int64_t t0 = service_now_ms();
+
+    if ((rc = request_env_strv(req->env, req->n_env, &env)) < 0)
+        goto done;
+    if (!(argv = calloc(req->n_argv + 1, sizeof(char *)))) {
+        rc = FLAME_ENOMEM;
+        goto done;
+    }
+    memcpy(argv, req->argv, req->n_argv * sizeof(char *));
+    rc = docker_exec_create(svc->docker, s->runner->container_id, (const char *const *)argv,
+                            (const char *const *)env, req->working_dir, req->user, &exec_id, derr,
+                            sizeof(derr));
+    if (rc < 0) {
+        if (rc == FLAME_EPRECONDITION || rc == FLAME_ECONFLICT) {
+            snprintf(err, sizeof(err), "runner %s is not running: %s", s->runner->id, derr);
+            rc = FLAME_EPRECONDITION;
+            reason = "RUNNER_NOT_RUNNING";
+        } else if (rc == FLAME_ENOTFOUND) {
+            snprintf(err, sizeof(err), "runner %s's container is gone: %s", s->runner->id, derr);
+            rc = FLAME_EPRECONDITION;
+            reason = "RUNNER_NOT_RUNNING";
+        } else {
+            snprintf(err, sizeof(err), "creating the exec in runner %s: %s", s->runner->id, derr);
+        }
+        goto done;
+    }
+    Flame__V1__SpawnResponse__Started started = FLAME__V1__SPAWN_RESPONSE__STARTED__INIT;
+    started.exec_id = exec_id;
+    Flame__V1__SpawnResponse msg = FLAME__V1__SPAWN_RESPONSE__INIT;
+    msg.event_case = FLAME__V1__SPAWN_RESPONSE__EVENT_STARTED;
+    msg.started = &started;
+    if (rpc_call_send(call, &msg.base) < 0) {
+        rc = FLAME_ECANCELLED;
+        snprintf(err, sizeof(err), "the client went away");
+        kill_exec(svc, exec_id, s->runner->container_id);
+        goto done;
+    }
+    flamed_log(LOG_INFO, "spawn_start", "runner_id=%s pool=%s exec_id=%.12s", s->runner->id,
+               s->runner->pool, exec_id);
+    struct docker_exec_io io = {on_output, should_abort, s};
+    rc = docker_exec_start(svc->docker, exec_id, &io, derr, sizeof(derr));
+    if (rc == FLAME_ECANCELLED || s->timed_out || s->send_failed || rpc_call_cancelled(call)) {
+        const char *note = kill_exec(svc, exec_id, s->runner->container_id);
+        if (s->timed_out && !rpc_call_cancelled(call)) {
+            snprintf(err, sizeof(err), "the command ran longer than its timeout (%u ms): %s",
+                     req->timeout_ms, note);
+            rc = FLAME_ETIMEOUT;
+            reason = "SPAWN_TIMEOUT";
+        } else {
+            snprintf(err, sizeof(err), "the client cancelled Spawn: %s", note);
+            rc = FLAME_ECANCELLED;
+        }
+        goto done;
+    }
+    if (rc < 0) {
+        snprintf(err, sizeof(err), "reading the command's output: %s", derr);
+        goto done;
+    }
+    /* The stream ends when the process closes its output; its exit code follows shortly. */
+    int running = 1;
+    for (int i = 0; i < 100 && running; i++) {
+        rc = docker_exec_inspect(svc->docker, exec_id, &exit_code, &running, NULL, derr, sizeof(derr));
+        if (rc < 0) {
+            snprintf(err, sizeof(err), "reading the command's exit code: %s", derr);
+            goto done;
+        }
+        if (running)
+            sleep_ms(i < 10 ? 5 : 50);
+    }
+    if (running) {
+        snprintf(err, sizeof(err), "the command closed its output but did not exit");
+        rc = FLAME_EABORTED;
+        goto done;
+    }
+    Flame__V1__SpawnResponse__Exited exited = FLAME__V1__SPAWN_RESPONSE__EXITED__INIT;
+    exited.exit_code = exit_code;
+    Flame__V1__SpawnResponse emsg = FLAME__V1__SPAWN_RESPONSE__INIT;
+    emsg.event_case = FLAME__V1__SPAWN_RESPONSE__EVENT_EXITED;
+    emsg.exited = &exited;
+    if (rpc_call_send(call, &emsg.base) < 0) {
+        rc = FLAME_ECANCELLED;
+        snprintf(err, sizeof(err), "the client went away");
+        goto done;
+    }
+    rc = 0;
+done:
+    flamed_log(rc == 0 ? LOG_INFO : LOG_WARN, "spawn_done",
+               "runner_id=%s pool=%s status=%s exit_code=%d stdout_bytes=%llu stderr_bytes=%llu duration_ms=%lld",
+               s->runner->id, s->runner->pool, flame_grpc_status_name(flame_error_grpc_status(rc)),
+               exit_code, (unsigned long long)s->bytes_out, (unsigned long long)s->bytes_err,
+               (long long)(service_now_ms() - t0));
+    if (rc == FLAME_ENOMEM && !err[0])
+        snprintf(err, sizeof(err), "out of memory");
+    rpc_call_finish(call, rc, reason, err, NULL);
+    free(exec_id);
+    free(argv);
+    request_strv_free(env);
+}
+
+void service_spawn(rpc_call *call)
+{
+    struct service *svc = rpc_call_context(call);
+    const Flame__V1__SpawnRequest *req = (const Flame__V1__SpawnRequest *)rpc_call_request(call);
+    char err[1024];
+    int rc = request_spawn_validate(req, err, sizeof(err));
+    if (rc < 0) {
+        rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);
+        return;
+    }
+    struct spawn *s = calloc(1, sizeof(*s));
+    if (!s) {
+        rpc_call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        return;
+    }
+    rpc_call_set_state(call, s, spawn_free);
+    s->call = call;
+    s->runner = runner_registry_get(svc->reg, req->runner_id);
+    if (!s->runner) {
+        snprintf(err, sizeof(err), "runner '%s' not found: List shows the current runners",
+                 req->runner_id);
+        rpc_call_finish(call, FLAME_ENOTFOUND, "RUNNER_NOT_FOUND", err, NULL);
+        return;
+    }
+    if (s->runner->state != FLAME__V1__RUNNER_STATE__RUNNER_STATE_RUNNING) {
+        if (s->runner->state == FLAME__V1__RUNNER_STATE__RUNNER_STATE_BOOTING)
+            snprintf(err, sizeof(err), "runner %s is still booting: wait for Boot to return",
+                     s->runner->id);
+        else
+            snprintf(err, sizeof(err), "runner %s is %s (exit code %d), not RUNNING: boot a new "
+                                       "runner", s->runner->id, runner_state_name(s->runner->state),
+                     s->runner->exit_code);
+        rpc_call_finish(call, FLAME_EPRECONDITION, "RUNNER_NOT_RUNNING", err, NULL);
+        return;
+    }
+    s->deadline_ms = req->timeout_ms ? service_now_ms() + req->timeout_ms : INT64_MAX;
+    if ((rc = rpc_call_run_worker(call, spawn_worker)) < 0)
+        rpc_call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
+                                                    "Spawn and Shutdown calls: retry later", NULL);
+}

@@ -1,0 +1,168 @@
+/*
+ * Watch: stream runner events to one client.
+ *
+ * Events come from the hub (one Docker /events connection feeds every
+ * watcher, see events.c). This file pumps one watcher's bounded queue into
+ * its gRPC stream with one message in flight; it never blocks a CQ thread or
+ * a publisher. A watcher whose queue overflows gets what it already had, then
+ * RESOURCE_EXHAUSTED naming the last sequence it received (re-list, then
+ * watch again).
+ *
+ * Locking: the hub calls watch_kick() with its lock held, so this file never
+ * calls into the hub while holding w->mu, and unsubscribes only from
+ * on_close (which every call gets exactly once).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/log.h"
+#include "flame/error.h"
+#include "service/request.h"
+#include "service/service.h"
+
+struct watch {
+    pthread_mutex_t mu;
+    rpc_call *call;
+    struct service *svc;
+    hub_watcher *watcher;
+    int sending;  /* a send (or the initial metadata) is in flight */
+    int done;     /* finish decided; no more sends */
+    int closed;   /* on_close ran */
+    int finish_pending; /* closed while a send was in flight: finish when it completes */
+};
+
+static void watch_free(void *p)
+{
+    struct watch *w = p;
+    if (!w)
+        return;
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+static void on_sent(rpc_call *call, int ok);
+
+/* Send the next queued event or end the stream. Caller holds w->mu, nothing in flight. */
+static void pump_locked(struct watch *w)
+{
+    hub_event *ev = NULL;
+    uint64_t last = 0;
+    if (w->done || !w->watcher)
+        return;
+    switch (event_hub_pop(w->watcher, &ev, &last)) {
+    case HUB_POP_EVENT:
+        w->sending = 1;
+        rpc_call_send_packed(w->call, ev->data, ev->len, on_sent);
+        hub_event_unref(ev);
+        break;
+    case HUB_POP_EMPTY:
+        break;
+    case HUB_POP_OVERFLOW: {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "this watcher fell more than %zu events behind and was "
+                                   "dropped after sequence %llu: List, then Watch again",
+                 w->svc->cfg.watch_queue_max ? w->svc->cfg.watch_queue_max : 1024,
+                 (unsigned long long)last);
+        w->done = 1;
+        flamed_log(LOG_WARN, "watch_overflow", "last_sequence=%llu", (unsigned long long)last);
+        rpc_call_finish(w->call, FLAME_EEXHAUSTED, "WATCH_TOO_SLOW", msg, NULL);
+        break;
+    }
+    case HUB_POP_CLOSED:
+        w->done = 1;
+        rpc_call_finish(w->call, FLAME_EUNAVAILABLE, "SHUTTING_DOWN",
+                        "flamed is shutting down: reconnect and Watch again", NULL);
+        break;
+    }
+}
+
+static void watch_kick(void *ud)
+{
+    struct watch *w = ud;
+    pthread_mutex_lock(&w->mu);
+    if (!w->sending)
+        pump_locked(w);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void on_sent(rpc_call *call, int ok)
+{
+    struct watch *w = rpc_call_state(call);
+    pthread_mutex_lock(&w->mu);
+    w->sending = 0;
+    if (w->finish_pending) {
+        w->finish_pending = 0;
+        rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+    } else if (!ok) {
+        if (!w->done) {
+            w->done = 1;
+            rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+        }
+    } else {
+        pump_locked(w);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void on_close(rpc_call *call)
+{
+    struct watch *w = rpc_call_state(call);
+    hub_watcher *hw;
+    pthread_mutex_lock(&w->mu);
+    w->closed = 1;
+    hw = w->watcher;
+    if (!w->done) {
+        w->done = 1;
+        if (w->sending)
+            w->finish_pending = 1;
+        else
+            rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+    }
+    pthread_mutex_unlock(&w->mu);
+    /* Outside w->mu: the hub's lock comes before ours. */
+    event_hub_unsubscribe(w->svc->hub, hw);
+    pthread_mutex_lock(&w->mu);
+    w->watcher = NULL;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void service_watch(rpc_call *call)
+{
+    struct service *svc = rpc_call_context(call);
+    const Flame__V1__WatchRequest *req = (const Flame__V1__WatchRequest *)rpc_call_request(call);
+    char err[256];
+    int rc = request_pool_validate(req->pool, err, sizeof(err));
+    if (rc == 0 && req->runner_id && req->runner_id[0])
+        rc = request_runner_id_validate(req->runner_id, "runner_id", err, sizeof(err));
+    if (rc < 0) {
+        rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);
+        return;
+    }
+    struct watch *w = calloc(1, sizeof(*w));
+    if (!w) {
+        rpc_call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        return;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    w->call = call;
+    w->svc = svc;
+    rpc_call_set_state(call, w, watch_free);
+    /* Hold the pump until the initial metadata is out: sending = 1. */
+    w->sending = 1;
+    hub_watcher *hw = NULL;
+    rc = runner_registry_watch(svc->reg, req->pool, req->runner_id, req->include_existing,
+                               svc->cfg.watch_queue_max, watch_kick, w, &hw);
+    if (rc < 0) {
+        w->sending = 0;
+        w->done = 1;
+        rpc_call_finish(call, rc, NULL, "out of memory", NULL);
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->watcher = hw;
+    pthread_mutex_unlock(&w->mu);
+    rpc_call_on_close(call, on_close);
+    /* on_close may already have been missed if the call closed before it was set: check. */
+    rpc_call_send_initial_metadata(call, on_sent);
+}
