@@ -147,8 +147,10 @@ int docker__check_name(const char *what, const char *value, char *err, size_t er
  * "Connection: Upgrade" / "Upgrade: tcp" (dockerd answers 101, as the docker
  * CLI gets); 0 sends neither (dockerd answers 200). Both stream the same raw
  * frames. docker_exec_start uses 0. Exposed for the live tests.
+ * @param[out] status  the HTTP status of the answer (101 or 200 when it
+ *                     streamed); may be NULL.
  */
 int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct docker_exec_io *io,
-                          int upgrade, char *err, size_t errlen);
+                          int upgrade, long *status, char *err, size_t errlen);
 
 #endif

@@ -142,7 +142,7 @@ static int docker__exec_should_stop(void *ud)
 }
 
 int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct docker_exec_io *io,
-                          int upgrade, char *err, size_t errlen)
+                          int upgrade, long *status, char *err, size_t errlen)
 {
     static const char *const upgrade_headers[] = {"Connection: Upgrade", "Upgrade: tcp", NULL};
     struct docker__exec_run run;
@@ -154,6 +154,8 @@ int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct do
 
     memset(&r, 0, sizeof r);
     memset(&run, 0, sizeof run);
+    if (status)
+        *status = 0;
     if (!io || !io->on_output) {
         rc = docker__fail(err, errlen, FLAME_EINVALID, "exec start: on_output is required");
         goto done;
@@ -177,6 +179,8 @@ int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct do
     s.should_stop = docker__exec_should_stop;
     s.ud = &run;
     rc = docker__stream_run(c, &s, &r, &stopped, err, errlen);
+    if (status)
+        *status = r.status;
     if (rc == FLAME_ECANCELLED) {
         rc = docker__fail(err, errlen, FLAME_ECANCELLED, "exec %.12s: output consumer aborted",
                           exec_id);
@@ -213,7 +217,7 @@ int docker_exec_start(docker_client *c, const char *exec_id, const struct docker
 {
     /* Without "Upgrade: tcp" dockerd answers 200 and streams the same raw
      * frames on the same socket; no 101 handling needed from libcurl. */
-    return docker__exec_start_ex(c, exec_id, io, 0, err, errlen);
+    return docker__exec_start_ex(c, exec_id, io, 0, NULL, err, errlen);
 }
 
 /* ---------------------------------------------------------------- inspect */
