@@ -116,7 +116,7 @@ static int boot_request(const flame_boot_request *req, Flame__V1__BootRequest **
         flame__status_local(st, FLAME_EINVALID, "image is required, e.g. \"app:latest\"");
         return FLAME_EINVALID;
     }
-    if (req->pull_policy < FLAME_PULL_IF_NOT_PRESENT || req->pull_policy > FLAME_PULL_NEVER) {
+    if (req->pull_policy < FLAME_PULL_DEFAULT || req->pull_policy > FLAME_PULL_NEVER) {
         flame__status_local(st, FLAME_EINVALID, "pull_policy %d is not a flame_pull_policy",
                             req->pull_policy);
         return FLAME_EINVALID;

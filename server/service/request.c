@@ -255,7 +255,8 @@ int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config
     if (req->boot_timeout_ms > REQ_BOOT_TIMEOUT_MAX_MS)
         return fail(err, errlen, "boot_timeout_ms %u is too large (at most %u, 30 minutes)",
                     req->boot_timeout_ms, REQ_BOOT_TIMEOUT_MAX_MS);
-    if (req->pull_policy != FLAME__V1__PULL_POLICY__PULL_POLICY_IF_NOT_PRESENT &&
+    if (req->pull_policy != FLAME__V1__PULL_POLICY__PULL_POLICY_UNSPECIFIED &&
+        req->pull_policy != FLAME__V1__PULL_POLICY__PULL_POLICY_IF_NOT_PRESENT &&
         req->pull_policy != FLAME__V1__PULL_POLICY__PULL_POLICY_ALWAYS &&
         req->pull_policy != FLAME__V1__PULL_POLICY__PULL_POLICY_NEVER)
         return fail(err, errlen, "pull_policy %d is not a PullPolicy value", (int)req->pull_policy);

@@ -56,9 +56,10 @@ enum flame_event_type {
 
 /** PullPolicy values (proto enum flame.v1.PullPolicy). */
 enum flame_pull_policy {
-    FLAME_PULL_IF_NOT_PRESENT = 0,
-    FLAME_PULL_ALWAYS = 1,
-    FLAME_PULL_NEVER = 2,
+    FLAME_PULL_DEFAULT = 0,          /* unset: flamed uses IF_NOT_PRESENT */
+    FLAME_PULL_IF_NOT_PRESENT = 1,
+    FLAME_PULL_ALWAYS = 2,
+    FLAME_PULL_NEVER = 3,
 };
 
 /** A runner as flamed reports it. All strings owned by the struct. */
