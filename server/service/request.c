@@ -266,8 +266,12 @@ int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config
         return fail(err, errlen, "working_dir '%.80s' must be an absolute path", req->working_dir);
 
     if (req->host_config) {
-        if ((rc = request_struct_to_json(req->host_config, &hc, err, errlen)) < 0)
+        char derr[512] = "";
+        /* Name the field: the converter's own message ("numbers must be finite") does not. */
+        if ((rc = request_struct_to_json(req->host_config, &hc, derr, sizeof(derr))) < 0) {
+            snprintf(err, errlen, "host_config: %s", derr);
             goto done;
+        }
         for (size_t i = 0; i < sizeof(wiring) / sizeof(wiring[0]); i++) {
             if (cJSON_GetObjectItemCaseSensitive(hc, wiring[i].field)) {
                 rc = fail(err, errlen, "host_config.%s cannot be set: %s", wiring[i].field,
@@ -275,7 +279,6 @@ int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config
                 goto done;
             }
         }
-        char derr[512] = "";
         if ((rc = docker_host_config_validate(hc, derr, sizeof(derr))) < 0) {
             if (strncmp(derr, "host_config", 11) == 0)
                 snprintf(err, errlen, "%s", derr);
@@ -296,8 +299,11 @@ int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config
         }
         for (size_t i = 0; i < req->n_mounts; i++) {
             cJSON *m = NULL;
-            if ((rc = request_struct_to_json(req->mounts[i], &m, err, errlen)) < 0)
+            char derr[512] = "";
+            if ((rc = request_struct_to_json(req->mounts[i], &m, derr, sizeof(derr))) < 0) {
+                snprintf(err, errlen, "mounts[%zu]: %s", i, derr);
                 goto done;
+            }
             cJSON_AddItemToArray(ms, m);
             const cJSON *type = cJSON_GetObjectItemCaseSensitive(m, "Type");
             const cJSON *target = cJSON_GetObjectItemCaseSensitive(m, "Target");
