@@ -117,8 +117,11 @@ int cli_failf(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 
 /* ------------------------------------------------------------ signals */
 
-/** Catch SIGINT and SIGTERM into a flag instead of dying; ignore SIGPIPE. */
-void cli_trap_signals(void);
+/**
+ * Catch SIGINT and SIGTERM into a flag instead of dying (a second one kills);
+ * ignore SIGPIPE. note: written to stderr on the first signal, or NULL.
+ */
+void cli_trap_signals(const char *note);
 /** Non-zero once SIGINT or SIGTERM arrived (async-signal-safe flag). */
 int cli_interrupted(void);
 

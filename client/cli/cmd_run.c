@@ -63,7 +63,7 @@ static int run_run(cli *g, int argc, char **argv)
         goto done;
     }
     /* From here SIGINT only sets a flag: the runner must be shut down. */
-    cli_trap_signals();
+    cli_trap_signals("flamectl: interrupted, shutting the runner down (again to force)\n");
     if ((err = flame_client_boot(c, &o.boot.req, &r, &st)) < 0) {
         rc = cli_fail(err, &st);
         goto done;

@@ -125,7 +125,7 @@ static int spawn_run(cli *g, int argc, char **argv)
         rc = flame_error_exit_code(err);
         goto done;
     }
-    cli_trap_signals();
+    cli_trap_signals("flamectl: interrupted, stopping the command\n");
     if ((err = cli_spawn(c, &s.req, &code, &st)) < 0) {
         rc = cli_fail(err, &st);
         goto done;

@@ -80,7 +80,7 @@ static int watch_run(cli *g, int argc, char **argv)
         rc = flame_error_exit_code(err);
         goto done;
     }
-    cli_trap_signals();
+    cli_trap_signals(NULL);
     w.on_tick = on_tick;
     err = flame_client_watch(c, &w, print_event, g, &st);
     /* --timeout is how long the user asked to watch: reaching it is success */

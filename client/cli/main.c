@@ -75,11 +75,10 @@ int cli_failf(int err, const char *fmt, ...)
 /* ------------------------------------------------------------ signals */
 
 static volatile sig_atomic_t interrupted;
+static const char *interrupt_note; /* set before the handler is installed */
 
 static void on_signal(int sig)
 {
-    static const char msg[] = "flamectl: interrupted, cleaning up (again to force)\n";
-
     if (interrupted) {
         signal(sig, SIG_DFL);
         raise(sig);
@@ -87,14 +86,15 @@ static void on_signal(int sig)
     }
     interrupted = 1;
     /* write(2) is async-signal-safe; the result does not matter here */
-    if (write(2, msg, sizeof(msg) - 1) < 0)
+    if (interrupt_note && write(2, interrupt_note, strlen(interrupt_note)) < 0)
         interrupted = 1;
 }
 
-void cli_trap_signals(void)
+void cli_trap_signals(const char *note)
 {
     struct sigaction sa;
 
+    interrupt_note = note;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
