@@ -60,7 +60,8 @@ int docker_container_create(docker_client *c, const char *name, const cJSON *con
         rc = docker__fail(err, errlen, FLAME_ENOTFOUND,
                           "create container '%s': %s (pull it with `docker pull %s`)", name,
                           docker__response_message(&r),
-                          cJSON_IsString(image) && image->valuestring ? image->valuestring : "IMAGE");
+                          cJSON_IsString(image) && image->valuestring ? image->valuestring
+                                                                      : "IMAGE");
         goto done;
     }
     if (r.status == 409) {
@@ -74,7 +75,8 @@ int docker_container_create(docker_client *c, const char *name, const cJSON *con
     }
     jid = cJSON_GetObjectItemCaseSensitive(r.json, "Id");
     if (!cJSON_IsString(jid) || !jid->valuestring || !*jid->valuestring) {
-        rc = docker__fail(err, errlen, FLAME_ERROR, "create container '%s': Docker sent no Id", name);
+        rc = docker__fail(err, errlen, FLAME_ERROR, "create container '%s': Docker sent no Id",
+                          name);
         goto done;
     }
     if (id) {

@@ -46,8 +46,7 @@ static int docker__is_array_of_objects(const cJSON *a)
 
     if (!cJSON_IsArray(a))
         return 0;
-    cJSON_ArrayForEach(e, a)
-    {
+    cJSON_ArrayForEach (e, a) {
         if (!cJSON_IsObject(e))
             return 0;
     }
@@ -98,8 +97,7 @@ static int docker__host_config(const struct docker_container_spec *spec, cJSON *
             rc = FLAME_ENOMEM;
             goto done;
         }
-        cJSON_ArrayForEach(src, spec->mounts)
-        {
+        cJSON_ArrayForEach (src, spec->mounts) {
             m = cJSON_Duplicate(src, 1);
             if (!m) {
                 rc = FLAME_ENOMEM;
@@ -144,8 +142,8 @@ static int docker__networking_config(const struct docker_container_spec *spec, c
     return 0;
 }
 
-int docker_container_config_build(const struct docker_container_spec *spec, cJSON **out,
-                                  char *err, size_t errlen)
+int docker_container_config_build(const struct docker_container_spec *spec, cJSON **out, char *err,
+                                  size_t errlen)
 {
     cJSON *cfg = NULL, *hc = NULL;
     int rc = 0;

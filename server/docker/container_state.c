@@ -38,8 +38,7 @@ int docker_container_state_parse(const cJSON *inspect, const char *network,
         net = cJSON_GetObjectItemCaseSensitive(networks, network);
     } else if (cJSON_IsObject(networks)) {
         /* The first network that has an address. */
-        cJSON_ArrayForEach(it, networks)
-        {
+        cJSON_ArrayForEach (it, networks) {
             ip = cJSON_GetObjectItemCaseSensitive(it, "IPAddress");
             if (cJSON_IsString(ip) && ip->valuestring && *ip->valuestring) {
                 net = it;

@@ -94,11 +94,11 @@ int docker__do(docker_client *c, const char *method, const char *path, const cJS
 /** A long request on its own handle, driven by a private multi handle. */
 struct docker__stream {
     const char *method;
-    const char *path;            /* unversioned; the prefix is added */
-    const cJSON *body;           /* may be NULL */
-    const char *const *headers;  /* extra "Name: value" lines, NULL-terminated; may be NULL */
-    long low_speed_time_s;       /* abort when < 1 byte/s for this long; 0 = never */
-    long poll_ms;                /* should_stop interval; 0 = 100 */
+    const char *path;           /* unversioned; the prefix is added */
+    const cJSON *body;          /* may be NULL */
+    const char *const *headers; /* extra "Name: value" lines, NULL-terminated; may be NULL */
+    long low_speed_time_s;      /* abort when < 1 byte/s for this long; 0 = never */
+    long poll_ms;               /* should_stop interval; 0 = 100 */
     /* Headers seen with a 2xx/101 status; may be NULL. */
     void (*on_open)(void *ud, long status);
     /* Body bytes of a successful response; non-zero aborts and is returned. */
@@ -128,7 +128,8 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
 int docker__escape(const char *s, const char *keep, char *out, size_t outlen);
 
 /** snprintf that reports truncation: 0 or FLAME_EINVALID. */
-int docker__fmt(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int docker__fmt(char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /** Copy a JSON string field (or "") into out, truncating. */
 void docker__copy_string(char *out, size_t outlen, const cJSON *obj, const char *key);

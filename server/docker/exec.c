@@ -77,7 +77,8 @@ int docker_exec_create(docker_client *c, const char *container_id, const char *c
         !cJSON_AddTrueToObject(body, "AttachStdout") ||
         !cJSON_AddTrueToObject(body, "AttachStderr") || !cJSON_AddFalseToObject(body, "Tty") ||
         docker__strv(body, "Cmd", argv) < 0 || (env && docker__strv(body, "Env", env) < 0) ||
-        (working_dir && *working_dir && !cJSON_AddStringToObject(body, "WorkingDir", working_dir)) ||
+        (working_dir && *working_dir &&
+         !cJSON_AddStringToObject(body, "WorkingDir", working_dir)) ||
         (user && *user && !cJSON_AddStringToObject(body, "User", user))) {
         rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory");
         goto done;
@@ -249,8 +250,8 @@ static int docker__exec_info_get(docker_client *c, const char *exec_id,
         goto done;
     }
     if (!cJSON_IsObject(r.json)) {
-        rc = docker__fail(err, errlen, FLAME_ERROR, "inspect exec %.12s: Docker sent no JSON object",
-                          exec_id);
+        rc = docker__fail(err, errlen, FLAME_ERROR,
+                          "inspect exec %.12s: Docker sent no JSON object", exec_id);
         goto done;
     }
     v = cJSON_GetObjectItemCaseSensitive(r.json, "ExitCode");
@@ -368,7 +369,7 @@ int docker_exec_kill(docker_client *c, const char *exec_id, const char *containe
 
     pidfd = docker__pidfd_open(info.pid);
     in = (pidfd >= 0 || errno == ENOSYS) ? docker__pid_in_container(info.pid, info.container_id)
-                                          : -1;
+                                         : -1;
     if (in != 1) {
         /* Gone meanwhile, or a pid from another pid namespace: ask again. */
         if ((rc = docker__exec_info_get(c, exec_id, &again, err, errlen)) < 0) {

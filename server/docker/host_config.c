@@ -183,8 +183,7 @@ static int docker__type_ok(enum docker__jtype t, const cJSON *v, const cJSON **b
     case JT_ARRAY_INT:
         if (!cJSON_IsArray(v))
             return 0;
-        cJSON_ArrayForEach(e, v)
-        {
+        cJSON_ArrayForEach (e, v) {
             if ((t == JT_ARRAY_STR && !cJSON_IsString(e)) ||
                 (t == JT_ARRAY_OBJ && !cJSON_IsObject(e)) ||
                 (t == JT_ARRAY_INT && !docker__is_integer(e))) {
@@ -210,8 +209,7 @@ int docker_host_config_validate(const cJSON *host_config, char *err, size_t errl
         return docker__fail(err, errlen, FLAME_EINVALID,
                             "host_config must be a JSON object of HostConfig fields, got %s",
                             docker__json_kind(host_config));
-    cJSON_ArrayForEach(v, host_config)
-    {
+    cJSON_ArrayForEach (v, host_config) {
         f = NULL;
         for (i = 0; i < DOCKER__HC_COUNT; i++)
             if (v->string && strcmp(v->string, docker__hc_fields[i].name) == 0) {

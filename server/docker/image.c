@@ -67,8 +67,8 @@ int docker_image_inspect(docker_client *c, const char *ref, cJSON **out, char *e
         goto done;
     }
     if (!cJSON_IsObject(r.json)) {
-        rc = docker__fail(err, errlen, FLAME_ERROR, "inspect image '%s': Docker sent no JSON object",
-                          ref);
+        rc = docker__fail(err, errlen, FLAME_ERROR,
+                          "inspect image '%s': Docker sent no JSON object", ref);
         goto done;
     }
     if (out) {
@@ -122,7 +122,7 @@ static int docker__pull_data(void *ud, const char *data, size_t len)
 static int docker__pull_classify(const char *ref, const char *msg, char *err, size_t errlen)
 {
     static const char *const absent[] = {
-        "not found", "manifest unknown", "pull access denied", "repository does not exist",
+        "not found",     "manifest unknown", "pull access denied", "repository does not exist",
         "no such image",
     };
     size_t i;
@@ -197,8 +197,10 @@ int docker_image_pull(docker_client *c, const char *ref, const char *registry_au
         if (r.status == 400)
             rc = docker__response_error(&r, err, errlen, "pull '%s'", ref);
         else if (r.status == 401 || r.status == 403)
-            rc = docker__fail(err, errlen, FLAME_ENOTFOUND, "pull '%s': %s (check the registry "
-                              "credentials)", ref, msg);
+            rc = docker__fail(err, errlen, FLAME_ENOTFOUND,
+                              "pull '%s': %s (check the registry "
+                              "credentials)",
+                              ref, msg);
         else
             rc = docker__pull_classify(ref, *msg ? msg : "Docker refused the pull", err, errlen);
         goto done;

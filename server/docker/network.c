@@ -22,7 +22,8 @@ static int docker__network_path(const char *name, char *path, size_t pathlen, ch
     return 0;
 }
 
-int docker_network_inspect(docker_client *c, const char *name, cJSON **out, char *err, size_t errlen)
+int docker_network_inspect(docker_client *c, const char *name, cJSON **out, char *err,
+                           size_t errlen)
 {
     struct docker__response r;
     char path[DOCKER__PATH_MAX];
@@ -37,8 +38,8 @@ int docker_network_inspect(docker_client *c, const char *name, cJSON **out, char
         goto done;
     if (r.status == 404) {
         rc = docker__fail(err, errlen, FLAME_ENOTFOUND,
-                          "network '%s' not found: create it with `docker network create %s`",
-                          name, name);
+                          "network '%s' not found: create it with `docker network create %s`", name,
+                          name);
         goto done;
     }
     if (r.status != 200) {
@@ -46,8 +47,8 @@ int docker_network_inspect(docker_client *c, const char *name, cJSON **out, char
         goto done;
     }
     if (!cJSON_IsObject(r.json)) {
-        rc = docker__fail(err, errlen, FLAME_ERROR, "inspect network '%s': Docker sent no JSON object",
-                          name);
+        rc = docker__fail(err, errlen, FLAME_ERROR,
+                          "inspect network '%s': Docker sent no JSON object", name);
         goto done;
     }
     if (out) {

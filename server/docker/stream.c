@@ -43,8 +43,8 @@ int docker_demux_feed(struct docker_demux *d, const char *data, size_t len,
             if (h[0] > 2 || h[1] != 0 || h[2] != 0 || h[3] != 0)
                 return FLAME_EINVALID;
             d->stream = h[0];
-            d->remaining = ((uint32_t)h[4] << 24) | ((uint32_t)h[5] << 16) |
-                           ((uint32_t)h[6] << 8) | (uint32_t)h[7];
+            d->remaining = ((uint32_t)h[4] << 24) | ((uint32_t)h[5] << 16) | ((uint32_t)h[6] << 8) |
+                           (uint32_t)h[7];
             d->hdr_have = 0;
             continue;
         }

@@ -24,14 +24,15 @@
 static const char docker__version_max[] = DOCKER_API_VERSION_MAX;
 
 /* Inside functions that have `rc`, `err`, `errlen` and a `done:` label. */
-#define DOCKER__SETOPT(h, opt, val)                                                        \
-    do {                                                                                   \
-        CURLcode cc_ = curl_easy_setopt((h), (opt), (val));                                \
-        if (cc_ != CURLE_OK) {                                                             \
-            rc = docker__fail(err, errlen, cc_ == CURLE_OUT_OF_MEMORY ? FLAME_ENOMEM : FLAME_ERROR, \
-                              "libcurl refused option %s: %s", #opt, curl_easy_strerror(cc_)); \
-            goto done;                                                                     \
-        }                                                                                  \
+#define DOCKER__SETOPT(h, opt, val)                                                                \
+    do {                                                                                           \
+        CURLcode cc_ = curl_easy_setopt((h), (opt), (val));                                        \
+        if (cc_ != CURLE_OK) {                                                                     \
+            rc =                                                                                   \
+                docker__fail(err, errlen, cc_ == CURLE_OUT_OF_MEMORY ? FLAME_ENOMEM : FLAME_ERROR, \
+                             "libcurl refused option %s: %s", #opt, curl_easy_strerror(cc_));      \
+            goto done;                                                                             \
+        }                                                                                          \
     } while (0)
 
 /* ================================================================ errors */
@@ -52,7 +53,10 @@ int docker__fail(char *err, size_t errlen, int code, const char *fmt, ...)
 static int docker__is_malformed_body(const char *message)
 {
     static const char *const markers[] = {
-        "cannot unmarshal", "invalid character", "unexpected end of JSON", "json: ",
+        "cannot unmarshal",
+        "invalid character",
+        "unexpected end of JSON",
+        "json: ",
     };
     size_t i;
 
@@ -247,7 +251,7 @@ const char *docker_client_socket_path(const docker_client *c)
 
 const char *docker_client_api_version(const docker_client *c)
 {
-    return atomic_load(&((docker_client *)c)->api_version);
+    return atomic_load(&c->api_version);
 }
 
 /* A handle from the pool, or a new one. NULL only when libcurl is out of memory. */
@@ -455,7 +459,9 @@ static int docker__setup_method(CURL *h, const char *method, const cJSON *body, 
             DOCKER__SETOPT(h, CURLOPT_POSTFIELDSIZE, (long)(*json_text ? strlen(*json_text) : 0));
             DOCKER__SETOPT(h, CURLOPT_POSTFIELDS, *json_text ? *json_text : "");
         }
-        if (strcmp(method, "POST") != 0)
+        if (strcmp(method, "HEAD") == 0)
+            DOCKER__SETOPT(h, CURLOPT_NOBODY, 1L);
+        else if (strcmp(method, "POST") != 0)
             DOCKER__SETOPT(h, CURLOPT_CUSTOMREQUEST, method);
     }
     DOCKER__SETOPT(h, CURLOPT_HTTPHEADER, *hdrs);
@@ -471,8 +477,7 @@ static int docker__url(const docker_client *c, const char *path, char *url, size
     if (strncmp(path, "/_ping", 6) == 0)
         rc = docker__fmt(url, urllen, "http://localhost%s", path);
     else
-        rc = docker__fmt(url, urllen, "http://localhost/v%s%s", docker_client_api_version(c),
-                         path);
+        rc = docker__fmt(url, urllen, "http://localhost/v%s%s", docker_client_api_version(c), path);
     if (rc < 0)
         return docker__fail(err, errlen, FLAME_EINVALID, "request path too long: %.64s...", path);
     return 0;
@@ -511,8 +516,9 @@ int docker__do(docker_client *c, const char *method, const char *path, const cJS
 
     cc = curl_easy_perform(h);
     if (cc == CURLE_WRITE_ERROR && r->body.overflow) {
-        rc = docker__fail(err, errlen, FLAME_ERROR, "Docker's answer to %s %s is larger than %zu bytes",
-                          method, path, (size_t)DOCKER__BODY_MAX);
+        rc = docker__fail(err, errlen, FLAME_ERROR,
+                          "Docker's answer to %s %s is larger than %zu bytes", method, path,
+                          (size_t)DOCKER__BODY_MAX);
         goto done;
     }
     if (cc == CURLE_WRITE_ERROR) {
@@ -550,7 +556,8 @@ int docker_request(docker_client *c, const char *method, const char *path, const
     if (response)
         *response = NULL;
     if (!method || !path || path[0] != '/')
-        return docker__fail(err, errlen, FLAME_EINVALID, "docker_request: path must start with '/'");
+        return docker__fail(err, errlen, FLAME_EINVALID,
+                            "docker_request: path must start with '/'");
     if ((rc = docker__do(c, method, path, body, timeout_ms, &r, err, errlen)) < 0)
         goto done;
     if (status)
@@ -589,10 +596,17 @@ int docker_ping(docker_client *c, char *err, size_t errlen)
     long theirs, ours = docker__version_number(docker__version_max);
     int rc;
 
-    if ((rc = docker__do(c, "GET", "/_ping", NULL, 10000, &r, err, errlen)) < 0)
+    if ((rc = docker__do(c, "GET", "/_ping", NULL, 10000, &r, err, errlen)) < 0) {
+        if (rc == FLAME_ETIMEOUT)
+            rc = docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                              "Docker at %s did not answer GET /_ping within 10 s (is dockerd "
+                              "stuck?)",
+                              c->socket_path);
         goto done;
+    }
     if (r.status != 200) {
-        rc = docker__response_error(&r, err, errlen, "Docker at %s answered GET /_ping with HTTP %ld",
+        rc = docker__response_error(&r, err, errlen,
+                                    "Docker at %s answered GET /_ping with HTTP %ld",
                                     c->socket_path, r.status);
         rc = FLAME_EUNAVAILABLE;
         goto done;
@@ -625,10 +639,10 @@ done:
 struct docker__stream_state {
     const struct docker__stream *s;
     struct docker__response *resp;
-    long status;   /* status line of the current header block */
-    int phase;     /* 0 headers, 1 streaming, 2 error body */
-    int cb_code;   /* on_data's non-zero return */
-    int stopped;   /* should_stop said so */
+    long status; /* status line of the current header block */
+    int phase;   /* 0 headers, 1 streaming, 2 error body */
+    int cb_code; /* on_data's non-zero return */
+    int stopped; /* should_stop said so */
     int nomem;
 };
 
@@ -789,6 +803,8 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
         if (stopped)
             *stopped = 1;
         rc = 0;
+    } else if (st.cb_code == FLAME_ENOMEM) {
+        rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory reading a Docker stream");
     } else if (st.cb_code) {
         rc = st.cb_code;
     } else if (st.nomem || cc == CURLE_OUT_OF_MEMORY) {

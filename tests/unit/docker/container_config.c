@@ -45,13 +45,15 @@ static void hostname_and_image_are_set(void **state)
 
 static void network_sets_network_mode_and_hostname_alias(void **state)
 {
-    struct docker_container_spec spec = {.image = "img", .hostname = "runner-1", .network = "flame"};
+    struct docker_container_spec spec = {
+        .image = "img", .hostname = "runner-1", .network = "flame"};
     cJSON *cfg, *aliases;
 
     (void)state;
     cfg = build_ok(&spec);
     assert_string_equal(item(cfg, "HostConfig", "NetworkMode", NULL)->valuestring, "flame");
-    aliases = item(item(cfg, "NetworkingConfig", "EndpointsConfig", "flame"), "Aliases", NULL, NULL);
+    aliases =
+        item(item(cfg, "NetworkingConfig", "EndpointsConfig", "flame"), "Aliases", NULL, NULL);
     assert_true(cJSON_IsArray(aliases));
     assert_int_equal(cJSON_GetArraySize(aliases), 1);
     assert_string_equal(cJSON_GetArrayItem(aliases, 0)->valuestring, "runner-1");
@@ -158,8 +160,12 @@ static void env_cmd_entrypoint_user_workdir_and_labels_are_set(void **state)
     const char *const cmd[] = {"sleep", "60", NULL};
     const char *const ep[] = {"/bin/busybox", NULL};
     cJSON *labels = cJSON_Parse("{\"flame.parent\":\"p1\"}");
-    struct docker_container_spec spec = {.image = "img", .env = env, .cmd = cmd, .entrypoint = ep,
-                                         .user = "1000:1000", .working_dir = "/app",
+    struct docker_container_spec spec = {.image = "img",
+                                         .env = env,
+                                         .cmd = cmd,
+                                         .entrypoint = ep,
+                                         .user = "1000:1000",
+                                         .working_dir = "/app",
                                          .labels = labels};
     cJSON *cfg;
 

@@ -50,7 +50,8 @@ static void empty_ref_is_refused(void **state)
     char repo[16], tag[16];
 
     (void)state;
-    assert_int_equal(docker_image_ref_split("", repo, sizeof repo, tag, sizeof tag), FLAME_EINVALID);
+    assert_int_equal(docker_image_ref_split("", repo, sizeof repo, tag, sizeof tag),
+                     FLAME_EINVALID);
     assert_int_equal(docker_image_ref_split(NULL, repo, sizeof repo, tag, sizeof tag),
                      FLAME_EINVALID);
 }
@@ -71,12 +72,14 @@ static void too_long_for_buffers_is_refused(void **state)
     char repo[8], tag[4];
 
     (void)state;
-    assert_int_equal(docker_image_ref_split("averyverylongrepo:t", repo, sizeof repo, tag, sizeof tag),
-                     FLAME_EINVALID);
+    assert_int_equal(
+        docker_image_ref_split("averyverylongrepo:t", repo, sizeof repo, tag, sizeof tag),
+        FLAME_EINVALID);
     assert_int_equal(docker_image_ref_split("r:longtag", repo, sizeof repo, tag, sizeof tag),
                      FLAME_EINVALID);
-    assert_int_equal(docker_image_ref_split("averyverylongrepo", repo, sizeof repo, tag, sizeof tag),
-                     FLAME_EINVALID);
+    assert_int_equal(
+        docker_image_ref_split("averyverylongrepo", repo, sizeof repo, tag, sizeof tag),
+        FLAME_EINVALID);
 }
 
 int main(void)

@@ -1,4 +1,5 @@
-/* Live tests (real dockerd): container create / start / inspect / stop / kill / remove / list / logs. */
+/* Live tests (real dockerd): container create / start / inspect / stop / kill / remove / list /
+ * logs. */
 #include "live_support.h"
 
 static void container_lifecycle_create_start_inspect_stop_remove(void **state)
@@ -59,7 +60,8 @@ static void create_with_a_missing_image_is_notfound(void **state)
     (void)state;
     LIVE_REQUIRE();
     live_name(name, sizeof name, "noimage");
-    assert_int_equal(docker_container_create(live, name, cfg, &id, err, sizeof err), FLAME_ENOTFOUND);
+    assert_int_equal(docker_container_create(live, name, cfg, &id, err, sizeof err),
+                     FLAME_ENOTFOUND);
     assert_null(id);
     assert_non_null(strstr(err, "docker pull flamed-test/no-such-image:nope"));
     cJSON_Delete(cfg);
@@ -78,7 +80,8 @@ static void create_with_a_name_in_use_is_eexists(void **state)
     id = live_create("dup", cmd, NULL);
     live_name(name, sizeof name, "dup");
     assert_int_equal(docker_container_config_build(&spec, &cfg, err, sizeof err), 0);
-    assert_int_equal(docker_container_create(live, name, cfg, &id2, err, sizeof err), FLAME_EEXISTS);
+    assert_int_equal(docker_container_create(live, name, cfg, &id2, err, sizeof err),
+                     FLAME_EEXISTS);
     assert_non_null(strstr(err, "already in use"));
     assert_int_equal(docker_container_remove(live, id, err, sizeof err), 0);
     cJSON_Delete(cfg);
@@ -163,8 +166,7 @@ static void list_by_label_finds_only_ours(void **state)
     LIVE_REQUIRE();
     id = live_create("listed", cmd, NULL);
     assert_int_equal(docker_container_list(live, live_label, &list, err, sizeof err), 0);
-    cJSON_ArrayForEach(it, list)
-    {
+    cJSON_ArrayForEach (it, list) {
         const cJSON *labels = cJSON_GetObjectItemCaseSensitive(it, "Labels");
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, LIVE_LABEL_KEY);
 

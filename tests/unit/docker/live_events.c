@@ -9,8 +9,8 @@ struct watch {
     char container_id[80]; /* whose events count; "" = any */
     int opened, saw_start, saw_die, die_exit_code, events;
     int64_t last_time_nano;
-    double deadline;       /* should_stop after this (monotonic) */
-    int stop_after_die;    /* on_event returns non-zero on die */
+    double deadline;    /* should_stop after this (monotonic) */
+    int stop_after_die; /* on_event returns non-zero on die */
     int rc;
     char err[512];
     char label[128];
@@ -24,7 +24,8 @@ static int on_event(void *ud, const cJSON *ev)
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(ev, "id");
     const cJSON *tn = cJSON_GetObjectItemCaseSensitive(ev, "timeNano");
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "Actor"), "Attributes"),
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "Actor"),
+                                         "Attributes"),
         "exitCode");
     int stop = 0;
 
@@ -197,7 +198,8 @@ static void stream_on_a_missing_socket_is_unavailable(void **state)
     (void)state;
     watch_init(&w, 5);
     assert_int_equal(docker_client_new(&c, "/nonexistent/flamed-test.sock"), 0);
-    assert_int_equal(docker_events_stream(c, NULL, 0, &io, w.err, sizeof w.err), FLAME_EUNAVAILABLE);
+    assert_int_equal(docker_events_stream(c, NULL, 0, &io, w.err, sizeof w.err),
+                     FLAME_EUNAVAILABLE);
     assert_int_equal(w.opened, 0);
     assert_non_null(strstr(w.err, "/nonexistent/flamed-test.sock"));
     docker_client_free(c);

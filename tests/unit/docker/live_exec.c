@@ -5,17 +5,17 @@
 #include "docker/docker_internal.h"
 #include "live_support.h"
 
-static char *box;      /* a running container (sleep) shared by the tests */
-static char *stopped;  /* a created, never started container */
+static char *box;     /* a running container (sleep) shared by the tests */
+static char *stopped; /* a created, never started container */
 
 struct out {
     char o[4096], e[4096];
     size_t olen, elen;
-    size_t total;      /* bytes seen on any stream */
-    int sleep_us;      /* per chunk: a slow consumer */
-    int fail_after;    /* return non-zero after this many bytes (0 = never) */
-    double abort_at;   /* should_abort says yes after this monotonic time (0 = never) */
-    long status;       /* HTTP status exec start answered */
+    size_t total;    /* bytes seen on any stream */
+    int sleep_us;    /* per chunk: a slow consumer */
+    int fail_after;  /* return non-zero after this many bytes (0 = never) */
+    double abort_at; /* should_abort says yes after this monotonic time (0 = never) */
+    long status;     /* HTTP status exec start answered */
 };
 
 static int on_output(void *ud, int stream, const char *p, size_t n)
@@ -137,7 +137,8 @@ static void exec_env_and_working_dir_are_applied(void **state)
 static void slow_consumer_gets_every_byte(void **state)
 {
     /* 2 MiB through a consumer that sleeps per chunk: backpressure, not loss. */
-    const char *const argv[] = {"sh", "-c", "yes 0123456789abcdef | head -c 2097152; echo e >&2", NULL};
+    const char *const argv[] = {"sh", "-c", "yes 0123456789abcdef | head -c 2097152; echo e >&2",
+                                NULL};
     struct out w = {0};
     char err[512] = "";
     char *eid = NULL;
@@ -217,11 +218,13 @@ static void exec_kill_signals_the_process_through_its_host_pid(void **state)
     (void)state;
     LIVE_REQUIRE();
     memset(&b, 0, sizeof b);
-    assert_int_equal(docker_exec_create(live, box, argv, NULL, NULL, NULL, &b.eid, err, sizeof err), 0);
+    assert_int_equal(docker_exec_create(live, box, argv, NULL, NULL, NULL, &b.eid, err, sizeof err),
+                     0);
     assert_int_equal(pthread_create(&t, NULL, bg_start, &b), 0);
     t0 = live_now_s();
     while (pid == 0 && live_now_s() - t0 < 10) {
-        assert_int_equal(docker_exec_inspect(live, b.eid, NULL, &running, &pid, err, sizeof err), 0);
+        assert_int_equal(docker_exec_inspect(live, b.eid, NULL, &running, &pid, err, sizeof err),
+                         0);
         if (pid == 0)
             usleep(20000);
     }
@@ -250,7 +253,8 @@ static void exec_kill_refuses_another_containers_exec(void **state)
     (void)state;
     LIVE_REQUIRE();
     memset(&b, 0, sizeof b);
-    assert_int_equal(docker_exec_create(live, box, argv, NULL, NULL, NULL, &b.eid, err, sizeof err), 0);
+    assert_int_equal(docker_exec_create(live, box, argv, NULL, NULL, NULL, &b.eid, err, sizeof err),
+                     0);
     assert_int_equal(pthread_create(&t, NULL, bg_start, &b), 0);
     t0 = live_now_s();
     while (pid == 0 && live_now_s() - t0 < 10) {
@@ -258,7 +262,8 @@ static void exec_kill_refuses_another_containers_exec(void **state)
         if (pid == 0)
             usleep(20000);
     }
-    assert_int_equal(docker_exec_kill(live, b.eid, stopped, SIGKILL, err, sizeof err), FLAME_EINVALID);
+    assert_int_equal(docker_exec_kill(live, b.eid, stopped, SIGKILL, err, sizeof err),
+                     FLAME_EINVALID);
     assert_non_null(strstr(err, "belongs to container"));
     assert_int_equal(docker_exec_kill(live, b.eid, box, SIGKILL, err, sizeof err), 0);
     pthread_join(t, NULL);
@@ -273,8 +278,9 @@ static void exec_in_a_stopped_container_is_precondition(void **state)
 
     (void)state;
     LIVE_REQUIRE();
-    assert_int_equal(docker_exec_create(live, stopped, argv, NULL, NULL, NULL, &eid, err, sizeof err),
-                     FLAME_EPRECONDITION);
+    assert_int_equal(
+        docker_exec_create(live, stopped, argv, NULL, NULL, NULL, &eid, err, sizeof err),
+        FLAME_EPRECONDITION);
     assert_null(eid);
     assert_non_null(strstr(err, "running"));
 }

@@ -19,8 +19,9 @@ static void missing_image_is_notfound_with_the_pull_command(void **state)
 
     (void)state;
     LIVE_REQUIRE();
-    assert_int_equal(docker_image_inspect(live, "flamed-test/no-such-image:nope", NULL, err, sizeof err),
-                     FLAME_ENOTFOUND);
+    assert_int_equal(
+        docker_image_inspect(live, "flamed-test/no-such-image:nope", NULL, err, sizeof err),
+        FLAME_ENOTFOUND);
     assert_non_null(strstr(err, "docker pull flamed-test/no-such-image:nope"));
 }
 
@@ -32,7 +33,8 @@ static void pull_of_a_nonexistent_image_fails_quickly_with_a_detail(void **state
 
     (void)state;
     LIVE_REQUIRE();
-    rc = docker_image_pull(live, "flamed-test/fltest-dk-no-such-image:v0", NULL, 20000, err, sizeof err);
+    rc = docker_image_pull(live, "flamed-test/fltest-dk-no-such-image:v0", NULL, 20000, err,
+                           sizeof err);
     if (rc != FLAME_ENOTFOUND && rc != FLAME_EUNAVAILABLE)
         fail_msg("pull: %d (%s)", rc, err);
     assert_true(strlen(err) > 10);

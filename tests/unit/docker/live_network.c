@@ -47,7 +47,8 @@ static void duplicate_network_name_is_eexists(void **state)
     LIVE_REQUIRE();
     live_name(name, sizeof name, "net-dup");
     assert_int_equal(docker_network_create(live, name, labels, NULL, err, sizeof err), 0);
-    assert_int_equal(docker_network_create(live, name, labels, NULL, err, sizeof err), FLAME_EEXISTS);
+    assert_int_equal(docker_network_create(live, name, labels, NULL, err, sizeof err),
+                     FLAME_EEXISTS);
     assert_true(err[0] != '\0');
     cJSON_Delete(labels);
     assert_int_equal(docker_network_remove(live, name, err, sizeof err), 0);

@@ -46,8 +46,8 @@ static void request_returns_status_and_json(void **state)
 
     (void)state;
     LIVE_REQUIRE();
-    assert_int_equal(docker_request(live, "GET", "/version", NULL, 10000, &status, &v, err, sizeof err),
-                     0);
+    assert_int_equal(
+        docker_request(live, "GET", "/version", NULL, 10000, &status, &v, err, sizeof err), 0);
     assert_int_equal(status, 200);
     assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "ApiVersion")));
     cJSON_Delete(v);
@@ -62,8 +62,8 @@ static void request_http_404_is_an_exchange_not_an_error(void **state)
 
     (void)state;
     LIVE_REQUIRE();
-    assert_int_equal(docker_request(live, "GET", "/containers/fltest-dk-no-such-container/json", NULL,
-                                    10000, &status, &v, err, sizeof err),
+    assert_int_equal(docker_request(live, "GET", "/containers/fltest-dk-no-such-container/json",
+                                    NULL, 10000, &status, &v, err, sizeof err),
                      0);
     assert_int_equal(status, 404);
     m = cJSON_GetObjectItemCaseSensitive(v, "message");
@@ -79,7 +79,8 @@ static void *hammer(void *arg)
     int i, *failures = arg;
 
     for (i = 0; i < 50; i++)
-        if (docker_request(live, "GET", "/_ping", NULL, 10000, &status, NULL, err, sizeof err) != 0 ||
+        if (docker_request(live, "GET", "/_ping", NULL, 10000, &status, NULL, err, sizeof err) !=
+                0 ||
             status != 200)
             (*failures)++;
     return NULL;

@@ -109,8 +109,7 @@ static inline void live_cleanup(void)
     size_t i, o = 0;
 
     if (docker_container_list(live, live_label, &list, err, sizeof err) == 0) {
-        cJSON_ArrayForEach(it, list)
-        {
+        cJSON_ArrayForEach (it, list) {
             id = cJSON_GetObjectItemCaseSensitive(it, "Id");
             if (cJSON_IsString(id))
                 docker_container_remove(live, id->valuestring, err, sizeof err);
@@ -127,11 +126,11 @@ static inline void live_cleanup(void)
         }
     }
     esc[o] = '\0';
-    snprintf(path, sizeof path, "/networks?filters=%%7B%%22label%%22%%3A%%5B%%22%s%%22%%5D%%7D", esc);
+    snprintf(path, sizeof path, "/networks?filters=%%7B%%22label%%22%%3A%%5B%%22%s%%22%%5D%%7D",
+             esc);
     if (docker_request(live, "GET", path, NULL, 10000, &status, &nets, err, sizeof err) == 0 &&
         status == 200) {
-        cJSON_ArrayForEach(it, nets)
-        {
+        cJSON_ArrayForEach (it, nets) {
             id = cJSON_GetObjectItemCaseSensitive(it, "Id");
             if (cJSON_IsString(id))
                 docker_network_remove(live, id->valuestring, err, sizeof err);

@@ -65,8 +65,9 @@ static void tcp_docker_host_is_refused(void **state)
     char out[256];
 
     (void)state;
-    assert_int_equal(docker_socket_detect(out, sizeof out, "tcp://127.0.0.1:2375", NULL, fake_exists),
-                     FLAME_EINVALID);
+    assert_int_equal(
+        docker_socket_detect(out, sizeof out, "tcp://127.0.0.1:2375", NULL, fake_exists),
+        FLAME_EINVALID);
     assert_int_equal(docker_socket_detect(out, sizeof out, "ssh://me@host", NULL, fake_exists),
                      FLAME_EINVALID);
 }
@@ -87,8 +88,9 @@ static void too_long_docker_host_is_refused(void **state)
     char out[8];
 
     (void)state;
-    assert_int_equal(docker_socket_detect(out, sizeof out, "/var/run/docker.sock", NULL, fake_exists),
-                     FLAME_EINVALID);
+    assert_int_equal(
+        docker_socket_detect(out, sizeof out, "/var/run/docker.sock", NULL, fake_exists),
+        FLAME_EINVALID);
 }
 
 static void unset_docker_host_prefers_var_run(void **state)
