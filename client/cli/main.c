@@ -31,6 +31,8 @@ const cli_cmd *cli_find_command(const char *name)
 /* ------------------------------------------------------------ errors */
 
 static int vfail(int err, int grpc_code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static int vfail(int err, int grpc_code, const char *fmt, va_list ap)
 {
     fprintf(stderr, "flamectl: %s: ", flame_grpc_status_name(grpc_code));
     vfprintf(stderr, fmt, ap);
@@ -51,6 +53,9 @@ static int fail_fmt(int err, int grpc_code, const char *fmt, ...)
     return rc;
 }
 
+/* The address cli_client() dialled, for the "is flamed running?" hint. */
+static const char *dialled_addr;
+
 int cli_fail(int err, const flame_status *st)
 {
     int code = st && st->code ? st->code : flame_error_grpc_status(err);
@@ -58,6 +63,10 @@ int cli_fail(int err, const flame_status *st)
 
     if (err == 0)
         err = FLAME_ERROR; /* a caller bug, but never exit 0 on a failure path */
+    /* gRPC's own connect failure, not flamed saying Docker is unavailable */
+    if (err == FLAME_EUNAVAILABLE && dialled_addr && strstr(msg, "failed to connect"))
+        return fail_fmt(err, code, "%s (is flamed listening on %s? set --addr or $FLAMED_ADDR)", msg,
+                        dialled_addr);
     return fail_fmt(err, code, "%s", msg);
 }
 
@@ -172,6 +181,7 @@ int cli_client(cli *g, flame_client **out)
         cli_failf(err, "cannot open a channel to '%s'", g->addr);
         goto done;
     }
+    dialled_addr = g->addr;
     *out = g->client;
 done:
     free(token);
