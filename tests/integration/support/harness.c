@@ -1,0 +1,927 @@
+/*
+ * The integration-test harness: flamed as a child process, a Docker client to
+ * check Docker's side, unique names and a teardown that removes everything a
+ * test created even when it failed half-way. See harness.h.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
+
+extern char **environ;
+
+#define DOCKER_SOCK "/var/run/docker.sock"
+#define LOG_PRINT_MAX (96 * 1024)
+
+const char *const fl_cmd_termable[] = {"sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait", NULL};
+
+struct fl_watcher {
+    fl_watcher *next;
+    fl_env *env;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    fl_event *events;
+    size_t n, cap;
+    int done, rc;
+    flame_status st;
+    atomic_int stop;
+    char pool[72], runner_id[40];
+    int include_existing;
+};
+
+/* ------------------------------------------------------------ utilities */
+
+int64_t fl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void fl_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static unsigned rand16(void)
+{
+    unsigned short v = 0;
+    if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+        v = (unsigned short)(fl_now_ms() ^ getpid());
+    return v;
+}
+
+void fl_unique(char *out, size_t outlen)
+{
+    static atomic_int n;
+    snprintf(out, outlen, "%d-%04x", atomic_fetch_add(&n, 1) + 1, rand16());
+}
+
+void fl__assert_contains(const char *hay, const char *needle, const char *file, int line)
+{
+    if (!hay || !needle || !strstr(hay, needle)) {
+        print_error("%s:%d: expected to find \"%s\" in:\n---\n%s\n---\n", file, line,
+                    needle ? needle : "(null)", hay ? hay : "(null)");
+        _fail(file, line);
+    }
+}
+
+void fl__assert_status(int rc, const flame_status *st, int want_grpc_code, const char *file,
+                       int line)
+{
+    if (st->code != want_grpc_code || rc != flame_error_from_grpc_status(want_grpc_code)) {
+        print_error("%s:%d: expected status %s, got rc=%s status=%s message=\"%s\" reason=%s\n",
+                    file, line, flame_grpc_status_name(want_grpc_code), flame_error_name(rc),
+                    flame_grpc_status_name(st->code), st->message, st->reason);
+        _fail(file, line);
+    }
+}
+
+const cJSON *fl_json_path(const cJSON *root, const char *dotted)
+{
+    char key[256];
+    const cJSON *cur = root;
+    const char *p = dotted;
+    while (cur && *p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (n >= sizeof(key))
+            return NULL;
+        memcpy(key, p, n);
+        key[n] = '\0';
+        cur = cJSON_GetObjectItemCaseSensitive(cur, key);
+        p = dot ? dot + 1 : p + n;
+    }
+    return cur;
+}
+
+/* ------------------------------------------------------------ logs */
+
+static void print_log(const fl_env *e)
+{
+    FILE *f = fopen(e->log_path, "r");
+    if (!f)
+        return;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    long from = size > LOG_PRINT_MAX ? size - LOG_PRINT_MAX : 0;
+    fseek(f, from, SEEK_SET);
+    fprintf(stderr, "----- flamed log %s (%s%ld bytes) -----\n", e->log_path,
+            from ? "last " : "", size - from);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        fwrite(buf, 1, n, stderr);
+    fprintf(stderr, "----- end of flamed log (kept at %s) -----\n", e->log_path);
+    fclose(f);
+}
+
+/* ------------------------------------------------------------ flamed */
+
+static int wait_exit(pid_t pid, int timeout_ms, int *wstatus)
+{
+    int64_t until = fl_now_ms() + timeout_ms;
+    for (;;) {
+        pid_t r = waitpid(pid, wstatus, WNOHANG);
+        if (r == pid)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (fl_now_ms() >= until)
+            return 1;
+        fl_sleep_ms(10);
+    }
+}
+
+void fl_flamed_start(fl_env *e)
+{
+    const char *bin = getenv("FLAMED_BIN");
+    if (!bin || !bin[0])
+        fail_msg("FLAMED_BIN is not set: run the integration tests through ctest");
+    assert_int_equal(e->flamed_pid, 0);
+    for (fl_watcher *w = e->watchers; w; w = w->next)
+        fl_watch_stop(w); /* they use the old client */
+    flame_client_close(e->client);
+    e->client = NULL;
+
+    unlink(e->sock_path);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, e->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    const char *argv[] = {bin,           "--listen",          e->addr, "--log-level",
+                          "debug",       "--stop-timeout-ms", "1000",  "--shutdown-grace-ms",
+                          "2000",        NULL};
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        fail_msg("posix_spawn %s: %s", bin, strerror(rc));
+    e->flamed_pid = pid;
+    e->flamed_starts++;
+
+    int64_t until = fl_now_ms() + 10000;
+    struct stat sb;
+    for (;;) {
+        int ws;
+        if (waitpid(pid, &ws, WNOHANG) == pid) {
+            e->flamed_pid = 0;
+            fail_msg("flamed exited during start-up (wait status 0x%x); see its log", ws);
+        }
+        if (stat(e->sock_path, &sb) == 0)
+            break;
+        if (fl_now_ms() >= until)
+            fail_msg("flamed did not create %s within 10 s", e->sock_path);
+        fl_sleep_ms(10);
+    }
+    flame_client_options opts = {.timeout_ms = 120000};
+    assert_int_equal(flame_client_open(&e->client, e->addr, &opts), 0);
+    flame_status st;
+    for (;;) {
+        flame_runner **rs = NULL;
+        size_t n = 0;
+        if (flame_client_list(e->client, NULL, &rs, &n, &st) == 0) {
+            flame_runner_list_free(rs, n);
+            break;
+        }
+        if (fl_now_ms() >= until)
+            fail_msg("flamed did not answer List within 10 s: %s", st.message);
+        fl_sleep_ms(50);
+    }
+}
+
+int fl_flamed_stop(fl_env *e, int timeout_ms)
+{
+    int ws = 0;
+    if (!e->flamed_pid)
+        return -1;
+    kill(e->flamed_pid, SIGTERM);
+    int rc = wait_exit(e->flamed_pid, timeout_ms, &ws);
+    if (rc != 0) {
+        fprintf(stderr, "flamed (pid %d) did not exit within %d ms of SIGTERM: SIGKILL\n",
+                (int)e->flamed_pid, timeout_ms);
+        kill(e->flamed_pid, SIGKILL);
+        waitpid(e->flamed_pid, &ws, 0);
+        e->flamed_pid = 0;
+        return -1;
+    }
+    e->flamed_pid = 0;
+    return ws;
+}
+
+void fl_assert_clean_exit(fl_env *e, int wstatus)
+{
+    (void)e;
+    if (wstatus == -1)
+        fail_msg("flamed did not exit in time after SIGTERM");
+    if (WIFSIGNALED(wstatus))
+        fail_msg("flamed was killed by signal %d", WTERMSIG(wstatus));
+    if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)
+        fail_msg("flamed exited %d, not 0 (sanitizer report or error: see its log)",
+                 WEXITSTATUS(wstatus));
+}
+
+/* ------------------------------------------------------------ fixtures */
+
+int fl_setup(void **state)
+{
+    static atomic_int n, curl_done;
+    if (!atomic_exchange(&curl_done, 1))
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+    fl_env *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -1;
+    int k = atomic_fetch_add(&n, 1) + 1;
+    snprintf(e->tag, sizeof(e->tag), "fltest-%d-%d-%04x", (int)getpid(), k, rand16());
+    snprintf(e->network, sizeof(e->network), "%s", e->tag);
+    snprintf(e->pool, sizeof(e->pool), "%s", e->tag);
+    snprintf(e->run_label, sizeof(e->run_label), FL_RUN_LABEL_KEY "=%s", e->tag);
+    e->labels[0] = e->run_label;
+    e->labels[1] = NULL;
+    snprintf(e->sock_path, sizeof(e->sock_path), "/tmp/%s.sock", e->tag);
+    snprintf(e->addr, sizeof(e->addr), "unix:%s", e->sock_path);
+    snprintf(e->log_path, sizeof(e->log_path), "/tmp/%s.log", e->tag);
+    char err[512] = "";
+    if (docker_client_new(&e->docker, DOCKER_SOCK) < 0) {
+        free(e);
+        return -1;
+    }
+    if (docker_ping(e->docker, err, sizeof(err)) < 0)
+        snprintf(e->skip_reason, sizeof(e->skip_reason), "Docker does not answer /_ping on "
+                 DOCKER_SOCK " (%.150s): start it with scripts/dockerd-up", err);
+    *state = e;
+    return 0;
+}
+
+fl_env *fl_begin(void **state)
+{
+    fl_env *e = *state;
+    char err[512] = "";
+    if (e->skip_reason[0]) {
+        print_message("skipped: %s\n", e->skip_reason);
+        skip();
+    }
+    const char *images[] = {FL_IMAGE_BUSYBOX, FL_IMAGE_APP, FL_IMAGE_HEALTHY};
+    for (size_t i = 0; i < 3; i++)
+        if (docker_image_inspect(e->docker, images[i], NULL, err, sizeof(err)) < 0)
+            fail_msg("test image %s is missing: build it with scripts/test-images (%s)", images[i],
+                     err);
+    cJSON *labels = cJSON_CreateObject();
+    assert_non_null(labels);
+    cJSON_AddStringToObject(labels, FL_RUN_LABEL_KEY, e->tag);
+    int rc = docker_network_create(e->docker, e->network, labels, NULL, err, sizeof(err));
+    cJSON_Delete(labels);
+    if (rc < 0)
+        fail_msg("docker network create %s: %s", e->network, err);
+    e->network_created = 1;
+    fl_flamed_start(e);
+    return e;
+}
+
+
+static void remove_leftovers(fl_env *e)
+{
+    cJSON *list = NULL;
+    char err[512];
+    if (docker_container_list(e->docker, e->run_label, &list, err, sizeof(err)) < 0) {
+        fprintf(stderr, "teardown: listing containers labelled %s: %s\n", e->run_label, err);
+        return;
+    }
+    const cJSON *c;
+    cJSON_ArrayForEach(c, list)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "Id");
+        if (cJSON_IsString(id) && docker_container_remove(e->docker, id->valuestring, err,
+                                                          sizeof(err)) < 0)
+            fprintf(stderr, "teardown: removing container %.12s: %s\n", id->valuestring, err);
+    }
+    cJSON_Delete(list);
+}
+
+int fl_teardown(void **state)
+{
+    fl_env *e = *state;
+    int failed = 0;
+    char err[512];
+    for (fl_watcher *w = e->watchers; w; w = w->next)
+        fl_watch_stop(w);
+    flame_client_close(e->client);
+    e->client = NULL;
+    if (e->flamed_pid) {
+        int ws = fl_flamed_stop(e, 10000);
+        if (ws == -1 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+            fprintf(stderr, "teardown: flamed did not exit 0 after SIGTERM (wait status %d): "
+                            "see the log below\n", ws);
+            failed = 1;
+        }
+    }
+    remove_leftovers(e);
+    if (e->network_created) {
+        int rc = 0;
+        for (int i = 0; i < 50; i++) {
+            rc = docker_network_remove(e->docker, e->network, err, sizeof(err));
+            if (rc != FLAME_ECONFLICT)
+                break;
+            remove_leftovers(e);
+            fl_sleep_ms(100);
+        }
+        if (rc < 0 && rc != FLAME_ENOTFOUND) {
+            fprintf(stderr, "teardown: removing network %s: %s\n", e->network, err);
+            failed = 1;
+        }
+    }
+    if (e->flamed_starts && (!e->passed || failed))
+        print_log(e);
+    else
+        unlink(e->log_path);
+    unlink(e->sock_path);
+    fl_watcher *w = e->watchers;
+    while (w) {
+        fl_watcher *next = w->next;
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        free(w->events);
+        free(w);
+        w = next;
+    }
+    docker_client_free(e->docker);
+    free(e);
+    *state = NULL;
+    return failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ boot */
+
+void fl_boot_req_init(fl_env *e, flame_boot_request *req)
+{
+    memset(req, 0, sizeof(*req));
+    req->image = FL_IMAGE_APP;
+    req->network = e->network;
+    req->pool = e->pool;
+    req->labels = e->labels;
+    req->cmd = fl_cmd_termable;
+    req->boot_timeout_ms = 60000;
+}
+
+flame_runner *fl_boot(fl_env *e, const flame_boot_request *req)
+{
+    flame_runner *r = NULL;
+    flame_status st;
+    int rc = flame_client_boot(e->client, req, &r, &st);
+    if (rc != 0)
+        fail_msg("Boot failed: %s %s: %s", flame_error_name(rc), flame_grpc_status_name(st.code),
+                 st.message);
+    assert_non_null(r);
+    return r;
+}
+
+flame_runner *fl_boot_default(fl_env *e, const char *pool)
+{
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    if (pool)
+        req.pool = pool;
+    return fl_boot(e, &req);
+}
+
+int fl_shutdown(fl_env *e, const char *runner_id)
+{
+    flame_runner *r = NULL;
+    flame_status st;
+    int rc = flame_client_shutdown(e->client, runner_id, 0, &r, &st);
+    if (rc != 0)
+        fail_msg("Shutdown %s failed: %s: %s", runner_id, flame_error_name(rc), st.message);
+    assert_non_null(r);
+    int state = r->state;
+    flame_runner_free(r);
+    return state;
+}
+
+void fl_probe_boot(fl_env *e, const char *pool, const char *probe)
+{
+    char net[64], label[96];
+    snprintf(net, sizeof(net), "fltest-nonet-%d", (int)getpid());
+    snprintf(label, sizeof(label), FL_PROBE_LABEL_KEY "=%s", probe);
+    const char *labels[] = {e->run_label, label, NULL};
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.network = net;
+    req.pool = pool ? pool : e->pool;
+    req.labels = labels;
+    flame_runner *r = NULL;
+    flame_status st;
+    int rc = flame_client_boot(e->client, &req, &r, &st);
+    flame_runner_free(r);
+    fl_assert_status(rc, &st, 9 /* FAILED_PRECONDITION */);
+}
+
+/* ------------------------------------------------------------ spawn */
+
+static int buf_add(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t nc = *cap ? *cap : 4096;
+        while (nc < *len + n + 1)
+            nc *= 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb)
+            return -1;
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *len, data, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return 0;
+}
+
+void fl_output_free(fl_output *o)
+{
+    if (!o)
+        return;
+    free(o->out);
+    free(o->err);
+    free(o->all);
+    memset(o, 0, sizeof(*o));
+}
+
+static int out_cb(void *ud, int stream, const void *data, size_t len)
+{
+    fl_output *o = ud;
+    if (!o->first_chunk_ms)
+        o->first_chunk_ms = fl_now_ms();
+    int bad = stream == 2 ? buf_add(&o->err, &o->err_len, &o->err_cap, data, len)
+                          : buf_add(&o->out, &o->out_len, &o->out_cap, data, len);
+    bad |= buf_add(&o->all, &o->all_len, &o->all_cap, data, len);
+    o->chunks++;
+    if (bad)
+        return 1;
+    if (o->cancel_after_chunks > 0 && o->chunks >= (size_t)o->cancel_after_chunks)
+        return 1;
+    return 0;
+}
+
+static void started_cb(void *ud, const char *exec_id)
+{
+    fl_output *o = ud;
+    snprintf(o->exec_id, sizeof(o->exec_id), "%s", exec_id);
+}
+
+int fl_spawn_req(fl_env *e, const flame_spawn_request *req, fl_output *o, int *exit_code,
+                 flame_status *st)
+{
+    flame_spawn_handler h = {.on_started = started_cb, .on_output = out_cb, .ud = o};
+    /* never NULL buffers, so tests can strcmp an empty stream */
+    buf_add(&o->out, &o->out_len, &o->out_cap, "", 0);
+    buf_add(&o->err, &o->err_len, &o->err_cap, "", 0);
+    buf_add(&o->all, &o->all_len, &o->all_cap, "", 0);
+    return flame_client_spawn(e->client, req, &h, exit_code, st);
+}
+
+int fl_spawn_argv(fl_env *e, const char *runner_id, const char *const *argv, fl_output *o)
+{
+    flame_spawn_request req = {.runner_id = runner_id, .argv = argv};
+    flame_status st;
+    int code = -1;
+    int rc = fl_spawn_req(e, &req, o, &code, &st);
+    if (rc != 0)
+        fail_msg("Spawn %s in %s failed: %s: %s", argv[0], runner_id, flame_error_name(rc),
+                 st.message);
+    return code;
+}
+
+int fl_spawn_sh(fl_env *e, const char *runner_id, const char *script, fl_output *o)
+{
+    const char *argv[] = {"sh", "-c", script, NULL};
+    return fl_spawn_argv(e, runner_id, argv, o);
+}
+
+/* ------------------------------------------------------------ docker */
+
+cJSON *fl_inspect(fl_env *e, const char *container_id)
+{
+    cJSON *j = NULL;
+    char err[512];
+    int rc = docker_container_inspect(e->docker, container_id, &j, err, sizeof(err));
+    if (rc == FLAME_ENOTFOUND)
+        return NULL;
+    if (rc < 0)
+        fail_msg("docker inspect %s: %s", container_id, err);
+    return j;
+}
+
+int fl_count_labelled(fl_env *e, const char *label)
+{
+    cJSON *list = NULL;
+    char err[512];
+    if (docker_container_list(e->docker, label, &list, err, sizeof(err)) < 0)
+        fail_msg("docker ps --filter label=%s: %s", label, err);
+    int n = cJSON_GetArraySize(list);
+    cJSON_Delete(list);
+    return n;
+}
+
+int fl_wait_container_gone(fl_env *e, const char *container_id, int timeout_ms)
+{
+    int64_t until = fl_now_ms() + timeout_ms;
+    for (;;) {
+        cJSON *j = fl_inspect(e, container_id);
+        if (!j)
+            return 0;
+        cJSON_Delete(j);
+        if (fl_now_ms() >= until)
+            return -1;
+        fl_sleep_ms(50);
+    }
+}
+
+int fl_remove_container(fl_env *e, const char *container_id)
+{
+    char err[512];
+    return docker_container_remove(e->docker, container_id, err, sizeof(err));
+}
+
+/* ------------------------------------------------------------ watch */
+
+static int watch_fn(void *ud, const flame_event *ev)
+{
+    fl_watcher *w = ud;
+    fl_event rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = ev->type;
+    rec.sequence = ev->sequence;
+    if (ev->runner) {
+        const flame_runner *r = ev->runner;
+        const char *probe = flame_runner_label(r, FL_PROBE_LABEL_KEY);
+        snprintf(rec.runner_id, sizeof(rec.runner_id), "%s", r->id ? r->id : "");
+        snprintf(rec.pool, sizeof(rec.pool), "%s", r->pool ? r->pool : "");
+        snprintf(rec.probe, sizeof(rec.probe), "%s", probe ? probe : "");
+        rec.state = r->state;
+        rec.exit_code = r->exit_code;
+        rec.oom_killed = r->oom_killed;
+    }
+    pthread_mutex_lock(&w->mu);
+    if (w->n == w->cap) {
+        size_t nc = w->cap ? w->cap * 2 : 64;
+        fl_event *ne = realloc(w->events, nc * sizeof(*ne));
+        if (!ne) {
+            pthread_mutex_unlock(&w->mu);
+            return 1;
+        }
+        w->events = ne;
+        w->cap = nc;
+    }
+    w->events[w->n++] = rec;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return atomic_load(&w->stop);
+}
+
+static int watch_tick(void *ud)
+{
+    fl_watcher *w = ud;
+    return atomic_load(&w->stop);
+}
+
+static void *watch_main(void *arg)
+{
+    fl_watcher *w = arg;
+    flame_watch_request req = {
+        .pool = w->pool,
+        .runner_id = w->runner_id,
+        .include_existing = w->include_existing,
+        .on_tick = watch_tick,
+    };
+    flame_status st;
+    memset(&st, 0, sizeof(st));
+    int rc = flame_client_watch(w->env->client, &req, watch_fn, w, &st);
+    pthread_mutex_lock(&w->mu);
+    w->rc = rc;
+    w->st = st;
+    w->done = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+fl_watcher *fl_watch_start(fl_env *e, const char *pool, const char *runner_id,
+                           int include_existing)
+{
+    fl_watcher *w = calloc(1, sizeof(*w));
+    assert_non_null(w);
+    w->env = e;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    snprintf(w->pool, sizeof(w->pool), "%s", pool ? pool : "");
+    snprintf(w->runner_id, sizeof(w->runner_id), "%s", runner_id ? runner_id : "");
+    w->include_existing = include_existing;
+    w->next = e->watchers;
+    e->watchers = w;
+    assert_int_equal(pthread_create(&w->thread, NULL, watch_main, w), 0);
+    w->started = 1;
+    return w;
+}
+
+/* Wait until match() finds an event; its index, or -1 (timeout or stream ended). */
+static int wait_match(fl_watcher *w, int (*match)(const fl_event *, const void *),
+                      const void *ud, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int found = -1;
+    size_t scanned = 0;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        for (; scanned < w->n; scanned++)
+            if (match(&w->events[scanned], ud)) {
+                found = (int)scanned;
+                break;
+            }
+        if (found >= 0 || w->done)
+            break;
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT) {
+            for (; scanned < w->n && found < 0; scanned++)
+                if (match(&w->events[scanned], ud))
+                    found = (int)scanned;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return found;
+}
+
+struct id_type {
+    const char *runner_id;
+    int type;
+};
+
+static int match_id_type(const fl_event *ev, const void *ud)
+{
+    const struct id_type *m = ud;
+    return ev->type == m->type && (!m->runner_id || strcmp(ev->runner_id, m->runner_id) == 0);
+}
+
+static int match_probe_failed(const fl_event *ev, const void *ud)
+{
+    return ev->type == FLAME_EVENT_FAILED && strcmp(ev->probe, (const char *)ud) == 0;
+}
+
+int fl_watch_wait(fl_watcher *w, const char *runner_id, int type, int timeout_ms)
+{
+    struct id_type m = {runner_id, type};
+    return wait_match(w, match_id_type, &m, timeout_ms);
+}
+
+void fl_watch_sync(fl_env *e, fl_watcher *w, const char *pool)
+{
+    char probe[40];
+    fl_unique(probe, sizeof(probe));
+    fl_probe_boot(e, pool, probe);
+    if (wait_match(w, match_probe_failed, probe, 10000) < 0)
+        fail_msg("the watcher did not see the probe %s's FAILED event within 10 s", probe);
+}
+
+int fl_watch_wait_end(fl_watcher *w, int timeout_ms, int *rc, flame_status *st)
+{
+    int64_t until = fl_now_ms() + timeout_ms;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        int done = w->done;
+        if (done) {
+            if (rc)
+                *rc = w->rc;
+            if (st)
+                *st = w->st;
+        }
+        pthread_mutex_unlock(&w->mu);
+        if (done)
+            return 0;
+        if (fl_now_ms() >= until)
+            return -1;
+        fl_sleep_ms(20);
+    }
+}
+
+size_t fl_watch_events(fl_watcher *w, fl_event **out)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t n = w->n;
+    fl_event *copy = malloc((n ? n : 1) * sizeof(*copy));
+    if (copy && n)
+        memcpy(copy, w->events, n * sizeof(*copy));
+    pthread_mutex_unlock(&w->mu);
+    assert_non_null(copy);
+    *out = copy;
+    return n;
+}
+
+void fl_watch_stop(fl_watcher *w)
+{
+    if (!w->started)
+        return;
+    atomic_store(&w->stop, 1);
+    pthread_join(w->thread, NULL);
+    w->started = 0;
+}
+
+/* ------------------------------------------------------------ raw gRPC */
+
+int fl_grpc_unary(fl_env *e, const char *method, const ProtobufCMessage *req,
+                  const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+                  char *message, size_t msglen)
+{
+    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    grpc_channel *ch = grpc_channel_create(e->addr, creds, NULL);
+    grpc_channel_credentials_release(creds);
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_slice path = grpc_slice_from_copied_string(method);
+    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                         gpr_time_from_millis(60000, GPR_TIMESPAN));
+    grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, path, NULL,
+                                               deadline, NULL);
+    grpc_slice_unref(path);
+
+    size_t len = protobuf_c_message_get_packed_size(req);
+    grpc_slice s = grpc_slice_malloc(len);
+    protobuf_c_message_pack(req, GRPC_SLICE_START_PTR(s));
+    grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+
+    grpc_metadata_array initial_md, trailing_md;
+    grpc_metadata_array_init(&initial_md);
+    grpc_metadata_array_init(&trailing_md);
+    grpc_byte_buffer *recv = NULL;
+    grpc_status_code status = GRPC_STATUS_UNKNOWN;
+    grpc_slice details = grpc_empty_slice();
+    grpc_op ops[6];
+    memset(ops, 0, sizeof(ops));
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = send;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial_md;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &recv;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = &trailing_md;
+    ops[5].data.recv_status_on_client.status = &status;
+    ops[5].data.recv_status_on_client.status_details = &details;
+    assert_int_equal(grpc_call_start_batch(call, ops, 6, (void *)1, NULL), GRPC_CALL_OK);
+    grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    assert_int_equal(ev.type, GRPC_OP_COMPLETE);
+
+    if (message && msglen) {
+        size_t n = GRPC_SLICE_LENGTH(details);
+        if (n >= msglen)
+            n = msglen - 1;
+        memcpy(message, GRPC_SLICE_START_PTR(details), n);
+        message[n] = '\0';
+    }
+    if (resp) {
+        *resp = NULL;
+        if (recv) {
+            grpc_byte_buffer_reader reader;
+            if (grpc_byte_buffer_reader_init(&reader, recv)) {
+                grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
+                grpc_byte_buffer_reader_destroy(&reader);
+                *resp = protobuf_c_message_unpack(resp_desc, NULL, GRPC_SLICE_LENGTH(all),
+                                                  GRPC_SLICE_START_PTR(all));
+                grpc_slice_unref(all);
+            }
+        }
+    }
+    if (recv)
+        grpc_byte_buffer_destroy(recv);
+    grpc_byte_buffer_destroy(send);
+    grpc_slice_unref(details);
+    grpc_metadata_array_destroy(&initial_md);
+    grpc_metadata_array_destroy(&trailing_md);
+    grpc_call_unref(call);
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(cq);
+    grpc_channel_destroy(ch);
+    return (int)status;
+}
+
+/* ------------------------------------------------------------ flamectl */
+
+int fl_flamectl(fl_env *e, const char *const *args, char **out, char **err, int timeout_ms)
+{
+    const char *bin = getenv("FLAMECTL_BIN");
+    if (!bin || !bin[0])
+        fail_msg("FLAMECTL_BIN is not set: run the integration tests through ctest");
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = bin;
+    argv[n++] = "--addr";
+    argv[n++] = e->addr;
+    for (size_t i = 0; args[i]; i++) {
+        assert_true(n < sizeof(argv) / sizeof(argv[0]) - 1);
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+
+    int po[2], pe[2];
+    assert_int_equal(pipe2(po, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(pe, O_CLOEXEC), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+    pid_t pid;
+    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(po[1]);
+    close(pe[1]);
+    if (rc != 0) {
+        close(po[0]);
+        close(pe[0]);
+        fail_msg("posix_spawn %s: %s", bin, strerror(rc));
+    }
+    char *bufs[2] = {NULL, NULL};
+    size_t lens[2] = {0, 0}, caps[2] = {0, 0};
+    buf_add(&bufs[0], &lens[0], &caps[0], "", 0);
+    buf_add(&bufs[1], &lens[1], &caps[1], "", 0);
+    struct pollfd pfd[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+    int open_fds = 2, timed_out = 0;
+    int64_t until = fl_now_ms() + timeout_ms;
+    while (open_fds > 0) {
+        int64_t left = until - fl_now_ms();
+        if (left <= 0) {
+            timed_out = 1;
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (poll(pfd, 2, (int)left) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char chunk[4096];
+            ssize_t r = read(pfd[i].fd, chunk, sizeof(chunk));
+            if (r > 0) {
+                buf_add(&bufs[i], &lens[i], &caps[i], chunk, (size_t)r);
+            } else if (r == 0 || errno != EINTR) {
+                close(pfd[i].fd);
+                pfd[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (pfd[i].fd >= 0)
+            close(pfd[i].fd);
+    int ws = 0;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    if (out)
+        *out = bufs[0];
+    else
+        free(bufs[0]);
+    if (err)
+        *err = bufs[1];
+    else
+        free(bufs[1]);
+    if (timed_out || !WIFEXITED(ws))
+        return -1;
+    return WEXITSTATUS(ws);
+}
