@@ -17,11 +17,16 @@
 #include "common/log.h"
 #include "docker/docker.h"
 #include "flame/error.h"
+#include "rpc/health.h"
+#include "rpc/reflection.h"
 #include "rpc/rpc.h"
 #include "service/service.h"
 
 #define DEFAULT_LISTEN "unix:/run/flamed/flamed.sock"
 #define MAX_LISTEN 8
+
+extern const unsigned char flamed_descriptor_set[];
+extern const unsigned long flamed_descriptor_set_len;
 
 static void usage(FILE *f)
 {
@@ -167,6 +172,8 @@ int main(int argc, char **argv)
     docker_client *docker = NULL;
     struct service *svc = NULL;
     rpc_server *srv = NULL;
+    rpc_health *health = NULL;
+    rpc_reflection *reflection = NULL;
     char err[512] = "";
     if (docker_client_new(&docker, sock) < 0) {
         exit_code = 71;
@@ -186,13 +193,28 @@ int main(int argc, char **argv)
         exit_code = 71;
         goto done;
     }
+    static const char *const served[] = {"flame.v1.RunnerService", NULL};
+    if (rpc_health_new(&health, served) < 0 ||
+        rpc_reflection_new(&reflection, flamed_descriptor_set, flamed_descriptor_set_len) < 0 ||
+        service_health_start(svc, health) < 0) {
+        fprintf(stderr, "flamed: cannot set up health and reflection services\n");
+        exit_code = 70;
+        goto done;
+    }
+    /* One method table: flame.v1.RunnerService, grpc.health.v1, grpc.reflection v1/v1alpha. */
+    struct rpc_method methods[16];
+    size_t n_methods = 0;
+    for (size_t i = 0; i < service_n_methods; i++)
+        methods[n_methods++] = service_methods[i];
+    n_methods += rpc_health_methods(health, methods + n_methods);
+    n_methods += rpc_reflection_methods(reflection, methods + n_methods);
     struct rpc_server_options ro = {
         .listen = listen,
         .cq_threads = (int)cq_threads,
         .max_workers = (int)max_calls,
         .context = svc,
-        .methods = service_methods,
-        .n_methods = service_n_methods,
+        .methods = methods,
+        .n_methods = n_methods,
         .unix_socket_mode = (int)socket_mode,
     };
     int port = 0;
@@ -211,10 +233,13 @@ int main(int argc, char **argv)
     flamed_log(LOG_INFO, "shutting_down", "signal=%s active_calls=%d", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                rpc_server_active_calls(srv));
     service_close_watches(svc);
+    rpc_health_close(health);
     rpc_server_shutdown(srv, (long)grace_ms);
 done:
     rpc_server_free(srv);
     service_stop(svc);
+    rpc_health_free(health);
+    rpc_reflection_free(reflection);
     docker_client_free(docker);
     grpc_shutdown();
     curl_global_cleanup();

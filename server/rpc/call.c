@@ -33,6 +33,7 @@ rpc_call *rpc__call_new(rpc_server *srv, const struct rpc_method *m, grpc_call *
     c->start_ns = rpc__now_ns();
     c->t_close = (struct rpc_tag){TAG_CLOSE, c};
     c->t_send = (struct rpc_tag){TAG_SEND, c};
+    c->t_recv = (struct rpc_tag){TAG_RECV, c};
     c->t_finish = (struct rpc_tag){TAG_FINISH, c};
     c->send_ok = 1;
     pthread_mutex_init(&c->mu, NULL);
@@ -75,6 +76,10 @@ void rpc__call_start(rpc_call *c, grpc_byte_buffer *payload)
         atomic_store(&c->closed, 1);
         atomic_store(&c->cancelled, 1);
     }
+    if (c->method->client_streaming) {
+        c->method->handler(c);
+        return;
+    }
     if (!payload) {
         rpc_call_finish(c, FLAME_EINVALID, "BAD_REQUEST", "no request message was sent", NULL);
         return;
@@ -101,7 +106,10 @@ void rpc__call_start(rpc_call *c, grpc_byte_buffer *payload)
     c->method->handler(c);
 }
 
-void *rpc_call_context(const rpc_call *c) { return c->srv->opts.context; }
+void *rpc_call_context(const rpc_call *c)
+{
+    return c->method->context ? c->method->context : c->srv->opts.context;
+}
 const ProtobufCMessage *rpc_call_request(const rpc_call *c) { return c->request; }
 const char *rpc_call_method(const rpc_call *c) { return c->method->path; }
 
@@ -282,6 +290,49 @@ int rpc_call_send(rpc_call *c, const ProtobufCMessage *msg)
     return err;
 }
 
+int rpc_call_recv(rpc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof(op));
+    *out = NULL;
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->recv_buf;
+    pthread_mutex_lock(&c->mu);
+    c->recv_buf = NULL;
+    c->recv_in_flight = 1;
+    rpc_call_ref(c); /* the receive batch's reference */
+    if (grpc_call_start_batch(c->call, &op, 1, &c->t_recv, NULL) != GRPC_CALL_OK) {
+        c->recv_in_flight = 0;
+        pthread_mutex_unlock(&c->mu);
+        rpc_call_unref(c);
+        return FLAME_ECANCELLED;
+    }
+    while (c->recv_in_flight)
+        pthread_cond_wait(&c->cv, &c->mu);
+    grpc_byte_buffer *bb = c->recv_buf;
+    int ok = c->recv_ok;
+    c->recv_buf = NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (!ok) {
+        if (bb)
+            grpc_byte_buffer_destroy(bb);
+        return FLAME_ECANCELLED;
+    }
+    if (!bb)
+        return 0; /* the client half-closed */
+    grpc_byte_buffer_reader reader;
+    if (!grpc_byte_buffer_reader_init(&reader, bb)) {
+        grpc_byte_buffer_destroy(bb);
+        return FLAME_EINVALID;
+    }
+    grpc_slice slice = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    grpc_byte_buffer_destroy(bb);
+    *out = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(slice), GRPC_SLICE_START_PTR(slice));
+    grpc_slice_unref(slice);
+    return *out ? 0 : FLAME_EINVALID;
+}
+
 int rpc_call_send_packed(rpc_call *c, const uint8_t *data, size_t len,
                          void (*on_done)(rpc_call *call, int ok))
 {
@@ -293,9 +344,7 @@ int rpc_call_send_packed(rpc_call *c, const uint8_t *data, size_t len,
     pthread_mutex_lock(&c->mu);
     int rc = start_send_locked(c, bb, on_done);
     pthread_mutex_unlock(&c->mu);
-    if (rc < 0)
-        on_done(c, 0);
-    return 0;
+    return rc < 0 ? FLAME_ECANCELLED : 0;
 }
 
 int rpc_call_send_initial_metadata(rpc_call *c, void (*on_done)(rpc_call *call, int ok))
@@ -303,9 +352,7 @@ int rpc_call_send_initial_metadata(rpc_call *c, void (*on_done)(rpc_call *call, 
     pthread_mutex_lock(&c->mu);
     int rc = start_send_locked(c, NULL, on_done);
     pthread_mutex_unlock(&c->mu);
-    if (rc != 0)
-        on_done(c, rc > 0);
-    return 0;
+    return rc < 0 ? FLAME_ECANCELLED : rc;
 }
 
 void rpc_call_finish(rpc_call *c, int err, const char *reason, const char *detail,
@@ -415,6 +462,14 @@ void rpc__call_on_tag(struct rpc_tag *tag, int success)
         rpc_call_unref(c);
         break;
     }
+    case TAG_RECV:
+        pthread_mutex_lock(&c->mu);
+        c->recv_in_flight = 0;
+        c->recv_ok = success;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        rpc_call_unref(c);
+        break;
     case TAG_FINISH:
         on_finish_done(c, success);
         break;

@@ -32,8 +32,13 @@ struct rpc_method {
     const char *path;
     const ProtobufCMessageDescriptor *request;
     int server_streaming;
+    /* Client streaming (bidi): no request is read up front; the handler reads
+     * with rpc_call_recv() (from a worker). */
+    int client_streaming;
     /* Runs on a CQ thread with the unpacked request; must not block. */
     void (*handler)(rpc_call *call);
+    /* Returned by rpc_call_context() for this method's calls; NULL: the server's. */
+    void *context;
 };
 
 /** Server options. Zero-initialise, then set. */
@@ -71,7 +76,7 @@ int rpc_server_active_calls(rpc_server *srv);
 
 /* ------------------------------------------------------------ per call */
 
-/** The server's context pointer. */
+/** The method's context, or the server's when the method has none. */
 void *rpc_call_context(const rpc_call *call);
 /** The unpacked request (borrowed from the call; lives as long as it). */
 const ProtobufCMessage *rpc_call_request(const rpc_call *call);
@@ -110,6 +115,17 @@ void *rpc_call_state(const rpc_call *call);
 int rpc_call_run_worker(rpc_call *call, void (*fn)(rpc_call *call));
 
 /**
+ * Receive the next message of a client stream (client_streaming methods),
+ * blocking; call from a worker thread only.
+ * @param[out] out  the message, owned by the caller
+ *                  (protobuf_c_message_free_unpacked); NULL when the client
+ *                  closed its side (end of stream).
+ * @return 0; FLAME_ECANCELLED (client gone); FLAME_EINVALID (not a valid
+ *         message of type d).
+ */
+int rpc_call_recv(rpc_call *call, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out);
+
+/**
  * Send one message of a server stream from a worker thread. Waits for the
  * previous send to complete (one in flight: the client's pace is the
  * backpressure), then starts this one and returns.
@@ -122,17 +138,24 @@ int rpc_call_send(rpc_call *call, const ProtobufCMessage *msg);
  * Send pre-packed bytes without waiting (for event fan-out from any thread).
  * At most one send may be in flight: the caller tracks that and is told of
  * completion through on_done (run on a CQ thread; ok = 0 when the client is
- * gone). Sends initial metadata first if not sent yet.
- * @return 0; FLAME_ENOMEM.
+ * gone), never from inside this function, so the caller may hold its own
+ * lock. Sends initial metadata first if not sent yet.
+ * @return 0 (on_done will run); FLAME_ECANCELLED or FLAME_ENOMEM (it won't).
  */
 int rpc_call_send_packed(rpc_call *call, const uint8_t *data, size_t len,
                          void (*on_done)(rpc_call *call, int ok));
 
 /**
  * Send initial metadata now (streams: lets clients see the stream is open).
- * Completion goes to on_done like rpc_call_send_packed. @return 0.
+ * @return 0 (on_done will run, as for rpc_call_send_packed); 1 when it was
+ *         already sent (on_done will not run); FLAME_ECANCELLED.
  */
 int rpc_call_send_initial_metadata(rpc_call *call, void (*on_done)(rpc_call *call, int ok));
+
+/**
+ * Per-method context: the method table entry's `context` when set, else the
+ * server's (rpc_call_context() returns the same).
+ */
 
 /**
  * Called once on a CQ thread when the call ends for any reason (status sent,

@@ -9,7 +9,7 @@
 
 #include "rpc/rpc.h"
 
-enum rpc_tag_kind { TAG_REQUEST, TAG_GENERIC, TAG_CLOSE, TAG_SEND, TAG_FINISH, TAG_SHUTDOWN };
+enum rpc_tag_kind { TAG_REQUEST, TAG_GENERIC, TAG_CLOSE, TAG_SEND, TAG_RECV, TAG_FINISH, TAG_SHUTDOWN };
 
 /* Every tag handed to grpc_call_start_batch / request_call is one of these. */
 struct rpc_tag {
@@ -27,7 +27,7 @@ struct rpc_call {
     ProtobufCMessage *request;
     int64_t start_ns;
 
-    struct rpc_tag t_close, t_send, t_finish;
+    struct rpc_tag t_close, t_send, t_recv, t_finish;
     int close_cancelled;     /* written by core for RECV_CLOSE_ON_SERVER */
     atomic_int cancelled;
     atomic_int closed;
@@ -39,6 +39,9 @@ struct rpc_call {
     int initial_md_sent;
     int finished;
     grpc_byte_buffer *send_buf;
+    grpc_byte_buffer *recv_buf;  /* RECV_MESSAGE out-pointer */
+    int recv_in_flight;
+    int recv_ok;
     void (*on_send_done)(rpc_call *call, int ok);
     void (*on_close)(rpc_call *call);
     int close_seen;          /* the close notification arrived */

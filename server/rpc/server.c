@@ -44,8 +44,8 @@ static void arm_pending(rpc_server *srv, struct pending *p)
     p->payload = NULL;
     grpc_metadata_array_init(&p->md);
     grpc_call_error e = grpc_server_request_registered_call(
-        srv->server, p->handle, &p->call, &p->deadline, &p->md, &p->payload, srv->cq, srv->cq,
-        &p->tag);
+        srv->server, p->handle, &p->call, &p->deadline, &p->md,
+        p->method->client_streaming ? NULL : &p->payload, srv->cq, srv->cq, &p->tag);
     if (e != GRPC_CALL_OK) {
         flamed_log(LOG_ERROR, "rpc_request_failed", "rpc=%s grpc_call_error=%d", p->method->path,
                    (int)e);
@@ -211,7 +211,10 @@ int rpc_server_start(rpc_server **out, const struct rpc_server_options *opts, in
     }
     for (size_t i = 0; i < opts->n_methods; i++)
         srv->method_handles[i] = grpc_server_register_method(
-            srv->server, opts->methods[i].path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+            srv->server, opts->methods[i].path, NULL,
+            opts->methods[i].client_streaming ? GRPC_SRM_PAYLOAD_NONE
+                                              : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+            0);
     if (bound_port)
         *bound_port = 0;
     for (const char *const *a = opts->listen; a && *a; a++) {

@@ -379,6 +379,8 @@ void service_stop(struct service *svc)
     atomic_store(&svc->stopping, 1);
     if (svc->events_started)
         pthread_join(svc->events_thread, NULL);
+    if (svc->health_started)
+        pthread_join(svc->health_thread, NULL);
     struct reaper *rp = svc->reaper;
     pthread_mutex_lock(&rp->mu);
     rp->stop = 1;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "docker/docker.h"
+#include "rpc/health.h"
 #include "rpc/rpc.h"
 #include "runner/event_hub.h"
 #include "runner/registry.h"
@@ -37,6 +38,9 @@ struct service {
     pthread_t events_thread;
     int events_started;
     struct reaper *reaper;
+    rpc_health *health;       /* borrowed; set by service_health_start() */
+    pthread_t health_thread;
+    int health_started;
 };
 
 /** flame.v1.RunnerService's method table for rpc_server_start(). */
@@ -50,6 +54,13 @@ extern const size_t service_n_methods;
  * @return 0 or FLAME_ENOMEM.
  */
 int service_start(struct service **out, docker_client *docker, const struct service_config *cfg);
+
+/**
+ * Start the Docker health monitor: `health` (borrowed, must outlive the
+ * service) is SERVING while Docker answers /_ping.
+ * @return 0 or FLAME_ENOMEM.
+ */
+int service_health_start(struct service *svc, rpc_health *health);
 
 /** End every Watch stream (flamed is shutting down). Call before rpc_server_shutdown(). */
 void service_close_watches(struct service *svc);

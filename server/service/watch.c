@@ -53,7 +53,11 @@ static void pump_locked(struct watch *w)
     switch (event_hub_pop(w->watcher, &ev, &last)) {
     case HUB_POP_EVENT:
         w->sending = 1;
-        rpc_call_send_packed(w->call, ev->data, ev->len, on_sent);
+        if (rpc_call_send_packed(w->call, ev->data, ev->len, on_sent) < 0) {
+            w->sending = 0;
+            w->done = 1;
+            rpc_call_finish(w->call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+        }
         hub_event_unref(ev);
         break;
     case HUB_POP_EMPTY:
@@ -162,7 +166,17 @@ void service_watch(rpc_call *call)
     pthread_mutex_lock(&w->mu);
     w->watcher = hw;
     pthread_mutex_unlock(&w->mu);
-    rpc_call_on_close(call, on_close);
-    /* on_close may already have been missed if the call closed before it was set: check. */
-    rpc_call_send_initial_metadata(call, on_sent);
+    rpc_call_on_close(call, on_close); /* runs at once if the call already ended */
+    if (rpc_call_send_initial_metadata(call, on_sent) != 0) {
+        pthread_mutex_lock(&w->mu);
+        w->sending = 0;
+        if (w->finish_pending) {
+            w->finish_pending = 0;
+            rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+        } else if (!w->done) {
+            w->done = 1;
+            rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+        }
+        pthread_mutex_unlock(&w->mu);
+    }
 }

@@ -1,0 +1,45 @@
+/*
+ * Docker health: flamed is SERVING while Docker answers GET /_ping, and
+ * NOT_SERVING while it does not. One thread pings every 2 s (every 500 ms
+ * while down, so recovery shows quickly) and tells the gRPC health service
+ * on each change.
+ * Follows: Docker Engine API SystemPing; grpc.health.v1.
+ */
+#include <stdio.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "service/service.h"
+
+static void *health_main(void *arg)
+{
+    struct service *svc = arg;
+    int last = -1;
+    while (!atomic_load(&svc->stopping)) {
+        char err[256] = "";
+        int up = docker_ping(svc->docker, err, sizeof(err)) == 0;
+        if (up != last) {
+            rpc_health_set(svc->health, up ? RPC_HEALTH_SERVING : RPC_HEALTH_NOT_SERVING);
+            if (up)
+                flamed_log(LOG_INFO, "docker_up", "api_version=%s", docker_client_api_version(svc->docker));
+            else
+                flamed_log(LOG_WARN, "docker_down", "error=\"%s\"", err);
+            last = up;
+        }
+        /* Sleep in short steps so shutdown is prompt. */
+        for (int i = 0; i < (up ? 20 : 5) && !atomic_load(&svc->stopping); i++) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
+int service_health_start(struct service *svc, rpc_health *health)
+{
+    svc->health = health;
+    if (pthread_create(&svc->health_thread, NULL, health_main, svc) != 0)
+        return FLAME_ENOMEM;
+    svc->health_started = 1;
+    return 0;
+}
