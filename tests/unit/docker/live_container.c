@@ -123,7 +123,9 @@ static void start_with_a_missing_binary_is_invalid(void **state)
 
 static void logs_tail_has_stdout_and_stderr(void **state)
 {
-    const char *const cmd[] = {"sh", "-c", "echo line-1; echo to-stderr >&2; echo line-3", NULL};
+    /* stdout and stderr are logged by separate copiers: the pause orders them. */
+    const char *const cmd[] = {"sh", "-c", "echo line-1; echo to-stderr >&2; sleep 0.3; echo line-3",
+                               NULL};
     char err[512] = "";
     char *id, *logs = NULL, *logs1 = NULL;
     double t0 = live_now_s();
