@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "docker/docker.h"
 #include "flame/error.h"
+#include "rpc/auth.h"
 #include "rpc/health.h"
 #include "rpc/reflection.h"
 #include "rpc/rpc.h"
@@ -40,6 +41,13 @@ static void usage(FILE *f)
             "                          127.0.0.1:50051, [::]:50051 (plaintext: use a unix socket or\n"
             "                          a private network)\n"
             "  --socket-mode MODE      octal mode of unix sockets (default 0660)\n"
+            "  --socket-group GROUP    group of unix sockets (default: flamed's)\n"
+            "  --auth-tokens FILE      require `authorization: Bearer TOKEN`; FILE holds\n"
+            "                          name:token[:pool,pool] lines (scoped to those pools)\n"
+            "  --auth-health          require a token for grpc.health.v1 too (default: open)\n"
+            "  --tls-cert FILE, --tls-key FILE\n"
+            "                          serve TLS on TCP addresses (PEM)\n"
+            "  --tls-client-ca FILE    require client certificates signed by this CA (mTLS)\n"
             "  --docker-host URL       unix:///path of the Docker socket (default $DOCKER_HOST, else\n"
             "                          /var/run/docker.sock, ~/.docker/run/docker.sock,\n"
             "                          /mnt/wsl/shared-docker/docker.sock)\n"
@@ -73,11 +81,20 @@ int main(int argc, char **argv)
     const char *docker_host = getenv("DOCKER_HOST");
     unsigned long socket_mode = 0660, boot_timeout = 30000, stop_timeout = 10000, watch_queue = 1024,
                   cq_threads = 2, max_calls = 512, grace_ms = 5000;
+    const char *socket_group = NULL, *auth_tokens = NULL, *tls_cert = NULL, *tls_key = NULL,
+               *tls_client_ca = NULL;
+    int auth_health = 0;
     enum log_level level = LOG_INFO;
     enum log_format format = LOG_FORMAT_TEXT;
     static const struct option opts[] = {
         {"listen", required_argument, 0, 'l'},
         {"socket-mode", required_argument, 0, 'm'},
+        {"socket-group", required_argument, 0, 'G'},
+        {"auth-tokens", required_argument, 0, 'A'},
+        {"auth-health", no_argument, 0, 'H'},
+        {"tls-cert", required_argument, 0, 'C'},
+        {"tls-key", required_argument, 0, 'K'},
+        {"tls-client-ca", required_argument, 0, 'R'},
         {"docker-host", required_argument, 0, 'd'},
         {"boot-timeout-ms", required_argument, 0, 'b'},
         {"stop-timeout-ms", required_argument, 0, 's'},
@@ -110,6 +127,12 @@ int main(int argc, char **argv)
             break;
         }
         case 'd': docker_host = optarg; break;
+        case 'G': socket_group = optarg; break;
+        case 'A': auth_tokens = optarg; break;
+        case 'H': auth_health = 1; break;
+        case 'C': tls_cert = optarg; break;
+        case 'K': tls_key = optarg; break;
+        case 'R': tls_client_ca = optarg; break;
         case 'b': bad = parse_uint(optarg, 1800000, &boot_timeout) || boot_timeout == 0; break;
         case 's': bad = parse_uint(optarg, 3600000, &stop_timeout); break;
         case 'w': bad = parse_uint(optarg, 1000000, &watch_queue) || watch_queue == 0; break;
@@ -143,6 +166,10 @@ int main(int argc, char **argv)
     }
     if (n_listen == 0)
         listen[n_listen++] = DEFAULT_LISTEN;
+    if ((tls_cert != NULL) != (tls_key != NULL) || (tls_client_ca && !tls_cert)) {
+        fprintf(stderr, "flamed: --tls-cert and --tls-key go together; --tls-client-ca needs them\n");
+        return 64;
+    }
     log_configure(level, format);
 
     char sock[4096];
@@ -174,7 +201,15 @@ int main(int argc, char **argv)
     rpc_server *srv = NULL;
     rpc_health *health = NULL;
     rpc_reflection *reflection = NULL;
+    rpc_auth *auth = NULL;
     char err[512] = "";
+    if (auth_tokens && rpc_auth_load(&auth, auth_tokens, err, sizeof(err)) < 0) {
+        fprintf(stderr, "flamed: %s\n", err);
+        exit_code = 64;
+        goto done;
+    }
+    if (auth)
+        flamed_log(LOG_INFO, "auth_tokens_loaded", "count=%zu file=%s", rpc_auth_count(auth), auth_tokens);
     if (docker_client_new(&docker, sock) < 0) {
         exit_code = 71;
         goto done;
@@ -206,7 +241,10 @@ int main(int argc, char **argv)
     size_t n_methods = 0;
     for (size_t i = 0; i < service_n_methods; i++)
         methods[n_methods++] = service_methods[i];
+    size_t health_at = n_methods;
     n_methods += rpc_health_methods(health, methods + n_methods);
+    for (size_t i = health_at; i < n_methods; i++)
+        methods[i].public_method = !auth_health;
     n_methods += rpc_reflection_methods(reflection, methods + n_methods);
     struct rpc_server_options ro = {
         .listen = listen,
@@ -216,6 +254,11 @@ int main(int argc, char **argv)
         .methods = methods,
         .n_methods = n_methods,
         .unix_socket_mode = (int)socket_mode,
+        .unix_socket_group = socket_group,
+        .auth = auth,
+        .tls_cert = tls_cert,
+        .tls_key = tls_key,
+        .tls_client_ca = tls_client_ca,
     };
     int port = 0;
     if (rpc_server_start(&srv, &ro, &port, err, sizeof(err)) < 0) {
@@ -240,6 +283,7 @@ done:
     service_stop(svc);
     rpc_health_free(health);
     rpc_reflection_free(reflection);
+    rpc_auth_free(auth);
     docker_client_free(docker);
     grpc_shutdown();
     curl_global_cleanup();

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
 #include "common/log.h"
@@ -64,6 +65,38 @@ void rpc_call_unref(rpc_call *c)
         call_free(c);
 }
 
+const struct rpc_identity *rpc_call_identity(const rpc_call *c) { return &c->identity; }
+
+/* Fill c->identity from the TLS peer and the bearer token. Returns 0 or FLAME_EUNAUTH. */
+static int authenticate(rpc_call *c)
+{
+    c->identity = (struct rpc_identity){"anonymous", NULL, 0, "none"};
+    grpc_auth_context *ctx = grpc_call_auth_context(c->call);
+    if (ctx) {
+        grpc_auth_property_iterator it =
+            grpc_auth_context_find_properties_by_name(ctx, GRPC_X509_SUBJECT_PROPERTY_NAME);
+        const grpc_auth_property *p = grpc_auth_property_iterator_next(&it);
+        if (p && p->value_length) {
+            size_t n = p->value_length < sizeof(c->subject) - 1 ? p->value_length : sizeof(c->subject) - 1;
+            memcpy(c->subject, p->value, n);
+            c->subject[n] = '\0';
+            c->identity.name = c->subject;
+            c->identity.via = "tls";
+        }
+        grpc_auth_context_release(ctx);
+    }
+    const rpc_auth *auth = c->srv->opts.auth;
+    if (!auth)
+        return 0;
+    char header[1024];
+    int present = rpc_call_metadata(c, "authorization", header, sizeof(header));
+    struct rpc_identity id;
+    if (rpc_auth_check(auth, present ? header : NULL, &id) < 0)
+        return c->method->public_method ? 0 : FLAME_EUNAUTH;
+    c->identity = id;
+    return 0;
+}
+
 /* Unpack the request and run the handler. Owns payload. */
 void rpc__call_start(rpc_call *c, grpc_byte_buffer *payload)
 {
@@ -75,6 +108,14 @@ void rpc__call_start(rpc_call *c, grpc_byte_buffer *payload)
         rpc_call_unref(c);
         atomic_store(&c->closed, 1);
         atomic_store(&c->cancelled, 1);
+    }
+    if (authenticate(c) < 0) {
+        if (payload)
+            grpc_byte_buffer_destroy(payload);
+        rpc_call_finish(c, FLAME_EUNAUTH, "UNAUTHENTICATED",
+                        "missing or invalid bearer token: send metadata `authorization: Bearer "
+                        "<token>` with a token from flamed's --auth-tokens file", NULL);
+        return;
     }
     if (c->method->client_streaming) {
         c->method->handler(c);
@@ -413,9 +454,11 @@ static void on_finish_done(rpc_call *c, int success)
             len = sizeof(buf) - 1;
         memcpy(buf, GRPC_SLICE_START_PTR(c->finish_details), len);
         buf[len] = '\0';
-        flamed_log(lvl, "rpc_done", "rpc=%s status=%s duration_ms=%lld sent=%d message=%s",
-                   rpc_call_method_name(c), flame_grpc_status_name(c->finish_status),
-                   (long long)ms, success, log_quote(detail, sizeof(detail), buf));
+        char who[300];
+        flamed_log(lvl, "rpc_done", "rpc=%s caller=%s status=%s duration_ms=%lld sent=%d message=%s",
+                   rpc_call_method_name(c), log_quote(who, sizeof(who), c->identity.name ? c->identity.name : "?"),
+                   flame_grpc_status_name(c->finish_status), (long long)ms, success,
+                   log_quote(detail, sizeof(detail), buf));
     }
     if (c->finish_buf)
         grpc_byte_buffer_destroy(c->finish_buf);

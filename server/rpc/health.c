@@ -217,11 +217,11 @@ static void health_watch(rpc_call *call)
 
 size_t rpc_health_methods(rpc_health *h, struct rpc_method out[2])
 {
-    out[0] = (struct rpc_method){"/grpc.health.v1.Health/Check",
-                                 &grpc__health__v1__health_check_request__descriptor, 0, 0,
-                                 health_check, h};
-    out[1] = (struct rpc_method){"/grpc.health.v1.Health/Watch",
-                                 &grpc__health__v1__health_check_request__descriptor, 1, 0,
-                                 health_watch, h};
+    out[0] = (struct rpc_method){.path = "/grpc.health.v1.Health/Check",
+                                 .request = &grpc__health__v1__health_check_request__descriptor,
+                                 .handler = health_check, .context = h};
+    out[1] = (struct rpc_method){.path = "/grpc.health.v1.Health/Watch",
+                                 .request = &grpc__health__v1__health_check_request__descriptor,
+                                 .server_streaming = 1, .handler = health_watch, .context = h};
     return 2;
 }

@@ -24,6 +24,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "rpc/auth.h"
+
 typedef struct rpc_server rpc_server;
 typedef struct rpc_call rpc_call;
 
@@ -39,6 +41,8 @@ struct rpc_method {
     void (*handler)(rpc_call *call);
     /* Returned by rpc_call_context() for this method's calls; NULL: the server's. */
     void *context;
+    /* Callable without a token even when tokens are configured (health). */
+    int public_method;
 };
 
 /** Server options. Zero-initialise, then set. */
@@ -50,6 +54,11 @@ struct rpc_server_options {
     const struct rpc_method *methods;
     size_t n_methods;
     int unix_socket_mode;       /* chmod for unix sockets after bind; 0: leave */
+    const char *unix_socket_group; /* chgrp for unix sockets after bind; NULL: leave */
+    const rpc_auth *auth;       /* bearer tokens required when set (borrowed) */
+    /* TLS on TCP addresses (PEM file paths): cert+key; with client_ca, clients must
+     * present a certificate signed by it (mTLS). Unix sockets stay plaintext. */
+    const char *tls_cert, *tls_key, *tls_client_ca;
 };
 
 /**
@@ -90,6 +99,12 @@ const char *rpc_call_method_name(const rpc_call *call);
  * Thread-safe.
  */
 int64_t rpc_call_deadline_left_ms(const rpc_call *call);
+
+/**
+ * The caller: token name and allowed pools, or the TLS client certificate's
+ * subject, or "anonymous". Borrowed; valid for the call's life.
+ */
+const struct rpc_identity *rpc_call_identity(const rpc_call *call);
 
 /** Did the client cancel, disconnect or pass its deadline? Thread-safe. */
 int rpc_call_cancelled(const rpc_call *call);

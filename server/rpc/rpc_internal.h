@@ -54,6 +54,9 @@ struct rpc_call {
 
     void *state;
     void (*state_free)(void *);
+
+    struct rpc_identity identity;
+    char subject[256];          /* TLS client certificate subject, when any */
 };
 
 struct rpc_server {

@@ -1,5 +1,6 @@
 /* The gRPC server: CQ threads, method table, unknown methods, shutdown; see rpc.h. */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,69 @@ struct generic {
     grpc_slice status;
     int answered;
 };
+
+/* Read a whole PEM file into a NUL-terminated buffer (caller frees). */
+static char *read_pem(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                snprintf(err, errlen, "out of memory reading %s", path);
+                return NULL;
+            }
+            buf = nb;
+        }
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (!buf || len > 1 << 20) {
+        free(buf);
+        snprintf(err, errlen, "%s is empty or larger than 1 MiB", path);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+/* Credentials for a TCP address: TLS (mTLS with a client CA) when configured. */
+static grpc_server_credentials *tcp_credentials(const struct rpc_server_options *o, char *err,
+                                                size_t errlen)
+{
+    if (!o->tls_cert)
+        return grpc_insecure_server_credentials_create();
+    char *cert = read_pem(o->tls_cert, err, errlen);
+    char *key = cert ? read_pem(o->tls_key, err, errlen) : NULL;
+    char *ca = (key && o->tls_client_ca) ? read_pem(o->tls_client_ca, err, errlen) : NULL;
+    grpc_server_credentials *creds = NULL;
+    if (cert && key && (!o->tls_client_ca || ca)) {
+        grpc_ssl_pem_key_cert_pair pair = {key, cert};
+        creds = grpc_ssl_server_credentials_create_ex(
+            ca, &pair, 1,
+            ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+               : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+            NULL);
+        if (!creds)
+            snprintf(err, errlen, "invalid TLS certificate or key (%s, %s)", o->tls_cert, o->tls_key);
+    }
+    free(cert);
+    free(key);
+    free(ca);
+    return creds;
+}
 
 static void arm_pending(rpc_server *srv, struct pending *p)
 {
@@ -217,6 +281,9 @@ int rpc_server_start(rpc_server **out, const struct rpc_server_options *opts, in
             0);
     if (bound_port)
         *bound_port = 0;
+    /* Unix sockets are born owner-only, then opened up to --socket-mode: no window where
+     * anyone may connect. */
+    mode_t old_umask = umask(0177);
     for (const char *const *a = opts->listen; a && *a; a++) {
         const char *addr = *a;
         int is_unix = strncmp(addr, "unix:", 5) == 0;
@@ -229,26 +296,44 @@ int rpc_server_start(rpc_server **out, const struct rpc_server_options *opts, in
             if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
                 unlink(path);
         }
-        grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+        grpc_server_credentials *creds =
+            is_unix ? grpc_insecure_server_credentials_create() : tcp_credentials(opts, err, errlen);
+        if (!creds) {
+            rc = FLAME_EINVALID;
+            umask(old_umask);
+            goto fail;
+        }
         int port = grpc_server_add_http2_port(srv->server, addr, creds);
         grpc_server_credentials_release(creds);
         if (port == 0) {
             snprintf(err, errlen, "cannot listen on %s (address in use, bad address, or the "
                                   "directory does not exist / is not writable)", addr);
             rc = FLAME_EUNAVAILABLE;
+            umask(old_umask);
             goto fail;
         }
         if (!is_unix && bound_port && *bound_port == 0)
             *bound_port = port;
     }
     grpc_server_start(srv->server);
+    umask(old_umask);
     for (const char *const *a = opts->listen; a && *a; a++) {
         if (strncmp(*a, "unix:", 5) == 0 && opts->unix_socket_mode) {
             const char *path = *a + 5;
             if (strncmp(path, "//", 2) == 0)
                 path += 2;
-            if (chmod(path, (mode_t)opts->unix_socket_mode) != 0)
-                flamed_log(LOG_WARN, "chmod_failed", "path=%s errno=%d", path, errno);
+            struct group *g = opts->unix_socket_group ? getgrnam(opts->unix_socket_group) : NULL;
+            if (opts->unix_socket_group && (!g || chown(path, (uid_t)-1, g->gr_gid) != 0)) {
+                snprintf(err, errlen, "cannot give %s to group '%s' (%s)", path,
+                         opts->unix_socket_group, g ? strerror(errno) : "no such group");
+                rc = FLAME_EINVALID;
+                goto fail_started;
+            }
+            if (chmod(path, (mode_t)opts->unix_socket_mode) != 0) {
+                snprintf(err, errlen, "cannot chmod %s: %s", path, strerror(errno));
+                rc = FLAME_EINVALID;
+                goto fail_started;
+            }
         }
     }
     for (size_t i = 0; i < opts->n_methods; i++) {

@@ -12,6 +12,8 @@
 struct hub_watcher {
     struct hub_watcher *next, *prev;
     char *pool, *runner_id;
+    char **allowed;       /* tenancy: only these pools; NULL: all */
+    size_t n_allowed;
     void (*kick)(void *ud);
     void *ud;
     pthread_mutex_t mu;   /* guards the queue fields below */
@@ -89,8 +91,38 @@ done:
     return ev;
 }
 
+int event_hub_restrict(hub_watcher *w, const char *const *pools, size_t n)
+{
+    if (n == 0)
+        return 0;
+    char **a = calloc(n, sizeof(*a));
+    if (!a)
+        return FLAME_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (!(a[i] = strdup(pools[i]))) {
+            while (i-- > 0)
+                free(a[i]);
+            free(a);
+            return FLAME_ENOMEM;
+        }
+    }
+    pthread_mutex_lock(&w->mu);
+    w->allowed = a;
+    w->n_allowed = n;
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
 int event_hub_matches(const hub_watcher *w, const struct runner *r)
 {
+    if (w->allowed) {
+        size_t i;
+        for (i = 0; i < w->n_allowed; i++)
+            if (strcmp(w->allowed[i], r->pool) == 0)
+                break;
+        if (i == w->n_allowed)
+            return 0;
+    }
     if (w->pool[0] && strcmp(w->pool, r->pool) != 0)
         return 0;
     if (w->runner_id[0] && strcmp(w->runner_id, r->id) != 0)
@@ -233,6 +265,9 @@ void event_hub_unsubscribe(event_hub *hub, hub_watcher *w)
         w->count--;
     }
     pthread_mutex_destroy(&w->mu);
+    for (size_t i = 0; i < w->n_allowed; i++)
+        free(w->allowed[i]);
+    free(w->allowed);
     free(w->ring);
     free(w->pool);
     free(w->runner_id);

@@ -80,6 +80,14 @@ int event_hub_subscribe(event_hub *hub, const char *pool, const char *runner_id,
  */
 int event_hub_push_existing(event_hub *hub, hub_watcher *w, const struct runner *r);
 
+/**
+ * Restrict a watcher to runners of these pools (a caller's tenancy), on top
+ * of its filter. Call before any event can reach it (under the registry lock,
+ * as runner_registry_watch_scoped() does). pools copied; n = 0 lifts nothing.
+ * @return 0 or FLAME_ENOMEM.
+ */
+int event_hub_restrict(hub_watcher *w, const char *const *pools, size_t n);
+
 /** Does the watcher's filter match runner r? */
 int event_hub_matches(const hub_watcher *w, const struct runner *r);
 

@@ -319,10 +319,24 @@ int runner_registry_watch(runner_registry *reg, const char *pool, const char *ru
                           int include_existing, size_t max_queue, void (*kick)(void *ud), void *ud,
                           hub_watcher **out)
 {
+    return runner_registry_watch_scoped(reg, pool, runner_id, include_existing, NULL, 0, max_queue,
+                                        kick, ud, out);
+}
+
+int runner_registry_watch_scoped(runner_registry *reg, const char *pool, const char *runner_id,
+                                 int include_existing, const char *const *pools, size_t n_pools,
+                                 size_t max_queue, void (*kick)(void *ud), void *ud,
+                                 hub_watcher **out)
+{
     int err;
     pthread_mutex_lock(&reg->mu);
     if ((err = event_hub_subscribe(reg->hub, pool, runner_id, max_queue, kick, ud, out)) < 0)
         goto done;
+    if ((err = event_hub_restrict(*out, pools, n_pools)) < 0) {
+        event_hub_unsubscribe(reg->hub, *out);
+        *out = NULL;
+        goto done;
+    }
     if (include_existing) {
         for (size_t i = 0; i < reg->n; i++) {
             struct runner *r = reg->rs[i];

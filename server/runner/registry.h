@@ -91,6 +91,15 @@ int runner_registry_watch(runner_registry *reg, const char *pool, const char *ru
                           int include_existing, size_t max_queue, void (*kick)(void *ud), void *ud,
                           hub_watcher **out);
 
+/**
+ * runner_registry_watch() for a caller limited to some pools (n_pools = 0:
+ * all): runners of other pools are neither listed as EXISTING nor streamed.
+ */
+int runner_registry_watch_scoped(runner_registry *reg, const char *pool, const char *runner_id,
+                                 int include_existing, const char *const *pools, size_t n_pools,
+                                 size_t max_queue, void (*kick)(void *ud), void *ud,
+                                 hub_watcher **out);
+
 /** Is the state live (tracked in List)? */
 int runner_state_is_live(int state);
 

@@ -393,6 +393,17 @@ void service_boot(rpc_call *call)
         return;
     }
     rpc_call_set_state(call, b, boot_free);
+    const char *pool = (req->pool && req->pool[0]) ? req->pool : REQ_DEFAULT_POOL;
+    service_audit(call, "pool=%.64s image=%.200s network=%.64s", pool, req->image ? req->image : "",
+                  req->network ? req->network : "");
+    if (!service_caller_allows(call, pool)) {
+        char pools[512];
+        service_caller_pools(call, pools, sizeof(pools));
+        snprintf(err, sizeof(err), "caller '%s' may not boot into pool '%.64s' (its token allows: %s)",
+                 rpc_call_identity(call)->name, pool, pools);
+        rpc_call_finish(call, FLAME_EPERM, "POOL_NOT_ALLOWED", err, NULL);
+        return;
+    }
     int rc = request_boot_validate(req, &b->host_config, &b->mounts, err, sizeof(err));
     if (rc < 0) {
         rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);

@@ -29,13 +29,15 @@ void service_list(rpc_call *call)
         rc = FLAME_ENOMEM;
         goto done;
     }
+    size_t shown = 0;
     for (; converted < n; converted++) {
         if ((rc = runner_to_proto(rs[converted], &prs[converted])) < 0)
             goto done;
-        ptrs[converted] = &prs[converted];
+        if (service_caller_allows(call, rs[converted]->pool))
+            ptrs[shown++] = &prs[converted];
     }
     Flame__V1__ListResponse resp = FLAME__V1__LIST_RESPONSE__INIT;
-    resp.n_runners = n;
+    resp.n_runners = shown;
     resp.runners = ptrs;
     rpc_call_finish(call, 0, NULL, NULL, &resp.base);
 done:

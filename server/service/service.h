@@ -77,6 +77,13 @@ void service_shutdown(rpc_call *call);
 void service_watch(rpc_call *call);
 void service_list(rpc_call *call);
 
+/** May the call's caller use `pool`? (tokens scoped to pools; others: yes) */
+int service_caller_allows(const rpc_call *call, const char *pool);
+/** The caller's pools, comma-separated, for messages ("" when unscoped). */
+void service_caller_pools(const rpc_call *call, char *out, size_t outlen);
+/** Log an audit line: rpc, caller (never a secret), and the given key=value pairs. */
+void service_audit(const rpc_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /** Ask the reaper to remove a runner's container (it exited on its own). */
 void service_reap(struct service *svc, const char *runner_id);
 

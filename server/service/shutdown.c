@@ -100,6 +100,11 @@ void service_shutdown(rpc_call *call)
         return;
     }
     struct runner *r = runner_registry_get(svc->reg, req->runner_id);
+    service_audit(call, "runner_id=%s", req->runner_id);
+    if (r && !service_caller_allows(call, r->pool)) { /* another tenant's: as if unknown */
+        runner_free(r);
+        r = NULL;
+    }
     if (!r) {
         snprintf(err, sizeof(err), "runner '%s' not found: flamed never booted it (List shows "
                                    "the current runners)", req->runner_id);

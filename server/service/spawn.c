@@ -231,6 +231,12 @@ void service_spawn(rpc_call *call)
     rpc_call_set_state(call, s, spawn_free);
     s->call = call;
     s->runner = runner_registry_get(svc->reg, req->runner_id);
+    service_audit(call, "runner_id=%s argv0=%.64s", req->runner_id, req->argv[0]);
+    /* Another tenant's runner does not exist for this caller. */
+    if (s->runner && !service_caller_allows(call, s->runner->pool)) {
+        runner_free(s->runner);
+        s->runner = NULL;
+    }
     if (!s->runner) {
         snprintf(err, sizeof(err), "runner '%s' not found: List shows the current runners",
                  req->runner_id);

@@ -155,8 +155,10 @@ void service_watch(rpc_call *call)
     /* Hold the pump until the initial metadata is out: sending = 1. */
     w->sending = 1;
     hub_watcher *hw = NULL;
-    rc = runner_registry_watch(svc->reg, req->pool, req->runner_id, req->include_existing,
-                               svc->cfg.watch_queue_max, watch_kick, w, &hw);
+    const struct rpc_identity *id = rpc_call_identity(call);
+    rc = runner_registry_watch_scoped(svc->reg, req->pool, req->runner_id, req->include_existing,
+                                      id->pools, id->pools ? id->n_pools : 0,
+                                      svc->cfg.watch_queue_max, watch_kick, w, &hw);
     if (rc < 0) {
         w->sending = 0;
         w->done = 1;
