@@ -61,7 +61,7 @@ static void prune(runner_registry *reg)
     size_t j = 0;
     for (size_t i = 0; i < reg->n; i++) {
         struct runner *r = reg->rs[i];
-        if (dead > TOMBSTONES_MAX && !runner_state_is_live(r->state) && r->state == S(REMOVED)) {
+        if (dead > TOMBSTONES_MAX && !runner_state_is_live(r->state)) {
             runner_free(r);
             dead--;
             continue;
@@ -262,7 +262,9 @@ static int t_oom(struct runner *r, const void *arg)
 
 static int t_failed(struct runner *r, const void *arg)
 {
-    if (!runner_state_is_live(r->state))
+    /* Only a boot fails. A runner already RUNNING or STOPPING (Shutdown raced the boot) keeps
+     * its own path to EXITED and REMOVED, and List keeps it until then. */
+    if (r->state != S(BOOTING))
         return 0;
     if (runner_set_str(&r->error, arg) < 0)
         return FLAME_ENOMEM;

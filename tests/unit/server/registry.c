@@ -328,6 +328,40 @@ static void failed_twice_publishes_once(void **state)
     runner_free(r);
 }
 
+/* registry.h: FAILED is reached from BOOTING only; a runner Shutdown is already stopping
+ * stays on its STOPPING -> EXITED -> REMOVED path when a racing Boot gives up on it. */
+static void failing_a_stopping_runner_publishes_nothing(void **state)
+{
+    struct fx *fx = *state;
+    struct runner *r;
+
+    insert(fx, "r1", "p");
+    runner_registry_set_stopping(fx->reg, "r1");
+    assert_int_equal(runner_registry_set_failed(fx->reg, "r1", "left RUNNING during boot"), 0);
+    runner_registry_set_exited(fx->reg, "r1", 143, 0);
+    expect(fx, E(BOOTING), "r1", S(BOOTING));
+    expect(fx, E(STOPPING), "r1", S(STOPPING));
+    expect(fx, E(EXITED), "r1", S(EXITED));
+    expect_nothing(fx);
+    r = runner_registry_get(fx->reg, "r1");
+    assert_int_equal(r->exit_code, 143);
+    assert_string_equal(r->error, "");
+    runner_free(r);
+}
+
+static void failing_a_running_runner_publishes_nothing(void **state)
+{
+    struct fx *fx = *state;
+
+    insert(fx, "r1", "p");
+    runner_registry_set_running(fx->reg, "r1", "10.0.0.2");
+    assert_int_equal(runner_registry_set_failed(fx->reg, "r1", "late"), 0);
+    expect(fx, E(BOOTING), "r1", S(BOOTING));
+    expect(fx, E(STARTED), "r1", S(RUNNING));
+    expect_nothing(fx);
+    assert_int_equal(state_of(fx, "r1"), S(RUNNING));
+}
+
 static void exit_while_booting_records_the_code_without_event(void **state)
 {
     struct fx *fx = *state;
@@ -614,6 +648,56 @@ static void tombstones_beyond_4096_are_pruned_oldest_first(void **state)
     assert_int_equal(runner_registry_count(fx->reg, ""), 1);
 }
 
+/* registry.h: "Removed and failed runners are kept as tombstones (the most recent 4096)".
+ * Boots that fail before a container exists leave FAILED runners that nothing removes. */
+static void failed_tombstones_beyond_4096_are_pruned_oldest_first(void **state)
+{
+    struct fx *fx = *state;
+    char id[32];
+    struct runner *r;
+
+    event_hub_unsubscribe(fx->hub, fx->w);
+    fx->w = NULL;
+    for (int i = 0; i < 4100; i++) {
+        snprintf(id, sizeof(id), "f%d", i);
+        insert(fx, id, "p");
+        assert_int_equal(runner_registry_set_failed(fx->reg, id, "image not found"), 0);
+    }
+    insert(fx, "live", "p");
+    assert_null(runner_registry_get(fx->reg, "f0"));
+    assert_null(runner_registry_get(fx->reg, "f3"));
+    r = runner_registry_get(fx->reg, "f4");
+    assert_non_null(r);
+    assert_int_equal(r->state, S(FAILED));
+    runner_free(r);
+    r = runner_registry_get(fx->reg, "live");
+    assert_non_null(r);
+    runner_free(r);
+}
+
+static void recent_removed_tombstones_outlive_older_failed_ones(void **state)
+{
+    struct fx *fx = *state;
+    char id[32];
+    struct runner *r;
+
+    event_hub_unsubscribe(fx->hub, fx->w);
+    fx->w = NULL;
+    for (int i = 0; i < 4096; i++) {
+        snprintf(id, sizeof(id), "f%d", i);
+        insert(fx, id, "p");
+        runner_registry_set_failed(fx->reg, id, "x");
+    }
+    insert(fx, "gone", "p");
+    runner_registry_set_removed(fx->reg, "gone");
+    insert(fx, "live", "p");
+    r = runner_registry_get(fx->reg, "gone");
+    assert_non_null(r);
+    assert_int_equal(r->state, S(REMOVED));
+    runner_free(r);
+    assert_null(runner_registry_get(fx->reg, "f0"));
+}
+
 static void live_states_are_all_but_removed_and_failed(void **state)
 {
     (void)state;
@@ -644,6 +728,8 @@ int main(void)
         T(running_after_stopping_does_not_go_back),
         T(transitions_after_removed_publish_nothing),
         T(failed_twice_publishes_once),
+        T(failing_a_stopping_runner_publishes_nothing),
+        T(failing_a_running_runner_publishes_nothing),
         T(exit_while_booting_records_the_code_without_event),
         T(oom_then_exit_keeps_oom_killed),
         T(exit_with_unknown_oom_keeps_recorded_oom),
@@ -663,6 +749,8 @@ int main(void)
         T(get_by_container_misses_an_unknown_id),
         T(get_by_container_prefers_the_newest_runner),
         T(tombstones_beyond_4096_are_pruned_oldest_first),
+        T(failed_tombstones_beyond_4096_are_pruned_oldest_first),
+        T(recent_removed_tombstones_outlive_older_failed_ones),
         T(live_states_are_all_but_removed_and_failed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
