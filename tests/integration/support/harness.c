@@ -247,6 +247,13 @@ void fl_assert_clean_exit(fl_env *e, int wstatus)
 
 /* ------------------------------------------------------------ fixtures */
 
+void fl_apply_filter(void)
+{
+    const char *f = getenv("FLTEST_FILTER");
+    if (f && f[0])
+        cmocka_set_test_filter(f);
+}
+
 int fl_setup(void **state)
 {
     static atomic_int n, curl_done;

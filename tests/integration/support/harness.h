@@ -88,6 +88,10 @@ fl_env *fl_begin(void **state);
 
 #define FL_UNIT(name) cmocka_unit_test_setup_teardown(name, fl_setup, fl_teardown)
 
+/** Run a group; $FLTEST_FILTER (a cmocka glob, "boot_*") picks tests by name. */
+#define FL_RUN(group, tests) (fl_apply_filter(), cmocka_run_group_tests_name(group, tests, NULL, NULL))
+void fl_apply_filter(void);
+
 /* ------------------------------------------------------------ flamed */
 
 /** Start flamed on e->sock_path (log appended to e->log_path), wait until a

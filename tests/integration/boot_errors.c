@@ -1,0 +1,279 @@
+/*
+ * Boot, failure paths: each refused request answers the documented status
+ * with a message that names the problem, and no failed Boot leaves a
+ * container behind (unless keep_runner asked for it).
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define INVALID_ARGUMENT 3
+#define DEADLINE_EXCEEDED 4
+#define NOT_FOUND 5
+#define FAILED_PRECONDITION 9
+#define ABORTED 10
+#define UNAVAILABLE 14
+
+/* Boot and return the code; the runner (if any) is freed. */
+static int boot_status(fl_env *e, const flame_boot_request *req, flame_status *st)
+{
+    flame_runner *r = NULL;
+    int rc = flame_client_boot(e->client, req, &r, st);
+    flame_runner_free(r);
+    return rc;
+}
+
+static void assert_no_container_left(fl_env *e)
+{
+    int n = fl_count_labelled(e, e->run_label);
+    if (n != 0)
+        fail_msg("%d container(s) labelled %s are left after a failed Boot", n, e->run_label);
+}
+
+FL_TEST(boot_without_image_is_invalid_argument)
+{
+    /* libflame refuses an empty image itself: send the request by hand. */
+    Flame__V1__BootRequest req = FLAME__V1__BOOT_REQUEST__INIT;
+    req.network = e->network;
+    req.pool = e->pool;
+    char msg[1024];
+    ProtobufCMessage *resp = NULL;
+    int code = fl_grpc_unary(e, "/flame.v1.RunnerService/Boot", &req.base,
+                             &flame__v1__boot_response__descriptor, &resp, msg, sizeof(msg));
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    assert_int_equal(code, INVALID_ARGUMENT);
+    fl_assert_contains(msg, "image");
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_on_missing_network_fails_precondition_with_the_fix)
+{
+    char net[64];
+    snprintf(net, sizeof(net), "fltest-missing-%d", (int)getpid());
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.network = net;
+    flame_status st;
+    int rc = boot_status(e, &req, &st);
+    fl_assert_status(rc, &st, FAILED_PRECONDITION);
+    fl_assert_contains(st.message, "docker network create");
+    fl_assert_contains(st.message, net);
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_refuses_host_config_fields_flamed_owns)
+{
+    static const char *const cases[][2] = {
+        {"{\"Hostname\": \"x\"}", "Hostname"},
+        {"{\"NetworkMode\": \"host\"}", "NetworkMode"},
+        {"{\"NetworkingConfig\": {}}", "NetworkingConfig"},
+        {"{\"RestartPolicy\": {\"Name\": \"always\"}}", "RestartPolicy"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        flame_boot_request req;
+        fl_boot_req_init(e, &req);
+        req.host_config_json = cases[i][0];
+        flame_status st;
+        int rc = boot_status(e, &req, &st);
+        fl_assert_status(rc, &st, INVALID_ARGUMENT);
+        fl_assert_contains(st.message, cases[i][1]);
+    }
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_refuses_unknown_host_config_field)
+{
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.host_config_json = "{\"Memory\": 67108864, \"BogusField\": 1}";
+    flame_status st;
+    int rc = boot_status(e, &req, &st);
+    fl_assert_status(rc, &st, INVALID_ARGUMENT);
+    fl_assert_contains(st.message, "BogusField");
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_refuses_host_config_field_of_wrong_type)
+{
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.host_config_json = "{\"Memory\": \"lots\"}";
+    flame_status st;
+    int rc = boot_status(e, &req, &st);
+    fl_assert_status(rc, &st, INVALID_ARGUMENT);
+    fl_assert_contains(st.message, "Memory");
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_refuses_reserved_label_key)
+{
+    const char *labels[] = {e->run_label, "flamed.x=1", NULL};
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.labels = labels;
+    flame_status st;
+    int rc = boot_status(e, &req, &st);
+    fl_assert_status(rc, &st, INVALID_ARGUMENT);
+    fl_assert_contains(st.message, "flamed.x");
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_with_pull_never_of_missing_image_is_not_found)
+{
+    char image[96];
+    snprintf(image, sizeof(image), "fltest-nonexistent-%d/nope:latest", (int)getpid());
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.image = image;
+    req.pull_policy = FLAME_PULL_NEVER;
+    flame_status st;
+    int64_t t0 = fl_now_ms();
+    int rc = boot_status(e, &req, &st);
+    fl_assert_status(rc, &st, NOT_FOUND);
+    fl_assert_contains(st.message, image);
+    assert_true(fl_now_ms() - t0 < 5000);
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_pulling_missing_image_fails_quickly)
+{
+    char image[96];
+    snprintf(image, sizeof(image), "fltest-nonexistent-%d/nope:latest", (int)getpid());
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.image = image;
+    req.pull_policy = FLAME_PULL_IF_NOT_PRESENT;
+    flame_status st;
+    int64_t t0 = fl_now_ms();
+    int rc = boot_status(e, &req, &st);
+    int64_t took = fl_now_ms() - t0;
+    if (st.code != NOT_FOUND && st.code != UNAVAILABLE)
+        fail_msg("expected NOT_FOUND or UNAVAILABLE, got %s (%s): %s", flame_error_name(rc),
+                 flame_grpc_status_name(st.code), st.message);
+    fl_assert_contains(st.message, image);
+    if (took > 20000)
+        fail_msg("a pull with no registry reachable took %lld ms", (long long)took);
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_of_command_that_exits_is_aborted_with_exit_code_and_logs)
+{
+    const char *cmd[] = {"sh", "-c", "echo boom-marker; exit 5", NULL};
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.cmd = cmd;
+    flame_status st;
+    int rc = boot_status(e, &req, &st);
+    if (rc == 0)
+        fail_msg("Boot answered OK (RUNNING) for a runner whose command exits at once: flamed "
+                 "took the first inspect that showed it running as success, a few ms before "
+                 "the command exited 5 (server/service/boot.c wait_running)");
+    fl_assert_status(rc, &st, ABORTED);
+    fl_assert_contains(st.message, "exit code 5");
+    fl_assert_contains(st.message, "boom-marker");
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_of_missing_binary_fails_and_leaves_no_container)
+{
+    const char *cmd[] = {"/no/such/binary-fltest", NULL};
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.cmd = cmd;
+    flame_status st;
+    int rc = boot_status(e, &req, &st);
+    if (st.code != INVALID_ARGUMENT && st.code != ABORTED)
+        fail_msg("expected INVALID_ARGUMENT or ABORTED, got %s (%s): %s", flame_error_name(rc),
+                 flame_grpc_status_name(st.code), st.message);
+    fl_assert_contains(st.message, "/no/such/binary-fltest");
+    assert_no_container_left(e);
+}
+
+/* The healthy image with `sleep 3600` as its command never creates /tmp/ready. */
+static const char *const never_healthy[] = {"sleep", "3600", NULL};
+
+FL_TEST(boot_not_healthy_within_timeout_is_deadline_exceeded_and_removed)
+{
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.image = FL_IMAGE_HEALTHY;
+    req.cmd = never_healthy;
+    req.boot_timeout_ms = 1500;
+    flame_status st;
+    int64_t t0 = fl_now_ms();
+    int rc = boot_status(e, &req, &st);
+    int64_t took = fl_now_ms() - t0;
+    fl_assert_status(rc, &st, DEADLINE_EXCEEDED);
+    /* "not healthy within boot_timeout", or, when Docker's start alone takes
+     * longer than 1.5 s (a loaded daemon), "did not start within boot_timeout". */
+    fl_assert_contains(st.message, "within boot_timeout");
+    if (took > 15000)
+        fail_msg("Boot with boot_timeout_ms 1500 took %lld ms", (long long)took);
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_failure_with_keep_runner_keeps_the_container)
+{
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.image = FL_IMAGE_HEALTHY;
+    req.cmd = never_healthy;
+    req.boot_timeout_ms = 1500;
+    req.keep_runner = 1;
+    flame_status st;
+    int rc = boot_status(e, &req, &st);
+    fl_assert_status(rc, &st, DEADLINE_EXCEEDED);
+
+    cJSON *list = NULL;
+    char err[256];
+    assert_int_equal(docker_container_list(e->docker, e->run_label, &list, err, sizeof(err)), 0);
+    assert_int_equal(cJSON_GetArraySize(list), 1);
+    const cJSON *c = cJSON_GetArrayItem(list, 0);
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(labels, "flamed.keep")->valuestring,
+                        "true");
+    char id[80];
+    snprintf(id, sizeof(id), "%s", cJSON_GetObjectItemCaseSensitive(c, "Id")->valuestring);
+    cJSON_Delete(list);
+    assert_int_equal(fl_remove_container(e, id), 0);
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_failed_runner_is_not_listed)
+{
+    const char *cmd[] = {"sh", "-c", "exit 5", NULL};
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.cmd = cmd;
+    flame_status st;
+    int rc = boot_status(e, &req, &st);
+    fl_assert_status(rc, &st, ABORTED);
+    flame_runner **rs = NULL;
+    size_t n = 99;
+    assert_int_equal(flame_client_list(e->client, e->pool, &rs, &n, &st), 0);
+    assert_int_equal(n, 0);
+    flame_runner_list_free(rs, n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        FL_UNIT(boot_without_image_is_invalid_argument),
+        FL_UNIT(boot_on_missing_network_fails_precondition_with_the_fix),
+        FL_UNIT(boot_refuses_host_config_fields_flamed_owns),
+        FL_UNIT(boot_refuses_unknown_host_config_field),
+        FL_UNIT(boot_refuses_host_config_field_of_wrong_type),
+        FL_UNIT(boot_refuses_reserved_label_key),
+        FL_UNIT(boot_with_pull_never_of_missing_image_is_not_found),
+        FL_UNIT(boot_pulling_missing_image_fails_quickly),
+        FL_UNIT(boot_of_command_that_exits_is_aborted_with_exit_code_and_logs),
+        FL_UNIT(boot_of_missing_binary_fails_and_leaves_no_container),
+        FL_UNIT(boot_not_healthy_within_timeout_is_deadline_exceeded_and_removed),
+        FL_UNIT(boot_failure_with_keep_runner_keeps_the_container),
+        FL_UNIT(boot_failed_runner_is_not_listed),
+    };
+    return FL_RUN("boot_errors", tests);
+}
