@@ -272,6 +272,80 @@ static void every_watcher_gets_the_same_sequence(void **state)
     event_hub_unsubscribe(fx->hub, w2);
 }
 
+/* ---------------------------------------------------------------- tenancy (scoped watch) */
+
+static hub_watcher *watch_scoped(struct fx *fx, const char *pool, int existing,
+                                 const char *const *pools, size_t n_pools, struct kicks *k)
+{
+    hub_watcher *w = NULL;
+
+    assert_int_equal(runner_registry_watch_scoped(fx->reg, pool, "", existing, pools, n_pools, 0,
+                                                  kick, k, &w),
+                     0);
+    assert_non_null(w);
+    return w;
+}
+
+static void scoped_watch_streams_only_allowed_pools(void **state)
+{
+    struct fx *fx = *state;
+    struct kicks k = {0};
+    const char *const pools[] = {"alpha", "gamma"};
+    hub_watcher *w = watch_scoped(fx, "", 0, pools, 2, &k);
+
+    insert(fx, "a1", "alpha");
+    insert(fx, "b1", "beta");
+    insert(fx, "g1", "gamma");
+    insert(fx, "x1", "alphabet");
+    expect(w, E(BOOTING), "a1");
+    expect(w, E(BOOTING), "g1");
+    expect_pop(w, HUB_POP_EMPTY);
+    event_hub_unsubscribe(fx->hub, w);
+}
+
+static void scoped_include_existing_lists_only_allowed_pools(void **state)
+{
+    struct fx *fx = *state;
+    struct kicks k = {0};
+    const char *const pools[] = {"beta"};
+    hub_watcher *w;
+
+    insert(fx, "a1", "alpha");
+    insert(fx, "b1", "beta");
+    w = watch_scoped(fx, "", 1, pools, 1, &k);
+    expect(w, E(EXISTING), "b1");
+    expect_pop(w, HUB_POP_EMPTY);
+    event_hub_unsubscribe(fx->hub, w);
+}
+
+static void scoped_watch_filtering_a_pool_outside_its_scope_sees_nothing(void **state)
+{
+    struct fx *fx = *state;
+    struct kicks k = {0};
+    const char *const pools[] = {"beta"};
+    hub_watcher *w;
+
+    insert(fx, "a1", "alpha");
+    w = watch_scoped(fx, "alpha", 1, pools, 1, &k);
+    insert(fx, "a2", "alpha");
+    expect_pop(w, HUB_POP_EMPTY);
+    assert_int_equal(k.n, 0);
+    event_hub_unsubscribe(fx->hub, w);
+}
+
+static void scoped_watch_without_pools_sees_everything(void **state)
+{
+    struct fx *fx = *state;
+    struct kicks k = {0};
+    hub_watcher *w = watch_scoped(fx, "", 0, NULL, 0, &k);
+
+    insert(fx, "a1", "alpha");
+    insert(fx, "b1", "beta");
+    expect(w, E(BOOTING), "a1");
+    expect(w, E(BOOTING), "b1");
+    event_hub_unsubscribe(fx->hub, w);
+}
+
 /* ---------------------------------------------------------------- bounded queues */
 
 static void overflowing_watcher_pops_its_queue_then_overflow(void **state)
@@ -579,6 +653,10 @@ int main(void)
         T(pool_and_runner_id_filters_both_apply),
         T(null_filters_match_everything),
         T(every_watcher_gets_the_same_sequence),
+        T(scoped_watch_streams_only_allowed_pools),
+        T(scoped_include_existing_lists_only_allowed_pools),
+        T(scoped_watch_filtering_a_pool_outside_its_scope_sees_nothing),
+        T(scoped_watch_without_pools_sees_everything),
         T(overflowing_watcher_pops_its_queue_then_overflow),
         T(overflowed_watcher_gets_nothing_more_even_after_draining),
         T(include_existing_beyond_the_queue_overflows),
