@@ -51,6 +51,9 @@ static void usage(FILE *f)
             "  --docker-host URL       unix:///path of the Docker socket (default $DOCKER_HOST, else\n"
             "                          /var/run/docker.sock, ~/.docker/run/docker.sock,\n"
             "                          /mnt/wsl/shared-docker/docker.sock)\n"
+            "  --policy FILE           Boot policy (JSON): image/network allowlists, what HostConfig\n"
+            "                          may ask for, resource defaults and ceilings, quotas, limits\n"
+            "                          (default: built-in, denies host-escaping settings)\n"
             "  --boot-timeout-ms MS    default Boot timeout (default 30000)\n"
             "  --stop-timeout-ms MS    default Shutdown grace (default 10000)\n"
             "  --watch-queue N         events a slow watcher may lag before it is dropped (default 1024)\n"
@@ -84,12 +87,14 @@ int main(int argc, char **argv)
     const char *socket_group = NULL, *auth_tokens = NULL, *tls_cert = NULL, *tls_key = NULL,
                *tls_client_ca = NULL;
     int auth_health = 0;
+    const char *policy_file = NULL;
     enum log_level level = LOG_INFO;
     enum log_format format = LOG_FORMAT_TEXT;
     static const struct option opts[] = {
         {"listen", required_argument, 0, 'l'},
         {"socket-mode", required_argument, 0, 'm'},
         {"socket-group", required_argument, 0, 'G'},
+        {"policy", required_argument, 0, 'P'},
         {"auth-tokens", required_argument, 0, 'A'},
         {"auth-health", no_argument, 0, 'H'},
         {"tls-cert", required_argument, 0, 'C'},
@@ -128,6 +133,7 @@ int main(int argc, char **argv)
         }
         case 'd': docker_host = optarg; break;
         case 'G': socket_group = optarg; break;
+        case 'P': policy_file = optarg; break;
         case 'A': auth_tokens = optarg; break;
         case 'H': auth_health = 1; break;
         case 'C': tls_cert = optarg; break;
@@ -202,7 +208,13 @@ int main(int argc, char **argv)
     rpc_health *health = NULL;
     rpc_reflection *reflection = NULL;
     rpc_auth *auth = NULL;
+    struct policy *policy = NULL;
     char err[512] = "";
+    if (policy_file && policy_load(&policy, policy_file, sock, err, sizeof(err)) < 0) {
+        fprintf(stderr, "flamed: %s\n", err);
+        exit_code = 64;
+        goto done;
+    }
     if (auth_tokens && rpc_auth_load(&auth, auth_tokens, err, sizeof(err)) < 0) {
         fprintf(stderr, "flamed: %s\n", err);
         exit_code = 64;
@@ -223,6 +235,7 @@ int main(int argc, char **argv)
         .default_boot_timeout_ms = (unsigned)boot_timeout,
         .default_stop_timeout_ms = (unsigned)stop_timeout,
         .watch_queue_max = watch_queue,
+        .policy = policy,
     };
     if (service_start(&svc, docker, &cfg) < 0) {
         exit_code = 71;
@@ -259,6 +272,7 @@ int main(int argc, char **argv)
         .tls_cert = tls_cert,
         .tls_key = tls_key,
         .tls_client_ca = tls_client_ca,
+        .max_receive_bytes = policy ? policy->max_request_bytes : 0,
     };
     int port = 0;
     if (rpc_server_start(&srv, &ro, &port, err, sizeof(err)) < 0) {
@@ -284,6 +298,7 @@ done:
     rpc_health_free(health);
     rpc_reflection_free(reflection);
     rpc_auth_free(auth);
+    policy_free(policy);
     docker_client_free(docker);
     grpc_shutdown();
     curl_global_cleanup();

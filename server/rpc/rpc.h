@@ -59,6 +59,7 @@ struct rpc_server_options {
     /* TLS on TCP addresses (PEM file paths): cert+key; with client_ca, clients must
      * present a certificate signed by it (mTLS). Unix sockets stay plaintext. */
     const char *tls_cert, *tls_key, *tls_client_ca;
+    size_t max_receive_bytes;   /* largest request message; 0: gRPC's 4 MiB */
 };
 
 /**

@@ -260,11 +260,16 @@ int rpc_server_start(rpc_server **out, const struct rpc_server_options *opts, in
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->cv, NULL);
     srv->t_shutdown = (struct rpc_tag){TAG_SHUTDOWN, srv};
-    grpc_arg args[1];
+    grpc_arg args[2];
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = GRPC_ARG_MAX_CONCURRENT_STREAMS;
     args[0].value.integer = 4096;
-    grpc_channel_args cargs = {1, args};
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[1].value.integer = opts->max_receive_bytes && opts->max_receive_bytes < (1u << 30)
+                                ? (int)opts->max_receive_bytes
+                                : 4 * 1024 * 1024;
+    grpc_channel_args cargs = {2, args};
     srv->server = grpc_server_create(&cargs, NULL);
     srv->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(srv->server, srv->cq, NULL);

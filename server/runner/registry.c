@@ -71,13 +71,31 @@ static void prune(runner_registry *reg)
     reg->n = j;
 }
 
-static int add(runner_registry *reg, struct runner *r, int publish)
+static int add(runner_registry *reg, struct runner *r, int publish, size_t max_total,
+               size_t max_pool, size_t *live_total, size_t *live_pool)
 {
     int err = 0;
     pthread_mutex_lock(&reg->mu);
     if (find(reg, r->id)) {
         err = FLAME_EEXISTS;
         goto done;
+    }
+    if (max_total || max_pool || live_total || live_pool) {
+        size_t total = 0, in_pool = 0;
+        for (size_t i = 0; i < reg->n; i++) {
+            if (!runner_state_is_live(reg->rs[i]->state))
+                continue;
+            total++;
+            in_pool += strcmp(reg->rs[i]->pool, r->pool) == 0;
+        }
+        if (live_total)
+            *live_total = total;
+        if (live_pool)
+            *live_pool = in_pool;
+        if ((max_total && total >= max_total) || (max_pool && in_pool >= max_pool)) {
+            err = FLAME_EEXHAUSTED;
+            goto done;
+        }
     }
     if (reg->n == reg->cap) {
         size_t cap = reg->cap ? reg->cap * 2 : 64;
@@ -101,10 +119,20 @@ done:
 int runner_registry_insert(runner_registry *reg, struct runner *r)
 {
     r->state = S(BOOTING);
-    return add(reg, r, 1);
+    return add(reg, r, 1, 0, 0, NULL, NULL);
 }
 
-int runner_registry_adopt(runner_registry *reg, struct runner *r) { return add(reg, r, 0); }
+int runner_registry_insert_within(runner_registry *reg, struct runner *r, size_t max_total,
+                                  size_t max_pool, size_t *live_total, size_t *live_pool)
+{
+    r->state = S(BOOTING);
+    return add(reg, r, 1, max_total, max_pool, live_total, live_pool);
+}
+
+int runner_registry_adopt(runner_registry *reg, struct runner *r)
+{
+    return add(reg, r, 0, 0, 0, NULL, NULL);
+}
 
 struct runner *runner_registry_get(runner_registry *reg, const char *id)
 {

@@ -37,6 +37,15 @@ void runner_registry_free(runner_registry *reg);
 int runner_registry_insert(runner_registry *reg, struct runner *r);
 
 /**
+ * runner_registry_insert() within quotas, checked atomically with the insert
+ * (so concurrent Boots cannot overshoot). 0 = no quota.
+ * @param[out] live_total, live_pool  the counts at the check (for messages); may be NULL.
+ * @return 0; FLAME_EEXHAUSTED (r is not taken: the caller frees it); FLAME_EEXISTS.
+ */
+int runner_registry_insert_within(runner_registry *reg, struct runner *r, size_t max_total,
+                                  size_t max_pool, size_t *live_total, size_t *live_pool);
+
+/**
  * Adopt a runner found in Docker (state as given, published as EXISTING-free:
  * no event, it is reported through include_existing). Takes ownership.
  * @return 0; FLAME_EEXISTS.

@@ -202,8 +202,25 @@ static void boot_worker(rpc_call *call)
         goto done;
     }
     snap = runner_dup(r);
-    if (!snap || (rc = runner_registry_insert(svc->reg, r)) < 0) {
+    size_t live_total = 0, live_pool = 0;
+    const struct policy *pol = svc->policy;
+    if (!snap || (rc = runner_registry_insert_within(svc->reg, r, pol->max_runners,
+                                                     pol->max_runners_per_pool, &live_total,
+                                                     &live_pool)) < 0) {
         runner_free(r);
+        if (rc == FLAME_EEXHAUSTED) {
+            if (pol->max_runners && live_total >= pol->max_runners)
+                snprintf(err, sizeof(err), "flamed runs %zu runners, the limit is %zu (policy "
+                                           "quotas.max_runners): shut some down or retry later",
+                         live_total, pol->max_runners);
+            else
+                snprintf(err, sizeof(err), "pool '%s' has %zu runners, the limit is %zu (policy "
+                                           "quotas.max_runners_per_pool): shut some down or retry later",
+                         snap->pool, live_pool, pol->max_runners_per_pool);
+            reason = "QUOTA_EXCEEDED";
+            runner_free(snap);
+            snap = NULL;
+        }
         rc = rc ? rc : FLAME_ENOMEM;
         goto done;
     }
@@ -407,6 +424,12 @@ void service_boot(rpc_call *call)
     int rc = request_boot_validate(req, &b->host_config, &b->mounts, err, sizeof(err));
     if (rc < 0) {
         rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);
+        return;
+    }
+    struct service *svc = rpc_call_context(call);
+    rc = policy_check_boot(svc->policy, req, &b->host_config, b->mounts, err, sizeof(err));
+    if (rc < 0) {
+        rpc_call_finish(call, rc, rc == FLAME_EPERM ? "POLICY_DENIED" : "LIMIT_EXCEEDED", err, NULL);
         return;
     }
     if ((rc = rpc_call_run_worker(call, boot_worker)) < 0)

@@ -341,6 +341,13 @@ int service_start(struct service **out, docker_client *docker, const struct serv
         goto nomem;
     svc->cfg = *cfg;
     svc->docker = docker;
+    if (!cfg->policy) {
+        char perr[256];
+        if (policy_parse(&svc->builtin_policy, NULL, docker_client_socket_path(docker), perr,
+                         sizeof(perr)) < 0)
+            goto nomem;
+    }
+    svc->policy = cfg->policy ? cfg->policy : svc->builtin_policy;
     svc->reaper = rp;
     pthread_mutex_init(&rp->mu, NULL);
     pthread_cond_init(&rp->cv, NULL);
@@ -360,6 +367,7 @@ nomem:
     if (svc) {
         runner_registry_free(svc->reg);
         event_hub_free(svc->hub);
+        policy_free(svc->builtin_policy);
     }
     free(rp);
     free(svc);
@@ -397,5 +405,6 @@ void service_stop(struct service *svc)
     free(rp);
     runner_registry_free(svc->reg);
     event_hub_free(svc->hub);
+    policy_free(svc->builtin_policy);
     free(svc);
 }

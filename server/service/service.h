@@ -19,8 +19,10 @@
 #include "rpc/rpc.h"
 #include "runner/event_hub.h"
 #include "runner/registry.h"
+#include "service/policy.h"
 
 struct service_config {
+    const struct policy *policy;          /* borrowed; NULL: the built-in policy */
     unsigned default_boot_timeout_ms;     /* 0: 30000 */
     unsigned default_stop_timeout_ms;     /* 0: 10000 */
     size_t watch_queue_max;               /* events per watcher; 0: 1024 */
@@ -31,6 +33,8 @@ struct reaper; /* events.c */
 /** The service's state, shared by every call (borrowed by handlers). */
 struct service {
     struct service_config cfg;
+    const struct policy *policy;  /* cfg.policy or builtin_policy */
+    struct policy *builtin_policy;
     docker_client *docker;
     event_hub *hub;
     runner_registry *reg;

@@ -223,6 +223,10 @@ void service_spawn(rpc_call *call)
         rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);
         return;
     }
+    if ((rc = policy_check_spawn(svc->policy, req, err, sizeof(err))) < 0) {
+        rpc_call_finish(call, rc, "LIMIT_EXCEEDED", err, NULL);
+        return;
+    }
     struct spawn *s = calloc(1, sizeof(*s));
     if (!s) {
         rpc_call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
