@@ -27,6 +27,47 @@ static void finish_with(rpc_call *call, struct runner *r)
     runner_proto_release(&pr);
 }
 
+/*
+ * Stop with a grace period in ms. Docker's stop takes whole seconds, so a grace
+ * that is not a whole number of seconds is done by hand the way dockerd does
+ * it: the image's StopSignal (default SIGTERM), wait until not running, then
+ * SIGKILL.
+ */
+static int stop_container(struct service *svc, const struct runner *r, unsigned grace_ms,
+                          char *derr, size_t derrlen)
+{
+    if (grace_ms % 1000 == 0)
+        return docker_container_stop(svc->docker, r->container_id, (int)(grace_ms / 1000), derr, derrlen);
+    char signal[32] = "SIGTERM";
+    cJSON *inspect = NULL;
+    int rc = docker_container_inspect(svc->docker, r->container_id, &inspect, derr, derrlen);
+    if (rc < 0)
+        return rc;
+    const cJSON *sig = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(inspect, "Config"), "StopSignal");
+    if (cJSON_IsString(sig) && sig->valuestring[0])
+        snprintf(signal, sizeof(signal), "%s", sig->valuestring);
+    cJSON_Delete(inspect);
+    rc = docker_container_kill(svc->docker, r->container_id, signal, derr, derrlen);
+    if (rc == FLAME_ECONFLICT)
+        return 0; /* not running */
+    if (rc < 0)
+        return rc;
+    char path[128];
+    long status = 0;
+    snprintf(path, sizeof(path), "/containers/%s/wait?condition=not-running", r->container_id);
+    rc = docker_request(svc->docker, "POST", path, NULL, (long)grace_ms, &status, NULL, derr, derrlen);
+    if (rc == 0 && status == 200)
+        return 0;
+    rc = docker_container_kill(svc->docker, r->container_id, "SIGKILL", derr, derrlen);
+    if (rc == FLAME_ECONFLICT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    rc = docker_request(svc->docker, "POST", path, NULL, 30000, &status, NULL, derr, derrlen);
+    return rc < 0 ? rc : 0;
+}
+
 static void shutdown_worker(rpc_call *call)
 {
     struct service *svc = rpc_call_context(call);
@@ -37,10 +78,8 @@ static void shutdown_worker(rpc_call *call)
     int64_t t0 = service_now_ms();
     unsigned grace_ms = req->timeout_ms ? req->timeout_ms
                                         : (svc->cfg.default_stop_timeout_ms ? svc->cfg.default_stop_timeout_ms : 10000);
-    int grace_s = (int)((grace_ms + 999) / 1000);
-
     runner_registry_set_stopping(svc->reg, r->id);
-    rc = docker_container_stop(svc->docker, r->container_id, grace_s, derr, sizeof(derr));
+    rc = stop_container(svc, r, grace_ms, derr, sizeof(derr));
     if (rc == FLAME_ENOTFOUND) {
         runner_registry_set_removed(svc->reg, r->id);
         rc = 0;
