@@ -1,0 +1,340 @@
+"""flamed.Client: a typed, thread-safe client of flame.v1.RunnerService.
+
+It wraps the generated stubs (flamed._gen) and speaks only Python values: dataclasses
+from flamed.types in, out, and FlamedError for every failed call.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Generic, Iterator, Mapping, Optional, Sequence, TypeVar, Union
+
+import grpc
+from google.protobuf import struct_pb2
+
+from . import _generate
+
+_generate.ensure()
+
+from ._gen.flame.v1 import runner_service_pb2 as pb  # noqa: E402
+from ._gen.flame.v1 import runner_service_pb2_grpc as pb_grpc  # noqa: E402
+from .types import (  # noqa: E402
+    Event, EventType, FlamedError, PullPolicy, Result, Runner, RunnerState, SpawnEvent)
+
+T = TypeVar("T")
+
+REASON_KEY = "flame-reason"
+# flamed's defaults for boot_timeout_ms and Shutdown's grace: the client's timeout is
+# added to them to make those calls' deadlines.
+_DEFAULT_BOOT_TIMEOUT_MS = 30000
+_DEFAULT_STOP_TIMEOUT_MS = 10000
+
+
+def _error(e: grpc.RpcError) -> FlamedError:
+    """Convert a grpc.RpcError (unary or stream) into a FlamedError."""
+    code = e.code() if hasattr(e, "code") else None
+    details = e.details() if hasattr(e, "details") else None
+    reason = None
+    try:
+        for key, value in e.trailing_metadata() or ():
+            if key == REASON_KEY:
+                reason = value
+    except Exception:  # no trailing metadata on this error kind
+        pass
+    return FlamedError(code.name if code is not None else "UNKNOWN", details or str(e), reason)
+
+
+def runner_from_pb(r: "pb.Runner") -> Runner:
+    """Convert a flame.v1.Runner message into a Runner."""
+    return Runner(
+        id=r.id, container_id=r.container_id, name=r.name, pool=r.pool, image=r.image,
+        network=r.network, ip_address=r.ip_address, state=RunnerState(r.state),
+        labels=dict(r.labels), exit_code=r.exit_code, oom_killed=r.oom_killed,
+        keep_runner=r.keep_runner, created_unix_nano=r.created_unix_nano, error=r.error)
+
+
+def event_from_pb(m: "pb.WatchResponse") -> Event:
+    """Convert a flame.v1.WatchResponse into an Event."""
+    return Event(type=EventType(m.type), runner=runner_from_pb(m.runner),
+                 sequence=m.sequence, time_unix_nano=m.time_unix_nano)
+
+
+def spawn_event_from_pb(m: "pb.SpawnResponse") -> SpawnEvent:
+    """Convert a flame.v1.SpawnResponse into a SpawnEvent."""
+    kind = m.WhichOneof("event")
+    if kind == "started":
+        return SpawnEvent("started", exec_id=m.started.exec_id)
+    if kind == "stdout":
+        return SpawnEvent("stdout", data=m.stdout)
+    if kind == "stderr":
+        return SpawnEvent("stderr", data=m.stderr)
+    if kind == "exited":
+        return SpawnEvent("exited", exit_code=m.exited.exit_code)
+    raise FlamedError("INTERNAL", "SpawnResponse without an event (newer flamed?)")
+
+
+def to_struct(value: Mapping, what: str) -> struct_pb2.Struct:
+    """Convert a JSON-like dict into a google.protobuf.Struct (numbers become doubles)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{what} must be a dict (JSON object), not {type(value).__name__}")
+    s = struct_pb2.Struct()
+    try:
+        s.update(value)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{what}: only JSON values (dict, list, str, int, float, bool, "
+                        f"None) fit in a Struct: {e}") from None
+    return s
+
+
+def _pull_policy(value: Union[None, str, int, PullPolicy]) -> int:
+    if value is None:
+        return PullPolicy.UNSPECIFIED
+    if isinstance(value, str):
+        try:
+            return PullPolicy[value.upper().replace("-", "_")]
+        except KeyError:
+            raise ValueError(f"pull_policy {value!r}: use 'if_not_present', 'always' or "
+                             "'never'") from None
+    return PullPolicy(int(value))
+
+
+class Stream(Generic[T]):
+    """An iterator over a server-streaming call's messages, converted to T.
+
+    Iterating raises FlamedError when the call fails. cancel() (also close(), and
+    leaving a `with` block) ends the call from any thread; iteration then stops
+    quietly. Not safe to iterate from two threads at once.
+    """
+
+    def __init__(self, call, convert: Callable[[object], T]):
+        self._call = call
+        self._convert = convert
+        self._cancelled = threading.Event()
+
+    def __iter__(self) -> "Stream[T]":
+        return self
+
+    def __next__(self) -> T:
+        try:
+            msg = next(self._call)
+        except grpc.RpcError as e:
+            if self._cancelled.is_set() and e.code() == grpc.StatusCode.CANCELLED:
+                raise StopIteration from None
+            raise _error(e) from None
+        return self._convert(msg)
+
+    def cancel(self) -> None:
+        """End the call (flamed kills a Spawn's command, drops a Watch). Idempotent."""
+        self._cancelled.set()
+        self._call.cancel()
+
+    close = cancel
+
+    def __enter__(self) -> "Stream[T]":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cancel()
+
+
+class Client:
+    """A client of flamed's flame.v1.RunnerService. Thread-safe; share one per process.
+
+    Args:
+        addr: flamed's address: "unix:/path/to.sock" or "host:port".
+        token: bearer token sent as `authorization: Bearer <token>` on every call
+            (flamed's --auth-tokens); None sends none.
+        timeout: deadline in seconds for List and the margin added to Boot's and
+            Shutdown's server-side timeouts; None: no deadline.
+        options: extra grpc channel options, e.g. [("grpc.max_receive_message_length", n)].
+
+    Use as a context manager, or call close(), to release the channel.
+    """
+
+    def __init__(self, addr: str, token: Optional[str] = None, timeout: Optional[float] = 30.0,
+                 options: Sequence[tuple] = ()):
+        self.addr = addr
+        self.timeout = timeout
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._channel = grpc.insecure_channel(addr, options=list(options))
+        self._stub = pb_grpc.RunnerServiceStub(self._channel)
+
+    def close(self) -> None:
+        """Close the channel; calls in flight are cancelled."""
+        self._channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _deadline(self, server_ms: int, explicit: Optional[float]) -> Optional[float]:
+        if explicit is not None:
+            return explicit
+        if self.timeout is None:
+            return None
+        return server_ms / 1000.0 + self.timeout
+
+    def boot(self, image: str, *, network: str = "", pool: str = "",
+             env: Optional[Mapping[str, str]] = None, cmd: Optional[Sequence[str]] = None,
+             entrypoint: Optional[Sequence[str]] = None,
+             host_config: Optional[Mapping] = None, mounts: Optional[Sequence[Mapping]] = None,
+             labels: Optional[Mapping[str, str]] = None, boot_timeout_ms: int = 0,
+             keep_runner: bool = False,
+             pull_policy: Union[None, str, PullPolicy] = None, user: str = "",
+             working_dir: str = "", timeout: Optional[float] = None) -> Runner:
+        """Boot a runner and wait until its container is running (and healthy).
+
+        Args:
+            image: image reference, e.g. "app:latest".
+            network: user-defined Docker network (DNS between parent and runners);
+                "" for Docker's default bridge.
+            pool: FLAME pool name ([a-z0-9][a-z0-9_.-]*, <= 40 bytes); "" is "default".
+            env: container environment; FLAME_PARENT is passed byte-for-byte and
+                PHX_SERVER=false is added unless set.
+            cmd, entrypoint: Docker's Cmd and Entrypoint; None: the image's.
+            host_config: a Docker HostConfig as a dict with Engine API names, e.g.
+                {"Memory": 512 * 2**20, "NanoCpus": 1_500_000_000}.
+            mounts: Docker Mount dicts ({"Type": "volume", "Source": "v", "Target": "/d"}).
+            labels: extra Docker labels; keys under "flamed." are reserved.
+            boot_timeout_ms: how long flamed waits for the runner to run, in ms;
+                0: flamed's default (30000).
+            keep_runner: keep the container after it exits (debugging).
+            pull_policy: "if_not_present" (default), "always", "never" or a PullPolicy.
+            user, working_dir: Docker's User and WorkingDir; "": the image's.
+            timeout: the call's deadline in seconds; default boot_timeout_ms plus the
+                client's timeout.
+
+        Returns: the Runner, RUNNING, with container_id and ip_address.
+        Raises:
+            FlamedError: INVALID_ARGUMENT (INVALID_REQUEST: a bad field, named in the
+                message; DOCKER_REFUSED; START_FAILED), NOT_FOUND (IMAGE_NOT_FOUND),
+                FAILED_PRECONDITION (NETWORK_NOT_FOUND), ABORTED (RUNNER_EXITED during
+                boot), DEADLINE_EXCEEDED (BOOT_TIMEOUT), UNAVAILABLE (flamed or Docker
+                unreachable, IMAGE_PULL_FAILED).
+            TypeError: host_config or mounts hold values that are not JSON.
+        Follows: FLAME.Backend.remote_boot/1; Docker ContainerCreate/ContainerStart.
+        """
+        req = pb.BootRequest(
+            image=image, network=network, pool=pool, env=dict(env or {}),
+            cmd=list(cmd or ()), entrypoint=list(entrypoint or ()),
+            labels=dict(labels or {}), boot_timeout_ms=boot_timeout_ms,
+            keep_runner=keep_runner, pull_policy=_pull_policy(pull_policy), user=user,
+            working_dir=working_dir)
+        if host_config is not None:
+            req.host_config.CopyFrom(to_struct(host_config, "host_config"))
+        for i, m in enumerate(mounts or ()):
+            req.mounts.append(to_struct(m, f"mounts[{i}]"))
+        deadline = self._deadline(boot_timeout_ms or _DEFAULT_BOOT_TIMEOUT_MS, timeout)
+        try:
+            resp = self._stub.Boot(req, timeout=deadline, metadata=self._metadata)
+        except grpc.RpcError as e:
+            raise _error(e) from None
+        return runner_from_pb(resp.runner)
+
+    def spawn(self, runner_id: str, argv: Sequence[str], *,
+              env: Optional[Mapping[str, str]] = None, working_dir: str = "",
+              user: str = "", timeout_ms: int = 0,
+              timeout: Optional[float] = None) -> Stream[SpawnEvent]:
+        """Run a command in a runner and stream its events as they happen.
+
+        Args:
+            runner_id: the runner's id (Runner.id).
+            argv: command and arguments, run without a shell.
+            env: extra environment for the command.
+            working_dir, user: "" for the container's.
+            timeout_ms: flamed kills the command after this many ms (0: no limit); the
+                stream then raises FlamedError DEADLINE_EXCEEDED (SPAWN_TIMEOUT).
+            timeout: the call's deadline in seconds (None: none); cancelling the stream
+                or passing the deadline also kills the command.
+
+        Returns: a Stream of SpawnEvent: "started", then "stdout"/"stderr" chunks in
+            order, then "exited" with the exit code.
+        Raises (while iterating): FlamedError NOT_FOUND (RUNNER_NOT_FOUND),
+            FAILED_PRECONDITION (RUNNER_NOT_RUNNING), INVALID_ARGUMENT (INVALID_REQUEST,
+            e.g. empty argv), DEADLINE_EXCEEDED (SPAWN_TIMEOUT), UNAVAILABLE.
+        Follows: FLAME.Backend.remote_spawn_monitor/2, for parents that are not BEAM
+            nodes; Docker ExecCreate/ExecStart.
+        """
+        req = pb.SpawnRequest(runner_id=runner_id, argv=list(argv), env=dict(env or {}),
+                              working_dir=working_dir, user=user, timeout_ms=timeout_ms)
+        call = self._stub.Spawn(req, timeout=timeout, metadata=self._metadata)
+        return Stream(call, spawn_event_from_pb)
+
+    def run(self, runner_id: str, argv: Sequence[str], **kwargs) -> Result:
+        """Run a command to its end and collect its output (spawn() without streaming).
+
+        Takes spawn()'s arguments. Returns a Result(stdout, stderr, exit_code); a
+        non-zero exit code is a result, not an error.
+        Raises: what spawn() raises; FlamedError INTERNAL if the stream ended without
+            an exit code.
+        """
+        out, err = bytearray(), bytearray()
+        with self.spawn(runner_id, argv, **kwargs) as stream:
+            for ev in stream:
+                if ev.kind == "stdout":
+                    out += ev.data
+                elif ev.kind == "stderr":
+                    err += ev.data
+                elif ev.kind == "exited":
+                    return Result(bytes(out), bytes(err), ev.exit_code)
+        raise FlamedError("INTERNAL", "Spawn stream ended without an exited event")
+
+    def shutdown(self, runner_id: str, *, timeout_ms: int = 0,
+                 timeout: Optional[float] = None) -> Runner:
+        """Stop a runner (SIGTERM, SIGKILL after timeout_ms) and remove its container.
+
+        Idempotent: a runner already gone answers with its final state.
+
+        Args:
+            runner_id: the runner's id.
+            timeout_ms: grace between SIGTERM and SIGKILL in ms; 0: flamed's default
+                (--stop-timeout-ms, 10000).
+            timeout: the call's deadline in seconds; default the grace plus the
+                client's timeout.
+
+        Returns: the runner's final state, usually REMOVED (EXITED when kept).
+        Raises: FlamedError NOT_FOUND (RUNNER_NOT_FOUND), FAILED_PRECONDITION
+            (RUNNER_BOOTING), UNAVAILABLE.
+        Follows: FLAME's system_shutdown/0 seen from the parent; Docker ContainerStop
+            and ContainerDelete.
+        """
+        req = pb.ShutdownRequest(runner_id=runner_id, timeout_ms=timeout_ms)
+        deadline = self._deadline(timeout_ms or _DEFAULT_STOP_TIMEOUT_MS, timeout)
+        try:
+            resp = self._stub.Shutdown(req, timeout=deadline, metadata=self._metadata)
+        except grpc.RpcError as e:
+            raise _error(e) from None
+        return runner_from_pb(resp.runner)
+
+    def watch(self, *, pool: str = "", runner_id: str = "",
+              include_existing: bool = False) -> Stream[Event]:
+        """Stream runner lifecycle events, in order, until cancelled.
+
+        Args:
+            pool, runner_id: only this pool's / this runner's events ("" matches all).
+            include_existing: first one EXISTING event per current matching runner.
+
+        Returns: a Stream of Event (no deadline); cancel() it, or leave its `with`
+            block, to stop.
+        Raises (while iterating): FlamedError RESOURCE_EXHAUSTED (WATCH_TOO_SLOW: the
+            reader fell behind; list() then watch again), UNAVAILABLE (SHUTTING_DOWN).
+        Follows: FLAME.Backend.handle_info/2 for runner exits; Docker's event stream.
+        """
+        req = pb.WatchRequest(pool=pool, runner_id=runner_id, include_existing=include_existing)
+        call = self._stub.Watch(req, metadata=self._metadata)
+        return Stream(call, event_from_pb)
+
+    def list(self, *, pool: str = "", timeout: Optional[float] = None) -> list[Runner]:
+        """The runners flamed tracks now, oldest first; only `pool`'s when given.
+
+        Raises: FlamedError UNAVAILABLE (flamed unreachable).
+        """
+        try:
+            resp = self._stub.List(pb.ListRequest(pool=pool),
+                                   timeout=timeout if timeout is not None else self.timeout,
+                                   metadata=self._metadata)
+        except grpc.RpcError as e:
+            raise _error(e) from None
+        return [runner_from_pb(r) for r in resp.runners]
