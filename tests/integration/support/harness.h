@@ -184,8 +184,8 @@ typedef struct fl_event {
 /** Start a Watch on its own thread. pool/runner_id may be NULL. Owned by e. */
 fl_watcher *fl_watch_start(fl_env *e, const char *pool, const char *runner_id,
                            int include_existing);
-/** Make sure the watch is subscribed: boot a probe (a Boot that fails at the
- *  network check) in `pool` and wait until the watcher sees its FAILED. */
+/** Make sure the watch is subscribed: boot probes (Boots that fail at the
+ *  network check) in `pool` until the watcher sees one's FAILED (10 s). */
 void fl_watch_sync(fl_env *e, fl_watcher *w, const char *pool);
 /** Wait for an event of `type` for `runner_id` (NULL: any runner). @return
  *  its index, or -1 on timeout or when the stream ended. */
