@@ -43,6 +43,7 @@ int flame_error_from_grpc_status(int status)
     case 8: return FLAME_EEXHAUSTED;
     case 9: return FLAME_EPRECONDITION;
     case 10: return FLAME_EABORTED;
+    case 11: return FLAME_ERANGE;
     case 12: return FLAME_EUNIMPLEMENTED;
     case 14: return FLAME_EUNAVAILABLE;
     case 16: return FLAME_EUNAUTH;

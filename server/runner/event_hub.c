@@ -27,6 +27,9 @@ struct hub_watcher {
 struct event_hub {
     pthread_mutex_t mu;
     uint64_t sequence;
+    uint64_t first_sequence;          /* the first one this process published */
+    hub_event *history[HUB_HISTORY];  /* ring of the last published events */
+    size_t hist_head, hist_count;
     hub_watcher *watchers;
     size_t n_watchers;
     int closed;
@@ -38,6 +41,8 @@ void hub_event_unref(hub_event *ev)
         return;
     if (atomic_fetch_sub((atomic_int *)&ev->refs, 1) == 1) {
         free(ev->data);
+        free(ev->pool);
+        free(ev->runner_id);
         free(ev);
     }
 }
@@ -48,6 +53,8 @@ int event_hub_new(event_hub **out)
     if (!h)
         return FLAME_ENOMEM;
     pthread_mutex_init(&h->mu, NULL);
+    h->sequence = (uint64_t)(runner_now_unix_nano() / 1000);
+    h->first_sequence = h->sequence + 1;
     *out = h;
     return 0;
 }
@@ -56,6 +63,8 @@ void event_hub_free(event_hub *hub)
 {
     if (!hub)
         return;
+    for (size_t i = 0; i < hub->hist_count; i++)
+        hub_event_unref(hub->history[(hub->hist_head + i) % HUB_HISTORY]);
     pthread_mutex_destroy(&hub->mu);
     free(hub);
 }
@@ -77,7 +86,12 @@ static hub_event *event_pack(int type, const struct runner *r, uint64_t seq)
         goto done;
     ev->len = flame__v1__watch_response__get_packed_size(&resp);
     ev->data = malloc(ev->len ? ev->len : 1);
-    if (!ev->data) {
+    ev->pool = strdup(r->pool);
+    ev->runner_id = strdup(r->id);
+    if (!ev->data || !ev->pool || !ev->runner_id) {
+        free(ev->data);
+        free(ev->pool);
+        free(ev->runner_id);
         free(ev);
         ev = NULL;
         goto done;
@@ -113,21 +127,26 @@ int event_hub_restrict(hub_watcher *w, const char *const *pools, size_t n)
     return 0;
 }
 
-int event_hub_matches(const hub_watcher *w, const struct runner *r)
+static int matches(const hub_watcher *w, const char *pool, const char *runner_id)
 {
     if (w->allowed) {
         size_t i;
         for (i = 0; i < w->n_allowed; i++)
-            if (strcmp(w->allowed[i], r->pool) == 0)
+            if (strcmp(w->allowed[i], pool) == 0)
                 break;
         if (i == w->n_allowed)
             return 0;
     }
-    if (w->pool[0] && strcmp(w->pool, r->pool) != 0)
+    if (w->pool[0] && strcmp(w->pool, pool) != 0)
         return 0;
-    if (w->runner_id[0] && strcmp(w->runner_id, r->id) != 0)
+    if (w->runner_id[0] && strcmp(w->runner_id, runner_id) != 0)
         return 0;
     return 1;
+}
+
+int event_hub_matches(const hub_watcher *w, const struct runner *r)
+{
+    return matches(w, r->pool, r->id);
 }
 
 /* Queue ev for w (taking a ref). Returns 1 if w must be kicked. */
@@ -171,8 +190,15 @@ uint64_t event_hub_publish(event_hub *hub, int type, const struct runner *r)
         if (event_hub_matches(w, r) && watcher_push(w, ev))
             w->kick(w->ud);
     }
+    /* Keep it for resumes; the oldest goes. */
+    if (hub->hist_count == HUB_HISTORY) {
+        hub_event_unref(hub->history[hub->hist_head]);
+        hub->hist_head = (hub->hist_head + 1) % HUB_HISTORY;
+        hub->hist_count--;
+    }
+    hub->history[(hub->hist_head + hub->hist_count) % HUB_HISTORY] = ev; /* takes our ref */
+    hub->hist_count++;
     pthread_mutex_unlock(&hub->mu);
-    hub_event_unref(ev);
     return seq;
 }
 
@@ -220,6 +246,27 @@ int event_hub_push_existing(event_hub *hub, hub_watcher *w, const struct runner 
         return FLAME_ENOMEM;
     hub_event_unref(ev);
     return 0;
+}
+
+int event_hub_replay(event_hub *hub, hub_watcher *w, uint64_t after_sequence)
+{
+    int rc = 0;
+    pthread_mutex_lock(&hub->mu);
+    uint64_t oldest = hub->hist_count ? hub->history[hub->hist_head]->sequence : hub->sequence + 1;
+    if (after_sequence > hub->sequence || after_sequence + 1 < hub->first_sequence ||
+        after_sequence + 1 < oldest) {
+        rc = FLAME_ERANGE;
+        goto done;
+    }
+    for (size_t i = 0; i < hub->hist_count; i++) {
+        hub_event *ev = hub->history[(hub->hist_head + i) % HUB_HISTORY];
+        if (ev->sequence > after_sequence && matches(w, ev->pool, ev->runner_id) &&
+            watcher_push(w, ev))
+            w->kick(w->ud);
+    }
+done:
+    pthread_mutex_unlock(&hub->mu);
+    return rc;
 }
 
 enum hub_pop event_hub_pop(hub_watcher *w, hub_event **out, uint64_t *last_sequence)

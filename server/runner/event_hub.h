@@ -34,12 +34,22 @@ typedef struct hub_event {
     int type;           /* FLAME__V1__RUNNER_EVENT_TYPE__* */
     uint8_t *data;      /* packed flame.v1.WatchResponse */
     size_t len;
+    char *pool;         /* the runner's, for filtering replays */
+    char *runner_id;
 } hub_event;
+
+/* Published events kept for Watch resume (after_sequence). */
+#define HUB_HISTORY 4096
 
 /** Release a reference taken by event_hub_pop(). Accepts NULL. */
 void hub_event_unref(hub_event *ev);
 
-/** @param[out] out  free with event_hub_free(). @return 0 or FLAME_ENOMEM. */
+/**
+ * Sequences start at the hub's creation time in Unix microseconds, so they
+ * also increase across flamed restarts (a resume from before a restart is
+ * then reliably "too old").
+ * @param[out] out  free with event_hub_free(). @return 0 or FLAME_ENOMEM.
+ */
 int event_hub_new(event_hub **out);
 
 /** Free the hub. All watchers must be unsubscribed. Accepts NULL. */
@@ -87,6 +97,14 @@ int event_hub_push_existing(event_hub *hub, hub_watcher *w, const struct runner 
  * @return 0 or FLAME_ENOMEM.
  */
 int event_hub_restrict(hub_watcher *w, const char *const *pools, size_t n);
+
+/**
+ * Queue the kept events with sequence > after_sequence that match the
+ * watcher (resume). Call right after subscribe, under the registry lock.
+ * @return 0; FLAME_ERANGE when the history no longer reaches back that far,
+ *         or the sequence is not one of this process (client must re-list).
+ */
+int event_hub_replay(event_hub *hub, hub_watcher *w, uint64_t after_sequence);
 
 /** Does the watcher's filter match runner r? */
 int event_hub_matches(const hub_watcher *w, const struct runner *r);

@@ -3,6 +3,7 @@
 #include "runner/registry.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,11 +14,18 @@
 #define S(x) FLAME__V1__RUNNER_STATE__RUNNER_STATE_##x
 #define E(x) FLAME__V1__RUNNER_EVENT_TYPE__RUNNER_EVENT_TYPE_##x
 
+struct parent_watch {
+    char *parent_id;
+    int watchers;
+};
+
 struct runner_registry {
     pthread_mutex_t mu;
     event_hub *hub;
     struct runner **rs; /* insertion order: oldest first */
     size_t n, cap;
+    struct parent_watch *parents; /* parents with an open Watch */
+    size_t n_parents;
 };
 
 int runner_state_is_live(int state) { return state != S(REMOVED) && state != S(FAILED); }
@@ -40,6 +48,9 @@ void runner_registry_free(runner_registry *reg)
     for (size_t i = 0; i < reg->n; i++)
         runner_free(reg->rs[i]);
     free(reg->rs);
+    for (size_t i = 0; i < reg->n_parents; i++)
+        free(reg->parents[i].parent_id);
+    free(reg->parents);
     pthread_mutex_destroy(&reg->mu);
     free(reg);
 }
@@ -71,14 +82,30 @@ static void prune(runner_registry *reg)
     reg->n = j;
 }
 
+static struct runner *find_request(runner_registry *reg, const char *request_id)
+{
+    for (size_t i = reg->n; request_id && request_id[0] && i-- > 0;)
+        if (strcmp(reg->rs[i]->request_id, request_id) == 0)
+            return reg->rs[i];
+    return NULL;
+}
+
 static int add(runner_registry *reg, struct runner *r, int publish, size_t max_total,
-               size_t max_pool, size_t *live_total, size_t *live_pool)
+               size_t max_pool, size_t *live_total, size_t *live_pool, struct runner **existing)
 {
     int err = 0;
     pthread_mutex_lock(&reg->mu);
     if (find(reg, r->id)) {
         err = FLAME_EEXISTS;
         goto done;
+    }
+    if (existing) {
+        struct runner *same = find_request(reg, r->request_id);
+        if (same && same->state != S(FAILED)) {
+            *existing = runner_dup(same);
+            err = *existing ? FLAME_EEXISTS : FLAME_ENOMEM;
+            goto done;
+        }
     }
     if (max_total || max_pool || live_total || live_pool) {
         size_t total = 0, in_pool = 0;
@@ -119,20 +146,186 @@ done:
 int runner_registry_insert(runner_registry *reg, struct runner *r)
 {
     r->state = S(BOOTING);
-    return add(reg, r, 1, 0, 0, NULL, NULL);
+    return add(reg, r, 1, 0, 0, NULL, NULL, NULL);
 }
 
 int runner_registry_insert_within(runner_registry *reg, struct runner *r, size_t max_total,
                                   size_t max_pool, size_t *live_total, size_t *live_pool)
 {
     r->state = S(BOOTING);
-    return add(reg, r, 1, max_total, max_pool, live_total, live_pool);
+    return add(reg, r, 1, max_total, max_pool, live_total, live_pool, NULL);
+}
+
+int runner_registry_insert_once(runner_registry *reg, struct runner *r, size_t max_total,
+                                size_t max_pool, size_t *live_total, size_t *live_pool,
+                                struct runner **existing)
+{
+    *existing = NULL;
+    r->state = S(BOOTING);
+    return add(reg, r, 1, max_total, max_pool, live_total, live_pool, existing);
 }
 
 int runner_registry_adopt(runner_registry *reg, struct runner *r)
 {
-    return add(reg, r, 0, 0, 0, NULL, NULL);
+    return add(reg, r, 0, 0, 0, NULL, NULL, NULL);
 }
+
+struct runner *runner_registry_get_by_request(runner_registry *reg, const char *request_id)
+{
+    pthread_mutex_lock(&reg->mu);
+    struct runner *r = find_request(reg, request_id);
+    struct runner *c = r ? runner_dup(r) : NULL;
+    pthread_mutex_unlock(&reg->mu);
+    return c;
+}
+
+void runner_registry_spawn_begin(runner_registry *reg, const char *id, int64_t now_ms)
+{
+    pthread_mutex_lock(&reg->mu);
+    struct runner *r = find(reg, id);
+    if (r) {
+        r->active_spawns++;
+        r->last_active_ms = now_ms;
+    }
+    pthread_mutex_unlock(&reg->mu);
+}
+
+void runner_registry_spawn_end(runner_registry *reg, const char *id, int64_t now_ms)
+{
+    pthread_mutex_lock(&reg->mu);
+    struct runner *r = find(reg, id);
+    if (r) {
+        if (r->active_spawns > 0)
+            r->active_spawns--;
+        r->last_active_ms = now_ms;
+    }
+    pthread_mutex_unlock(&reg->mu);
+}
+
+static int parent_watching(runner_registry *reg, const char *parent_id)
+{
+    for (size_t i = 0; i < reg->n_parents; i++)
+        if (strcmp(reg->parents[i].parent_id, parent_id) == 0)
+            return reg->parents[i].watchers > 0;
+    return 0;
+}
+
+static void renew_locked(runner_registry *reg, const char *parent_id, int64_t now_ms,
+                         unsigned *renewed, unsigned *min_ttl)
+{
+    unsigned n = 0, m = 0;
+    for (size_t i = 0; i < reg->n; i++) {
+        struct runner *r = reg->rs[i];
+        if (!r->lease_ttl_ms || !runner_state_is_live(r->state) || strcmp(r->parent_id, parent_id))
+            continue;
+        r->lease_expires_ms = now_ms + r->lease_ttl_ms;
+        n++;
+        if (!m || r->lease_ttl_ms < m)
+            m = r->lease_ttl_ms;
+    }
+    if (renewed)
+        *renewed = n;
+    if (min_ttl)
+        *min_ttl = m;
+}
+
+void runner_registry_set_started_at(runner_registry *reg, const char *id, int64_t now_ms)
+{
+    pthread_mutex_lock(&reg->mu);
+    struct runner *r = find(reg, id);
+    if (r) {
+        r->started_ms = now_ms;
+        r->last_active_ms = now_ms;
+        if (r->lease_ttl_ms)
+            r->lease_expires_ms = now_ms + r->lease_ttl_ms;
+    }
+    pthread_mutex_unlock(&reg->mu);
+}
+
+void runner_registry_renew_parent(runner_registry *reg, const char *parent_id, int64_t now_ms,
+                                  unsigned *renewed, unsigned *min_ttl_ms)
+{
+    pthread_mutex_lock(&reg->mu);
+    renew_locked(reg, parent_id, now_ms, renewed, min_ttl_ms);
+    pthread_mutex_unlock(&reg->mu);
+}
+
+void runner_registry_parent_watch(runner_registry *reg, const char *parent_id, int delta,
+                                  int64_t now_ms)
+{
+    if (!parent_id || !parent_id[0])
+        return;
+    pthread_mutex_lock(&reg->mu);
+    size_t i;
+    for (i = 0; i < reg->n_parents; i++)
+        if (strcmp(reg->parents[i].parent_id, parent_id) == 0)
+            break;
+    if (i == reg->n_parents && delta > 0) {
+        struct parent_watch *np = realloc(reg->parents, (reg->n_parents + 1) * sizeof(*np));
+        char *id = strdup(parent_id);
+        if (np)
+            reg->parents = np;
+        if (!np || !id) {
+            free(id);
+            goto done; /* out of memory: the lease then relies on Renew */
+        }
+        reg->parents[reg->n_parents++] = (struct parent_watch){id, 0};
+    }
+    if (i < reg->n_parents) {
+        reg->parents[i].watchers += delta;
+        if (reg->parents[i].watchers <= 0) {
+            free(reg->parents[i].parent_id);
+            reg->parents[i] = reg->parents[--reg->n_parents];
+        }
+    }
+    /* Opening and closing both count as a renewal: the TTL runs from the last contact. */
+    renew_locked(reg, parent_id, now_ms, NULL, NULL);
+done:
+    pthread_mutex_unlock(&reg->mu);
+}
+
+int runner_registry_take_due(runner_registry *reg, int64_t now_ms, struct runner_due **out,
+                             size_t *n)
+{
+    struct runner_due *due = NULL;
+    size_t k = 0;
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&reg->mu);
+    for (size_t i = 0; i < reg->n; i++) {
+        struct runner *r = reg->rs[i];
+        if (r->state != S(RUNNING) || r->retiring || !r->started_ms)
+            continue;
+        char reason[256] = "";
+        if (r->lease_ttl_ms && r->lease_expires_ms && now_ms >= r->lease_expires_ms &&
+            !parent_watching(reg, r->parent_id))
+            snprintf(reason, sizeof(reason), "lease expired: parent '%.100s' neither watched nor "
+                     "renewed for %u ms", r->parent_id, r->lease_ttl_ms);
+        else if (r->max_lifetime_ms && now_ms - r->started_ms >= (int64_t)r->max_lifetime_ms)
+            snprintf(reason, sizeof(reason), "max lifetime of %llu ms reached",
+                     (unsigned long long)r->max_lifetime_ms);
+        else if (r->idle_after_ms && r->active_spawns == 0 &&
+                 now_ms - r->last_active_ms >= (int64_t)r->idle_after_ms)
+            snprintf(reason, sizeof(reason), "idle (no Spawn) for %llu ms",
+                     (unsigned long long)r->idle_after_ms);
+        if (!reason[0])
+            continue;
+        struct runner_due *nd = realloc(due, (k + 1) * sizeof(*nd));
+        if (!nd)
+            break;
+        due = nd;
+        snprintf(due[k].id, sizeof(due[k].id), "%s", r->id);
+        snprintf(due[k].reason, sizeof(due[k].reason), "%s", reason);
+        k++;
+        r->retiring = 1;
+    }
+    pthread_mutex_unlock(&reg->mu);
+    *out = due;
+    *n = k;
+    return 0;
+}
+
+
 
 struct runner *runner_registry_get(runner_registry *reg, const char *id)
 {
@@ -358,6 +551,15 @@ int runner_registry_watch_scoped(runner_registry *reg, const char *pool, const c
                                  size_t max_queue, void (*kick)(void *ud), void *ud,
                                  hub_watcher **out)
 {
+    return runner_registry_watch_resume(reg, pool, runner_id, include_existing, 0, pools, n_pools,
+                                        max_queue, kick, ud, out);
+}
+
+int runner_registry_watch_resume(runner_registry *reg, const char *pool, const char *runner_id,
+                                 int include_existing, uint64_t after_sequence,
+                                 const char *const *pools, size_t n_pools, size_t max_queue,
+                                 void (*kick)(void *ud), void *ud, hub_watcher **out)
+{
     int err;
     pthread_mutex_lock(&reg->mu);
     if ((err = event_hub_subscribe(reg->hub, pool, runner_id, max_queue, kick, ud, out)) < 0)
@@ -367,7 +569,12 @@ int runner_registry_watch_scoped(runner_registry *reg, const char *pool, const c
         *out = NULL;
         goto done;
     }
-    if (include_existing) {
+    if (after_sequence) {
+        if ((err = event_hub_replay(reg->hub, *out, after_sequence)) < 0) {
+            event_hub_unsubscribe(reg->hub, *out);
+            *out = NULL;
+        }
+    } else if (include_existing) {
         for (size_t i = 0; i < reg->n; i++) {
             struct runner *r = reg->rs[i];
             if (!runner_state_is_live(r->state) || !event_hub_matches(*out, r))
@@ -382,4 +589,11 @@ int runner_registry_watch_scoped(runner_registry *reg, const char *pool, const c
 done:
     pthread_mutex_unlock(&reg->mu);
     return err;
+}
+
+static int t_error(struct runner *r, const void *arg) { return runner_set_str(&r->error, arg); }
+
+int runner_registry_set_error(runner_registry *reg, const char *id, const char *error)
+{
+    return transition(reg, id, t_error, error);
 }

@@ -19,6 +19,7 @@
 #define FLAMED_REGISTRY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "runner/event_hub.h"
 #include "runner/runner.h"
@@ -44,6 +45,60 @@ int runner_registry_insert(runner_registry *reg, struct runner *r);
  */
 int runner_registry_insert_within(runner_registry *reg, struct runner *r, size_t max_total,
                                   size_t max_pool, size_t *live_total, size_t *live_pool);
+
+/**
+ * Idempotent insert: like runner_registry_insert_within(), but when
+ * r->request_id is set and a runner with the same request_id exists that did
+ * not fail, nothing is inserted and *existing receives its snapshot (owned by
+ * the caller). Checked under the lock, so two concurrent Boots with one
+ * request_id make one runner.
+ * @return 0 (inserted, *existing NULL); FLAME_EEXISTS (*existing set);
+ *         FLAME_EEXHAUSTED (quota; r not taken).
+ */
+int runner_registry_insert_once(runner_registry *reg, struct runner *r, size_t max_total,
+                                size_t max_pool, size_t *live_total, size_t *live_pool,
+                                struct runner **existing);
+
+/** Newest runner (any state) with this request_id, or NULL. */
+struct runner *runner_registry_get_by_request(runner_registry *reg, const char *request_id);
+
+/* ---- lifetime rules: leases, idle shutdown, max lifetime (times: monotonic ms) ---- */
+
+/** A Spawn starts/ends in runner id (for idle shutdown). */
+void runner_registry_spawn_begin(runner_registry *reg, const char *id, int64_t now_ms);
+void runner_registry_spawn_end(runner_registry *reg, const char *id, int64_t now_ms);
+
+/** Mark RUNNING-time bookkeeping (lease start, lifetime start) for a runner. */
+void runner_registry_set_started_at(runner_registry *reg, const char *id, int64_t now_ms);
+
+/**
+ * Renew the leases of parent_id's live runners to now + their ttl.
+ * @param[out] renewed  how many; @param[out] min_ttl_ms  shortest ttl (0: none). Both may be NULL.
+ */
+void runner_registry_renew_parent(runner_registry *reg, const char *parent_id, int64_t now_ms,
+                                  unsigned *renewed, unsigned *min_ttl_ms);
+
+/** A Watch with parent_id opened (+1) or closed (-1): while any is open the leases hold. */
+void runner_registry_parent_watch(runner_registry *reg, const char *parent_id, int delta,
+                                  int64_t now_ms);
+
+/** Why a runner is due for shutdown. */
+struct runner_due {
+    char id[RUNNER_ID_LEN + 1];
+    char reason[256];
+};
+
+/**
+ * Runners that must be shut down now: RUNNING, not already retiring, and
+ * whose lease expired (parent not watching), max lifetime passed, or idle for
+ * idle_shutdown_after_ms. Each is marked retiring so it is returned once.
+ * @param[out] out, n  array owned by the caller (free()).
+ */
+int runner_registry_take_due(runner_registry *reg, int64_t now_ms, struct runner_due **out,
+                             size_t *n);
+
+/** Set a runner's error text (why flamed shut it down). */
+int runner_registry_set_error(runner_registry *reg, const char *id, const char *error);
 
 /**
  * Adopt a runner found in Docker (state as given, published as EXISTING-free:
@@ -108,6 +163,16 @@ int runner_registry_watch_scoped(runner_registry *reg, const char *pool, const c
                                  int include_existing, const char *const *pools, size_t n_pools,
                                  size_t max_queue, void (*kick)(void *ud), void *ud,
                                  hub_watcher **out);
+
+/**
+ * runner_registry_watch_scoped() that first replays the kept events after
+ * after_sequence (resume) instead of listing existing runners; 0: no replay.
+ * @return as above, or FLAME_ERANGE (history too short; *out is NULL).
+ */
+int runner_registry_watch_resume(runner_registry *reg, const char *pool, const char *runner_id,
+                                 int include_existing, uint64_t after_sequence,
+                                 const char *const *pools, size_t n_pools, size_t max_queue,
+                                 void (*kick)(void *ud), void *ud, hub_watcher **out);
 
 /** Is the state live (tracked in List)? */
 int runner_state_is_live(int state);

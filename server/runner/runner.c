@@ -16,8 +16,8 @@ struct runner *runner_new(void)
     struct runner *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
-    char **fields[] = {&r->id, &r->container_id, &r->name, &r->pool,
-                       &r->image, &r->network, &r->ip_address, &r->error};
+    char **fields[] = {&r->id, &r->container_id, &r->name, &r->pool, &r->image,
+                       &r->network, &r->ip_address, &r->error, &r->request_id, &r->parent_id};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         if (!(*fields[i] = xstrdup(""))) {
             runner_free(r);
@@ -40,6 +40,8 @@ void runner_free(struct runner *r)
     free(r->network);
     free(r->ip_address);
     free(r->error);
+    free(r->request_id);
+    free(r->parent_id);
     for (size_t i = 0; i < r->n_labels; i++) {
         free(r->label_keys[i]);
         free(r->label_values[i]);
@@ -105,8 +107,10 @@ struct runner *runner_dup(const struct runner *r)
     c->network = xstrdup(r->network);
     c->ip_address = xstrdup(r->ip_address);
     c->error = xstrdup(r->error);
+    c->request_id = xstrdup(r->request_id);
+    c->parent_id = xstrdup(r->parent_id);
     if (!c->id || !c->container_id || !c->name || !c->pool || !c->image || !c->network ||
-        !c->ip_address || !c->error)
+        !c->ip_address || !c->error || !c->request_id || !c->parent_id)
         goto fail;
     for (size_t i = 0; i < r->n_labels; i++)
         if (runner_add_label(c, r->label_keys[i], r->label_values[i]) < 0)
@@ -133,6 +137,9 @@ int runner_to_proto(const struct runner *r, Flame__V1__Runner *out)
     out->keep_runner = r->keep_runner != 0;
     out->created_unix_nano = r->created_unix_nano;
     out->error = r->error;
+    out->request_id = r->request_id;
+    out->parent_id = r->parent_id;
+    out->lease_ttl_ms = r->lease_ttl_ms;
     if (r->n_labels) {
         out->labels = calloc(r->n_labels, sizeof(*out->labels));
         Flame__V1__Runner__LabelsEntry *e = calloc(r->n_labels, sizeof(*e));

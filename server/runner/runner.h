@@ -20,6 +20,11 @@
 #define RUNNER_LABEL_POOL "flamed.pool"
 #define RUNNER_LABEL_KEEP "flamed.keep"
 #define RUNNER_LABEL_NETWORK "flamed.network"
+#define RUNNER_LABEL_REQUEST_ID "flamed.request-id"
+#define RUNNER_LABEL_PARENT_ID "flamed.parent-id"
+#define RUNNER_LABEL_LEASE_TTL "flamed.lease-ttl-ms"
+#define RUNNER_LABEL_MAX_LIFETIME "flamed.max-lifetime-ms"
+#define RUNNER_LABEL_IDLE_AFTER "flamed.idle-shutdown-after-ms"
 #define RUNNER_LABEL_PREFIX "flamed."
 
 #define RUNNER_ID_LEN 16 /* hex digits */
@@ -41,6 +46,19 @@ struct runner {
     size_t n_labels;
     char **label_keys;
     char **label_values;
+
+    /* Lifetime rules (BootRequest), restored from labels on adoption. */
+    char *request_id;
+    char *parent_id;
+    uint32_t lease_ttl_ms;
+    uint64_t max_lifetime_ms;
+    uint64_t idle_after_ms;
+    /* Runtime bookkeeping, CLOCK_MONOTONIC ms (service_now_ms()). */
+    int64_t started_ms;        /* when it became RUNNING (or was adopted) */
+    int64_t lease_expires_ms;  /* 0: no lease */
+    int64_t last_active_ms;    /* last Spawn end, or start */
+    int active_spawns;
+    int retiring;              /* flamed decided to shut it down (lease, idle, lifetime) */
 };
 
 /**

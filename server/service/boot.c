@@ -56,6 +56,10 @@ static struct runner *runner_for(const Flame__V1__BootRequest *req)
              runner_set_str(&r->network, req->network);
     r->keep_runner = req->keep_runner;
     r->created_unix_nano = runner_now_unix_nano();
+    rc |= runner_set_str(&r->request_id, req->request_id) | runner_set_str(&r->parent_id, req->parent_id);
+    r->lease_ttl_ms = req->lease_ttl_ms;
+    r->max_lifetime_ms = req->max_lifetime_ms;
+    r->idle_after_ms = req->idle_shutdown_after_ms;
     for (size_t i = 0; i < req->n_labels; i++)
         rc |= runner_add_label(r, req->labels[i]->key, req->labels[i]->value);
     rc |= runner_add_label(r, RUNNER_LABEL_MANAGED_BY, RUNNER_LABEL_MANAGED_BY_VALUE);
@@ -64,6 +68,24 @@ static struct runner *runner_for(const Flame__V1__BootRequest *req)
     rc |= runner_add_label(r, RUNNER_LABEL_KEEP, req->keep_runner ? "true" : "false");
     if (req->network && req->network[0])
         rc |= runner_add_label(r, RUNNER_LABEL_NETWORK, req->network);
+    /* Everything a restarted flamed needs to keep enforcing this runner's rules. */
+    char num[32];
+    if (req->request_id && req->request_id[0])
+        rc |= runner_add_label(r, RUNNER_LABEL_REQUEST_ID, req->request_id);
+    if (req->parent_id && req->parent_id[0])
+        rc |= runner_add_label(r, RUNNER_LABEL_PARENT_ID, req->parent_id);
+    if (req->lease_ttl_ms) {
+        snprintf(num, sizeof(num), "%u", req->lease_ttl_ms);
+        rc |= runner_add_label(r, RUNNER_LABEL_LEASE_TTL, num);
+    }
+    if (req->max_lifetime_ms) {
+        snprintf(num, sizeof(num), "%llu", (unsigned long long)req->max_lifetime_ms);
+        rc |= runner_add_label(r, RUNNER_LABEL_MAX_LIFETIME, num);
+    }
+    if (req->idle_shutdown_after_ms) {
+        snprintf(num, sizeof(num), "%llu", (unsigned long long)req->idle_shutdown_after_ms);
+        rc |= runner_add_label(r, RUNNER_LABEL_IDLE_AFTER, num);
+    }
     if (rc) {
         runner_free(r);
         return NULL;
@@ -176,6 +198,58 @@ static int wait_running(struct service *svc, rpc_call *call, const struct runner
     }
 }
 
+static void finish_ok(rpc_call *call, const struct runner *r, const char *event, int64_t t0)
+{
+    Flame__V1__BootResponse resp = FLAME__V1__BOOT_RESPONSE__INIT;
+    Flame__V1__Runner pr;
+    if (runner_to_proto(r, &pr) < 0) {
+        rpc_call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        return;
+    }
+    resp.runner = &pr;
+    flamed_log(LOG_INFO, event, "runner_id=%s pool=%s container_id=%.12s ip=%s request_id=%s duration_ms=%lld",
+               r->id, r->pool, r->container_id, r->ip_address, r->request_id,
+               (long long)(service_now_ms() - t0));
+    rpc_call_finish(call, 0, NULL, NULL, &resp.base);
+    runner_proto_release(&pr);
+}
+
+/*
+ * A Boot with a request_id we already have: wait while the first one is still
+ * booting, then answer with its runner (whatever its state now) or its failure.
+ * Replaces *r with the latest snapshot.
+ */
+static int await_same_request(struct service *svc, rpc_call *call, struct runner *r,
+                              int64_t deadline, char *err, size_t errlen, const char **reason)
+{
+    while (r->state == FLAME__V1__RUNNER_STATE__RUNNER_STATE_BOOTING) {
+        if (rpc_call_cancelled(call)) {
+            snprintf(err, errlen, "the client cancelled Boot");
+            return FLAME_ECANCELLED;
+        }
+        if (service_now_ms() >= deadline) {
+            snprintf(err, errlen, "runner %s (request_id %s) is still booting", r->id, r->request_id);
+            *reason = "BOOT_TIMEOUT";
+            return FLAME_ETIMEOUT;
+        }
+        sleep_ms(50);
+        struct runner *now = runner_registry_get(svc->reg, r->id);
+        if (!now)
+            return FLAME_ENOMEM;
+        /* Swap contents so the caller's pointer stays valid. */
+        struct runner tmp = *r;
+        *r = *now;
+        *now = tmp;
+        runner_free(now);
+    }
+    if (r->state == FLAME__V1__RUNNER_STATE__RUNNER_STATE_FAILED) {
+        snprintf(err, errlen, "the Boot with request_id %s failed: %s", r->request_id, r->error);
+        *reason = "RUNNER_EXITED";
+        return FLAME_EABORTED;
+    }
+    return 0;
+}
+
 static void boot_worker(rpc_call *call)
 {
     struct service *svc = rpc_call_context(call);
@@ -204,10 +278,24 @@ static void boot_worker(rpc_call *call)
     snap = runner_dup(r);
     size_t live_total = 0, live_pool = 0;
     const struct policy *pol = svc->policy;
-    if (!snap || (rc = runner_registry_insert_within(svc->reg, r, pol->max_runners,
-                                                     pol->max_runners_per_pool, &live_total,
-                                                     &live_pool)) < 0) {
+    struct runner *existing = NULL;
+    if (!snap || (rc = runner_registry_insert_once(svc->reg, r, pol->max_runners,
+                                                   pol->max_runners_per_pool, &live_total,
+                                                   &live_pool, &existing)) < 0) {
         runner_free(r);
+        if (rc == FLAME_EEXISTS && existing) {
+            /* A retry of a Boot we already have: answer with that runner, never a second one. */
+            runner_free(snap);
+            snap = NULL;
+            rc = await_same_request(svc, call, existing, deadline, err, sizeof(err), &reason);
+            if (rc == 0) {
+                finish_ok(call, existing, "boot_replayed", t0);
+                runner_free(existing);
+                goto cleanup;
+            }
+            runner_free(existing);
+            goto done;
+        }
         if (rc == FLAME_EEXHAUSTED) {
             if (pol->max_runners && live_total >= pol->max_runners)
                 snprintf(err, sizeof(err), "flamed runs %zu runners, the limit is %zu (policy "
@@ -336,6 +424,7 @@ static void boot_worker(rpc_call *call)
         reason = rc == FLAME_ETIMEOUT ? "BOOT_TIMEOUT" : rc == FLAME_EABORTED ? "RUNNER_EXITED" : NULL;
         goto done;
     }
+    runner_registry_set_started_at(svc->reg, snap->id, service_now_ms());
     runner_registry_set_running(svc->reg, snap->id, ip);
     struct runner *now = runner_registry_get(svc->reg, snap->id);
     if (!now) {
@@ -378,19 +467,9 @@ done:
     } else if (rc < 0) {
         rpc_call_finish(call, rc, reason, err[0] ? err : "out of memory", NULL);
     } else {
-        Flame__V1__BootResponse resp = FLAME__V1__BOOT_RESPONSE__INIT;
-        Flame__V1__Runner pr;
-        if (runner_to_proto(snap, &pr) < 0) {
-            rpc_call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
-        } else {
-            resp.runner = &pr;
-            flamed_log(LOG_INFO, "boot_ok", "runner_id=%s pool=%s container_id=%.12s ip=%s duration_ms=%lld",
-                       snap->id, snap->pool, snap->container_id, snap->ip_address,
-                       (long long)(service_now_ms() - t0));
-            rpc_call_finish(call, 0, NULL, NULL, &resp.base);
-            runner_proto_release(&pr);
-        }
+        finish_ok(call, snap, "boot_ok", t0);
     }
+cleanup:
     runner_free(snap);
     free(container_id);
     cJSON_Delete(config);

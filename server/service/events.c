@@ -273,6 +273,32 @@ static void adopt(struct service *svc)
             r->exit_code = st.exit_code;
             r->oom_killed = st.oom_killed;
             r->state = st.running ? S(RUNNING) : S(EXITED);
+            const char *v;
+            runner_set_str(&r->request_id, label_of(c, RUNNER_LABEL_REQUEST_ID));
+            runner_set_str(&r->parent_id, label_of(c, RUNNER_LABEL_PARENT_ID));
+            if ((v = label_of(c, RUNNER_LABEL_LEASE_TTL)))
+                r->lease_ttl_ms = (uint32_t)strtoul(v, NULL, 10);
+            if ((v = label_of(c, RUNNER_LABEL_MAX_LIFETIME)))
+                r->max_lifetime_ms = strtoull(v, NULL, 10);
+            if ((v = label_of(c, RUNNER_LABEL_IDLE_AFTER)))
+                r->idle_after_ms = strtoull(v, NULL, 10);
+            /* Leases and idle clocks restart at adoption: the parent gets a full TTL to
+             * reconnect. Max lifetime counts from the container's start, which Docker knows. */
+            int64_t now = service_now_ms();
+            r->started_ms = now;
+            r->last_active_ms = now;
+            if (r->lease_ttl_ms)
+                r->lease_expires_ms = now + r->lease_ttl_ms;
+            const cJSON *started = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(inspect, "State"), "StartedAt");
+            if (cJSON_IsString(started) && r->max_lifetime_ms) {
+                struct tm tm = {0};
+                if (strptime(started->valuestring, "%Y-%m-%dT%H:%M:%S", &tm)) {
+                    int64_t age_ms = ((int64_t)time(NULL) - (int64_t)timegm(&tm)) * 1000;
+                    if (age_ms > 0)
+                        r->started_ms = now - age_ms;
+                }
+            }
             const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels"), *l;
             cJSON_ArrayForEach(l, labels)
             {
@@ -361,6 +387,10 @@ int service_start(struct service **out, docker_client *docker, const struct serv
         return FLAME_ENOMEM;
     }
     svc->events_started = 1;
+    if (service_janitor_start(svc) < 0) {
+        service_stop(svc);
+        return FLAME_ENOMEM;
+    }
     *out = svc;
     return 0;
 nomem:
@@ -389,6 +419,8 @@ void service_stop(struct service *svc)
         pthread_join(svc->events_thread, NULL);
     if (svc->health_started)
         pthread_join(svc->health_thread, NULL);
+    if (svc->janitor_started)
+        pthread_join(svc->janitor_thread, NULL);
     struct reaper *rp = svc->reaper;
     pthread_mutex_lock(&rp->mu);
     rp->stop = 1;

@@ -139,6 +139,19 @@ int request_pool_validate(const char *pool, char *err, size_t errlen)
     return 0;
 }
 
+int request_key_validate(const char *key, const char *field, size_t max, char *err, size_t errlen)
+{
+    if (!key || !key[0])
+        return 0;
+    size_t n = strlen(key);
+    if (n > max)
+        return fail(err, errlen, "%s is too long (%zu bytes, at most %zu)", field, n, max);
+    for (const char *p = key; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("_.:@/-", *p))
+            return fail(err, errlen, "%s has invalid characters: use [A-Za-z0-9_.:@/-]", field);
+    return 0;
+}
+
 int request_runner_id_validate(const char *id, const char *field, char *err, size_t errlen)
 {
     if (!id || !id[0])
@@ -264,6 +277,14 @@ int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config
         return fail(err, errlen, "user is longer than 256 bytes");
     if (req->working_dir && req->working_dir[0] && req->working_dir[0] != '/')
         return fail(err, errlen, "working_dir '%.80s' must be an absolute path", req->working_dir);
+    if ((rc = request_key_validate(req->request_id, "request_id", 128, err, errlen)) < 0 ||
+        (rc = request_key_validate(req->parent_id, "parent_id", 256, err, errlen)) < 0)
+        return rc;
+    if (req->lease_ttl_ms && (!req->parent_id || !req->parent_id[0]))
+        return fail(err, errlen, "lease_ttl_ms needs parent_id: the lease belongs to a parent, "
+                                 "which renews it by watching with its parent_id or calling Renew");
+    if (req->lease_ttl_ms && req->lease_ttl_ms < 100)
+        return fail(err, errlen, "lease_ttl_ms %u is too short (at least 100)", req->lease_ttl_ms);
 
     if (req->host_config) {
         char derr[512] = "";

@@ -56,6 +56,9 @@ int request_spawn_validate(const Flame__V1__SpawnRequest *req, char *err, size_t
 /** Validate a runner id: 1..64 bytes of [A-Za-z0-9_-]. `field` names it in the message. */
 int request_runner_id_validate(const char *id, const char *field, char *err, size_t errlen);
 
+/** Validate an optional key (request_id, parent_id): at most max bytes of [A-Za-z0-9_.:@/-]. */
+int request_key_validate(const char *key, const char *field, size_t max, char *err, size_t errlen);
+
 /** Validate a pool filter ("" allowed). */
 int request_pool_validate(const char *pool, char *err, size_t errlen);
 

@@ -43,6 +43,8 @@ struct service {
     int events_started;
     struct reaper *reaper;
     rpc_health *health;       /* borrowed; set by service_health_start() */
+    pthread_t janitor_thread;
+    int janitor_started;
     pthread_t health_thread;
     int health_started;
 };
@@ -87,6 +89,20 @@ int service_caller_allows(const rpc_call *call, const char *pool);
 void service_caller_pools(const rpc_call *call, char *out, size_t outlen);
 /** Log an audit line: rpc, caller (never a secret), and the given key=value pairs. */
 void service_audit(const rpc_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
+ * Stop a runner (grace in ms), record its exit, remove its container unless
+ * kept; the registry transitions publish STOPPING, EXITED, REMOVED. Blocking:
+ * call from a worker or the janitor. @return 0 or the Docker error (err set).
+ */
+int service_stop_runner(struct service *svc, const struct runner *r, unsigned grace_ms, char *err,
+                        size_t errlen);
+
+/** The Renew RPC handler. */
+void service_renew(rpc_call *call);
+
+/** Start the janitor thread (leases, max lifetime, idle shutdown). @return 0 or FLAME_ENOMEM. */
+int service_janitor_start(struct service *svc);
 
 /** Ask the reaper to remove a runner's container (it exited on its own). */
 void service_reap(struct service *svc, const char *runner_id);

@@ -68,26 +68,19 @@ static int stop_container(struct service *svc, const struct runner *r, unsigned 
     return rc < 0 ? rc : 0;
 }
 
-static void shutdown_worker(rpc_call *call)
+int service_stop_runner(struct service *svc, const struct runner *r, unsigned grace_ms, char *err,
+                        size_t errlen)
 {
-    struct service *svc = rpc_call_context(call);
-    const Flame__V1__ShutdownRequest *req = (const Flame__V1__ShutdownRequest *)rpc_call_request(call);
-    struct runner *r = rpc_call_state(call);
-    char err[2048] = "", derr[1024] = "";
-    int rc = 0;
-    int64_t t0 = service_now_ms();
-    unsigned grace_ms = req->timeout_ms ? req->timeout_ms
-                                        : (svc->cfg.default_stop_timeout_ms ? svc->cfg.default_stop_timeout_ms : 10000);
+    char derr[1024] = "";
     runner_registry_set_stopping(svc->reg, r->id);
-    rc = stop_container(svc, r, grace_ms, derr, sizeof(derr));
+    int rc = stop_container(svc, r, grace_ms, derr, sizeof(derr));
     if (rc == FLAME_ENOTFOUND) {
         runner_registry_set_removed(svc->reg, r->id);
-        rc = 0;
-        goto done;
+        return 0;
     }
     if (rc < 0) {
-        snprintf(err, sizeof(err), "stopping runner %s: %s", r->id, derr);
-        goto done;
+        snprintf(err, errlen, "stopping runner %s: %s", r->id, derr);
+        return rc;
     }
     cJSON *inspect = NULL;
     if (docker_container_inspect(svc->docker, r->container_id, &inspect, derr, sizeof(derr)) == 0) {
@@ -96,18 +89,28 @@ static void shutdown_worker(rpc_call *call)
             runner_registry_set_exited(svc->reg, r->id, st.exit_code, st.oom_killed);
         cJSON_Delete(inspect);
     }
-    if (!r->keep_runner) {
-        rc = docker_container_remove(svc->docker, r->container_id, derr, sizeof(derr));
-        if (rc == 0 || rc == FLAME_ENOTFOUND || rc == FLAME_ECONFLICT) {
-            /* 409 means a removal is already in progress (the reaper): it ends the same way. */
-            runner_registry_set_removed(svc->reg, r->id);
-            rc = 0;
-        } else {
-            snprintf(err, sizeof(err), "removing runner %s's container: %s", r->id, derr);
-            goto done;
-        }
+    if (r->keep_runner)
+        return 0;
+    rc = docker_container_remove(svc->docker, r->container_id, derr, sizeof(derr));
+    if (rc == 0 || rc == FLAME_ENOTFOUND || rc == FLAME_ECONFLICT) {
+        /* 409 means a removal is already in progress (the reaper): it ends the same way. */
+        runner_registry_set_removed(svc->reg, r->id);
+        return 0;
     }
-done:
+    snprintf(err, errlen, "removing runner %s's container: %s", r->id, derr);
+    return rc;
+}
+
+static void shutdown_worker(rpc_call *call)
+{
+    struct service *svc = rpc_call_context(call);
+    const Flame__V1__ShutdownRequest *req = (const Flame__V1__ShutdownRequest *)rpc_call_request(call);
+    struct runner *r = rpc_call_state(call);
+    char err[2048] = "";
+    int64_t t0 = service_now_ms();
+    unsigned grace_ms = req->timeout_ms ? req->timeout_ms
+                                        : (svc->cfg.default_stop_timeout_ms ? svc->cfg.default_stop_timeout_ms : 10000);
+    int rc = service_stop_runner(svc, r, grace_ms, err, sizeof(err));
     if (rc < 0) {
         flamed_log(LOG_WARN, "shutdown_failed", "runner_id=%s pool=%s error=%s", r->id, r->pool, err);
         rpc_call_finish(call, rc, "DOCKER_ERROR", err, NULL);

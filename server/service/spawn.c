@@ -34,6 +34,7 @@ struct spawn {
     int timed_out;
     int send_failed;
     uint64_t bytes_out, bytes_err;
+    int counted; /* runner_registry_spawn_begin() was called */
 };
 
 static void spawn_free(void *p)
@@ -153,6 +154,8 @@ static void spawn_worker(rpc_call *call)
     }
     flamed_log(LOG_INFO, "spawn_start", "runner_id=%s pool=%s exec_id=%.12s", s->runner->id,
                s->runner->pool, exec_id);
+    runner_registry_spawn_begin(svc->reg, s->runner->id, service_now_ms());
+    s->counted = 1;
     struct docker_exec_io io = {on_output, should_abort, s};
     rc = docker_exec_start(svc->docker, exec_id, &io, derr, sizeof(derr));
     if (rc == FLAME_ECANCELLED || s->timed_out || s->send_failed || rpc_call_cancelled(call)) {
@@ -200,6 +203,8 @@ static void spawn_worker(rpc_call *call)
     }
     rc = 0;
 done:
+    if (s->counted)
+        runner_registry_spawn_end(svc->reg, s->runner->id, service_now_ms());
     flamed_log(rc == 0 ? LOG_INFO : LOG_WARN, "spawn_done",
                "runner_id=%s pool=%s status=%s exit_code=%d stdout_bytes=%llu stderr_bytes=%llu duration_ms=%lld",
                s->runner->id, s->runner->pool, flame_grpc_status_name(flame_error_grpc_status(rc)),

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/log.h"
 #include "flame/error.h"
@@ -30,6 +31,7 @@ struct watch {
     int done;     /* finish decided; no more sends */
     int closed;   /* on_close ran */
     int finish_pending; /* closed while a send was in flight: finish when it completes */
+    char *parent_id;    /* holds the parent's leases while open */
 };
 
 static void watch_free(void *p)
@@ -37,6 +39,7 @@ static void watch_free(void *p)
     struct watch *w = p;
     if (!w)
         return;
+    free(w->parent_id);
     pthread_mutex_destroy(&w->mu);
     free(w);
 }
@@ -126,6 +129,8 @@ static void on_close(rpc_call *call)
     pthread_mutex_unlock(&w->mu);
     /* Outside w->mu: the hub's lock comes before ours. */
     event_hub_unsubscribe(w->svc->hub, hw);
+    if (w->parent_id)
+        runner_registry_parent_watch(w->svc->reg, w->parent_id, -1, service_now_ms());
     pthread_mutex_lock(&w->mu);
     w->watcher = NULL;
     pthread_mutex_unlock(&w->mu);
@@ -139,6 +144,8 @@ void service_watch(rpc_call *call)
     int rc = request_pool_validate(req->pool, err, sizeof(err));
     if (rc == 0 && req->runner_id && req->runner_id[0])
         rc = request_runner_id_validate(req->runner_id, "runner_id", err, sizeof(err));
+    if (rc == 0)
+        rc = request_key_validate(req->parent_id, "parent_id", 256, err, sizeof(err));
     if (rc < 0) {
         rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);
         return;
@@ -156,14 +163,25 @@ void service_watch(rpc_call *call)
     w->sending = 1;
     hub_watcher *hw = NULL;
     const struct rpc_identity *id = rpc_call_identity(call);
-    rc = runner_registry_watch_scoped(svc->reg, req->pool, req->runner_id, req->include_existing,
-                                      id->pools, id->pools ? id->n_pools : 0,
+    rc = runner_registry_watch_resume(svc->reg, req->pool, req->runner_id, req->include_existing,
+                                      req->after_sequence, id->pools, id->pools ? id->n_pools : 0,
                                       svc->cfg.watch_queue_max, watch_kick, w, &hw);
     if (rc < 0) {
         w->sending = 0;
         w->done = 1;
-        rpc_call_finish(call, rc, NULL, "out of memory", NULL);
+        if (rc == FLAME_ERANGE)
+            rpc_call_finish(call, rc, "WATCH_HISTORY_GONE",
+                            "after_sequence is older than flamed's event history (or from another "
+                            "flamed process): List, then Watch again without after_sequence", NULL);
+        else
+            rpc_call_finish(call, rc, NULL, "out of memory", NULL);
         return;
+    }
+    if (req->parent_id && req->parent_id[0]) {
+        /* The parent is here: its runners' leases hold while this stream is open. */
+        w->parent_id = strdup(req->parent_id);
+        if (w->parent_id)
+            runner_registry_parent_watch(svc->reg, w->parent_id, +1, service_now_ms());
     }
     pthread_mutex_lock(&w->mu);
     w->watcher = hw;
