@@ -37,6 +37,8 @@ def proto_dir() -> Path | None:
     env = os.environ.get("FLAMED_PROTO_DIR")
     if env:
         return Path(env).resolve()
+    if not (PACKAGE_DIR.parent / "pyproject.toml").is_file():
+        return None  # an installed package: use the stubs it was built with
     candidate = PACKAGE_DIR.parent.parent.parent / "proto"
     return candidate if (candidate / "flame").is_dir() else None
 
@@ -119,7 +121,7 @@ def ensure(force: bool = False) -> Path:
     """
     root = proto_dir()
     if root is None:
-        if _stamp() is None:
+        if not (GEN_DIR / "flame" / "v1" / "runner_service_pb2_grpc.py").is_file():
             raise ImportError("flamed: generated stubs missing and proto/ not found; run "
                               "bindings/python/generate or set FLAMED_PROTO_DIR")
         return GEN_DIR

@@ -1,6 +1,7 @@
 """Test harness: a real flamed (child process, own unix socket) and the real dockerd.
 
-Each test module starts one Harness in setUpModule. Its tag, "fltest-py-<pid>-<hex>",
+Each test module starts one Harness in setUpModule. Its tag,
+"$FLAMED_TEST_TAG_PREFIX-<pid>-<hex>" (prefix default fltest-py),
 names the Docker network it creates and is the value of the label fltest.run that
 every runner a test boots must carry (Harness.labels), so teardown force-removes
 whatever a test left behind, even after a failed assertion, then removes the network
@@ -46,7 +47,8 @@ class Harness:
     """One flamed on a unix socket, one Docker network, one cleanup label."""
 
     def __init__(self) -> None:
-        self.tag = f"fltest-py-{os.getpid()}-{secrets.token_hex(3)}"
+        prefix = os.environ.get("FLAMED_TEST_TAG_PREFIX", "fltest-py")
+        self.tag = f"{prefix}-{os.getpid()}-{secrets.token_hex(3)}"
         self.network = self.tag
         self.labels = {RUN_LABEL: self.tag}
         self._dir = tempfile.mkdtemp(prefix="flbind-")
