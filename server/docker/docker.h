@@ -15,6 +15,11 @@
  *   other 5xx, unparseable JSON                          FLAME_ERROR
  * The detail holds Docker's own {"message": ...} text.
  *
+ * Plain requests retry transient failures (a connection dropped mid-exchange,
+ * HTTP 502/503/504) up to 4 times with backoff from 50 ms, within the call's
+ * timeout. A refused connection (dockerd down) is not retried: the call fails
+ * fast with FLAME_EUNAVAILABLE.
+ *
  * Thread-safety: a docker_client may be shared by any number of threads; each
  * call borrows a libcurl easy handle from an internal pool (connections are
  * reused). Streams (exec start, events, pull) use their own handle.
@@ -83,6 +88,9 @@ const char *docker_client_socket_path(const docker_client *c);
  *         FLAME_EPRECONDITION when the daemon's API is older than 1.41.
  */
 int docker_ping(docker_client *c, char *err, size_t errlen);
+
+/** How many transient failures (connection reset, 502/503/504) were retried so far. */
+unsigned long docker_client_retries(const docker_client *c);
 
 /** Negotiated API version ("1.41"); borrowed, static storage. */
 const char *docker_client_api_version(const docker_client *c);

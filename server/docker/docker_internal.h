@@ -34,7 +34,16 @@ struct docker_client {
     pthread_mutex_t pool_lock; /* guards pool and pool_len */
     CURL *pool[DOCKER__POOL_MAX];
     size_t pool_len;
+    atomic_ulong retries;      /* transient failures retried (docker_client_retries()) */
 };
+
+/* Attempts for one plain request on transient failures (see docker__do). */
+#define DOCKER__RETRIES 4
+
+/** Monotonic ms. */
+int64_t docker__now_ms(void);
+/** Sleep ms. */
+void docker__sleep_ms(long ms);
 
 /* ------------------------------------------------------------- errors */
 
@@ -58,6 +67,8 @@ struct docker__buf {
 /** Append n bytes. @return 0, FLAME_ENOMEM, or FLAME_EEXHAUSTED (over max; overflow set). */
 int docker__buf_append(struct docker__buf *b, const char *p, size_t n);
 void docker__buf_free(struct docker__buf *b);
+/** Empty the buffer, keeping its memory and max. */
+void docker__buf_reset(struct docker__buf *b);
 
 /* ------------------------------------------------------------- plain requests */
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -91,6 +92,32 @@ int docker__status_code(long status, const char *message)
 }
 
 /* ================================================================ buffers */
+
+void docker__buf_reset(struct docker__buf *b)
+{
+    b->len = 0;
+    b->overflow = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+int64_t docker__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void docker__sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+unsigned long docker_client_retries(const docker_client *c)
+{
+    return atomic_load(&((docker_client *)c)->retries);
+}
 
 int docker__buf_append(struct docker__buf *b, const char *p, size_t n)
 {
@@ -511,10 +538,39 @@ int docker__do(docker_client *c, const char *method, const char *path, const cJS
     DOCKER__SETOPT(h, CURLOPT_WRITEDATA, &r->body);
     DOCKER__SETOPT(h, CURLOPT_HEADERFUNCTION, docker__header_cb);
     DOCKER__SETOPT(h, CURLOPT_HEADERDATA, r);
-    if (timeout_ms > 0)
-        DOCKER__SETOPT(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 
-    cc = curl_easy_perform(h);
+    /*
+     * Transient failures are retried with backoff within the call's timeout: a
+     * connection dropped mid-exchange (reset, nothing received) and 502/503/504.
+     * Permanent answers (4xx, other 5xx) and a socket that refuses connections
+     * (dockerd is down: fail fast, UNAVAILABLE) are not. A POST that is retried
+     * may have taken effect once: callers handle the 409 that can follow.
+     */
+    int64_t t_start = docker__now_ms();
+    long backoff_ms = 50;
+    for (int attempt = 1;; attempt++) {
+        long left = timeout_ms;
+        if (timeout_ms > 0) {
+            left = timeout_ms - (long)(docker__now_ms() - t_start);
+            if (left < 1)
+                left = 1;
+            DOCKER__SETOPT(h, CURLOPT_TIMEOUT_MS, left);
+        }
+        docker__buf_reset(&r->body);
+        r->status = 0;
+        cc = curl_easy_perform(h);
+        int transient = (cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR ||
+                         cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE);
+        if (cc == CURLE_OK && curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status) == CURLE_OK)
+            transient = r->status == 502 || r->status == 503 || r->status == 504;
+        if (!transient || attempt >= DOCKER__RETRIES)
+            break;
+        if (timeout_ms > 0 && (long)(docker__now_ms() - t_start) + backoff_ms >= timeout_ms)
+            break;
+        docker__sleep_ms(backoff_ms);
+        backoff_ms *= 2;
+        atomic_fetch_add(&c->retries, 1);
+    }
     if (cc == CURLE_WRITE_ERROR && r->body.overflow) {
         rc = docker__fail(err, errlen, FLAME_ERROR,
                           "Docker's answer to %s %s is larger than %zu bytes", method, path,

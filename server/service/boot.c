@@ -379,6 +379,23 @@ static void boot_worker(rpc_call *call)
         goto done;
     }
     rc = docker_container_create(svc->docker, snap->name, config, &container_id, derr, sizeof(derr));
+    if (rc == FLAME_EEXISTS) {
+        /* A create retried after a dropped connection may have worked the first time:
+         * the name is ours if the container carries our runner id. */
+        cJSON *inspect = NULL;
+        if (docker_container_inspect(svc->docker, snap->name, &inspect, derr, sizeof(derr)) == 0) {
+            const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(inspect, "Config");
+            const cJSON *lid = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cfg, "Labels"), RUNNER_LABEL_ID);
+            const cJSON *cid = cJSON_GetObjectItemCaseSensitive(inspect, "Id");
+            if (cJSON_IsString(lid) && strcmp(lid->valuestring, snap->id) == 0 && cJSON_IsString(cid) &&
+                (container_id = strdup(cid->valuestring)))
+                rc = 0;
+        }
+        cJSON_Delete(inspect);
+        if (rc == FLAME_EEXISTS)
+            snprintf(derr, sizeof(derr), "container name %s is taken by another container", snap->name);
+    }
     if (rc < 0) {
         if (rc == FLAME_ENOTFOUND) {
             snprintf(err, sizeof(err), "image '%s' not found: %s", req->image, derr);
