@@ -72,6 +72,9 @@ defmodule Flame.V1.Runner do
   field :keep_runner, 12, type: :bool, json_name: "keepRunner"
   field :created_unix_nano, 13, type: :int64, json_name: "createdUnixNano"
   field :error, 14, type: :string
+  field :request_id, 15, type: :string, json_name: "requestId"
+  field :parent_id, 16, type: :string, json_name: "parentId"
+  field :lease_ttl_ms, 17, type: :uint32, json_name: "leaseTtlMs"
 end
 
 defmodule Flame.V1.BootRequest.EnvEntry do
@@ -111,6 +114,11 @@ defmodule Flame.V1.BootRequest do
   field :entrypoint, 12, repeated: true, type: :string
   field :user, 13, type: :string
   field :working_dir, 14, type: :string, json_name: "workingDir"
+  field :request_id, 15, type: :string, json_name: "requestId"
+  field :parent_id, 16, type: :string, json_name: "parentId"
+  field :lease_ttl_ms, 17, type: :uint32, json_name: "leaseTtlMs"
+  field :max_lifetime_ms, 18, type: :uint64, json_name: "maxLifetimeMs"
+  field :idle_shutdown_after_ms, 19, type: :uint64, json_name: "idleShutdownAfterMs"
 end
 
 defmodule Flame.V1.BootResponse do
@@ -197,6 +205,8 @@ defmodule Flame.V1.WatchRequest do
   field :pool, 1, type: :string
   field :runner_id, 2, type: :string, json_name: "runnerId"
   field :include_existing, 3, type: :bool, json_name: "includeExisting"
+  field :after_sequence, 4, type: :uint64, json_name: "afterSequence"
+  field :parent_id, 5, type: :string, json_name: "parentId"
 end
 
 defmodule Flame.V1.WatchResponse do
@@ -226,6 +236,23 @@ defmodule Flame.V1.ListResponse do
   field :runners, 1, repeated: true, type: Flame.V1.Runner
 end
 
+defmodule Flame.V1.RenewRequest do
+  @moduledoc false
+
+  use Protobuf, syntax: :proto3, protoc_gen_elixir_version: "0.12.0"
+
+  field :parent_id, 1, type: :string, json_name: "parentId"
+end
+
+defmodule Flame.V1.RenewResponse do
+  @moduledoc false
+
+  use Protobuf, syntax: :proto3, protoc_gen_elixir_version: "0.12.0"
+
+  field :renewed, 1, type: :uint32
+  field :lease_ttl_ms, 2, type: :uint32, json_name: "leaseTtlMs"
+end
+
 defmodule Flame.V1.RunnerService.Service do
   @moduledoc false
 
@@ -240,6 +267,8 @@ defmodule Flame.V1.RunnerService.Service do
   rpc :Watch, Flame.V1.WatchRequest, stream(Flame.V1.WatchResponse)
 
   rpc :List, Flame.V1.ListRequest, Flame.V1.ListResponse
+
+  rpc :Renew, Flame.V1.RenewRequest, Flame.V1.RenewResponse
 end
 
 defmodule Flame.V1.RunnerService.Stub do
