@@ -113,25 +113,31 @@ static size_t kv_to_json(char *buf, size_t cap, size_t o, const char *kv)
             }
         }
         val[vl] = '\0';
-        int numeric = !quoted && vl > 0 && vl < 19;
-        for (size_t i = 0; numeric && i < vl; i++)
-            if (!((val[i] >= '0' && val[i] <= '9') || (i == 0 && val[i] == '-' && vl > 1)))
+        /* A JSON integer: -?(0|[1-9][0-9]*). Ids stay strings even when all digits. */
+        int numeric = !quoted && vl > 0 && vl < 19 && !(klen >= 2 && memcmp(k + klen - 2, "id", 2) == 0);
+        size_t d = (numeric && val[0] == '-') ? 1 : 0;
+        if (numeric && (d == vl || (val[d] == '0' && vl > d + 1)))
+            numeric = 0;
+        for (size_t i = d; numeric && i < vl; i++)
+            if (val[i] < '0' || val[i] > '9')
                 numeric = 0;
-        buf[o++] = ',';
-        buf[o++] = '"';
-        o = json_escape(buf, cap, o, k, klen);
-        if (o + 4 >= cap)
+        /* Build the pair apart, and append it only whole: a cut line must stay valid JSON. */
+        char pair[2 * sizeof(val) + 300];
+        size_t q = 0;
+        pair[q++] = ',';
+        pair[q++] = '"';
+        q = json_escape(pair, 256, q, k, klen);
+        pair[q++] = '"';
+        pair[q++] = ':';
+        if (!numeric)
+            pair[q++] = '"';
+        q = json_escape(pair, sizeof(pair) - 2, q, val, vl);
+        if (!numeric)
+            pair[q++] = '"';
+        if (o + q + 2 > cap)
             break;
-        buf[o++] = '"';
-        buf[o++] = ':';
-        if (numeric) {
-            o = json_escape(buf, cap, o, val, vl);
-        } else {
-            buf[o++] = '"';
-            o = json_escape(buf, cap, o, val, vl);
-            if (o + 2 < cap)
-                buf[o++] = '"';
-        }
+        memcpy(buf + o, pair, q);
+        o += q;
     }
     return o;
 }
