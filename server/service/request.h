@@ -50,7 +50,7 @@ int request_struct_to_json(const Google__Protobuf__Struct *s, cJSON **out, char 
 int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config, cJSON **mounts,
                           char *err, size_t errlen);
 
-/** Validate a SpawnRequest: runner_id, argv (required; sizes), env, timeout_ms. */
+/** Validate a SpawnRequest: runner_id, argv (required; sizes), env, working_dir. */
 int request_spawn_validate(const Flame__V1__SpawnRequest *req, char *err, size_t errlen);
 
 /** Validate a runner id: 1..64 bytes of [A-Za-z0-9_-]. `field` names it in the message. */
