@@ -42,7 +42,7 @@ typedef struct cli_cmd {
 } cli_cmd;
 
 extern const cli_cmd cli_cmd_boot, cli_cmd_spawn, cli_cmd_watch, cli_cmd_ls, cli_cmd_shutdown,
-    cli_cmd_run, cli_cmd_version, cli_cmd_help;
+    cli_cmd_run, cli_cmd_version, cli_cmd_help, cli_cmd_renew;
 
 /** The command table, NULL-terminated (main.c). */
 extern const cli_cmd *const cli_commands[];
@@ -92,6 +92,9 @@ int cli_parse(cli *g, int argc, char **argv, const cli_opt *const *tables, int t
 
 /** Parse a decimal uint32 ("30000"); on error print "<what>: ..." and return FLAME_EINVALID. */
 int cli_parse_u32(const char *what, const char *s, uint32_t *out);
+
+/** Parse a decimal uint64; on error print "<what>: ..." and return FLAME_EINVALID. */
+int cli_parse_u64(const char *what, const char *s, uint64_t *out);
 
 /** A growable NULL-terminated string vector of borrowed strings. */
 typedef struct cli_strv {
@@ -176,6 +179,12 @@ void cli_boot_free(cli_boot *b);
     "      --entrypoint X     override the image's entrypoint\n"                                  \
     "  -u, --user U           user to run as\n"                                                   \
     "  -w, --workdir D        working directory\n"                                                \
-    "      --cmd ARG          one argument of the container's command (repeatable)\n"
+    "      --cmd ARG          one argument of the container's command (repeatable)\n"       \
+    "      --request-id ID    idempotency key: a retried boot with it returns the same runner\n" \
+    "      --parent ID        the parent that owns the runner (needed for --lease-ttl)\n"      \
+    "      --lease-ttl MS     shut the runner down when the parent neither watches (watch\n"  \
+    "                         --parent) nor renews (flamectl renew) for MS\n"               \
+    "      --max-lifetime MS  shut the runner down MS after it started\n"                     \
+    "      --idle-shutdown MS shut the runner down after MS with no spawn running\n"
 
 #endif

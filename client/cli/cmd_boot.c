@@ -10,6 +10,7 @@
 enum {
     B_IMAGE = 1, B_NETWORK, B_POOL, B_ENV, B_LABEL, B_MEMORY, B_CPUS, B_HOST_CONFIG, B_MOUNT,
     B_KEEP, B_PULL, B_BOOT_TIMEOUT, B_ENTRYPOINT, B_USER, B_WORKDIR, B_CMD,
+    B_REQUEST_ID, B_PARENT, B_LEASE_TTL, B_MAX_LIFETIME, B_IDLE_SHUTDOWN,
 };
 
 const cli_opt cli_boot_opts[] = {
@@ -29,6 +30,11 @@ const cli_opt cli_boot_opts[] = {
     {"user", 'u', CLI_ARG, B_USER},
     {"workdir", 'w', CLI_ARG, B_WORKDIR},
     {"cmd", 0, CLI_ARG, B_CMD},
+    {"request-id", 0, CLI_ARG, B_REQUEST_ID},
+    {"parent", 0, CLI_ARG, B_PARENT},
+    {"lease-ttl", 0, CLI_ARG, B_LEASE_TTL},
+    {"max-lifetime", 0, CLI_ARG, B_MAX_LIFETIME},
+    {"idle-shutdown", 0, CLI_ARG, B_IDLE_SHUTDOWN},
     CLI_OPT_END,
 };
 
@@ -55,6 +61,11 @@ int cli_boot_option(void *ud, int id, const char *arg)
         r->entrypoint = b->entrypoint;
         return 0;
     case B_BOOT_TIMEOUT: return cli_parse_u32("--boot-timeout", arg, &r->boot_timeout_ms);
+    case B_REQUEST_ID: r->request_id = arg; return 0;
+    case B_PARENT: r->parent_id = arg; return 0;
+    case B_LEASE_TTL: return cli_parse_u32("--lease-ttl", arg, &r->lease_ttl_ms);
+    case B_MAX_LIFETIME: return cli_parse_u64("--max-lifetime", arg, &r->max_lifetime_ms);
+    case B_IDLE_SHUTDOWN: return cli_parse_u64("--idle-shutdown", arg, &r->idle_shutdown_after_ms);
     case B_MEMORY:
         if (flame_parse_memory_bytes(arg, &r->memory_bytes) < 0) {
             cli_failf(FLAME_EINVALID, "--memory: '%s' is not a size: use bytes or a k, m, g or t "

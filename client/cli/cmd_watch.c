@@ -8,13 +8,15 @@
 
 #include "cli.h"
 
-enum { W_POOL = 1, W_RUNNER, W_EXISTING, W_TIMEOUT };
+enum { W_POOL = 1, W_RUNNER, W_EXISTING, W_TIMEOUT, W_AFTER, W_PARENT };
 
 static const cli_opt watch_opts[] = {
     {"pool", 'p', CLI_ARG, W_POOL},
     {"runner", 'r', CLI_ARG, W_RUNNER},
     {"existing", 0, CLI_NOARG, W_EXISTING},
     {"timeout", 't', CLI_ARG, W_TIMEOUT},
+    {"after", 0, CLI_ARG, W_AFTER},
+    {"parent", 0, CLI_ARG, W_PARENT},
     CLI_OPT_END,
 };
 
@@ -27,6 +29,8 @@ static int watch_option(void *ud, int id, const char *arg)
     case W_RUNNER: w->runner_id = arg; return 0;
     case W_EXISTING: w->include_existing = 1; return 0;
     case W_TIMEOUT: return cli_parse_u32("--timeout", arg, &w->timeout_ms);
+    case W_AFTER: return cli_parse_u64("--after", arg, &w->after_sequence);
+    case W_PARENT: w->parent_id = arg; return 0;
     }
     return FLAME_ERROR;
 }
@@ -73,7 +77,8 @@ static int watch_run(cli *g, int argc, char **argv)
     }
     if (args.n_pos || args.n_tail) {
         rc = cli_failf(FLAME_EINVALID,
-                       "usage: flamectl watch [--pool P] [--runner ID] [--existing] [--timeout MS]");
+                       "usage: flamectl watch [--pool P] [--runner ID] [--existing] [--timeout MS] "
+                       "[--after SEQ] [--parent ID]");
         goto done;
     }
     if ((err = cli_client(g, &c)) < 0) {
@@ -97,6 +102,7 @@ const cli_cmd cli_cmd_watch = {
     "watch",
     "print runner events as they happen",
     "usage: flamectl watch [--pool POOL] [--runner ID] [--existing] [--timeout MS]\n"
+    "                      [--after SEQ] [--parent ID]\n"
     "\n"
     "Print one line per runner event until interrupted or the timeout:\n"
     "  SEQ TYPE RUNNER_ID POOL STATE exit=N\n"
@@ -106,6 +112,10 @@ const cli_cmd cli_cmd_watch = {
     "  -p, --pool POOL    only runners of this pool\n"
     "  -r, --runner ID    only this runner\n"
     "      --existing     first print every current runner as an EXISTING event\n"
-    "  -t, --timeout MS   stop after MS milliseconds (exit 0)\n",
+    "  -t, --timeout MS   stop after MS milliseconds (exit 0)\n"
+    "      --after SEQ    resume: first replay the events after sequence SEQ (a watch's\n"
+    "                     last printed SEQ); fails with OUT_OF_RANGE (exit 65) when\n"
+    "                     flamed's history no longer reaches back: ls, then watch again\n"
+    "      --parent ID    hold the leases of parent ID's runners while watching\n",
     watch_run,
 };

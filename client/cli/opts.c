@@ -164,6 +164,25 @@ bad:
     return FLAME_EINVALID;
 }
 
+int cli_parse_u64(const char *what, const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    unsigned long long v;
+
+    if (!s || !isdigit((unsigned char)*s))
+        goto bad;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end)
+        goto bad;
+    *out = (uint64_t)v;
+    return 0;
+bad:
+    cli_failf(FLAME_EINVALID, "%s: '%s' is not a number from 0 to %llu", what, s ? s : "",
+              (unsigned long long)UINT64_MAX);
+    return FLAME_EINVALID;
+}
+
 /* ------------------------------------------------------------ string vectors */
 
 int cli_strv_push(cli_strv *sv, const char *s)
@@ -236,5 +255,8 @@ void cli_json_runner(FILE *f, const flame_runner *r)
             r->exit_code, r->oom_killed ? "true" : "false", r->keep_runner ? "true" : "false",
             (long long)r->created_unix_nano);
     json_field(f, "error", r->error, 1);
+    json_field(f, "request_id", r->request_id, 1);
+    json_field(f, "parent_id", r->parent_id, 1);
+    fprintf(f, ",\"lease_ttl_ms\":%u", (unsigned)r->lease_ttl_ms);
     fputc('}', f);
 }

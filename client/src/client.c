@@ -1,5 +1,5 @@
 /*
- * client.c - the five RunnerService RPCs: build the request message from the
+ * client.c - the six RunnerService RPCs: build the request message from the
  * caller's plain-C request, run the call (call.c), convert the answer.
  *
  * Request messages are built entirely from malloc'd copies so that one
@@ -128,9 +128,12 @@ static int boot_request(const flame_boot_request *req, Flame__V1__BootRequest **
     flame__v1__boot_request__init(m);
     /* init points strings at protobuf_c_empty_string; replace each with a copy */
     m->image = m->network = m->pool = m->user = m->working_dir = NULL;
+    m->request_id = m->parent_id = NULL;
     if (!(m->image = strdup(req->image)) || !(m->network = flame__strdup0(req->network)) ||
         !(m->pool = flame__strdup0(req->pool)) || !(m->user = flame__strdup0(req->user)) ||
-        !(m->working_dir = flame__strdup0(req->working_dir))) {
+        !(m->working_dir = flame__strdup0(req->working_dir)) ||
+        !(m->request_id = flame__strdup0(req->request_id)) ||
+        !(m->parent_id = flame__strdup0(req->parent_id))) {
         err = FLAME_ENOMEM;
         goto nomem;
     }
@@ -153,6 +156,9 @@ static int boot_request(const flame_boot_request *req, Flame__V1__BootRequest **
     m->boot_timeout_ms = req->boot_timeout_ms;
     m->keep_runner = req->keep_runner ? 1 : 0;
     m->pull_policy = (Flame__V1__PullPolicy)req->pull_policy;
+    m->lease_ttl_ms = req->lease_ttl_ms;
+    m->max_lifetime_ms = req->max_lifetime_ms;
+    m->idle_shutdown_after_ms = req->idle_shutdown_after_ms;
     *out = m;
     m = NULL;
     goto done;
@@ -269,6 +275,34 @@ int flame_client_list(flame_client *c, const char *pool, flame_runner ***out, si
     rs = NULL;
 done:
     flame_runner_list_free(rs, got);
+    free_msg(resp);
+    return err;
+}
+
+/* ------------------------------------------------------------ Renew */
+
+int flame_client_renew(flame_client *c, const char *parent_id, unsigned *renewed,
+                       flame_status *st)
+{
+    Flame__V1__RenewRequest m = FLAME__V1__RENEW_REQUEST__INIT;
+    Flame__V1__RenewResponse *resp = NULL;
+    int err = 0;
+
+    if (renewed)
+        *renewed = 0;
+    if (!c || !parent_id || !*parent_id) {
+        flame__status_local(st, FLAME_EINVALID, "parent_id is required");
+        return FLAME_EINVALID;
+    }
+    /* stack message with a borrowed string: nothing in it is freed */
+    m.parent_id = (char *)parent_id;
+    if ((err = flame__call_unary(c, METHOD("Renew"), c->timeout_ms, &m.base,
+                                 &flame__v1__renew_response__descriptor,
+                                 (ProtobufCMessage **)&resp, st)) < 0)
+        goto done;
+    if (renewed)
+        *renewed = resp->renewed;
+done:
     free_msg(resp);
     return err;
 }
@@ -431,6 +465,8 @@ int flame_client_watch(flame_client *c, const flame_watch_request *req,
     m.pool = (char *)(req->pool ? req->pool : "");
     m.runner_id = (char *)(req->runner_id ? req->runner_id : "");
     m.include_existing = req->include_existing ? 1 : 0;
+    m.after_sequence = req->after_sequence;
+    m.parent_id = (char *)(req->parent_id ? req->parent_id : "");
     if ((err = flame__call_start(c, METHOD("Watch"), req->timeout_ms, &m.base, &call)) < 0) {
         flame__status_local(st, err, "Watch: could not start the call");
         goto done;

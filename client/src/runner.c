@@ -19,6 +19,8 @@ void flame_runner_free(flame_runner *r)
     free(r->network);
     free(r->ip_address);
     free(r->error);
+    free(r->request_id);
+    free(r->parent_id);
     for (size_t i = 0; i < r->n_labels; i++) {
         if (r->label_keys)
             free(r->label_keys[i]);
@@ -92,7 +94,9 @@ int flame__runner_from_pb(const Flame__V1__Runner *r, flame_runner **out)
         !(fr->name = flame__strdup0(r->name)) || !(fr->pool = flame__strdup0(r->pool)) ||
         !(fr->image = flame__strdup0(r->image)) || !(fr->network = flame__strdup0(r->network)) ||
         !(fr->ip_address = flame__strdup0(r->ip_address)) ||
-        !(fr->error = flame__strdup0(r->error))) {
+        !(fr->error = flame__strdup0(r->error)) ||
+        !(fr->request_id = flame__strdup0(r->request_id)) ||
+        !(fr->parent_id = flame__strdup0(r->parent_id))) {
         err = FLAME_ENOMEM;
         goto done;
     }
@@ -101,6 +105,7 @@ int flame__runner_from_pb(const Flame__V1__Runner *r, flame_runner **out)
     fr->oom_killed = r->oom_killed ? 1 : 0;
     fr->keep_runner = r->keep_runner ? 1 : 0;
     fr->created_unix_nano = r->created_unix_nano;
+    fr->lease_ttl_ms = r->lease_ttl_ms;
     if (r->n_labels) {
         if (!(fr->label_keys = calloc(r->n_labels, sizeof(char *))) ||
             !(fr->label_values = calloc(r->n_labels, sizeof(char *)))) {

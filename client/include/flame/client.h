@@ -73,6 +73,10 @@ typedef struct flame_runner {
     size_t n_labels;
     char **label_keys;   /* n_labels entries each */
     char **label_values;
+    /* Added: BootRequest.request_id, parent_id and lease_ttl_ms as booted
+     * ("" and 0 when not set). */
+    char *request_id, *parent_id;
+    uint32_t lease_ttl_ms;
 } flame_runner;
 
 /** Free a runner from any flame_client_* call. Accepts NULL. */
@@ -126,6 +130,20 @@ typedef struct flame_boot_request {
      * keys of host_config_json; 0 leaves them as host_config_json has them. */
     int64_t memory_bytes;
     int64_t nano_cpus;
+    /* Added (recovery and leases):
+     * request_id: idempotency key; a retried Boot with the same id returns the
+     *   same runner (also across a flamed restart). NULL: none.
+     * parent_id: the owning parent; needed for a lease. NULL: none.
+     * lease_ttl_ms: flamed shuts the runner down when the parent neither keeps
+     *   a Watch with its parent_id open nor calls flame_client_renew() for this
+     *   long. 0: no lease.
+     * max_lifetime_ms: hard cap on the runner's life; 0: none.
+     * idle_shutdown_after_ms: shut down after this long with no Spawn; 0: never. */
+    const char *request_id;
+    const char *parent_id;
+    uint32_t lease_ttl_ms;
+    uint64_t max_lifetime_ms;
+    uint64_t idle_shutdown_after_ms;
 } flame_boot_request;
 
 /**
@@ -226,6 +244,14 @@ typedef struct flame_watch_request {
     /* Added: polled about every 100 ms with the callback's ud while no event
      * arrives; non-zero ends the watch (0 is returned). May be NULL. */
     int (*on_tick)(void *ud);
+    /* Added: resume after this sequence (replay the missed events from
+     * flamed's bounded history, then stream live ones; 0: no replay). When the
+     * history no longer reaches back, the call fails with FLAME_ERANGE
+     * (OUT_OF_RANGE, reason WATCH_HISTORY_GONE): list, then watch again. */
+    uint64_t after_sequence;
+    /* Added: while this watch is open, the leases of this parent's runners
+     * hold. NULL or "": none. */
+    const char *parent_id;
 } flame_watch_request;
 
 /** One runner event; all fields borrowed for the callback's duration. */
@@ -249,6 +275,20 @@ typedef struct flame_event {
  */
 int flame_client_watch(flame_client *c, const flame_watch_request *req,
                        int (*fn)(void *ud, const flame_event *ev), void *ud, flame_status *st);
+
+/**
+ * Added: renew the leases of a parent's runners (for parents that do not keep
+ * a watch with their parent_id open).
+ * @param c          an open client (borrowed); thread-safe.
+ * @param parent_id  the parent_id given to Boot (copied); required.
+ * @param[out] renewed  how many live runners of the parent hold a lease now
+ *                      renewed; may be NULL.
+ * @param[out] st    status detail, or NULL.
+ * @return 0, FLAME_EINVALID (empty or malformed parent_id), FLAME_EUNAVAILABLE, ...
+ * Follows: flame.v1.RunnerService/Renew.
+ */
+int flame_client_renew(flame_client *c, const char *parent_id, unsigned *renewed,
+                       flame_status *st);
 
 /** libflame's version ("0.1.0"); static. */
 const char *flame_version(void);
