@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "flame/error.h"
 #include "service/service.h"
 
@@ -330,7 +331,7 @@ static void *events_main(void *arg)
     struct service *svc = arg;
     struct follower f = {svc, 0, 0};
     long backoff = 100;
-    int adopted = 0;
+    int adopted = svc->adopted;
     while (!atomic_load(&svc->stopping)) {
         char derr[512] = "";
         if (!adopted) {
@@ -349,6 +350,7 @@ static void *events_main(void *arg)
             break;
         if (f.opened)
             backoff = 100;
+        metrics_docker_events_lost();
         flamed_log(LOG_WARN, "docker_events_lost", "error=%s retry_ms=%ld", rc < 0 ? derr : "stream ended",
                    backoff);
         struct timespec ts = {backoff / 1000, (backoff % 1000) * 1000000L};
@@ -382,6 +384,13 @@ int service_start(struct service **out, docker_client *docker, const struct serv
         goto nomem;
     if (pthread_create(&rp->thread, NULL, reaper_main, rp) != 0)
         goto nomem;
+    /* Adopt before serving, so the first List after a restart already shows the runners.
+     * If Docker is down now, the events thread adopts once it answers. */
+    char perr[256];
+    if (docker_ping(docker, perr, sizeof(perr)) == 0) {
+        adopt(svc);
+        svc->adopted = 1;
+    }
     if (pthread_create(&svc->events_thread, NULL, events_main, svc) != 0) {
         service_stop(svc);
         return FLAME_ENOMEM;

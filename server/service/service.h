@@ -41,6 +41,7 @@ struct service {
     atomic_int stopping;
     pthread_t events_thread;
     int events_started;
+    int adopted;              /* flamed's existing containers were adopted */
     struct reaper *reaper;
     rpc_health *health;       /* borrowed; set by service_health_start() */
     pthread_t janitor_thread;
