@@ -15,13 +15,17 @@
 #include <grpc/grpc.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
+#include "common/metrics_http.h"
 #include "docker/docker.h"
+#include "docker/observe.h"
 #include "flame/error.h"
 #include "rpc/auth.h"
 #include "rpc/health.h"
 #include "rpc/reflection.h"
 #include "rpc/rpc.h"
 #include "service/service.h"
+#include "service/metrics_source.h"
 
 #define DEFAULT_LISTEN "unix:/run/flamed/flamed.sock"
 #define MAX_LISTEN 8
@@ -62,6 +66,8 @@ static void usage(FILE *f)
             "  --shutdown-grace-ms MS  on SIGTERM, wait this long for calls before cancelling (default 5000)\n"
             "  --log-level LEVEL       debug, info, warn, error (default info)\n"
             "  --log-format FORMAT     text (key=value) or json (default text)\n"
+            "  --metrics-listen ADDR   serve Prometheus metrics at http://ADDR/metrics\n"
+            "                          (127.0.0.1:9464; plaintext, no auth: keep it private)\n"
             "  --version, --help\n",
             DEFAULT_LISTEN);
 }
@@ -84,6 +90,7 @@ int main(int argc, char **argv)
     const char *docker_host = getenv("DOCKER_HOST");
     unsigned long socket_mode = 0660, boot_timeout = 30000, stop_timeout = 10000, watch_queue = 1024,
                   cq_threads = 2, max_calls = 512, grace_ms = 5000;
+    const char *metrics_listen = NULL;
     const char *socket_group = NULL, *auth_tokens = NULL, *tls_cert = NULL, *tls_key = NULL,
                *tls_client_ca = NULL;
     int auth_health = 0;
@@ -109,6 +116,7 @@ int main(int argc, char **argv)
         {"shutdown-grace-ms", required_argument, 0, 'g'},
         {"log-level", required_argument, 0, 'L'},
         {"log-format", required_argument, 0, 'F'},
+        {"metrics-listen", required_argument, 0, 'M'},
         {"version", no_argument, 0, 'V'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -146,6 +154,7 @@ int main(int argc, char **argv)
         case 'c': bad = parse_uint(optarg, 100000, &max_calls) || max_calls == 0; break;
         case 'g': bad = parse_uint(optarg, 3600000, &grace_ms); break;
         case 'L': bad = log_level_parse(optarg, &level) != 0; break;
+        case 'M': metrics_listen = optarg; break;
         case 'F':
             if (strcmp(optarg, "text") == 0)
                 format = LOG_FORMAT_TEXT;
@@ -201,6 +210,9 @@ int main(int argc, char **argv)
         return 70;
     }
     grpc_init();
+    metrics_set_build_info(FLAMED_VERSION, grpc_version_string());
+    docker_set_request_hook(metrics_docker_request);
+    metrics_http *metrics = NULL;
     int exit_code = 0;
     docker_client *docker = NULL;
     struct service *svc = NULL;
@@ -249,6 +261,17 @@ int main(int argc, char **argv)
         exit_code = 70;
         goto done;
     }
+    service_metrics_register(svc);
+    if (metrics_listen) {
+        int metrics_port = 0;
+        int mrc = metrics_http_start(&metrics, metrics_listen, &metrics_port, err, sizeof(err));
+        if (mrc < 0) {
+            fprintf(stderr, "flamed: %s\n", err);
+            exit_code = mrc == FLAME_EINVALID ? 64 : 69;
+            goto done;
+        }
+        flamed_log(LOG_INFO, "metrics_listening", "addr=%s port=%d", metrics_listen, metrics_port);
+    }
     /* One method table: flame.v1.RunnerService, grpc.health.v1, grpc.reflection v1/v1alpha. */
     struct rpc_method methods[16];
     size_t n_methods = 0;
@@ -293,6 +316,8 @@ int main(int argc, char **argv)
     rpc_health_close(health);
     rpc_server_shutdown(srv, (long)grace_ms);
 done:
+    metrics_http_stop(metrics);
+    service_metrics_unregister();
     rpc_server_free(srv);
     service_stop(svc);
     rpc_health_free(health);

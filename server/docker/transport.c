@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "docker_internal.h"
+#include "observe.h"
 
 #ifndef FLAMED_VERSION
 #define FLAMED_VERSION "0"
@@ -559,6 +560,7 @@ int docker__do(docker_client *c, const char *method, const char *path, const cJS
         docker__buf_reset(&r->body);
         r->status = 0;
         cc = curl_easy_perform(h);
+        docker__observe(h, method, path); /* the request hook (metrics): every attempt */
         int transient = (cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR ||
                          cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE);
         if (cc == CURLE_OK && curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status) == CURLE_OK)

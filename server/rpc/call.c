@@ -9,6 +9,7 @@
 #include <grpc/support/time.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "flame/error.h"
 #include "rpc/rpc_internal.h"
 
@@ -445,6 +446,7 @@ void rpc_call_finish(rpc_call *c, int err, const char *reason, const char *detai
 static void on_finish_done(rpc_call *c, int success)
 {
     int64_t ms = (rpc__now_ns() - c->start_ns) / 1000000;
+    metrics_rpc_done(rpc_call_method(c), c->finish_status);
     enum log_level lvl = c->finish_status == 0 ? LOG_DEBUG : LOG_INFO;
     if (log_enabled(lvl)) {
         /* Slices are not NUL-terminated: copy, bounded by the slice length. */

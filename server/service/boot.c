@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "flame/error.h"
 #include "service/request.h"
 #include "service/service.h"
@@ -486,6 +487,7 @@ done:
     } else {
         finish_ok(call, snap, "boot_ok", t0);
     }
+    metrics_boot_done(rc, service_now_ms() - t0);
 cleanup:
     runner_free(snap);
     free(container_id);

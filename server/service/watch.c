@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "flame/error.h"
 #include "service/request.h"
 #include "service/service.h"
@@ -73,6 +74,7 @@ static void pump_locked(struct watch *w)
                  (unsigned long long)last);
         w->done = 1;
         flamed_log(LOG_WARN, "watch_overflow", "last_sequence=%llu", (unsigned long long)last);
+        metrics_watch_dropped();
         rpc_call_finish(w->call, FLAME_EEXHAUSTED, "WATCH_TOO_SLOW", msg, NULL);
         break;
     }
@@ -177,6 +179,8 @@ void service_watch(rpc_call *call)
             rpc_call_finish(call, rc, NULL, "out of memory", NULL);
         return;
     }
+    if (req->after_sequence)
+        metrics_watch_resumed();
     if (req->parent_id && req->parent_id[0]) {
         /* The parent is here: its runners' leases hold while this stream is open. */
         w->parent_id = strdup(req->parent_id);
