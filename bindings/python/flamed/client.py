@@ -19,7 +19,7 @@ _generate.ensure()
 from ._gen.flame.v1 import runner_service_pb2 as pb  # noqa: E402
 from ._gen.flame.v1 import runner_service_pb2_grpc as pb_grpc  # noqa: E402
 from .types import (  # noqa: E402
-    Event, EventType, FlamedError, PullPolicy, Result, Runner, RunnerState, SpawnEvent)
+    Event, EventType, FlamedError, PullPolicy, Renewal, Result, Runner, RunnerState, SpawnEvent)
 
 T = TypeVar("T")
 
@@ -50,7 +50,8 @@ def runner_from_pb(r: "pb.Runner") -> Runner:
         id=r.id, container_id=r.container_id, name=r.name, pool=r.pool, image=r.image,
         network=r.network, ip_address=r.ip_address, state=RunnerState(r.state),
         labels=dict(r.labels), exit_code=r.exit_code, oom_killed=r.oom_killed,
-        keep_runner=r.keep_runner, created_unix_nano=r.created_unix_nano, error=r.error)
+        keep_runner=r.keep_runner, created_unix_nano=r.created_unix_nano, error=r.error,
+        request_id=r.request_id, parent_id=r.parent_id, lease_ttl_ms=r.lease_ttl_ms)
 
 
 def event_from_pb(m: "pb.WatchResponse") -> Event:
@@ -183,14 +184,16 @@ class Client:
              labels: Optional[Mapping[str, str]] = None, boot_timeout_ms: int = 0,
              keep_runner: bool = False,
              pull_policy: Union[None, str, PullPolicy] = None, user: str = "",
-             working_dir: str = "", timeout: Optional[float] = None) -> Runner:
+             working_dir: str = "", request_id: str = "", parent_id: str = "",
+             lease_ttl_ms: int = 0, max_lifetime_ms: int = 0, idle_shutdown_after_ms: int = 0,
+             timeout: Optional[float] = None) -> Runner:
         """Boot a runner and wait until its container is running (and healthy).
 
         Args:
             image: image reference, e.g. "app:latest".
             network: user-defined Docker network (DNS between parent and runners);
                 "" for Docker's default bridge.
-            pool: FLAME pool name ([a-z0-9][a-z0-9_.-]*, <= 40 bytes); "" is "default".
+            pool: FLAME pool name ([A-Za-z0-9][A-Za-z0-9_.-]*, <= 63 bytes); "" is "default".
             env: container environment; FLAME_PARENT is passed byte-for-byte and
                 PHX_SERVER=false is added unless set.
             cmd, entrypoint: Docker's Cmd and Entrypoint; None: the image's.
@@ -203,6 +206,16 @@ class Client:
             keep_runner: keep the container after it exits (debugging).
             pull_policy: "if_not_present" (default), "always", "never" or a PullPolicy.
             user, working_dir: Docker's User and WorkingDir; "": the image's.
+            request_id: idempotency key (<= 128 bytes of [A-Za-z0-9_.:@/-]): a retried
+                Boot with the same request_id returns the same runner, also across a
+                flamed restart.
+            parent_id: the parent that owns the runner (e.g. "host-1/pid-42").
+            lease_ttl_ms: with parent_id: flamed shuts the runner down when the parent
+                neither keeps a watch(parent_id=...) open nor calls renew() for this
+                long, in ms (>= 100); 0: no lease. FLAME's Terminator failsafe.
+            max_lifetime_ms: hard cap on the runner's life in ms; 0: none.
+            idle_shutdown_after_ms: flamed shuts the runner down after this long with
+                no Spawn running, in ms; 0: never.
             timeout: the call's deadline in seconds; default boot_timeout_ms plus the
                 client's timeout.
 
@@ -221,7 +234,9 @@ class Client:
             cmd=list(cmd or ()), entrypoint=list(entrypoint or ()),
             labels=dict(labels or {}), boot_timeout_ms=boot_timeout_ms,
             keep_runner=keep_runner, pull_policy=_pull_policy(pull_policy), user=user,
-            working_dir=working_dir)
+            working_dir=working_dir, request_id=request_id, parent_id=parent_id,
+            lease_ttl_ms=lease_ttl_ms, max_lifetime_ms=max_lifetime_ms,
+            idle_shutdown_after_ms=idle_shutdown_after_ms)
         if host_config is not None:
             req.host_config.CopyFrom(to_struct(host_config, "host_config"))
         for i, m in enumerate(mounts or ()):
@@ -308,21 +323,28 @@ class Client:
             raise _error(e) from None
         return runner_from_pb(resp.runner)
 
-    def watch(self, *, pool: str = "", runner_id: str = "",
-              include_existing: bool = False) -> Stream[Event]:
+    def watch(self, *, pool: str = "", runner_id: str = "", include_existing: bool = False,
+              after_sequence: int = 0, parent_id: str = "") -> Stream[Event]:
         """Stream runner lifecycle events, in order, until cancelled.
 
         Args:
             pool, runner_id: only this pool's / this runner's events ("" matches all).
             include_existing: first one EXISTING event per current matching runner.
+            after_sequence: resume: first replay the events after this sequence from
+                flamed's bounded history (0: live events only).
+            parent_id: while the stream is open, the leases of this parent's runners
+                hold (see boot(lease_ttl_ms=...)).
 
         Returns: a Stream of Event (no deadline); cancel() it, or leave its `with`
             block, to stop.
         Raises (while iterating): FlamedError RESOURCE_EXHAUSTED (WATCH_TOO_SLOW: the
-            reader fell behind; list() then watch again), UNAVAILABLE (SHUTTING_DOWN).
+            reader fell behind; list() then watch again), OUT_OF_RANGE
+            (WATCH_HISTORY_GONE: after_sequence is too old; list() then watch again),
+            UNAVAILABLE (SHUTTING_DOWN).
         Follows: FLAME.Backend.handle_info/2 for runner exits; Docker's event stream.
         """
-        req = pb.WatchRequest(pool=pool, runner_id=runner_id, include_existing=include_existing)
+        req = pb.WatchRequest(pool=pool, runner_id=runner_id, include_existing=include_existing,
+                              after_sequence=after_sequence, parent_id=parent_id)
         call = self._stub.Watch(req, metadata=self._metadata)
         return Stream(call, event_from_pb)
 
@@ -338,3 +360,20 @@ class Client:
         except grpc.RpcError as e:
             raise _error(e) from None
         return [runner_from_pb(r) for r in resp.runners]
+
+    def renew(self, parent_id: str, *, timeout: Optional[float] = None) -> Renewal:
+        """Renew the leases of a parent's runners (those booted with lease_ttl_ms).
+
+        A parent that keeps a watch(parent_id=...) open need not call this.
+        Returns: Renewal(renewed, lease_ttl_ms).
+        Raises: FlamedError INVALID_ARGUMENT (INVALID_REQUEST: empty or bad parent_id),
+            UNAVAILABLE.
+        Follows: FLAME.Terminator's parent monitoring, as a lease.
+        """
+        try:
+            resp = self._stub.Renew(pb.RenewRequest(parent_id=parent_id),
+                                    timeout=timeout if timeout is not None else self.timeout,
+                                    metadata=self._metadata)
+        except grpc.RpcError as e:
+            raise _error(e) from None
+        return Renewal(renewed=resp.renewed, lease_ttl_ms=resp.lease_ttl_ms)

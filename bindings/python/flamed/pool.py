@@ -18,6 +18,9 @@ import collections
 import contextlib
 import inspect
 import logging
+import os
+import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -29,8 +32,10 @@ from .types import (EventType, FlamedError, PoolClosedError, PoolTimeoutError, R
 
 log = logging.getLogger("flamed.pool")
 
-_BOOT_OPTS = frozenset(inspect.signature(Client.boot).parameters) - {"self", "image", "network",
-                                                                     "pool", "timeout"}
+# Client.boot() keywords a Pool passes through. request_id is per boot (one key for all
+# would make every boot return the same runner); the lease is the pool's own.
+_BOOT_OPTS = frozenset(inspect.signature(Client.boot).parameters) - {
+    "self", "image", "network", "pool", "timeout", "request_id", "parent_id", "lease_ttl_ms"}
 _GONE_EVENTS = (EventType.EXITED, EventType.REMOVED, EventType.FAILED)
 _GONE_REASONS = ("RUNNER_NOT_FOUND", "RUNNER_NOT_RUNNING")
 # After a failed refill boot (keeping min runners), wait this long before the next.
@@ -61,6 +66,11 @@ class Pool:
         checkout_timeout: seconds a call may wait for a free slot (FLAME's :timeout);
             None: forever. Boot time does not count against it.
         shutdown_timeout_ms: Shutdown's SIGTERM-to-SIGKILL grace, in ms; 0: flamed's.
+        lease_ttl_ms: boot runners with a lease of this many ms (>= 100) that the pool
+            holds while it lives (its Watch carries parent_id, and it calls Renew every
+            third of the lease): if this process dies, flamed shuts its runners down
+            after the lease (FLAME's Terminator failsafe). 0: no lease.
+        parent_id: the lease's owner; default "flamed-py-<host>-<pid>-<random>".
         **boot_opts: more Client.boot() keywords for every runner (env, cmd, labels,
             host_config, mounts, boot_timeout_ms, pull_policy, ...).
 
@@ -74,7 +84,7 @@ class Pool:
                  pool: str = "default", min: int = 0, max: int = 1,
                  max_concurrency: int = 100, idle_shutdown_after: Optional[float] = 30.0,
                  checkout_timeout: Optional[float] = 30.0, shutdown_timeout_ms: int = 0,
-                 **boot_opts):
+                 lease_ttl_ms: int = 0, parent_id: Optional[str] = None, **boot_opts):
         unknown = set(boot_opts) - _BOOT_OPTS
         if unknown:
             raise TypeError(f"Pool: unknown boot options {sorted(unknown)}; "
@@ -95,6 +105,10 @@ class Pool:
         self.idle_shutdown_after = idle_shutdown_after
         self.checkout_timeout = checkout_timeout
         self.shutdown_timeout_ms = shutdown_timeout_ms
+        self.lease_ttl_ms = lease_ttl_ms
+        self.parent_id = parent_id or (
+            f"flamed-py-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+            if lease_ttl_ms else "")
         self.boot_opts = dict(boot_opts)
 
         self._cond = threading.Condition()
@@ -104,12 +118,19 @@ class Pool:
         self._queue: collections.deque = collections.deque()  # waiting callers' tickets
         self._shutting: set = set()  # runner ids the pool is shutting down itself
         self._refill_not_before = 0.0
+        self._next_renew = time.monotonic() + lease_ttl_ms / 3000.0
         self._closed = False
         self._close_done = False
         self._watch = None
         self._threads: List[threading.Thread] = []
 
+        # The watch (which holds the lease) starts before the first boot; _pending
+        # counts the min boots so the reaper does not boot them a second time.
         self._pending = min
+        for target, name in ((self._reaper_loop, "reaper"), (self._watch_loop, "watch")):
+            t = threading.Thread(target=target, name=f"flamed-pool-{pool}-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
         errors: List[BaseException] = []
         boots = [threading.Thread(target=self._boot_initial, args=(errors,),
                                   name=f"flamed-pool-{pool}-boot") for _ in range(min)]
@@ -120,10 +141,6 @@ class Pool:
         if errors:
             self.close(wait=False)
             raise errors[0]
-        for target, name in ((self._reaper_loop, "reaper"), (self._watch_loop, "watch")):
-            t = threading.Thread(target=target, name=f"flamed-pool-{pool}-{name}", daemon=True)
-            t.start()
-            self._threads.append(t)
 
     # ------------------------------------------------------------ public API
 
@@ -284,6 +301,7 @@ class Pool:
 
     def _boot(self) -> Runner:
         return self.client.boot(self.image, network=self.network, pool=self.pool,
+                                parent_id=self.parent_id, lease_ttl_ms=self.lease_ttl_ms,
                                 **self.boot_opts)
 
     def _boot_initial(self, errors: List[BaseException]) -> None:
@@ -349,7 +367,7 @@ class Pool:
     def _plan(self, now: float):
         """Under the lock: pick idle runners to shut down (longest idle first, never
         below min), how many boots keep min, and how long to sleep until the next
-        idle deadline (None: until notified)."""
+        idle deadline or lease renewal (None: until notified)."""
         victims: List[_Slot] = []
         wake = None
         if self.idle_shutdown_after is not None:
@@ -372,6 +390,9 @@ class Pool:
         elif len(self._slots) + self._pending < self.min:
             backoff = self._refill_not_before - now
             wake = backoff if wake is None else min(wake, backoff)
+        if self.lease_ttl_ms:
+            renew_in = max(0.0, self._next_renew - now)
+            wake = renew_in if wake is None else min(wake, renew_in)
         return victims, refill, wake
 
     def _reaper_loop(self) -> None:
@@ -379,8 +400,12 @@ class Pool:
             with self._cond:
                 if self._closed:
                     return
-                victims, refill, wake = self._plan(time.monotonic())
-                if not victims and not refill:
+                now = time.monotonic()
+                victims, refill, wake = self._plan(now)
+                renew = bool(self.lease_ttl_ms) and now >= self._next_renew
+                if renew:
+                    self._next_renew = now + self.lease_ttl_ms / 3000.0
+                if not victims and not refill and not renew:
                     self._cond.wait(wake)
                     continue
                 for s in victims:
@@ -388,6 +413,11 @@ class Pool:
                     self._shutting.add(s.runner.id)
                 self._pending += refill
                 self._cond.notify_all()
+            if renew:
+                try:
+                    self.client.renew(self.parent_id, timeout=self.lease_ttl_ms / 3000.0 + 1)
+                except FlamedError as e:
+                    log.warning("pool %s: lease renewal failed: %s", self.pool, e)
             for _ in range(refill):
                 threading.Thread(target=self._refill, name=f"flamed-pool-{self.pool}-refill",
                                  daemon=True).start()
@@ -402,7 +432,7 @@ class Pool:
                 if self._closed:
                     return
                 try:
-                    self._watch = self.client.watch(pool=self.pool)
+                    self._watch = self.client.watch(pool=self.pool, parent_id=self.parent_id)
                 except FlamedError as e:  # pragma: no cover - watch() itself does not call
                     log.warning("pool %s: watch failed: %s", self.pool, e)
                     self._watch = None

@@ -64,7 +64,10 @@ class Runner:
     oom_killed: bool = False
     keep_runner: bool = False
     created_unix_nano: int = 0   #: When Boot was accepted, Unix time in ns.
-    error: str = ""              #: Why Boot failed, or Docker's State.Error.
+    error: str = ""              #: Why Boot failed or flamed retired it, or Docker's State.Error.
+    request_id: str = ""         #: Boot's idempotency key, as booted.
+    parent_id: str = ""          #: The parent that owns the runner (for its lease).
+    lease_ttl_ms: int = 0        #: The lease's length in ms; 0: no lease.
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,13 @@ class Event:
     runner: Runner               #: The runner as it is after the event.
     sequence: int                #: Strictly increasing per flamed process.
     time_unix_nano: int
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """What renew() renewed (flame.v1.RenewResponse)."""
+    renewed: int        #: Live runners of the parent whose lease was renewed.
+    lease_ttl_ms: int   #: The shortest lease among them, in ms (0 when none).
 
 
 @dataclass(frozen=True)

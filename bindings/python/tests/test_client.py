@@ -44,7 +44,8 @@ class ClientTest(unittest.TestCase):
     # ------------------------------------------------------------ round trips
 
     def test_boot_spawn_shutdown_round_trip(self):
-        runner = self.boot(env={"GREETING": "hello"})
+        runner = self.boot(env={"GREETING": "hello"},
+                           host_config={"Memory": 64 * 2**20, "PidsLimit": 100})
         self.assertEqual(runner.state, RunnerState.RUNNING)
         self.assertRegex(runner.id, r"^[0-9a-f]{16}$")
         self.assertRegex(runner.container_id, r"^[0-9a-f]{64}$")
@@ -53,6 +54,10 @@ class ClientTest(unittest.TestCase):
         self.assertTrue(runner.ip_address)
         self.assertEqual(runner.labels["fltest.run"], H.tag)
         self.assertEqual([r.id for r in self.client.list(pool=self.pool)], [runner.id])
+        # host_config, a dict, reached Docker through a google.protobuf.Struct.
+        got = docker("inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}",
+                     runner.container_id)
+        self.assertEqual(got, f"{64 * 2**20} 100")
 
         result = self.client.run(runner.id, ["sh", "-c", 'echo "$GREETING from $(hostname)"'])
         self.assertEqual(result, flamed.Result(f"hello from {runner.name}\n".encode(), b"", 0))
@@ -65,11 +70,27 @@ class ClientTest(unittest.TestCase):
         # Idempotent: the tombstone answers with the final state.
         self.assertEqual(self.client.shutdown(runner.id).state, RunnerState.REMOVED)
 
-    def test_host_config_dict_reaches_docker(self):
-        runner = self.boot(host_config={"Memory": 64 * 2**20, "PidsLimit": 100})
-        got = docker("inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}",
-                     runner.container_id)
-        self.assertEqual(got, f"{64 * 2**20} 100")
+    def test_request_id_makes_boot_idempotent_and_leases_renew(self):
+        parent = f"{H.tag}-parent"
+        runner = self.boot(request_id=f"{self.pool}-boot-1", parent_id=parent,
+                           lease_ttl_ms=60000)
+        self.assertEqual((runner.request_id, runner.parent_id, runner.lease_ttl_ms),
+                         (f"{self.pool}-boot-1", parent, 60000))
+        again = self.boot(request_id=f"{self.pool}-boot-1", parent_id=parent, lease_ttl_ms=60000)
+        self.assertEqual(again.id, runner.id)
+        self.assertEqual(len(self.client.list(pool=self.pool)), 1)
+        self.assertEqual(self.client.renew(parent), flamed.Renewal(renewed=1, lease_ttl_ms=60000))
+        self.assertEqual(self.client.renew(f"{parent}-other").renewed, 0)
+
+    def test_a_lapsed_lease_shuts_the_runner_down(self):
+        runner = self.boot(parent_id=f"{H.tag}-gone", lease_ttl_ms=300)
+        stream = self.client.watch(runner_id=runner.id, include_existing=True)
+        self.addCleanup(stream.cancel)
+        q = self._collect(stream)
+        last = self._next(q)
+        while last.type != EventType.REMOVED:
+            last = self._next(q)
+        self.assertIn("lease expired", last.runner.error)
 
     # ------------------------------------------------------------ errors
 

@@ -90,10 +90,9 @@ class PoolTest(unittest.TestCase):
     def test_idle_runners_above_min_shut_down(self):
         pool = self.make_pool(min=1, max=2, max_concurrency=1, idle_shutdown_after=1.0)
         self.assertEqual(len(self.listed()), 1, "min runners boot with the pool")
-        with ThreadPoolExecutor(2) as ex:
-            results = list(ex.map(lambda _: pool.run(["sleep", "0.5"]), range(2)))
-        self.assertEqual([r.exit_code for r in results], [0, 0])
-        self.assertEqual(len(self.listed()), 2)
+        with pool.checkout() as a, pool.checkout() as b:  # the second slot boots a runner
+            self.assertNotEqual(a.id, b.id)
+            self.assertEqual(len(self.listed()), 2)
         self.assertEqual(self.wait_for_count(1, within=8), 1, "shrinks to min when idle")
         time.sleep(1.5)
         self.assertEqual(len(self.listed()), 1, "never below min")
@@ -125,6 +124,14 @@ class PoolTest(unittest.TestCase):
         self.assertEqual(len(runners), 1)
         self.assertNotEqual(runners[0].id, first.id)
 
+    def test_the_pool_holds_its_runners_leases(self):
+        pool = self.make_pool(min=1, max=1, idle_shutdown_after=None, lease_ttl_ms=400)
+        runner = pool.runners[0]
+        self.assertEqual((runner.parent_id, runner.lease_ttl_ms), (pool.parent_id, 400))
+        time.sleep(2.0)  # five leases long: only the pool's Watch and Renew keep it alive
+        self.assertEqual([r.id for r in self.listed()], [runner.id])
+        self.assertEqual(pool.run(["true"]).exit_code, 0)
+
     def test_boot_failure_reaches_the_caller(self):
         pool = self.make_pool(image="flamed-test/no-such-image:latest", pull_policy="never",
                               max=1)
@@ -142,6 +149,8 @@ class PoolTest(unittest.TestCase):
             flamed.Pool(self.client, IMAGE, max_concurrency=0)
         with self.assertRaises(TypeError):
             flamed.Pool(self.client, IMAGE, max=1, memory="512m")
+        with self.assertRaises(TypeError):  # one key for every boot would be one runner
+            flamed.Pool(self.client, IMAGE, max=1, request_id="x")
 
 
 if __name__ == "__main__":
