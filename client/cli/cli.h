@@ -21,6 +21,7 @@ typedef struct cli {
     const char *addr;       /* --addr, $FLAMED_ADDR or the default socket */
     const char *token_file; /* --token-file or NULL */
     int json;               /* --json */
+    uint32_t timeout_ms;    /* unary deadline for cli_client(); 0: libflame's (120 s) */
     flame_client *client;   /* opened by cli_client() */
 } cli;
 
@@ -42,7 +43,7 @@ typedef struct cli_cmd {
 } cli_cmd;
 
 extern const cli_cmd cli_cmd_boot, cli_cmd_spawn, cli_cmd_watch, cli_cmd_ls, cli_cmd_shutdown,
-    cli_cmd_run, cli_cmd_version, cli_cmd_help, cli_cmd_renew;
+    cli_cmd_run, cli_cmd_version, cli_cmd_help, cli_cmd_renew, cli_cmd_health;
 
 /** The command table, NULL-terminated (main.c). */
 extern const cli_cmd *const cli_commands[];
@@ -143,6 +144,19 @@ void cli_json_runner(FILE *f, const flame_runner *r);
  * @return flame_client_spawn()'s result; st explains a cancellation.
  */
 int cli_spawn(flame_client *c, const flame_spawn_request *req, int *exit_code, flame_status *st);
+
+/* ------------------------------------------------------------ health (cmd_health.c) */
+
+/**
+ * grpc.health.v1 Check through cli_client() with a short deadline (timeout_ms,
+ * 0: 5000; set before the client is opened). service NULL: the server's.
+ * @param[out] status   enum flame_health_status, when 0 is returned.
+ * @param[out] st       the failure's status and message.
+ * @param[out] printed  1 when the failure was already printed (opening the client).
+ * @return flame_client_health()'s result.
+ */
+int cli_server_health(cli *g, const char *service, uint32_t timeout_ms, int *status,
+                      flame_status *st, int *printed);
 
 /* ------------------------------------------------------------ boot options (cmd_boot.c) */
 

@@ -16,8 +16,8 @@
 #include "cli.h"
 
 const cli_cmd *const cli_commands[] = {
-    &cli_cmd_boot, &cli_cmd_spawn, &cli_cmd_run,     &cli_cmd_watch,
-    &cli_cmd_ls,   &cli_cmd_shutdown, &cli_cmd_renew,   &cli_cmd_version, &cli_cmd_help, NULL,
+    &cli_cmd_boot,  &cli_cmd_spawn,  &cli_cmd_run,     &cli_cmd_watch, &cli_cmd_ls,
+    &cli_cmd_shutdown, &cli_cmd_renew, &cli_cmd_health, &cli_cmd_version, &cli_cmd_help, NULL,
 };
 
 const cli_cmd *cli_find_command(const char *name)
@@ -177,6 +177,7 @@ int cli_client(cli *g, flame_client **out)
     if (g->token_file && (err = read_token(g->token_file, &token)) < 0)
         goto done;
     opts.bearer_token = token;
+    opts.timeout_ms = g->timeout_ms;
     if ((err = flame_client_open(&g->client, g->addr, &opts)) < 0) {
         cli_failf(err, "cannot open a channel to '%s'", g->addr);
         goto done;

@@ -299,21 +299,25 @@ done:
 
 /* ------------------------------------------------------------ unary */
 
-int flame__call_unary(flame_client *c, const char *method, uint32_t timeout_ms,
-                      const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
-                      ProtobufCMessage **resp, flame_status *st)
+/*
+ * Run a unary call in one batch (send metadata, `send`, close; receive
+ * metadata, message, status) and fill st. On return *out holds the call
+ * (its recv_buf is the response, if any) whatever the result: free it with
+ * call_free().
+ */
+static int unary_exchange(flame_client *c, const char *method, uint32_t timeout_ms,
+                          grpc_byte_buffer *send, flame__call **out, flame_status *st)
 {
     flame__call *call = NULL;
-    grpc_byte_buffer *send = NULL;
     grpc_op ops[6];
-    int err = 0;
+    int err;
 
-    *resp = NULL;
-    status_clear(st);
-    if ((err = call_new(c, method, timeout_ms, &call)) < 0 || (err = send_buffer(req, &send)) < 0) {
+    *out = NULL;
+    if ((err = call_new(c, method, timeout_ms, &call)) < 0) {
         flame__status_local(st, err, "%s: could not create the call", method);
-        goto done;
+        return err;
     }
+    *out = call;
     memset(ops, 0, sizeof(ops));
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
     ops[0].data.send_initial_metadata.count = c->authorization ? 1 : 0;
@@ -330,13 +334,29 @@ int flame__call_unary(flame_client *c, const char *method, uint32_t timeout_ms,
     ops[5].data.recv_status_on_client.status = &call->status;
     ops[5].data.recv_status_on_client.status_details = &call->details;
     if (grpc_call_start_batch(call->call, ops, 6, call, NULL) != GRPC_CALL_OK) {
-        err = FLAME_ERROR;
-        flame__status_local(st, err, "%s: gRPC refused the batch", method);
-        goto done;
+        flame__status_local(st, FLAME_ERROR, "%s: gRPC refused the batch", method);
+        return FLAME_ERROR;
     }
     /* RECV_STATUS_ON_CLIENT always completes with success=1; the outcome is the status. */
     call_wait(call, call, NULL, NULL);
-    if ((err = status_fill(call, st)) < 0)
+    return status_fill(call, st);
+}
+
+int flame__call_unary(flame_client *c, const char *method, uint32_t timeout_ms,
+                      const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                      ProtobufCMessage **resp, flame_status *st)
+{
+    flame__call *call = NULL;
+    grpc_byte_buffer *send = NULL;
+    int err = 0;
+
+    *resp = NULL;
+    status_clear(st);
+    if ((err = send_buffer(req, &send)) < 0) {
+        flame__status_local(st, err, "%s: could not create the call", method);
+        goto done;
+    }
+    if ((err = unary_exchange(c, method, timeout_ms, send, &call, st)) < 0)
         goto done;
     if ((err = unpack_recv(call, resp_desc, resp)) <= 0) {
         flame__status_local(st, FLAME_ERROR, "%s: flamed sent %s response", method,
@@ -345,6 +365,52 @@ int flame__call_unary(flame_client *c, const char *method, uint32_t timeout_ms,
         goto done;
     }
     err = 0;
+done:
+    if (send)
+        grpc_byte_buffer_destroy(send);
+    call_free(call);
+    return err;
+}
+
+int flame__call_unary_bytes(flame_client *c, const char *method, uint32_t timeout_ms,
+                            const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len,
+                            flame_status *st)
+{
+    flame__call *call = NULL;
+    grpc_byte_buffer *send = NULL;
+    grpc_byte_buffer_reader reader;
+    grpc_slice s, all;
+    int err = 0;
+
+    *resp = NULL;
+    *resp_len = 0;
+    status_clear(st);
+    s = grpc_slice_from_copied_buffer((const char *)req, req_len);
+    send = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    if (!send) {
+        err = FLAME_ENOMEM;
+        flame__status_local(st, err, "%s: could not create the call", method);
+        goto done;
+    }
+    if ((err = unary_exchange(c, method, timeout_ms, send, &call, st)) < 0)
+        goto done;
+    if (!call->recv_buf || !grpc_byte_buffer_reader_init(&reader, call->recv_buf)) {
+        err = FLAME_ERROR;
+        flame__status_local(st, err, "%s: the server sent no response", method);
+        goto done;
+    }
+    all = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    /* one extra byte: an empty message is valid and still a non-NULL buffer */
+    if ((*resp = malloc(GRPC_SLICE_LENGTH(all) + 1)) != NULL) {
+        memcpy(*resp, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all));
+        *resp_len = GRPC_SLICE_LENGTH(all);
+    } else {
+        err = FLAME_ENOMEM;
+        flame__status_local(st, err, "out of memory");
+    }
+    grpc_slice_unref(all);
 done:
     if (send)
         grpc_byte_buffer_destroy(send);

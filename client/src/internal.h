@@ -133,6 +133,18 @@ int flame__call_unary(struct flame_client *c, const char *method, uint32_t timeo
                       ProtobufCMessage **resp, flame_status *st);
 
 /**
+ * flame__call_unary() for a request already encoded, for services libflame
+ * has no generated code for (grpc.health.v1: a one-field message).
+ * @param req, req_len     the encoded request (borrowed).
+ * @param[out] resp, resp_len  the encoded response on 0: malloc'd (free()),
+ *                         resp_len may be 0 (an all-default message).
+ * @return as flame__call_unary(); FLAME_ERROR when no response came.
+ */
+int flame__call_unary_bytes(struct flame_client *c, const char *method, uint32_t timeout_ms,
+                            const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len,
+                            flame_status *st);
+
+/**
  * Start a server-streaming call: send metadata, the request and close.
  * @param[out] out  the call; finish it with flame__call_finish() whatever this returns
  *                  (it accepts a NULL *out).

@@ -293,6 +293,34 @@ int flame_client_renew(flame_client *c, const char *parent_id, unsigned *renewed
 /** libflame's version ("0.1.0"); static. */
 const char *flame_version(void);
 
+/** ServingStatus values (grpc.health.v1.HealthCheckResponse.ServingStatus). */
+enum flame_health_status {
+    FLAME_HEALTH_UNKNOWN = 0,
+    FLAME_HEALTH_SERVING = 1,         /* flamed: Docker answers /_ping */
+    FLAME_HEALTH_NOT_SERVING = 2,     /* flamed: Docker does not answer */
+    FLAME_HEALTH_SERVICE_UNKNOWN = 3, /* (Watch only; Check answers NOT_FOUND) */
+};
+
+/**
+ * Ask the standard gRPC health service (grpc.health.v1.Health/Check) how
+ * flamed is. Deadline: the client's timeout_ms. Needs no token unless flamed
+ * runs with --auth-health.
+ *
+ * @param c        an open client (borrowed); thread-safe.
+ * @param service  "" or NULL: the server as a whole; or a service name
+ *                 ("flame.v1.RunnerService"); copied.
+ * @param[out] status  an enum flame_health_status; set when 0 is returned.
+ * @param[out] st  status detail, or NULL.
+ * @return 0 (the server answered: see *status), FLAME_ENOTFOUND (unknown
+ *         service), FLAME_EUNAVAILABLE (flamed unreachable), FLAME_ETIMEOUT,
+ *         FLAME_EUNAUTH, FLAME_EINVALID (service name over 1024 bytes).
+ * Follows: grpc.health.v1.Health/Check (grpc/doc/health-checking.md).
+ */
+int flame_client_health(flame_client *c, const char *service, int *status, flame_status *st);
+
+/** "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN", "UNKNOWN"; static. */
+const char *flame_health_status_name(int status);
+
 /**
  * Added: parse a memory size as `docker run --memory` does: an integer or
  * decimal with an optional binary unit b, k, m, g, t (case-insensitive,
