@@ -238,14 +238,21 @@ def main():
           f"(200% = both cores). Boot of the {u['runners_booted']} runners (8 at a time): "
           f"{fmt(u.get('boot_all_s'))} s.")
         if u.get("runners_foreign"):
-            w(f"({u['runners_foreign']} runner(s) of other flamed instances on this Docker were adopted at start and are listed too.)")
+            w(f"This flamed also tracked {u['runners_foreign']} runner(s) of other flamed instances on the same "
+              "Docker (adopted at start: flamed adopts every container labelled flamed.managed-by=flamed); "
+              f"List asks for pool \"{u.get('list_pool') or '(all)'}\" so each response holds exactly the "
+              f"{u['runners_listed']} booted here ({u.get('runners_tracked', '?')} tracked in all at the end).")
         w("")
-        w("| concurrency | RPS | p50 ms | p95 ms | p99 ms | flamed CPU % | loadgen CPU % | load (1 min) |")
-        w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        w("| concurrency | RPS | p50 ms | p95 ms | p99 ms | flamed CPU % | flamed CPU µs/call | RPS per flamed CPU-second | loadgen CPU % | loadgen CPU µs/call | load (1 min) |")
+        w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
         for lv in u["levels"]:
             L = lv["latency_ms"]
             w(f"| {lv['conc']} | {fmt(lv['rps'], 0)} | {fmt(L['p50'], 3)} | {fmt(L['p95'], 3)} | {fmt(L['p99'], 3)} | "
-              f"{fmt(lv['flamed_cpu_pct'], 0)} | {fmt(lv['loadgen_cpu_pct'], 0)} | {lv['load_start'][0]:.1f} → {lv['load_end'][0]:.1f} |")
+              f"{fmt(lv['flamed_cpu_pct'], 0)} | {fmt(lv.get('flamed_cpu_us_per_call'), 1)} | {fmt(lv.get('rps_per_flamed_cpu_s'), 0)} | "
+              f"{fmt(lv['loadgen_cpu_pct'], 0)} | {fmt(lv.get('loadgen_cpu_us_per_call'), 1)} | {lv['load_start'][0]:.1f} → {lv['load_end'][0]:.1f} |")
+        w("")
+        w("RPS per flamed CPU-second = calls / flamed's CPU seconds over the window: what flamed would "
+          "answer with one whole core, whatever the load generator and the machine's other work took.")
         w("")
         if a.plots:
             w(f"![List RPS and latency]({a.stamp}/unary.png)")

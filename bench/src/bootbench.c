@@ -3,7 +3,7 @@
  * itself and against the docker CLI, same image, same user-defined network,
  * same container settings, in one run.
  *
- *   bootbench [--reps N] [--conc C] [--waves W] --out FILE.json
+ *   bootbench [--reps N] [--conc C] [--waves W] [--warmup 0|1] --out FILE.json
  *
  * Paths (each timed in this process, CLOCK_MONOTONIC):
  *   raw     libcurl on the socket, one kept-alive connection per thread:
@@ -228,15 +228,17 @@ static double ms(int64_t ns) { return (double)ns / 1e6; }
 
 int main(int argc, char **argv)
 {
-    int reps = 50, conc = 32, waves = 1;
+    int reps = 50, conc = 32, waves = 1, warmup = 1;
     const char *out = NULL;
     static const struct option opts[] = {{"reps", 1, 0, 'r'}, {"conc", 1, 0, 'c'},
-                                         {"waves", 1, 0, 'w'}, {"out", 1, 0, 'o'}, {0, 0, 0, 0}};
+                                         {"waves", 1, 0, 'w'}, {"warmup", 1, 0, 'u'},
+                                         {"out", 1, 0, 'o'}, {0, 0, 0, 0}};
     for (int ch; (ch = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (ch) {
         case 'r': reps = atoi(optarg); break;
         case 'c': conc = atoi(optarg); break;
         case 'w': waves = atoi(optarg); break;
+        case 'u': warmup = atoi(optarg); break;
         case 'o': out = optarg; break;
         default: return 2;
         }
@@ -264,8 +266,8 @@ int main(int argc, char **argv)
     cJSON_AddItemToObject(doc, "load_start", load_json());
 
     /* Sequential. */
-    note("sequential: 1 warm-up + %d reps of raw, flamed, cli", reps);
-    for (int i = -1; i < reps; i++) {
+    note("sequential: %d warm-up + %d reps of raw, flamed, cli", warmup ? 1 : 0, reps);
+    for (int i = warmup ? -1 : 0; i < reps; i++) {
         for (int k = 0; k < NPATH; k++) {
             int p = (i + 1 + k) % NPATH;
             struct worker w = {.path = p, .d = d};

@@ -5,11 +5,15 @@
  * tracked runner, read from /proc/<flamed pid> around the boots.
  *
  *   loadgen [--runners N] [--conc 1,16,64] [--seconds S] [--warmup-ms MS]
- *           [--boot-conc K] [--keep-runners] --out FILE.json
+ *           [--boot-conc K] [--keep-runners] [--all-pools] --out FILE.json
  *   loadgen --list-only --conc 16 --seconds S    (load only: for profiling)
  *
  * Per concurrency: a warm-up, then S seconds during which each of c threads
- * calls flame_client_list(pool "") back to back; every call's latency is kept.
+ * calls flame_client_list(pool "bench": exactly the N runners booted here, so
+ * runners of other flamed instances that this flamed adopted at start do not
+ * change the response; --all-pools lists everything) back to back; every
+ * call's latency is kept; a call that fails or returns another count fails
+ * the bench.
  * RPS = calls / wall seconds. flamed CPU% = (utime+stime ticks over the
  * window) / CLK_TCK / wall * 100 (200% = both cores of this machine).
  * loadgen's own CPU% is getrusage over the same window: the client competes
@@ -28,7 +32,8 @@ static struct bench_env E;
 static flame_client *C;
 static atomic_int g_stop;
 static atomic_int g_measure;
-static size_t g_expect; /* runners each List must return */
+static size_t g_expect;      /* runners each List must return */
+static const char *g_pool;   /* List's pool filter: "bench", or NULL (--all-pools) */
 
 struct lt {
     samples lat;
@@ -45,9 +50,9 @@ static void *list_thread(void *p)
         flame_status st;
         int measure = atomic_load(&g_measure);
         int64_t t0 = mono_ns();
-        int rc = flame_client_list(C, NULL, &rs, &n, &st);
+        int rc = flame_client_list(C, g_pool, &rs, &n, &st);
         int64_t t1 = mono_ns();
-        if (rc < 0 || n < g_expect) {
+        if (rc < 0 || n != g_expect) {
             t->errors++;
             snprintf(t->err, sizeof(t->err), "%s (%d): %s; %zu runners, want %zu",
                      flame_grpc_status_name(st.code), rc, st.message, n, g_expect);
@@ -69,12 +74,12 @@ static void *list_thread(void *p)
     return NULL;
 }
 
-static size_t list_count(void)
+static size_t list_count(const char *pool)
 {
     flame_runner **rs = NULL;
     size_t n = 0;
     flame_status st;
-    if (flame_client_list(C, NULL, &rs, &n, &st) < 0)
+    if (flame_client_list(C, pool, &rs, &n, &st) < 0)
         die("List: %s: %s", flame_grpc_status_name(st.code), st.message);
     flame_runner_list_free(rs, n);
     return n;
@@ -131,6 +136,12 @@ static cJSON *level(int conc, double seconds, long warmup_ms)
     cJSON_AddNumberToObject(o, "calls", (double)calls);
     cJSON_AddNumberToObject(o, "rps", round((double)calls / wall));
     cJSON_AddItemToObject(o, "latency_ms", samples_json(&all, 0));
+    double fl_cpu_s = (double)(tk1 - tk0) / ticks_per_s();
+    cJSON_AddNumberToObject(o, "flamed_cpu_us_per_call", round(fl_cpu_s / (double)calls * 1e7) / 10);
+    if (fl_cpu_s > 0)
+        cJSON_AddNumberToObject(o, "rps_per_flamed_cpu_s", round((double)calls / fl_cpu_s));
+    cJSON_AddNumberToObject(o, "loadgen_cpu_us_per_call",
+                            round((self1 - self0) / (double)calls * 1e7) / 10);
     cJSON_AddNumberToObject(o, "flamed_cpu_pct",
                             round((double)(tk1 - tk0) / ticks_per_s() / wall * 1000) / 10);
     cJSON_AddNumberToObject(o, "loadgen_cpu_pct", round((self1 - self0) / wall * 1000) / 10);
@@ -151,14 +162,14 @@ static cJSON *level(int conc, double seconds, long warmup_ms)
 
 int main(int argc, char **argv)
 {
-    int runners = 100, boot_conc = 8, keep = 0, list_only = 0;
+    int runners = 100, boot_conc = 8, keep = 0, list_only = 0, all_pools = 0;
     double seconds = 10;
     long warmup_ms = 1000;
     const char *conc_list = "1,16,64", *out = NULL;
     static const struct option opts[] = {
         {"runners", 1, 0, 'n'}, {"conc", 1, 0, 'c'}, {"seconds", 1, 0, 's'},
         {"warmup-ms", 1, 0, 'w'}, {"boot-conc", 1, 0, 'b'}, {"keep-runners", 0, 0, 'k'},
-        {"list-only", 0, 0, 'l'}, {"out", 1, 0, 'o'}, {0, 0, 0, 0}};
+        {"list-only", 0, 0, 'l'}, {"all-pools", 0, 0, 'a'}, {"out", 1, 0, 'o'}, {0, 0, 0, 0}};
     for (int ch; (ch = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (ch) {
         case 'n': runners = atoi(optarg); break;
@@ -168,6 +179,7 @@ int main(int argc, char **argv)
         case 'b': boot_conc = atoi(optarg); break;
         case 'k': keep = 1; break;
         case 'l': list_only = 1; break;
+        case 'a': all_pools = 1; break;
         case 'o': out = optarg; break;
         default: return 2;
         }
@@ -180,7 +192,7 @@ int main(int argc, char **argv)
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "bench", "unary");
     long rss_start = proc_rss_kb(E.flamed_pid);
-    size_t foreign = list_count(); /* also opens the channel */
+    size_t foreign = list_count(NULL); /* also opens the channel */
     sleep_ms(300);
     long rss_idle = proc_rss_kb(E.flamed_pid);
     struct runner_set rs = {0};
@@ -193,10 +205,17 @@ int main(int argc, char **argv)
         sleep_ms(500);
         rss_runners = proc_rss_kb(E.flamed_pid);
     }
-    g_expect = foreign + (size_t)(list_only ? 0 : runners);
-    size_t listed = list_count();
-    if (listed < g_expect)
-        die("List returned %zu runners, want at least %zu", listed, g_expect);
+    /* Other flamed instances' runners on this Docker (adopted at start) come
+     * and go: List only the bench's pool unless asked, so every response
+     * holds exactly the runners booted here. */
+    g_pool = all_pools ? NULL : "bench";
+    size_t listed = list_count(g_pool);
+    if (list_only)
+        g_expect = listed;
+    else if (listed != (g_expect = all_pools ? foreign + (size_t)runners : (size_t)runners))
+        die("List returned %zu runners, want %zu", listed, g_expect);
+    cJSON_AddStringToObject(doc, "list_pool", g_pool ? g_pool : "");
+    cJSON_AddNumberToObject(doc, "runners_tracked", (double)list_count(NULL));
     cJSON_AddNumberToObject(doc, "runners_booted", list_only ? 0 : runners);
     cJSON_AddNumberToObject(doc, "runners_listed", (double)listed);
     cJSON_AddNumberToObject(doc, "runners_foreign", (double)foreign);
