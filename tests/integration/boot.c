@@ -318,5 +318,5 @@ int main(void)
         FL_UNIT(boot_waits_until_healthcheck_passes),
         FL_UNIT(boot_with_user_and_working_dir_applies_them),
     };
-    return FL_RUN("boot", tests);
+    return FL_RUN_SHARED("boot", tests);
 }

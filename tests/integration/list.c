@@ -108,5 +108,5 @@ int main(void)
         FL_UNIT(list_omits_removed_runners),
         FL_UNIT(list_with_invalid_pool_is_invalid_argument),
     };
-    return FL_RUN("list", tests);
+    return FL_RUN_SHARED("list", tests);
 }

@@ -216,7 +216,7 @@ FL_TEST(spawn_timeout_kills_the_command_with_deadline_exceeded)
     int rc = fl_spawn_req(e, &req, &o, &code, &st);
     int64_t took = fl_now_ms() - t0;
     fl_assert_status(rc, &st, DEADLINE_EXCEEDED);
-    if (took > 8000)
+    if (took > 10000)
         fail_msg("Spawn with timeout_ms 500 took %lld ms", (long long)took);
     fl_output_free(&o);
     if (wait_process_gone(e, r->id, "sleep 30", 3000) < 0)
@@ -240,7 +240,7 @@ FL_TEST(spawn_cancelled_by_the_client_kills_the_command)
     if (rc != FLAME_ECANCELLED)
         fail_msg("expected FLAME_ECANCELLED, got %s: %s", flame_error_name(rc), st.message);
     assert_string_equal(o.out, "x\n");
-    if (took > 5000)
+    if (took > 10000)
         fail_msg("cancelling Spawn took %lld ms", (long long)took);
     fl_output_free(&o);
     if (wait_process_gone(e, r->id, "sleep 30", 5000) < 0)
@@ -264,5 +264,5 @@ int main(void)
         FL_UNIT(spawn_timeout_kills_the_command_with_deadline_exceeded),
         FL_UNIT(spawn_cancelled_by_the_client_kills_the_command),
     };
-    return FL_RUN("spawn", tests);
+    return FL_RUN_SHARED("spawn", tests);
 }

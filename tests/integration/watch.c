@@ -226,5 +226,5 @@ int main(void)
         FL_UNIT(watch_reports_boot_and_shutdown_in_order),
         FL_UNIT(watch_reports_a_failed_boot),
     };
-    return FL_RUN("watch", tests);
+    return FL_RUN_SHARED("watch", tests);
 }

@@ -120,17 +120,18 @@ const cJSON *fl_json_path(const cJSON *root, const char *dotted)
 
 /* ------------------------------------------------------------ logs */
 
-static void print_log(const fl_env *e)
+/* Print flamed's log from byte `offset` (the test's start), at most its last LOG_PRINT_MAX. */
+static void print_log(const fl_env *e, long offset)
 {
     FILE *f = fopen(e->log_path, "r");
     if (!f)
         return;
     fseek(f, 0, SEEK_END);
     long size = ftell(f);
-    long from = size > LOG_PRINT_MAX ? size - LOG_PRINT_MAX : 0;
+    long from = size - offset > LOG_PRINT_MAX ? size - LOG_PRINT_MAX : offset;
     fseek(f, from, SEEK_SET);
-    fprintf(stderr, "----- flamed log %s (%s%ld bytes) -----\n", e->log_path,
-            from ? "last " : "", size - from);
+    fprintf(stderr, "----- flamed log %s (%s%ld bytes from offset %ld) -----\n", e->log_path,
+            from > offset ? "last " : "", size - from, from);
     char buf[4096];
     size_t n;
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
@@ -158,6 +159,8 @@ static int wait_exit(pid_t pid, int timeout_ms, int *wstatus)
 
 void fl_flamed_start(fl_env *e)
 {
+    if (e->shared)
+        fail_msg("this test restarts flamed: run its group with FL_RUN, not FL_RUN_SHARED");
     const char *bin = getenv("FLAMED_BIN");
     if (!bin || !bin[0])
         fail_msg("FLAMED_BIN is not set: run the integration tests through ctest");
@@ -217,6 +220,8 @@ void fl_flamed_start(fl_env *e)
 int fl_flamed_stop(fl_env *e, int timeout_ms)
 {
     int ws = 0;
+    if (e->shared)
+        fail_msg("this test stops flamed: run its group with FL_RUN, not FL_RUN_SHARED");
     if (!e->flamed_pid)
         return -1;
     kill(e->flamed_pid, SIGTERM);
@@ -254,14 +259,18 @@ void fl_apply_filter(void)
         cmocka_set_test_filter(f);
 }
 
-int fl_setup(void **state)
+/* The group's env when tests share one flamed and network (FL_RUN), else NULL. */
+static fl_env *group;
+
+/* An env with a fresh tag; the network, socket and log named after it. */
+static fl_env *env_new(void)
 {
     static atomic_int n, curl_done;
     if (!atomic_exchange(&curl_done, 1))
         curl_global_init(CURL_GLOBAL_DEFAULT);
     fl_env *e = calloc(1, sizeof(*e));
     if (!e)
-        return -1;
+        return NULL;
     int k = atomic_fetch_add(&n, 1) + 1;
     snprintf(e->tag, sizeof(e->tag), "fltest-%d-%d-%04x", (int)getpid(), k, rand16());
     snprintf(e->network, sizeof(e->network), "%s", e->tag);
@@ -272,31 +281,61 @@ int fl_setup(void **state)
     snprintf(e->sock_path, sizeof(e->sock_path), "/tmp/%s.sock", e->tag);
     snprintf(e->addr, sizeof(e->addr), "unix:%s", e->sock_path);
     snprintf(e->log_path, sizeof(e->log_path), "/tmp/%s.log", e->tag);
+    return e;
+}
+
+static int env_docker(fl_env *e)
+{
     char err[512] = "";
-    if (docker_client_new(&e->docker, DOCKER_SOCK) < 0) {
-        free(e);
+    if (docker_client_new(&e->docker, DOCKER_SOCK) < 0)
         return -1;
-    }
     if (docker_ping(e->docker, err, sizeof(err)) < 0)
         snprintf(e->skip_reason, sizeof(e->skip_reason), "Docker does not answer /_ping on "
                  DOCKER_SOCK " (%.150s): start it with scripts/dockerd-up", err);
+    return 0;
+}
+
+int fl_group_setup(void **state)
+{
+    group = env_new();
+    if (!group || env_docker(group) < 0)
+        return -1;
+    *state = group;
+    return 0;
+}
+
+int fl_setup(void **state)
+{
+    fl_env *e = env_new();
+    if (!e)
+        return -1;
+    if (group) {
+        /* Its own tag, pool and label; the group's network, flamed and clients. */
+        e->shared = 1;
+        snprintf(e->network, sizeof(e->network), "%s", group->network);
+        snprintf(e->sock_path, sizeof(e->sock_path), "%s", group->sock_path);
+        snprintf(e->addr, sizeof(e->addr), "%s", group->addr);
+        snprintf(e->log_path, sizeof(e->log_path), "%s", group->log_path);
+        snprintf(e->skip_reason, sizeof(e->skip_reason), "%s", group->skip_reason);
+        e->docker = group->docker;
+    } else if (env_docker(e) < 0) {
+        free(e);
+        return -1;
+    }
     *state = e;
     return 0;
 }
 
-fl_env *fl_begin(void **state)
+/* Check the images, create the network, start flamed. Asserts. */
+static void env_start(fl_env *e)
 {
-    fl_env *e = *state;
     char err[512] = "";
-    if (e->skip_reason[0]) {
-        print_message("skipped: %s\n", e->skip_reason);
-        skip();
-    }
     const char *images[] = {FL_IMAGE_BUSYBOX, FL_IMAGE_APP, FL_IMAGE_HEALTHY};
     for (size_t i = 0; i < 3; i++)
         if (docker_image_inspect(e->docker, images[i], NULL, err, sizeof(err)) < 0)
             fail_msg("test image %s is missing: build it with scripts/test-images (%s)", images[i],
                      err);
+    int64_t t0 = fl_now_ms();
     cJSON *labels = cJSON_CreateObject();
     assert_non_null(labels);
     cJSON_AddStringToObject(labels, FL_RUN_LABEL_KEY, e->tag);
@@ -305,10 +344,46 @@ fl_env *fl_begin(void **state)
     if (rc < 0)
         fail_msg("docker network create %s: %s", e->network, err);
     e->network_created = 1;
+    e->network_ms = fl_now_ms() - t0;
+    t0 = fl_now_ms();
     fl_flamed_start(e);
-    return e;
+    e->flamed_start_ms = fl_now_ms() - t0;
 }
 
+static long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : 0;
+}
+
+fl_env *fl_begin(void **state)
+{
+    fl_env *e = *state;
+    e->t_begin = fl_now_ms();
+    if (e->skip_reason[0]) {
+        print_message("skipped: %s\n", e->skip_reason);
+        e->passed = 1;
+        skip();
+    }
+    if (e->shared) {
+        /* The first test starts the group's flamed (here, where assertions work). */
+        if (group->start_failed)
+            fail_msg("the group's flamed or network failed to start in an earlier test");
+        if (!group->flamed_starts) {
+            group->start_failed = 1;
+            env_start(group);
+            group->start_failed = 0;
+        }
+        if (!group->flamed_pid)
+            fail_msg("the group's flamed is not running (it exited during an earlier test)");
+        e->client = group->client;
+        e->log_offset = file_size(e->log_path);
+    } else {
+        env_start(e);
+    }
+    e->t_body = fl_now_ms();
+    return e;
+}
 
 static void remove_leftovers(fl_env *e)
 {
@@ -329,20 +404,32 @@ static void remove_leftovers(fl_env *e)
     cJSON_Delete(list);
 }
 
-int fl_teardown(void **state)
+static void free_watchers(fl_env *e)
 {
-    fl_env *e = *state;
+    fl_watcher *w = e->watchers;
+    while (w) {
+        fl_watcher *next = w->next;
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        free(w->events);
+        free(w);
+        w = next;
+    }
+    e->watchers = NULL;
+}
+
+/* Stop flamed (asserting exit 0), remove containers and network. 0 or -1. */
+static int env_stop(fl_env *e)
+{
     int failed = 0;
     char err[512];
-    for (fl_watcher *w = e->watchers; w; w = w->next)
-        fl_watch_stop(w);
     flame_client_close(e->client);
     e->client = NULL;
     if (e->flamed_pid) {
         int ws = fl_flamed_stop(e, 10000);
         if (ws == -1 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
             fprintf(stderr, "teardown: flamed did not exit 0 after SIGTERM (wait status %d): "
-                            "see the log below\n", ws);
+                            "see its log below\n", ws);
             failed = 1;
         }
     }
@@ -360,23 +447,67 @@ int fl_teardown(void **state)
             fprintf(stderr, "teardown: removing network %s: %s\n", e->network, err);
             failed = 1;
         }
+        e->network_created = 0;
     }
-    if (e->flamed_starts && (!e->passed || failed))
-        print_log(e);
-    else
-        unlink(e->log_path);
-    unlink(e->sock_path);
-    fl_watcher *w = e->watchers;
-    while (w) {
-        fl_watcher *next = w->next;
-        pthread_mutex_destroy(&w->mu);
-        pthread_cond_destroy(&w->cv);
-        free(w->events);
-        free(w);
-        w = next;
+    return failed ? -1 : 0;
+}
+
+int fl_teardown(void **state)
+{
+    fl_env *e = *state;
+    int failed = 0;
+    int64_t t_td = fl_now_ms();
+    for (fl_watcher *w = e->watchers; w; w = w->next)
+        fl_watch_stop(w);
+    if (e->shared) {
+        e->client = NULL; /* the group's */
+        remove_leftovers(e);
+        int ws;
+        if (group->flamed_pid && waitpid(group->flamed_pid, &ws, WNOHANG) == group->flamed_pid) {
+            fprintf(stderr, "teardown: flamed exited during the test (wait status 0x%x)\n", ws);
+            group->flamed_pid = 0;
+            failed = 1;
+        }
+    } else {
+        failed = env_stop(e) < 0;
     }
-    docker_client_free(e->docker);
+    if (getenv("FLTEST_TIMES") && e->t_body)
+        fprintf(stderr, "times: network %lld ms, flamed start %lld ms, body %lld ms, teardown "
+                        "%lld ms\n", (long long)e->network_ms, (long long)e->flamed_start_ms,
+                (long long)(t_td - e->t_body), (long long)(fl_now_ms() - t_td));
+    if (e->shared) {
+        if (!e->passed || failed) {
+            group->any_failed = 1;
+            print_log(e, e->log_offset);
+        }
+    } else {
+        if (e->flamed_starts && (!e->passed || failed))
+            print_log(e, 0);
+        else
+            unlink(e->log_path);
+        unlink(e->sock_path);
+        docker_client_free(e->docker);
+    }
+    free_watchers(e);
     free(e);
+    *state = NULL;
+    return failed ? -1 : 0;
+}
+
+int fl_group_teardown(void **state)
+{
+    fl_env *g = *state;
+    int failed = env_stop(g) < 0;
+    if (g->flamed_starts && failed)
+        print_log(g, 0); /* the whole log: flamed's exit is what failed */
+    else if (g->flamed_starts && g->any_failed)
+        fprintf(stderr, "flamed's log is kept at %s\n", g->log_path);
+    else
+        unlink(g->log_path);
+    unlink(g->sock_path);
+    docker_client_free(g->docker);
+    free(g);
+    group = NULL;
     *state = NULL;
     return failed ? -1 : 0;
 }

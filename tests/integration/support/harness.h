@@ -63,17 +63,22 @@ typedef struct fl_env {
     int teardown_failed;
     char skip_reason[256];
     fl_watcher *watchers;
+    int64_t t_begin, t_body, network_ms, flamed_start_ms; /* $FLTEST_TIMES */
+    int shared;            /* borrows the group's network, flamed, client, docker */
+    long log_offset;       /* where this test's part of a shared log starts */
+    int start_failed, any_failed; /* group env only */
 } fl_env;
 
 /* ------------------------------------------------------------ fixtures */
 
-/** cmocka setup: allocate the env and ping Docker (no resources yet). */
+/** cmocka setup: allocate the env and ping Docker (no resources yet); in a
+ *  shared group, borrow the group's network, flamed and clients. */
 int fl_setup(void **state);
 /** cmocka teardown: join watchers, stop flamed (asserting exit 0), remove
  *  every container labelled with the tag, remove the network. */
 int fl_teardown(void **state);
-/** Start of every test: skip without Docker, create the network, start
- *  flamed and open the client. */
+/** Start of every test: skip without Docker; create the network, start
+ *  flamed and open the client (a shared group's first test does it for all). */
 fl_env *fl_begin(void **state);
 
 #define FL_TEST(name)                                                                             \
@@ -88,9 +93,23 @@ fl_env *fl_begin(void **state);
 
 #define FL_UNIT(name) cmocka_unit_test_setup_teardown(name, fl_setup, fl_teardown)
 
-/** Run a group; $FLTEST_FILTER (a cmocka glob, "boot_*") picks tests by name. */
-#define FL_RUN(group, tests) (fl_apply_filter(), cmocka_run_group_tests_name(group, tests, NULL, NULL))
+/**
+ * FL_RUN: run a group, each test with its own flamed and network.
+ * FL_RUN_SHARED: the group's tests share one flamed and one network (started
+ * by the first test, stopped with the exit-0 check after the last); each test
+ * still has its own tag, pool and label, teardown still removes its
+ * containers, and its part of flamed's log is printed when it fails. Tests
+ * that stop or restart flamed need FL_RUN.
+ * $FLTEST_FILTER (a cmocka glob such as "boot_*") picks tests by name;
+ * $FLTEST_TIMES prints where each test's time went.
+ */
+#define FL_RUN(name, tests)                                                                       \
+    (fl_apply_filter(), cmocka_run_group_tests_name(name, tests, NULL, NULL))
+#define FL_RUN_SHARED(name, tests)                                                                \
+    (fl_apply_filter(), cmocka_run_group_tests_name(name, tests, fl_group_setup, fl_group_teardown))
 void fl_apply_filter(void);
+int fl_group_setup(void **state);
+int fl_group_teardown(void **state);
 
 /* ------------------------------------------------------------ flamed */
 
