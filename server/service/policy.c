@@ -172,10 +172,13 @@ int policy_parse(struct policy **out, const char *json, const char *docker_socke
         (rc = get_num(ceil, "ceilings", "NanoCpus", &p->max_nano_cpus, err, errlen)) < 0 ||
         (rc = get_num(ceil, "ceilings", "PidsLimit", &p->max_pids, err, errlen)) < 0)
         goto done;
-    if ((p->max_memory && p->def_memory > p->max_memory) ||
-        (p->max_nano_cpus && p->def_nano_cpus > p->max_nano_cpus) ||
-        (p->max_pids && p->def_pids > p->max_pids)) {
-        rc = deny(FLAME_EINVALID, err, errlen, "policy: a default is above its ceiling");
+    const char *over = (p->max_memory && p->def_memory > p->max_memory)          ? "Memory"
+                       : (p->max_nano_cpus && p->def_nano_cpus > p->max_nano_cpus) ? "NanoCpus"
+                       : (p->max_pids && p->def_pids > p->max_pids)                ? "PidsLimit"
+                                                                                   : NULL;
+    if (over) {
+        rc = deny(FLAME_EINVALID, err, errlen, "policy: defaults.%s is above ceilings.%s", over,
+                  over);
         goto done;
     }
     if ((rc = get_size(quotas, "quotas", "max_runners", &p->max_runners, err, errlen)) < 0 ||
@@ -254,31 +257,75 @@ int policy_image_allowed(const struct policy *p, const char *image)
     return 0;
 }
 
+/*
+ * Clean an absolute path lexically, as Docker does with a bind's source before
+ * it mounts it (Go's path.Clean): "//" and "." go, ".." removes the previous
+ * component (never above "/"). Without this, "/run/no-such-dir/.." would pass
+ * the checks below (realpath fails on it) and Docker would bind /run.
+ * @return a malloc'd path, or NULL (out of memory).
+ */
+static char *clean_abs_path(const char *path)
+{
+    size_t o = 0;
+    char *out = malloc(strlen(path) + 2);
+    if (!out)
+        return NULL;
+    out[o++] = '/';
+    for (const char *s = path; *s;) {
+        while (*s == '/')
+            s++;
+        if (!*s)
+            break;
+        const char *end = strchr(s, '/');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        if (len == 2 && s[0] == '.' && s[1] == '.') {
+            while (o > 1 && out[o - 1] != '/')
+                o--;
+            if (o > 1)
+                o--; /* the '/' before the removed component */
+        } else if (!(len == 1 && s[0] == '.')) {
+            if (o > 1)
+                out[o++] = '/';
+            memcpy(out + o, s, len);
+            o += len;
+        }
+        s += len;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* Is `src` (a host path) "/", the Docker socket, or a directory holding the socket? */
 static const char *forbidden_source(const struct policy *p, const char *src)
 {
     char real_src[PATH_MAX], real_sock[PATH_MAX];
     if (!src || src[0] != '/')
         return NULL; /* a named volume */
-    const char *s = realpath(src, real_src) ? real_src : src;
+    char *clean = clean_abs_path(src);
+    if (!clean)
+        return p->allow.docker_socket && p->allow.root_bind ? NULL : "docker_socket";
+    const char *s = realpath(clean, real_src) ? real_src : clean;
+    const char *rule = NULL;
     size_t sl = strlen(s);
     while (sl > 1 && s[sl - 1] == '/')
         sl--;
-    if (sl == 1 && s[0] == '/')
-        return p->allow.root_bind ? NULL : "root_bind";
-    if (p->allow.docker_socket)
-        return NULL;
-    const char *socks[2] = {p->docker_socket, realpath(p->docker_socket, real_sock) ? real_sock : NULL};
-    for (int i = 0; i < 2; i++) {
-        const char *k = socks[i];
-        if (!k)
-            continue;
-        if (strncmp(k, s, sl) == 0 && (k[sl] == '\0' || k[sl] == '/'))
-            return "docker_socket";
+    if (sl == 1 && s[0] == '/') {
+        rule = p->allow.root_bind ? NULL : "root_bind";
+        goto out;
     }
-    if (strstr(s, "docker.sock"))
-        return "docker_socket";
-    return NULL;
+    if (p->allow.docker_socket)
+        goto out;
+    const char *socks[2] = {p->docker_socket, realpath(p->docker_socket, real_sock) ? real_sock : NULL};
+    for (int i = 0; i < 2 && !rule; i++) {
+        const char *k = socks[i];
+        if (k && strncmp(k, s, sl) == 0 && (k[sl] == '\0' || k[sl] == '/'))
+            rule = "docker_socket";
+    }
+    if (!rule && strstr(s, "docker.sock"))
+        rule = "docker_socket";
+out:
+    free(clean);
+    return rule;
 }
 
 static int check_source(const struct policy *p, const char *where, const char *src, char *err,
