@@ -1,4 +1,4 @@
-// Compiled (not run) by `npm run typecheck`: index.d.ts describes the API the way
+// Compiled (not run) by `npm run typecheck` and ./test: index.d.ts describes the API the way
 // a TypeScript parent uses it. A wrong declaration fails this file.
 import { Client, createDockerBackend, FlamedError, type Runner, type SpawnEvent } from '..';
 
