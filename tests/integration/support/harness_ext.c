@@ -161,7 +161,9 @@ void flx_flamed_start(fl_env *e, const flx_flamed *f)
     e->flamed_pid = pid;
     e->flamed_starts++;
 
-    int64_t until = fl_now_ms() + 10000;
+    /* Generous: at start flamed adopts every flamed container in Docker (other
+     * test runs' too), one inspect each, before it listens; a busy host is slow. */
+    int64_t until = fl_now_ms() + 45000;
     struct stat sb;
     for (;;) {
         int ws;
@@ -172,7 +174,7 @@ void flx_flamed_start(fl_env *e, const flx_flamed *f)
         if (stat(e->sock_path, &sb) == 0)
             break;
         if (fl_now_ms() >= until)
-            fail_msg("flamed did not create %s within 10 s", e->sock_path);
+            fail_msg("flamed did not create %s within 45 s", e->sock_path);
         fl_sleep_ms(10);
     }
     flame_client_options opts = {.timeout_ms = 120000, .bearer_token = f->token};
@@ -186,7 +188,7 @@ void flx_flamed_start(fl_env *e, const flx_flamed *f)
             break;
         }
         if (fl_now_ms() >= until)
-            fail_msg("flamed did not answer List within 10 s: %s (%s)", st.message, st.reason);
+            fail_msg("flamed did not answer List within 45 s: %s (%s)", st.message, st.reason);
         fl_sleep_ms(50);
     }
 }
