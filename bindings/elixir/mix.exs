@@ -10,6 +10,8 @@ defmodule Flamed.MixProject do
       elixir: "~> 1.14",
       start_permanent: Mix.env() == :prod,
       deps: deps(),
+      # tests/, not test/: bindings/elixir/test is the script bindings/test runs
+      test_paths: ["tests"],
       description: "A FLAME.Backend that boots runners as Docker containers through flamed",
       docs: [main: "readme", extras: ["README.md"]]
     ]

@@ -1,11 +1,11 @@
-# test/glue_check.exs - with plain `elixir`, no hex: compile the generated stubs and the
-# glue (Flamed.Client, Flamed.Backend) against test/support/standins.ex and fail on
+# tests/glue_check.exs - with plain `elixir`, no hex: compile the generated stubs and the
+# glue (Flamed.Client, Flamed.Backend) against tests/support/standins.ex and fail on
 # any warning: an undefined function, a wrong arity, a stub function that the
 # service's rpcs do not generate, an @impl that FLAME.Backend does not declare. Then
 # check that the plain maps Flamed.Request builds fit the generated messages' fields
 # (struct!/2 refuses unknown keys, as Flamed.Client uses it).
 #
-#   cd bindings/elixir && elixir test/glue_check.exs
+#   cd bindings/elixir && elixir tests/glue_check.exs
 #
 # This proves consistency with the stubs and with the APIs as the stand-ins model
 # them (from FLAME 0.5, grpc 0.9, protobuf 0.12 sources); `mix compile
@@ -24,7 +24,7 @@ compile = fn files ->
   end
 end
 
-[] = compile.([Path.join(root, "test/support/standins.ex")])
+[] = compile.([Path.join(root, "tests/support/standins.ex")])
 
 warnings =
   compile.(

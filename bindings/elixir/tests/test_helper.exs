@@ -1,2 +1,2 @@
-# `mix test` (with the real deps). With plain elixir: test/run_pure.exs and test/glue_check.exs.
+# `mix test` (with the real deps). With plain elixir: tests/run_pure.exs and tests/glue_check.exs.
 ExUnit.start()

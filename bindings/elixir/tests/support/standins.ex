@@ -1,5 +1,5 @@
 # Stand-ins for the parts of FLAME 0.5, grpc 0.9 and protobuf 0.12 that lib/ uses, for
-# checks that run with plain `elixir` where hex is unreachable (test/glue_check.exs, the
+# checks that run with plain `elixir` where hex is unreachable (tests/glue_check.exs, the
 # BEAM wiring test). Never loaded by `mix test` with the real deps (not in elixirc_paths,
 # not a *_test.exs file).
 #
