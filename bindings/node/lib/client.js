@@ -57,6 +57,33 @@ class CallStream {
   }
 }
 
+/** BootOptions -> flame.v1.BootRequest (camelCase, as proto-loader takes it). */
+function bootRequest(opts) {
+  if (!opts || typeof opts !== 'object') throw new TypeError('boot(opts): opts.image is required');
+  const req = {
+    image: opts.image || '',
+    network: opts.network || '',
+    pool: opts.pool || '',
+    env: { ...(opts.env || {}) },
+    cmd: [...(opts.cmd || [])],
+    entrypoint: [...(opts.entrypoint || [])],
+    labels: { ...(opts.labels || {}) },
+    bootTimeoutMs: opts.bootTimeoutMs || 0,
+    keepRunner: !!opts.keepRunner,
+    pullPolicy: pullPolicy(opts.pullPolicy),
+    user: opts.user || '',
+    workingDir: opts.workingDir || '',
+    requestId: opts.requestId || '',
+    parentId: opts.parentId || '',
+    leaseTtlMs: opts.leaseTtlMs || 0,
+    maxLifetimeMs: u64(opts.maxLifetimeMs, 'maxLifetimeMs'),
+    idleShutdownAfterMs: u64(opts.idleShutdownAfterMs, 'idleShutdownAfterMs'),
+    mounts: (opts.mounts || []).map((m, i) => toStruct(m, `mounts[${i}]`)),
+  };
+  if (opts.hostConfig !== undefined) req.hostConfig = toStruct(opts.hostConfig, 'hostConfig');
+  return req;
+}
+
 class Client {
   /**
    * @param {string} addr 'unix:/path/to.sock' or 'host:port'.
@@ -106,32 +133,12 @@ class Client {
 
   /** Boot a runner and wait until it runs. See index.d.ts for every option. */
   async boot(opts) {
-    if (!opts || typeof opts !== 'object') throw new TypeError('boot(opts): opts.image is required');
-    const req = {
-      image: opts.image || '',
-      network: opts.network || '',
-      pool: opts.pool || '',
-      env: { ...(opts.env || {}) },
-      cmd: [...(opts.cmd || [])],
-      entrypoint: [...(opts.entrypoint || [])],
-      labels: { ...(opts.labels || {}) },
-      bootTimeoutMs: opts.bootTimeoutMs || 0,
-      keepRunner: !!opts.keepRunner,
-      pullPolicy: pullPolicy(opts.pullPolicy),
-      user: opts.user || '',
-      workingDir: opts.workingDir || '',
-      requestId: opts.requestId || '',
-      parentId: opts.parentId || '',
-      leaseTtlMs: opts.leaseTtlMs || 0,
-      maxLifetimeMs: u64(opts.maxLifetimeMs, 'maxLifetimeMs'),
-      idleShutdownAfterMs: u64(opts.idleShutdownAfterMs, 'idleShutdownAfterMs'),
-      mounts: (opts.mounts || []).map((m, i) => toStruct(m, `mounts[${i}]`)),
-    };
-    if (opts.hostConfig !== undefined) req.hostConfig = toStruct(opts.hostConfig, 'hostConfig');
+    const req = bootRequest(opts);
     const deadline = this._deadline(opts.deadlineMs, opts.bootTimeoutMs || DEFAULT_BOOT_TIMEOUT_MS);
     const resp = await this._unary('Boot', req, deadline, opts.signal);
     return runnerFromPb(resp.runner);
   }
+
 
   /** Run a command in a runner; an async iterable of its events. */
   spawn(runnerId, argv, opts = {}) {
@@ -198,4 +205,4 @@ class Client {
   }
 }
 
-module.exports = { Client, CallStream };
+module.exports = { Client, CallStream, bootRequest };

@@ -27,7 +27,8 @@ function protoRoot() {
 let loaded;
 
 /**
- * The loaded service: { RunnerService (a grpc-js client constructor), root }.
+ * The loaded service: { RunnerService (a grpc-js client constructor), definition
+ * (proto-loader's package definition), root }.
  * Loaded once per process. google/protobuf/struct.proto comes with protobufjs.
  */
 function load() {
@@ -42,7 +43,7 @@ function load() {
       oneofs: true, // SpawnResponse.event names the field that is set
     });
     const pkg = grpc.loadPackageDefinition(def);
-    loaded = { RunnerService: pkg.flame.v1.RunnerService, root };
+    loaded = { RunnerService: pkg.flame.v1.RunnerService, definition: def, root };
   }
   return loaded;
 }

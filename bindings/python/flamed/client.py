@@ -7,7 +7,7 @@ from flamed.types in, out, and FlamedError for every failed call.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Generic, Iterator, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Callable, Generic, Mapping, Optional, Sequence, TypeVar, Union
 
 import grpc
 from google.protobuf import struct_pb2

@@ -10,7 +10,6 @@ import unittest
 from support import IMAGE, docker, start_module_harness
 
 import flamed
-from flamed.client import pb
 from flamed.types import EventType, RunnerState
 
 H = None
@@ -210,15 +209,6 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(len(exited), 1)
         self.assertEqual(exited[0].runner.exit_code, 7)
         self.assertEqual(self.client.list(pool=self.pool), [])
-
-    # ------------------------------------------------------------ proto agreement
-
-    def test_python_enums_cover_the_proto_enums(self):
-        for py, proto, prefix in ((RunnerState, pb.RunnerState, "RUNNER_STATE_"),
-                                  (EventType, pb.RunnerEventType, "RUNNER_EVENT_TYPE_"),
-                                  (flamed.PullPolicy, pb.PullPolicy, "PULL_POLICY_")):
-            want = {name[len(prefix):]: number for name, number in proto.items()}
-            self.assertEqual({m.name: m.value for m in py}, want)
 
 
 class SpawnTest(unittest.TestCase):

@@ -1,0 +1,57 @@
+"""The hand-written parts (Client methods and keywords, dataclasses, enums) agree with
+the proto as generated now: a proto change that adds an RPC, a field or an enum value
+fails here until the binding covers it. No flamed needed."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import unittest
+
+import support  # noqa: F401  (puts the package on sys.path)
+
+import flamed
+from flamed import _generate
+from flamed.client import pb
+
+
+def fields(message) -> set:
+    return {f.name for f in message.DESCRIPTOR.fields}
+
+
+def params(method) -> set:
+    return set(inspect.signature(method).parameters) - {"self"}
+
+
+class ProtoAgreementTest(unittest.TestCase):
+    def test_stubs_were_generated_from_the_current_proto(self):
+        self.assertEqual(_generate._stamp(), _generate.proto_hash(_generate.proto_dir()))
+
+    def test_client_has_a_method_for_every_rpc(self):
+        for method in pb.DESCRIPTOR.services_by_name["RunnerService"].methods:
+            self.assertTrue(callable(getattr(flamed.Client, method.name.lower(), None)),
+                            f"Client.{method.name.lower()} for rpc {method.name}")
+
+    def test_client_methods_take_every_request_field(self):
+        self.assertLessEqual(fields(pb.BootRequest), params(flamed.Client.boot))
+        self.assertLessEqual(fields(pb.SpawnRequest), params(flamed.Client.spawn))
+        self.assertLessEqual(fields(pb.ShutdownRequest), params(flamed.Client.shutdown))
+        self.assertLessEqual(fields(pb.WatchRequest), params(flamed.Client.watch))
+        self.assertLessEqual(fields(pb.ListRequest), params(flamed.Client.list))
+        self.assertLessEqual(fields(pb.RenewRequest), params(flamed.Client.renew))
+
+    def test_dataclasses_carry_every_response_field(self):
+        for cls, message in ((flamed.Runner, pb.Runner), (flamed.Event, pb.WatchResponse),
+                             (flamed.Renewal, pb.RenewResponse)):
+            self.assertEqual({f.name for f in dataclasses.fields(cls)}, fields(message), cls)
+
+    def test_python_enums_cover_the_proto_enums(self):
+        for py, proto, prefix in ((flamed.RunnerState, pb.RunnerState, "RUNNER_STATE_"),
+                                  (flamed.EventType, pb.RunnerEventType, "RUNNER_EVENT_TYPE_"),
+                                  (flamed.PullPolicy, pb.PullPolicy, "PULL_POLICY_")):
+            want = {name[len(prefix):]: number for name, number in proto.items()}
+            self.assertEqual({m.name: m.value for m in py}, want)
+
+
+if __name__ == "__main__":
+    unittest.main()
