@@ -146,7 +146,7 @@ function collect(stream) {
     wake();
   })();
   return {
-    async next(timeoutMs = 15000) {
+    async next(timeoutMs = 60000) {
       const deadline = Date.now() + timeoutMs;
       while (!items.length && !ended) {
         const left = deadline - Date.now();

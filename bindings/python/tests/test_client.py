@@ -164,7 +164,7 @@ class ClientTest(unittest.TestCase):
         threading.Thread(target=pump, daemon=True).start()
         return q
 
-    def _next(self, q, timeout=15):
+    def _next(self, q, timeout=60):
         item = q.get(timeout=timeout)
         if isinstance(item, Exception):
             raise item
