@@ -67,6 +67,9 @@ int cli_fail(int err, const flame_status *st)
     if (err == FLAME_EUNAVAILABLE && dialled_addr && strstr(msg, "failed to connect"))
         return fail_fmt(err, code, "%s (is flamed listening on %s? set --addr or $FLAMED_ADDR)", msg,
                         dialled_addr);
+    /* flamed's flame-reason (WATCH_TOO_SLOW, WATCH_HISTORY_GONE, ...): for scripts */
+    if (st && st->reason[0])
+        return fail_fmt(err, code, "%s [%s]", msg, st->reason);
     return fail_fmt(err, code, "%s", msg);
 }
 
