@@ -1,7 +1,8 @@
 /*
  * Spawn: output streamed per stream and in order, exit codes, large outputs,
  * env and working_dir, the error statuses, and that timeout_ms and a client
- * cancel end the call quickly and kill the command.
+ * cancel end the call quickly and kill the command. Most tests run in one
+ * runner the group shares (fl_group_runner): Spawn does not change it.
  */
 #include "harness.h"
 
@@ -48,23 +49,21 @@ static int wait_process_gone(fl_env *e, const char *runner_id, const char *cmdli
 
 FL_TEST(spawn_delivers_stdout_and_stderr_separately_and_the_exit_code)
 {
-    flame_runner *r = fl_boot_default(e, NULL);
+    const char *rid = fl_group_runner(e);
     fl_output o = {0};
-    int code = fl_spawn_sh(e, r->id, "echo out1; echo err1 >&2; echo out2; exit 3", &o);
+    int code = fl_spawn_sh(e, rid, "echo out1; echo err1 >&2; echo out2; exit 3", &o);
     assert_int_equal(code, 3);
     assert_string_equal(o.out, "out1\nout2\n");
     assert_string_equal(o.err, "err1\n");
     assert_true(o.exec_id[0] != '\0');
     fl_output_free(&o);
-    fl_shutdown(e, r->id);
-    flame_runner_free(r);
 }
 
 FL_TEST(spawn_keeps_the_order_of_writes_across_streams)
 {
-    flame_runner *r = fl_boot_default(e, NULL);
+    const char *rid = fl_group_runner(e);
     fl_output o = {0};
-    int code = fl_spawn_sh(e, r->id,
+    int code = fl_spawn_sh(e, rid,
                            "echo out1; sleep 0.2; echo err1 >&2; sleep 0.2; echo out2; sleep 0.2; "
                            "echo err2 >&2",
                            &o);
@@ -73,16 +72,14 @@ FL_TEST(spawn_keeps_the_order_of_writes_across_streams)
     assert_string_equal(o.out, "out1\nout2\n");
     assert_string_equal(o.err, "err1\nerr2\n");
     fl_output_free(&o);
-    fl_shutdown(e, r->id);
-    flame_runner_free(r);
 }
 
 FL_TEST(spawn_streams_output_as_it_is_written)
 {
-    flame_runner *r = fl_boot_default(e, NULL);
+    const char *rid = fl_group_runner(e);
     fl_output o = {0};
     int64_t t0 = fl_now_ms();
-    int code = fl_spawn_sh(e, r->id, "echo first; sleep 3; echo second", &o);
+    int code = fl_spawn_sh(e, rid, "echo first; sleep 3; echo second", &o);
     int64_t took = fl_now_ms() - t0;
     assert_int_equal(code, 0);
     assert_string_equal(o.out, "first\nsecond\n");
@@ -93,16 +90,14 @@ FL_TEST(spawn_streams_output_as_it_is_written)
                  "%lld ms: output is not streamed", (long long)(o.first_chunk_ms - t0),
                  (long long)took);
     fl_output_free(&o);
-    fl_shutdown(e, r->id);
-    flame_runner_free(r);
 }
 
 FL_TEST(spawn_delivers_large_output_completely_and_in_order)
 {
-    flame_runner *r = fl_boot_default(e, NULL);
+    const char *rid = fl_group_runner(e);
     fl_output o = {0};
     const size_t total = 5000000;
-    int code = fl_spawn_sh(e, r->id, "yes 0123456789 | head -c 5000000; echo done >&2", &o);
+    int code = fl_spawn_sh(e, rid, "yes 0123456789 | head -c 5000000; echo done >&2", &o);
     assert_int_equal(code, 0);
     assert_int_equal(o.out_len, total);
     assert_string_equal(o.err, "done\n");
@@ -113,17 +108,15 @@ FL_TEST(spawn_delivers_large_output_completely_and_in_order)
                      pattern[i % 11]);
     assert_true(o.chunks > 1);
     fl_output_free(&o);
-    fl_shutdown(e, r->id);
-    flame_runner_free(r);
 }
 
 FL_TEST(spawn_applies_env_working_dir_and_user)
 {
-    flame_runner *r = fl_boot_default(e, NULL);
+    const char *rid = fl_group_runner(e);
     const char *argv[] = {"sh", "-c", "echo \"$GREETING\"; pwd; id -u", NULL};
     const char *env[] = {"GREETING=hello there = 'x'", NULL};
     flame_spawn_request req = {
-        .runner_id = r->id, .argv = argv, .env = env, .working_dir = "/etc", .user = "65534"};
+        .runner_id = rid, .argv = argv, .env = env, .working_dir = "/etc", .user = "65534"};
     fl_output o = {0};
     flame_status st;
     int code = -1;
@@ -132,19 +125,15 @@ FL_TEST(spawn_applies_env_working_dir_and_user)
     assert_int_equal(code, 0);
     assert_string_equal(o.out, "hello there = 'x'\n/etc\n65534\n");
     fl_output_free(&o);
-    fl_shutdown(e, r->id);
-    flame_runner_free(r);
 }
 
 FL_TEST(spawn_reports_127_for_a_missing_command)
 {
-    flame_runner *r = fl_boot_default(e, NULL);
+    const char *rid = fl_group_runner(e);
     fl_output o = {0};
-    assert_int_equal(fl_spawn_sh(e, r->id, "no-such-command-fltest", &o), 127);
+    assert_int_equal(fl_spawn_sh(e, rid, "no-such-command-fltest", &o), 127);
     fl_assert_contains(o.err, "no-such-command-fltest");
     fl_output_free(&o);
-    fl_shutdown(e, r->id);
-    flame_runner_free(r);
 }
 
 FL_TEST(spawn_in_unknown_runner_is_not_found)
@@ -162,10 +151,11 @@ FL_TEST(spawn_in_unknown_runner_is_not_found)
 
 FL_TEST(spawn_without_argv_is_invalid_argument)
 {
-    flame_runner *r = fl_boot_default(e, NULL);
-    /* libflame refuses an empty argv itself: send the request by hand. */
+    /* Validation comes first: no runner is needed. libflame refuses an empty argv
+     * itself, so the request is sent by hand. */
+    char rid[] = "0123456789abcdef";
     Flame__V1__SpawnRequest req = FLAME__V1__SPAWN_REQUEST__INIT;
-    req.runner_id = r->id;
+    req.runner_id = rid;
     char msg[1024];
     ProtobufCMessage *resp = NULL;
     int code = fl_grpc_unary(e, "/flame.v1.RunnerService/Spawn", &req.base,
@@ -174,8 +164,6 @@ FL_TEST(spawn_without_argv_is_invalid_argument)
         protobuf_c_message_free_unpacked(resp, NULL);
     assert_int_equal(code, INVALID_ARGUMENT);
     fl_assert_contains(msg, "argv");
-    fl_shutdown(e, r->id);
-    flame_runner_free(r);
 }
 
 FL_TEST(spawn_in_exited_runner_fails_precondition)
@@ -201,14 +189,14 @@ FL_TEST(spawn_in_exited_runner_fails_precondition)
 
 FL_TEST(spawn_timeout_kills_the_command_with_deadline_exceeded)
 {
-    flame_runner *r = fl_boot_default(e, NULL);
+    const char *rid = fl_group_runner(e);
     /* The process check itself sees a running sleep (a detached one, left running). */
     fl_output d = {0};
-    assert_int_equal(fl_spawn_sh(e, r->id, "setsid sleep 29 </dev/null >/dev/null 2>&1 &", &d), 0);
+    assert_int_equal(fl_spawn_sh(e, rid, "setsid sleep 29 </dev/null >/dev/null 2>&1 &", &d), 0);
     fl_output_free(&d);
-    assert_true(process_running(e, r->id, "sleep 29"));
+    assert_true(process_running(e, rid, "sleep 29"));
     const char *argv[] = {"sleep", "30", NULL};
-    flame_spawn_request req = {.runner_id = r->id, .argv = argv, .timeout_ms = 500};
+    flame_spawn_request req = {.runner_id = rid, .argv = argv, .timeout_ms = 500};
     fl_output o = {0};
     flame_status st;
     int code = -1;
@@ -219,18 +207,16 @@ FL_TEST(spawn_timeout_kills_the_command_with_deadline_exceeded)
     if (took > 10000)
         fail_msg("Spawn with timeout_ms 500 took %lld ms", (long long)took);
     fl_output_free(&o);
-    if (wait_process_gone(e, r->id, "sleep 30", 3000) < 0)
+    if (wait_process_gone(e, rid, "sleep 30", 3000) < 0)
         fail_msg("`sleep 30` still runs in the runner after its Spawn timed out (%s)", st.message);
-    fl_shutdown(e, r->id);
-    flame_runner_free(r);
 }
 
 FL_TEST(spawn_cancelled_by_the_client_kills_the_command)
 {
-    flame_runner *r = fl_boot_default(e, NULL);
+    const char *rid = fl_group_runner(e);
     /* busybox sh execs the last command: the exec's process becomes `sleep 30`. */
     const char *argv[] = {"sh", "-c", "echo x; sleep 30", NULL};
-    flame_spawn_request req = {.runner_id = r->id, .argv = argv};
+    flame_spawn_request req = {.runner_id = rid, .argv = argv};
     fl_output o = {.cancel_after_chunks = 1};
     flame_status st;
     int code = -1;
@@ -243,10 +229,8 @@ FL_TEST(spawn_cancelled_by_the_client_kills_the_command)
     if (took > 10000)
         fail_msg("cancelling Spawn took %lld ms", (long long)took);
     fl_output_free(&o);
-    if (wait_process_gone(e, r->id, "sleep 30", 5000) < 0)
+    if (wait_process_gone(e, rid, "sleep 30", 5000) < 0)
         fail_msg("`sleep 30` still runs in the runner 5 s after the client cancelled its Spawn");
-    fl_shutdown(e, r->id);
-    flame_runner_free(r);
 }
 
 int main(void)

@@ -546,6 +546,19 @@ flame_runner *fl_boot_default(fl_env *e, const char *pool)
     return fl_boot(e, &req);
 }
 
+const char *fl_group_runner(fl_env *e)
+{
+    fl_env *owner = e->shared ? group : e;
+    if (!owner->runner_id[0]) {
+        flame_boot_request req;
+        fl_boot_req_init(owner, &req); /* the owner's pool and label: removed with it */
+        flame_runner *r = fl_boot(e, &req);
+        snprintf(owner->runner_id, sizeof(owner->runner_id), "%s", r->id);
+        flame_runner_free(r);
+    }
+    return owner->runner_id;
+}
+
 int fl_shutdown(fl_env *e, const char *runner_id)
 {
     flame_runner *r = NULL;

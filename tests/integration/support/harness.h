@@ -67,6 +67,7 @@ typedef struct fl_env {
     int shared;            /* borrows the group's network, flamed, client, docker */
     long log_offset;       /* where this test's part of a shared log starts */
     int start_failed, any_failed; /* group env only */
+    char runner_id[40];    /* fl_group_runner()'s, "" until booted */
 } fl_env;
 
 /* ------------------------------------------------------------ fixtures */
@@ -146,6 +147,13 @@ void fl_boot_req_init(fl_env *e, flame_boot_request *req);
 flame_runner *fl_boot(fl_env *e, const flame_boot_request *req);
 /** Boot with the defaults (fl_boot_req_init) in `pool` (NULL: e->pool). */
 flame_runner *fl_boot_default(fl_env *e, const char *pool);
+/**
+ * A running runner shared by the tests of an FL_RUN_SHARED group (booted with
+ * the defaults on first use, removed with the group), for tests that only need
+ * somewhere to Spawn. In an FL_RUN group, a runner of the test's own.
+ * @return its id; borrowed from the group (or the test).
+ */
+const char *fl_group_runner(fl_env *e);
 /** Shut down and assert OK; returns the final state. */
 int fl_shutdown(fl_env *e, const char *runner_id);
 
