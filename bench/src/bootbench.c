@@ -117,7 +117,10 @@ static void raw_teardown(dk *d, struct unit *u)
 
 static void flamed_boot(struct unit *u)
 {
-    flame_boot_request req = {.image = E.image, .network = E.net, .labels = E.labels};
+    /* boot_timeout_ms: 32 concurrent starts on a loaded 2-core machine can take
+     * dockerd longer than flamed's default 30 s; raw and cli have no such limit. */
+    flame_boot_request req = {.image = E.image, .network = E.net, .labels = E.labels,
+                              .boot_timeout_ms = BENCH_BOOT_TIMEOUT_MS};
     flame_runner *r = NULL;
     flame_status st;
     int rc = flame_client_boot(C, &req, &r, &st);

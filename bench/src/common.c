@@ -385,7 +385,8 @@ static void *boot_thread(void *p)
         if (i >= j->rs->n)
             return NULL;
         flame_boot_request req = {.image = j->e->image, .network = j->e->net, .pool = j->pool,
-                                  .labels = j->e->labels, .memory_bytes = j->mem};
+                                  .labels = j->e->labels, .memory_bytes = j->mem,
+                                  .boot_timeout_ms = BENCH_BOOT_TIMEOUT_MS};
         flame_runner *r = NULL;
         flame_status st;
         int rc = flame_client_boot(j->c, &req, &r, &st);

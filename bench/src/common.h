@@ -25,6 +25,9 @@
 #include "flame/client.h"
 
 #define DOCKER_API "/v1.41" /* what flamed negotiates with dockerd 20.10+ */
+/* Boot's timeout for every bench Boot: Docker on a loaded machine may take
+ * longer than flamed's 30 s default to start a container. */
+#define BENCH_BOOT_TIMEOUT_MS 600000u
 
 struct bench_env {
     const char *addr, *dsock, *net, *image, *tag;

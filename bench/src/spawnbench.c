@@ -39,7 +39,7 @@ static flame_client *C;
 static const char *g_runner, *g_cid;
 
 struct result {
-    uint64_t out, err;
+    uint64_t out, err, chunks; /* chunks: on_output calls (flamed) / stdout frames (raw) */
     int64_t t0, t_first, t_end;
     int exit_code;
 };
@@ -54,6 +54,7 @@ static int fl_output(void *ud, int stream, const void *data, size_t len)
         if (!r->out && len)
             r->t_first = mono_ns();
         r->out += len;
+        r->chunks++;
     } else {
         r->err += len;
     }
@@ -116,6 +117,8 @@ static void demux_feed(struct demux *d, const unsigned char *p, size_t n, struct
             if (d->have < 8)
                 return;
             d->stream = d->hdr[0];
+            if (d->stream == 1)
+                r->chunks++;
             d->left = (uint32_t)d->hdr[4] << 24 | (uint32_t)d->hdr[5] << 16 |
                       (uint32_t)d->hdr[6] << 8 | d->hdr[7];
             d->have = 0;
@@ -309,12 +312,13 @@ int main(int argc, char **argv)
     raw_spawn(d, echo, &r);
     flamed_spawn(echo, &r);
 
-    samples thr[2], first[2], ech[2], efirst[2]; /* [0] raw, [1] flamed */
+    samples thr[2], first[2], ech[2], efirst[2], chunk[2]; /* [0] raw, [1] flamed */
     for (int p = 0; p < 2; p++) {
         samples_init(&thr[p]);
         samples_init(&first[p]);
         samples_init(&ech[p]);
         samples_init(&efirst[p]);
+        samples_init(&chunk[p]);
     }
     note("throughput: %d rep(s) of `%s`, raw and flamed alternating", reps, shcmd);
     for (int i = 0; i < reps; i++) {
@@ -329,8 +333,12 @@ int main(int argc, char **argv)
                     (unsigned long long)r.out, r.exit_code, bytes);
             samples_add(&thr[p], mb_s(r.out, r.t_end - r.t0));
             samples_add(&first[p], (double)(r.t_first - r.t0) / 1e6);
-            note("  %-6s %7.1f MB/s  first byte %.2f ms", p ? "flamed" : "raw",
-                 mb_s(r.out, r.t_end - r.t0), (double)(r.t_first - r.t0) / 1e6);
+            samples_add(&chunk[p], (double)r.out / (double)(r.chunks ? r.chunks : 1));
+            note("  %-6s %7.1f MB/s  first byte %.2f ms  %llu %s of %.0f B, %.1f us each",
+                 p ? "flamed" : "raw", mb_s(r.out, r.t_end - r.t0), (double)(r.t_first - r.t0) / 1e6,
+                 (unsigned long long)r.chunks, p ? "messages" : "frames",
+                 (double)r.out / (double)(r.chunks ? r.chunks : 1),
+                 (double)(r.t_end - r.t_first) / 1e3 / (double)(r.chunks ? r.chunks : 1));
         }
     }
     cJSON_AddItemToObject(doc, "load_after_throughput", load_json());
@@ -353,6 +361,8 @@ int main(int argc, char **argv)
         cJSON *o = cJSON_AddObjectToObject(doc, pn[p]);
         cJSON_AddItemToObject(o, "throughput_mb_s", samples_json(&thr[p], 1));
         cJSON_AddItemToObject(o, "first_byte_ms", samples_json(&first[p], 1));
+        /* flamed: bytes per SpawnResponse; raw: bytes per Docker stdout frame. */
+        cJSON_AddItemToObject(o, "stdout_bytes_per_chunk", samples_json(&chunk[p], 0));
         cJSON_AddItemToObject(o, "echo_total_ms", samples_json(&ech[p], 0));
         cJSON_AddItemToObject(o, "echo_first_byte_ms", samples_json(&efirst[p], 0));
     }
