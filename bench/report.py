@@ -354,7 +354,17 @@ def main():
     text = "\n".join(md) + "\n"
     open(a.md, "w").write(text)
     if a.publish:
-        open(a.publish, "w").write(text.replace(f"]({a.stamp}/", f"](results/{a.stamp}/"))
+        # bench/results/ is not in git: the published copy links plots copied
+        # next to it (bench/plots/) and carries bench/PROFILE.md (the profile
+        # findings, written by hand from bench/profile's output) at the end.
+        pub_dir = os.path.dirname(os.path.abspath(a.publish))
+        pub = text.replace(f"]({a.stamp}/", "](plots/")
+        prof = os.path.join(pub_dir, "PROFILE.md")
+        if os.path.exists(prof):
+            pub += "\n" + open(prof).read()
+        pending_publish = (a.publish, pub, os.path.join(pub_dir, "plots"))
+    else:
+        pending_publish = None
 
     doc = {"stamp": a.stamp, "mode": a.mode, "machine": mach, "load": {"whole": whole, "per_bench": lw},
            "targets": targets, "benches": benches}
@@ -362,6 +372,17 @@ def main():
 
     if a.plots:
         plots(a.dir, benches)
+    if pending_publish:
+        path, pub, plot_dir = pending_publish
+        if a.plots:
+            import shutil
+            os.makedirs(plot_dir, exist_ok=True)
+            for f in os.listdir(a.dir):
+                if f.endswith(".png"):
+                    shutil.copy(os.path.join(a.dir, f), os.path.join(plot_dir, f))
+        else:
+            pub = "\n".join(l for l in pub.split("\n") if not l.startswith("![")) + "\n"
+        open(path, "w").write(pub)
 
 
 def plots(d, benches):
@@ -419,6 +440,8 @@ set title 'List: RPS and latency by concurrency'
 set logscale x 2
 set xlabel 'concurrent callers'
 set ylabel 'RPS'
+set yrange [0:*]
+set y2range [0:*]
 set y2label 'latency ms'
 set ytics nomirror
 set y2tics
