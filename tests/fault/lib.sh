@@ -175,7 +175,9 @@ docker_count_eq() { [ "$(docker_count)" -eq "$1" ]; }
 # ------------------------------------------------------------ flamed
 
 # flamed_start [EXTRA FLAMED ARGS...]: start flamed on $SOCK (log appended to
-# $FLAMED_LOG), wait until List answers (15 s).
+# $FLAMED_LOG), wait until List answers ($FLT_START_TIMEOUT s, default 120:
+# flamed adopts existing containers before it serves, one inspect each, and
+# inspects wait while Docker is still starting those containers).
 flamed_start() {
   rm -f "$SOCK"
   local dh=()
@@ -184,7 +186,11 @@ flamed_start() {
   "$FLAMED_BIN" --listen "$ADDR" --log-level debug --stop-timeout-ms 1000 \
     --shutdown-grace-ms 2000 "${dh[@]}" "$@" </dev/null >>"$FLAMED_LOG" 2>&1 &
   FLAMED_PID=$!
-  wait_until 15 ctl ls >/dev/null 2>&1 || fail "flamed did not answer List within 15 s"
+  local t0
+  t0=$(now_ms)
+  wait_until "${FLT_START_TIMEOUT:-120}" ctl ls >/dev/null 2>&1 ||
+    fail "flamed did not answer List within ${FLT_START_TIMEOUT:-120} s"
+  FLAMED_START_MS=$(($(now_ms) - t0))
 }
 
 # flamed_stop: SIGTERM and wait (15 s); fails unless it exits 0.

@@ -23,19 +23,21 @@ flamed_start
 # An observer watch over the whole pool (no parent: holds no lease).
 bgctl --json watch -p "$RUN" >"$TMPD/observer.jsonl" 2>"$TMPD/observer.err"
 
-# retired_within ID CLOSE_MS: assert the runner's STOPPING came at most TTL +
-# 1000 ms after CLOSE_MS, and that it then exited and was removed, with an
-# error naming the lease.
+# retired_within ID FROM_MS TO_MS: the lease's last holder left (Watch closed,
+# last Renew) somewhere between FROM_MS and TO_MS (client clock, before and
+# after the act). Assert the runner's STOPPING came no earlier than FROM_MS +
+# TTL and no later than TO_MS + TTL + 1000, and that it then exited and was
+# removed, with an error naming the lease.
 retired_within() {
-  local id=$1 close_ms=$2 line t err
+  local id=$1 from_ms=$2 close_ms=$3 line t err
   wait_until 30 watch_has "$TMPD/observer.jsonl" "$id" REMOVED ||
     fail "runner $id was not REMOVED within 30 s of its lease ending (state $(runner_state "$id"))"
   line=$(watch_event "$TMPD/observer.jsonl" "$id" STOPPING)
   [ -n "$line" ] || fail "no STOPPING event for $id"
   t=$(awk '{print $5}' <<<"$line")
-  local late=$((t - close_ms))
-  note "runner $id: STOPPING $late ms after its lease's last holder left (TTL $TTL ms)"
-  [ "$late" -ge $((TTL - 250)) ] || fail "runner $id retired too early: $late ms < TTL $TTL"
+  local late=$((t - close_ms)) early=$((t - from_ms))
+  note "runner $id: STOPPING $early..$late ms after its lease's last holder left (TTL $TTL ms)"
+  [ "$early" -ge $((TTL - 20)) ] || fail "runner $id retired too early: $early ms < TTL $TTL"
   [ "$late" -le $((TTL + 1000)) ] || fail "runner $id retired too late: $late ms > TTL + 1000"
   watch_has "$TMPD/observer.jsonl" "$id" EXITED || fail "no EXITED event for $id"
   err=$(watch_event "$TMPD/observer.jsonl" "$id" REMOVED | cut -d' ' -f6-)
@@ -53,18 +55,21 @@ sleep 3 # 2 x TTL
   fail "List does not report lease_ttl_ms $TTL for $A"
 [ "$(runner_state "$A")" = RUNNING ] || fail "runner $A is $(runner_state "$A") while its parent watches"
 note "runner $A still RUNNING after 3 s with its parent's Watch open"
+kill_ms=$(now_ms)
 kill -TERM "$PW" # flamectl ends the Watch (cancels the call) on SIGTERM
 wait "$PW" 2>/dev/null
 close_ms=$(now_ms)
-retired_within "$A" "$close_ms"
+retired_within "$A" "$kill_ms" "$close_ms"
 
 # ---- 2. Renew holds the lease: a renewer loop (started before the Boot)
 # ---- 3. meanwhile another parent's Watch (P) is open: it must not hold Q's lease
 bgctl --json watch -p "$RUN" --parent "$P" >"$TMPD/parent2.jsonl" 2>&1
 renewer() {
+  local t0
   while [ ! -e "$TMPD/renew.stop" ]; do
+    t0=$(now_ms)
     n=$(ctl renew "$Q") || n=ERR
-    echo "$(now_ms) $n" >>"$TMPD/renew.log"
+    echo "$(now_ms) $n $t0" >>"$TMPD/renew.log"
     sleep 0.5
   done
 }
@@ -80,8 +85,9 @@ grep -q ERR "$TMPD/renew.log" && fail "a Renew failed: $(grep ERR "$TMPD/renew.l
 renewed=$(awk -v t="$t_booted" '$1 > t && $2 == 1' "$TMPD/renew.log" | wc -l)
 [ "$renewed" -ge 4 ] || fail "expected Renew to answer 1 at least 4 times after the Boot: $(cat "$TMPD/renew.log")"
 last_renew=$(tail -n 1 "$TMPD/renew.log" | awk '{print $1}')
+last_renew_start=$(tail -n 1 "$TMPD/renew.log" | awk '{print $3}')
 note "runner $B still RUNNING after 4 s of Renew every 500 ms ($renewed renews answered 1)"
-retired_within "$B" "$last_renew"
+retired_within "$B" "$last_renew_start" "$last_renew"
 [ "$(ctl renew "$Q")" = 0 ] || fail "renew after retirement should renew 0"
 ctl renew "" >/dev/null 2>&1 && fail "renew with an empty parent_id must fail"
 
