@@ -88,7 +88,8 @@ FL_TEST(boot_returns_running_runner_with_ids_ip_and_labels)
     assert_non_null(j);
     assert_true(cJSON_IsTrue(fl_json_path(j, "State.Running")));
     const cJSON *l = fl_json_path(j, "Config.Labels");
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(l, "flamed.runner-id")->valuestring, r->id);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(l, "flamed.runner-id")->valuestring,
+                        r->id);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(l, "team")->valuestring, "blue");
     const cJSON *ip = fl_json_path(j, "NetworkSettings.Networks");
     ip = cJSON_GetObjectItemCaseSensitive(ip, e->network);

@@ -31,6 +31,7 @@ extern char **environ;
 
 #define DOCKER_SOCK "/var/run/docker.sock"
 #define LOG_PRINT_MAX (96 * 1024)
+#define FLAMED_START_MS 30000
 
 const char *const fl_cmd_termable[] = {"sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait", NULL};
 
@@ -187,7 +188,9 @@ void fl_flamed_start(fl_env *e)
     e->flamed_pid = pid;
     e->flamed_starts++;
 
-    int64_t until = fl_now_ms() + 10000;
+    /* flamed adopts the daemon's flamed containers before it listens: with many
+     * containers on a loaded daemon that alone takes seconds. */
+    int64_t until = fl_now_ms() + FLAMED_START_MS;
     struct stat sb;
     for (;;) {
         int ws;
@@ -198,7 +201,7 @@ void fl_flamed_start(fl_env *e)
         if (stat(e->sock_path, &sb) == 0)
             break;
         if (fl_now_ms() >= until)
-            fail_msg("flamed did not create %s within 10 s", e->sock_path);
+            fail_msg("flamed did not create %s within %d s", e->sock_path, FLAMED_START_MS / 1000);
         fl_sleep_ms(10);
     }
     flame_client_options opts = {.timeout_ms = 120000};
@@ -212,7 +215,8 @@ void fl_flamed_start(fl_env *e)
             break;
         }
         if (fl_now_ms() >= until)
-            fail_msg("flamed did not answer List within 10 s: %s", st.message);
+            fail_msg("flamed did not answer List within %d s: %s", FLAMED_START_MS / 1000,
+                     st.message);
         fl_sleep_ms(50);
     }
 }

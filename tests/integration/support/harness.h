@@ -115,7 +115,8 @@ int fl_group_teardown(void **state);
 /* ------------------------------------------------------------ flamed */
 
 /** Start flamed on e->sock_path (log appended to e->log_path), wait until a
- *  List succeeds (10 s), and open e->client. Asserts. */
+ *  List succeeds (30 s: it adopts existing containers first), and open
+ *  e->client. Asserts. */
 void fl_flamed_start(fl_env *e);
 /** SIGTERM flamed, close e->client first; returns the raw wait status, or -1
  *  when it did not exit within timeout_ms (it is then SIGKILLed). */
