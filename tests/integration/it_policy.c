@@ -398,8 +398,11 @@ static void policy_quota_per_pool(void **state)
 
 /*
  * flamed adopts every flamed-managed container it finds in Docker at start,
- * other flamed processes' too (tests running beside this one): they count
- * against quotas.max_runners. Count those "foreign" live runners through List.
+ * other flamed processes' too (test runs beside this one): those "foreign"
+ * runners count against quotas.max_runners. Adoption happens once, at start,
+ * so the number of live foreign runners can only go down afterwards (their
+ * owners shut them down, or this flamed reaps the exited ones). The total
+ * quota checks below hold whatever they do meanwhile.
  */
 static int foreign_live(fl_env *e)
 {
@@ -416,59 +419,53 @@ static int foreign_live(fl_env *e)
     return k;
 }
 
-/* Restart flamed with quotas.max_runners = (foreign live runners) + mine; returns foreign. */
-static int start_with_total_quota(fl_env *e, int mine, int attempt)
+/* Restart flamed with quotas.max_runners = (live foreign runners) + room, again while
+ * more foreign runners than that were adopted (up to 5 times); returns the limit. */
+static int restart_with_total_quota(fl_env *e, int room)
 {
-    for (int i = 0; i < 10; i++) {
-        int f = foreign_live(e);
-        char name[32], json[128];
-        snprintf(name, sizeof(name), "quota-%d-%d.json", attempt, i);
-        snprintf(json, sizeof(json), "{\"quotas\": {\"max_runners\": %d}}", f + mine);
-        restart_with_policy(e, name, json);
-        if (foreign_live(e) == f)
-            return f;
+    int limit = 0;
+    for (int i = 0; i < 5; i++) {
+        char json[128];
+        limit = foreign_live(e) + room;
+        snprintf(json, sizeof(json), "{\"quotas\": {\"max_runners\": %d}}", limit);
+        restart_with_policy(e, "total-quota.json", json);
+        if (limit - foreign_live(e) >= room)
+            break;
     }
-    fail_msg("other flamed processes' runners kept changing: cannot set a total quota");
-    return 0;
+    return limit;
 }
 
 static void policy_quota_total(void **state)
 {
     fl_env *e = flx_begin(state, NULL);
-    for (int attempt = 0; attempt < 5; attempt++) {
-        int f = start_with_total_quota(e, 2, attempt);
-        char ids[2][40], id[40];
-        for (int i = 0; i < 2; i++) {
-            flx_boot *b = flx_boot_new(e);
-            expect_booted(e, b, ids[i], sizeof(ids[i]), "within the total quota");
-            flx_boot_free(b);
-        }
-        int f_before = foreign_live(e);
+    int limit = restart_with_total_quota(e, 2);
+    int f_start = foreign_live(e);
+    /* Boot until refused: the refusal comes exactly at the limit. */
+    char ids[16][40];
+    int ok = 0;
+    flame_status st;
+    int code = GS_OK;
+    while (ok < 16) {
         flx_boot *b = flx_boot_new(e);
-        flame_status st;
-        int code = flx_boot_call(e, NULL, b, id, sizeof(id), &st);
+        code = flx_boot_call(e, NULL, b, ids[ok], sizeof(ids[ok]), &st);
         flx_boot_free(b);
-        int f_after = foreign_live(e);
-        if (f_before != f || f_after != f) {
-            /* A foreign runner went away meanwhile: the limit moved. Again. */
-            print_message("foreign runners changed (%d, %d, %d): retrying\n", f, f_before, f_after);
-            if (code == GS_OK)
-                fl_shutdown(e, id);
-            fl_shutdown(e, ids[0]);
-            fl_shutdown(e, ids[1]);
-            continue;
-        }
-        flx_assert_st(code, &st, GS_RESOURCE_EXHAUSTED, "QUOTA_EXCEEDED", "quotas.max_runners");
-        char want[64];
-        snprintf(want, sizeof(want), "the limit is %d", f + 2);
-        fl_assert_contains(st.message, want);
-        fl_shutdown(e, ids[0]);
-        fl_shutdown(e, ids[1]);
-        flx_wait_managed(e, 0, 10000, "after the Shutdowns");
-        flx_pass(e);
-        return;
+        if (code != GS_OK)
+            break;
+        ok++;
     }
-    fail_msg("could not run the total-quota check: foreign runners kept changing");
+    int f_end = foreign_live(e);
+    flx_assert_st(code, &st, GS_RESOURCE_EXHAUSTED, "QUOTA_EXCEEDED", "quotas.max_runners");
+    char want[96];
+    snprintf(want, sizeof(want), "flamed runs %d runners, the limit is %d", limit, limit);
+    fl_assert_contains(st.message, want);
+    print_message("limit %d, foreign runners %d -> %d, booted %d\n", limit, f_start, f_end, ok);
+    /* Room at the start was limit - f_start; foreign runners only leave. */
+    assert_true(ok >= limit - f_start);
+    assert_true(ok <= limit - f_end);
+    for (int i = 0; i < ok; i++)
+        fl_shutdown(e, ids[i]);
+    flx_wait_managed(e, 0, 10000, "after the Shutdowns");
+    flx_pass(e);
 }
 
 struct racer {
@@ -526,25 +523,28 @@ static void policy_quota_is_atomic_under_concurrent_boots(void **state)
         if (rs[i].code == GS_OK)
             fl_shutdown(e, rs[i].id);
 
-    /* In total (foreign runners, see foreign_live, are part of the count). */
-    for (int attempt = 0; attempt < 5; attempt++) {
-        int f = start_with_total_quota(e, 3, attempt);
-        run_race(e, rs, 8, &ok, &quota);
-        int f_after = foreign_live(e);
-        for (int i = 0; i < 8; i++)
-            if (rs[i].code == GS_OK)
-                fl_shutdown(e, rs[i].id);
-        if (f_after != f) {
-            print_message("foreign runners changed (%d -> %d): retrying\n", f, f_after);
-            continue;
+    /* In total (foreign runners, see foreign_live, are part of the count): at least the
+     * room there was at the start, never more than the limit allows at the end. */
+    int limit = restart_with_total_quota(e, 3);
+    int f_start = foreign_live(e);
+    run_race(e, rs, 8, &ok, &quota);
+    int f_end = foreign_live(e);
+    print_message("limit %d, foreign runners %d -> %d, %d of 8 booted\n", limit, f_start, f_end,
+                  ok);
+    for (int i = 0; i < 8; i++)
+        if (rs[i].code != GS_OK) {
+            char want[96];
+            snprintf(want, sizeof(want), "the limit is %d (policy quotas.max_runners)", limit);
+            fl_assert_contains(rs[i].st.message, want);
         }
-        assert_int_equal(ok, 3);
-        assert_int_equal(quota, 5);
-        flx_wait_managed(e, 0, 10000, "after the Shutdowns");
-        flx_pass(e);
-        return;
-    }
-    fail_msg("could not run the total-quota race: foreign runners kept changing");
+    assert_true(ok >= (limit - f_start < 8 ? limit - f_start : 8));
+    assert_true(ok <= limit - f_end);
+    assert_int_equal(ok + quota, 8);
+    for (int i = 0; i < 8; i++)
+        if (rs[i].code == GS_OK)
+            fl_shutdown(e, rs[i].id);
+    flx_wait_managed(e, 0, 10000, "after the Shutdowns");
+    flx_pass(e);
 }
 
 /* ------------------------------------------------------------------ size limits */
