@@ -263,8 +263,16 @@ void fl_apply_filter(void)
         cmocka_set_test_filter(f);
 }
 
-/* The group's env when tests share one flamed and network (FL_RUN), else NULL. */
+/* The group's env when tests share one flamed and network (FL_RUN_SHARED), else NULL. */
 static fl_env *group;
+static int group_teardown_failed;
+
+int fl_group_result(int cmocka_rc)
+{
+    if (cmocka_rc == 0 && group_teardown_failed)
+        fprintf(stderr, "FAILED: the group teardown failed (see above)\n");
+    return cmocka_rc ? cmocka_rc : group_teardown_failed;
+}
 
 /* An env with a fresh tag; the network, socket and log named after it. */
 static fl_env *env_new(void)
@@ -513,6 +521,8 @@ int fl_group_teardown(void **state)
     free(g);
     group = NULL;
     *state = NULL;
+    if (failed)
+        group_teardown_failed = 1;
     return failed ? -1 : 0;
 }
 
