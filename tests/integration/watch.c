@@ -216,6 +216,26 @@ FL_TEST(watch_reports_a_failed_boot)
     free(evs);
 }
 
+static int never(void *ud, const flame_event *ev)
+{
+    (void)ud;
+    (void)ev;
+    return 1;
+}
+
+FL_TEST(watch_with_invalid_filters_is_invalid_argument)
+{
+    flame_status st;
+    flame_watch_request req = {.pool = "bad pool!", .timeout_ms = 10000};
+    int rc = flame_client_watch(e->client, &req, never, NULL, &st);
+    fl_assert_status(rc, &st, 3 /* INVALID_ARGUMENT */);
+    fl_assert_contains(st.message, "pool");
+    req = (flame_watch_request){.runner_id = "not/an id", .timeout_ms = 10000};
+    rc = flame_client_watch(e->client, &req, never, NULL, &st);
+    fl_assert_status(rc, &st, 3 /* INVALID_ARGUMENT */);
+    fl_assert_contains(st.message, "runner_id");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +245,7 @@ int main(void)
         FL_UNIT(watch_sequences_increase_strictly),
         FL_UNIT(watch_reports_boot_and_shutdown_in_order),
         FL_UNIT(watch_reports_a_failed_boot),
+        FL_UNIT(watch_with_invalid_filters_is_invalid_argument),
     };
     return FL_RUN_SHARED("watch", tests);
 }
