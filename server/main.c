@@ -46,6 +46,9 @@ static void usage(FILE *f)
             "                          a private network)\n"
             "  --socket-mode MODE      octal mode of unix sockets (default 0660)\n"
             "  --socket-group GROUP    group of unix sockets (default: flamed's)\n"
+            "  --instance NAME         this flamed's name on the Docker host: it adopts and follows\n"
+            "                          only runners labelled flamed.instance=NAME, so several flamed\n"
+            "                          can share a dockerd (default: the first --listen address)\n"
             "  --auth-tokens FILE      require `authorization: Bearer TOKEN`; FILE holds\n"
             "                          name:token[:pool,pool] lines (scoped to those pools)\n"
             "  --auth-health          require a token for grpc.health.v1 too (default: open)\n"
@@ -94,7 +97,7 @@ int main(int argc, char **argv)
     const char *socket_group = NULL, *auth_tokens = NULL, *tls_cert = NULL, *tls_key = NULL,
                *tls_client_ca = NULL;
     int auth_health = 0;
-    const char *policy_file = NULL;
+    const char *policy_file = NULL, *instance = NULL;
     enum log_level level = LOG_INFO;
     enum log_format format = LOG_FORMAT_TEXT;
     static const struct option opts[] = {
@@ -102,6 +105,7 @@ int main(int argc, char **argv)
         {"socket-mode", required_argument, 0, 'm'},
         {"socket-group", required_argument, 0, 'G'},
         {"policy", required_argument, 0, 'P'},
+        {"instance", required_argument, 0, 'I'},
         {"auth-tokens", required_argument, 0, 'A'},
         {"auth-health", no_argument, 0, 'H'},
         {"tls-cert", required_argument, 0, 'C'},
@@ -142,6 +146,7 @@ int main(int argc, char **argv)
         case 'd': docker_host = optarg; break;
         case 'G': socket_group = optarg; break;
         case 'P': policy_file = optarg; break;
+        case 'I': instance = optarg; break;
         case 'A': auth_tokens = optarg; break;
         case 'H': auth_health = 1; break;
         case 'C': tls_cert = optarg; break;
@@ -248,6 +253,7 @@ int main(int argc, char **argv)
         .default_stop_timeout_ms = (unsigned)stop_timeout,
         .watch_queue_max = watch_queue,
         .policy = policy,
+        .instance = instance ? instance : listen[0],
     };
     if (service_start(&svc, docker, &cfg) < 0) {
         exit_code = 71;

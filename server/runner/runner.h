@@ -25,6 +25,7 @@
 #define RUNNER_LABEL_LEASE_TTL "flamed.lease-ttl-ms"
 #define RUNNER_LABEL_MAX_LIFETIME "flamed.max-lifetime-ms"
 #define RUNNER_LABEL_IDLE_AFTER "flamed.idle-shutdown-after-ms"
+#define RUNNER_LABEL_INSTANCE "flamed.instance"
 #define RUNNER_LABEL_PREFIX "flamed."
 
 #define RUNNER_ID_LEN 16 /* hex digits */

@@ -43,7 +43,7 @@ static void sleep_ms(long ms)
 }
 
 /* The runner record for a request, before any Docker call. */
-static struct runner *runner_for(const Flame__V1__BootRequest *req)
+static struct runner *runner_for(const struct service *svc, const Flame__V1__BootRequest *req)
 {
     struct runner *r = runner_new();
     if (!r)
@@ -64,6 +64,7 @@ static struct runner *runner_for(const Flame__V1__BootRequest *req)
     for (size_t i = 0; i < req->n_labels; i++)
         rc |= runner_add_label(r, req->labels[i]->key, req->labels[i]->value);
     rc |= runner_add_label(r, RUNNER_LABEL_MANAGED_BY, RUNNER_LABEL_MANAGED_BY_VALUE);
+    rc |= runner_add_label(r, RUNNER_LABEL_INSTANCE, strchr(svc->instance_label, '=') + 1);
     rc |= runner_add_label(r, RUNNER_LABEL_ID, id);
     rc |= runner_add_label(r, RUNNER_LABEL_POOL, pool);
     rc |= runner_add_label(r, RUNNER_LABEL_KEEP, req->keep_runner ? "true" : "false");
@@ -271,7 +272,7 @@ static void boot_worker(rpc_call *call)
     cJSON *labels = NULL, *config = NULL;
     char *container_id = NULL;
     struct runner *snap = NULL;
-    struct runner *r = runner_for(req);
+    struct runner *r = runner_for(svc, req);
     if (!r) {
         rc = FLAME_ENOMEM;
         goto done;

@@ -2,8 +2,8 @@
  * The Docker event follower and the reaper: how flamed notices runners that
  * exit on their own (idle shutdown inside the runner, crash, OOM).
  *
- * One thread holds one GET /events stream filtered by flamed's managed-by
- * label. `oom` marks the runner OOM-killed, `die` records its exit code
+ * One thread holds one GET /events stream filtered by this flamed's instance
+ * label (flamed.instance). `oom` marks the runner OOM-killed, `die` records its exit code
  * (EXITED), `destroy` marks it REMOVED. A runner that exits on its own while
  * RUNNING is handed to the reaper thread, which removes its container unless
  * it is kept. The event thread never calls Docker itself (a subscriber that
@@ -12,7 +12,7 @@
  * during the gap are lost; the stream resumes with since = the last event's
  * time.
  *
- * On start, flamed adopts the containers that carry its label (running ones as
+ * On start, flamed adopts the containers that carry its instance label (running ones as
  * RUNNING, exited kept ones as EXITED), so a restarted flamed still lists,
  * watches and shuts down its runners.
  * Follows: Docker Engine API SystemEvents, ContainerList, ContainerInspect.
@@ -28,7 +28,6 @@
 #include "flame/error.h"
 #include "service/service.h"
 
-#define MANAGED_LABEL RUNNER_LABEL_MANAGED_BY "=" RUNNER_LABEL_MANAGED_BY_VALUE
 #define S(x) FLAME__V1__RUNNER_STATE__RUNNER_STATE_##x
 
 struct reap_item {
@@ -234,7 +233,7 @@ static void adopt(struct service *svc)
 {
     cJSON *list = NULL;
     char derr[512];
-    if (docker_container_list(svc->docker, MANAGED_LABEL, &list, derr, sizeof(derr)) < 0) {
+    if (docker_container_list(svc->docker, svc->instance_label, &list, derr, sizeof(derr)) < 0) {
         flamed_log(LOG_WARN, "adopt_failed", "error=%s", derr);
         return;
     }
@@ -345,7 +344,7 @@ static void *events_main(void *arg)
         struct docker_events_io io = {on_event, on_open, should_stop, &f};
         /* Events before this point are covered by the reconcile below. */
         int64_t since = f.last_time_nano;
-        int rc = docker_events_stream(svc->docker, MANAGED_LABEL, since, &io, derr, sizeof(derr));
+        int rc = docker_events_stream(svc->docker, svc->instance_label, since, &io, derr, sizeof(derr));
         if (atomic_load(&svc->stopping))
             break;
         if (f.opened)
@@ -369,6 +368,8 @@ int service_start(struct service **out, docker_client *docker, const struct serv
         goto nomem;
     svc->cfg = *cfg;
     svc->docker = docker;
+    snprintf(svc->instance_label, sizeof(svc->instance_label), "%s=%s", RUNNER_LABEL_INSTANCE,
+             cfg->instance && cfg->instance[0] ? cfg->instance : "default");
     if (!cfg->policy) {
         char perr[256];
         if (policy_parse(&svc->builtin_policy, NULL, docker_client_socket_path(docker), perr,

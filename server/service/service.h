@@ -22,6 +22,10 @@
 #include "service/policy.h"
 
 struct service_config {
+    /* Which flamed this is: its runners carry flamed.instance=<instance>, and only
+     * those are adopted and followed, so several flamed can share one dockerd.
+     * Must stay the same across restarts (default: the first --listen address). */
+    const char *instance;
     const struct policy *policy;          /* borrowed; NULL: the built-in policy */
     unsigned default_boot_timeout_ms;     /* 0: 30000 */
     unsigned default_stop_timeout_ms;     /* 0: 10000 */
@@ -42,6 +46,7 @@ struct service {
     pthread_t events_thread;
     int events_started;
     int adopted;              /* flamed's existing containers were adopted */
+    char instance_label[512]; /* "flamed.instance=<instance>" */
     struct reaper *reaper;
     rpc_health *health;       /* borrowed; set by service_health_start() */
     pthread_t janitor_thread;
