@@ -51,7 +51,7 @@ struct req {
     Flame__V1__BootRequest__EnvEntry env[2100], *envp[2100];
     Flame__V1__BootRequest__LabelsEntry lab[300], *labp[300];
     char *cmd[5000];
-    char keys[2100][8];
+    char keys[2100][24];
 };
 
 static struct req *req_new(const char *image, size_t n_env, size_t n_labels, size_t n_cmd)
