@@ -51,6 +51,8 @@ static char *read_from(const char *path, long offset)
 static int flamed_with_metrics(fl_env *e, const char *metrics_addr)
 {
     fl_assert_clean_exit(e, fl_flamed_stop(e, 10000));
+    flame_client_close(e->client); /* the harness's, for the flamed just stopped */
+    e->client = NULL;
     const char *bin = getenv("FLAMED_BIN");
     assert_non_null(bin);
     struct stat sb;
