@@ -67,7 +67,7 @@ for round in $(seq 1 "$ROUNDS"); do
   flamed_kill9
   t_kill=$(now_ms)
   flamed_start # at once, as a supervisor would
-  note "round $round: killed flamed with $at_kill/$N new containers created; restarted, serving after $(( $(now_ms) - t_kill )) ms
+  note "round $round: killed flamed with $at_kill/$N new containers created; restarted, serving after $(( $(now_ms) - t_kill )) ms"
   ok=0
   for p in "${pids[@]}"; do
     wait "$p" && ok=$((ok + 1))
