@@ -62,6 +62,8 @@ static void usage(FILE *f)
             "                          may ask for, resource defaults and ceilings, quotas, limits\n"
             "                          (default: built-in, denies host-escaping settings)\n"
             "  --boot-timeout-ms MS    default Boot timeout (default 30000)\n"
+            "  --boot-settle-ms MS     Boot looks again this long after the container runs, so a\n"
+            "                          command that fails at once fails the Boot (default 50; 0: off)\n"
             "  --stop-timeout-ms MS    default Shutdown grace (default 10000)\n"
             "  --watch-queue N         events a slow watcher may lag before it is dropped (default 1024)\n"
             "  --cq-threads N          gRPC completion-queue threads (default 2)\n"
@@ -91,7 +93,7 @@ int main(int argc, char **argv)
     const char *listen[MAX_LISTEN + 1] = {0};
     int n_listen = 0;
     const char *docker_host = getenv("DOCKER_HOST");
-    unsigned long socket_mode = 0660, boot_timeout = 30000, stop_timeout = 10000, watch_queue = 1024,
+    unsigned long boot_settle = 50, socket_mode = 0660, boot_timeout = 30000, stop_timeout = 10000, watch_queue = 1024,
                   cq_threads = 2, max_calls = 512, grace_ms = 5000;
     const char *metrics_listen = NULL;
     const char *socket_group = NULL, *auth_tokens = NULL, *tls_cert = NULL, *tls_key = NULL,
@@ -106,6 +108,7 @@ int main(int argc, char **argv)
         {"socket-group", required_argument, 0, 'G'},
         {"policy", required_argument, 0, 'P'},
         {"instance", required_argument, 0, 'I'},
+        {"boot-settle-ms", required_argument, 0, 'S'},
         {"auth-tokens", required_argument, 0, 'A'},
         {"auth-health", no_argument, 0, 'H'},
         {"tls-cert", required_argument, 0, 'C'},
@@ -147,6 +150,7 @@ int main(int argc, char **argv)
         case 'G': socket_group = optarg; break;
         case 'P': policy_file = optarg; break;
         case 'I': instance = optarg; break;
+        case 'S': bad = parse_uint(optarg, 10000, &boot_settle); break;
         case 'A': auth_tokens = optarg; break;
         case 'H': auth_health = 1; break;
         case 'C': tls_cert = optarg; break;
@@ -254,6 +258,7 @@ int main(int argc, char **argv)
         .watch_queue_max = watch_queue,
         .policy = policy,
         .instance = instance ? instance : listen[0],
+        .boot_settle_ms = (unsigned)boot_settle,
     };
     if (service_start(&svc, docker, &cfg) < 0) {
         exit_code = 71;

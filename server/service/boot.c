@@ -151,6 +151,7 @@ static int wait_running(struct service *svc, rpc_call *call, const struct runner
                         int64_t deadline_ms, char *ip, size_t iplen, char *err, size_t errlen)
 {
     long delay = 20;
+    int settled = 0;
     struct docker_container_state st;
     for (;;) {
         cJSON *inspect = NULL;
@@ -167,8 +168,16 @@ static int wait_running(struct service *svc, rpc_call *call, const struct runner
             return FLAME_ERROR;
         }
         if (st.running && (!st.health[0] || strcmp(st.health, "healthy") == 0)) {
-            snprintf(ip, iplen, "%s", st.ip_address);
-            return 0;
+            /* A command that fails at once (bad config, crash on start) is still "running"
+             * for a few ms after start: look again after a short settle before saying so. */
+            long settle = (long)svc->cfg.boot_settle_ms;
+            if (settled || settle <= 0 || service_now_ms() + settle >= deadline_ms) {
+                snprintf(ip, iplen, "%s", st.ip_address);
+                return 0;
+            }
+            settled = 1;
+            sleep_ms(settle);
+            continue;
         }
         if (!st.running && strcmp(st.status, "created") != 0) {
             snprintf(err, errlen, "runner %s (%s) exited during boot with exit code %d%s%s%s",
@@ -472,11 +481,14 @@ done:
         if (created && !req->keep_runner) {
             char rerr[256];
             int rrc = docker_container_remove(svc->docker, container_id, rerr, sizeof(rerr));
-            if (rrc == 0 || rrc == FLAME_ENOTFOUND)
+            if (rrc == 0 || rrc == FLAME_ENOTFOUND) {
                 runner_registry_set_removed(svc->reg, snap->id);
-            else
-                flamed_log(LOG_ERROR, "boot_cleanup_failed", "runner_id=%s container_id=%.12s error=%s",
+            } else {
+                /* Never leave it behind: the reaper retries until Docker lets it go. */
+                flamed_log(LOG_WARN, "boot_cleanup_retry", "runner_id=%s container_id=%.12s error=%s",
                            snap->id, container_id, rerr);
+                service_reap(svc, snap->id);
+            }
         }
         char q[600];
         flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=%s duration_ms=%lld error=%s",

@@ -33,7 +33,10 @@
 struct reap_item {
     struct reap_item *next;
     char id[RUNNER_ID_LEN + 1];
+    int attempts;
 };
+
+#define REAP_ATTEMPTS 30 /* a removal Docker refuses is retried, 1 s apart */
 
 struct reaper {
     pthread_mutex_t mu;
@@ -105,9 +108,26 @@ static void *reaper_main(void *arg)
             int rc = docker_container_remove(svc->docker, r->container_id, derr, sizeof(derr));
             if (rc == 0 || rc == FLAME_ENOTFOUND)
                 runner_registry_set_removed(svc->reg, r->id);
-            else if (rc != FLAME_ECONFLICT) /* 409: a removal is already in progress */
-                flamed_log(LOG_WARN, "reap_failed", "runner_id=%s pool=%s error=%s", r->id,
+            else if (rc != FLAME_ECONFLICT && ++it->attempts < REAP_ATTEMPTS && !stop) {
+                /* 409 means a removal is already in progress; anything else: try again. */
+                flamed_log(LOG_WARN, "reap_retry", "runner_id=%s pool=%s attempt=%d error=%s", r->id,
+                           r->pool, it->attempts, derr);
+                struct timespec ts = {1, 0};
+                nanosleep(&ts, NULL);
+                pthread_mutex_lock(&rp->mu);
+                it->next = NULL;
+                if (rp->tail)
+                    rp->tail->next = it;
+                else
+                    rp->head = it;
+                rp->tail = it;
+                pthread_mutex_unlock(&rp->mu);
+                runner_free(r);
+                continue;
+            } else if (rc != FLAME_ECONFLICT) {
+                flamed_log(LOG_ERROR, "reap_failed", "runner_id=%s pool=%s error=%s", r->id,
                            r->pool, derr);
+            }
             else
                 flamed_log(LOG_DEBUG, "reap_in_progress", "runner_id=%s", r->id);
             if (rc == 0)

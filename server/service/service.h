@@ -30,6 +30,7 @@ struct service_config {
     unsigned default_boot_timeout_ms;     /* 0: 30000 */
     unsigned default_stop_timeout_ms;     /* 0: 10000 */
     size_t watch_queue_max;               /* events per watcher; 0: 1024 */
+    unsigned boot_settle_ms;              /* Boot re-checks a running container after this (ms) */
 };
 
 struct reaper; /* events.c */
