@@ -313,6 +313,17 @@ def main():
               f"{fmt(x['echo_first_byte_ms'].get('p50'), 2)} |")
         w(f"| ratio flamed/raw | {fmt(s.get('throughput_ratio_p50'), 3)} | | | {fmt(s.get('echo_ratio_p50'), 3)} | |")
         w("")
+        if "flamed_cpu_s_per_gb" in s["flamed"]:
+            w("CPU seconds per GB streamed (p50 over the reps; /proc utime+stime), and the stdout bytes "
+              "per message (flamed: per SpawnResponse) or per Docker frame (raw):")
+            w("")
+            w("| path | flamed | client | dockerd | bytes per message/frame |")
+            w("| --- | ---: | ---: | ---: | ---: |")
+            for p in ("raw", "flamed"):
+                x = s[p]
+                w(f"| {p} | {fmt(x['flamed_cpu_s_per_gb'].get('p50'), 2)} | {fmt(x['client_cpu_s_per_gb'].get('p50'), 2)} | "
+                  f"{fmt(x.get('dockerd_cpu_s_per_gb', {}).get('p50'), 2)} | {fmt(x['stdout_bytes_per_chunk'].get('p50'), 0)} |")
+            w("")
         if a.plots:
             w(f"![Spawn throughput]({a.stamp}/spawn.png)")
             w("")

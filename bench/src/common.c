@@ -1,6 +1,7 @@
 /* common.c - see common.h. */
 #include "common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -260,6 +261,32 @@ double self_cpu_s(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
            ru.ru_stime.tv_usec / 1e6;
+}
+
+int pid_by_comm(const char *comm)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int found = 0;
+    if (!d)
+        return 0;
+    while (!found && (e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char path[300], name[64] = "";
+        snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fgets(name, sizeof(name), f)) {
+            name[strcspn(name, "\n")] = '\0';
+            if (strcmp(name, comm) == 0)
+                found = atoi(e->d_name);
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return found;
 }
 
 /* ---------------------------------------------------------------- Docker */

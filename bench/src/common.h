@@ -75,6 +75,7 @@ long proc_threads(int pid);
 double ticks_per_s(void);
 cJSON *load_json(void);              /* [1 min, 5 min, 15 min] load averages */
 double self_cpu_s(void);             /* this process: user + system seconds */
+int pid_by_comm(const char *comm);   /* first process named comm, or 0 */
 
 /* ---------------------------------------------------------------- Docker */
 typedef struct dk dk;

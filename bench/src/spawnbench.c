@@ -320,14 +320,30 @@ int main(int argc, char **argv)
         samples_init(&efirst[p]);
         samples_init(&chunk[p]);
     }
+    /* CPU seconds per GB moved, per process, for each path: where the cycles go
+     * on a machine whose cores are all busy. */
+    int dockerd = pid_by_comm("dockerd");
+    samples cpu_fl[2], cpu_self[2], cpu_dk[2];
+    for (int p = 0; p < 2; p++) {
+        samples_init(&cpu_fl[p]);
+        samples_init(&cpu_self[p]);
+        samples_init(&cpu_dk[p]);
+    }
     note("throughput: %d rep(s) of `%s`, raw and flamed alternating", reps, shcmd);
     for (int i = 0; i < reps; i++) {
         for (int k = 0; k < 2; k++) {
             int p = (i + k) % 2;
+            long long f0 = proc_cpu_ticks(E.flamed_pid), d0 = dockerd ? proc_cpu_ticks(dockerd) : 0;
+            double s0 = self_cpu_s();
             if (p == 0)
                 raw_spawn(d, big, &r);
             else
                 flamed_spawn(big, &r);
+            double gb = (double)bytes / 1e9;
+            samples_add(&cpu_fl[p], (double)(proc_cpu_ticks(E.flamed_pid) - f0) / ticks_per_s() / gb);
+            samples_add(&cpu_self[p], (self_cpu_s() - s0) / gb);
+            if (dockerd)
+                samples_add(&cpu_dk[p], (double)(proc_cpu_ticks(dockerd) - d0) / ticks_per_s() / gb);
             if ((long long)r.out != bytes || r.exit_code != 0)
                 die("%s: %llu stdout bytes, exit code %d; want %lld, 0", p ? "flamed" : "raw",
                     (unsigned long long)r.out, r.exit_code, bytes);
@@ -363,6 +379,10 @@ int main(int argc, char **argv)
         cJSON_AddItemToObject(o, "first_byte_ms", samples_json(&first[p], 1));
         /* flamed: bytes per SpawnResponse; raw: bytes per Docker stdout frame. */
         cJSON_AddItemToObject(o, "stdout_bytes_per_chunk", samples_json(&chunk[p], 0));
+        cJSON_AddItemToObject(o, "flamed_cpu_s_per_gb", samples_json(&cpu_fl[p], 0));
+        cJSON_AddItemToObject(o, "client_cpu_s_per_gb", samples_json(&cpu_self[p], 0));
+        if (dockerd)
+            cJSON_AddItemToObject(o, "dockerd_cpu_s_per_gb", samples_json(&cpu_dk[p], 0));
         cJSON_AddItemToObject(o, "echo_total_ms", samples_json(&ech[p], 0));
         cJSON_AddItemToObject(o, "echo_first_byte_ms", samples_json(&efirst[p], 0));
     }
