@@ -357,7 +357,15 @@ static int check_host_config(const struct policy *p, const cJSON *hc, char *err,
         if (cJSON_IsString(v) && strcmp(v->valuestring, "host") == 0 && !p->allow.host_namespaces)
             return deny(FLAME_EPERM, err, errlen, "host_config.%s \"host\" is denied by policy "
                                                   "allow.host_namespaces", ns[i]);
+        /* Joining another container's namespace reaches another runner (another tenant's). */
+        if (cJSON_IsString(v) && strncmp(v->valuestring, "container:", 10) == 0 &&
+            !p->allow.host_namespaces)
+            return deny(FLAME_EPERM, err, errlen, "host_config.%s \"container:...\" is denied by "
+                                                  "policy allow.host_namespaces", ns[i]);
     }
+    if (truthy_array(cJSON_GetObjectItemCaseSensitive(hc, "VolumesFrom")) && !p->allow.host_namespaces)
+        return deny(FLAME_EPERM, err, errlen, "host_config.VolumesFrom (another container's "
+                                              "volumes) is denied by policy allow.host_namespaces");
     if ((truthy_array(cJSON_GetObjectItemCaseSensitive(hc, "Devices")) ||
          truthy_array(cJSON_GetObjectItemCaseSensitive(hc, "DeviceRequests")) ||
          truthy_array(cJSON_GetObjectItemCaseSensitive(hc, "DeviceCgroupRules"))) &&
