@@ -4,8 +4,8 @@
 # container of this test labelled flamed.managed-by=flamed is either adopted
 # (List shows it, by container id) or removed; none is left unlisted.
 #
-# Several rounds, each killing flamed at a different point of the Boots (after
-# the first container exists, after half of them do, after all do), with the
+# Several rounds, each killing flamed at a different point of the Boots (at
+# Docker's first container create event, at the 10th, at the 10th start), with the
 # runners adopted in earlier rounds re-adopted by every restart. Then every
 # listed runner is shut down and Docker must hold none of this test's
 # containers.
@@ -48,11 +48,20 @@ sys.exit(0 if all(r["container_id"] in ids for r in j if r["container_id"]) else
 total_adopted=0
 for round in $(seq 1 "$ROUNDS"); do
   before=$(docker_count)
+  # Kill on Docker's own events (pushed, so the kill lands where intended):
+  # round 1 at the first container created, round 2 at the 10th, round 3 at
+  # the 10th started.
   case $round in
-    1) target=$((before + 1)) ;;
-    2) target=$((before + N / 2)) ;;
-    *) target=$((before + N)) ;;
+    1) kill_on=create kill_n=1 ;;
+    2) kill_on=create kill_n=$((N / 2)) ;;
+    *) kill_on=start kill_n=$((N / 2)) ;;
   esac
+  evf=$TMPD/events.$round
+  "${FLT_DOCKER[@]}" events --filter "label=fltest.run=$RUN" --filter event=create \
+    --filter event=start --format '{{.Action}}' >"$evf" 2>/dev/null &
+  evpid=$!
+  FLT_PIDS+=($evpid)
+  sleep 1 # the events stream is open
   pids=()
   for i in $(seq 1 "$N"); do
     ctl --json boot -i "$FLT_IMAGE" --network "$RUN" -p "$RUN" -l "fltest.run=$RUN" \
@@ -61,13 +70,18 @@ for round in $(seq 1 "$ROUNDS"); do
     pids+=($!)
     FLT_PIDS+=($!)
   done
-  # Kill when the round's target number of containers exists (or after 60 s).
-  wait_until 60 docker_count_ge "$target" || note "round $round: target $target not reached"
-  at_kill=$(( $(docker_count) - before ))
+  # Kill when the round's event count is reached (or after 120 s).
+  seen() { [ "$(grep -c "^$kill_on" "$evf")" -ge "$kill_n" ]; }
+  t_boots=$(now_ms)
+  while ! seen && [ $(($(now_ms) - t_boots)) -lt 120000 ]; do sleep 0.02; done
+  seen || note "round $round: only $(grep -c "^$kill_on" "$evf") $kill_on events within 120 s"
   flamed_kill9
+  kill "$evpid" 2>/dev/null
+  flt_docker_ids >"$TMPD/ids.kill.$round"
+  at_kill="$(grep -c '^create' "$evf") created, $(grep -c '^start' "$evf") started"
   t_kill=$(now_ms)
   flamed_start # at once, as a supervisor would
-  note "round $round: killed flamed with $at_kill/$N new containers created; restarted, serving after $(( $(now_ms) - t_kill )) ms"
+  note "round $round: killed flamed at the ${kill_n}th $kill_on ($at_kill of $N); restarted, serving after $(( $(now_ms) - t_kill )) ms"
   ok=0
   for p in "${pids[@]}"; do
     wait "$p" && ok=$((ok + 1))
@@ -81,8 +95,10 @@ for round in $(seq 1 "$ROUNDS"); do
     fail "round $round: not settled within ${SETTLE_S} s (orphans: containers labelled by flamed that List does not show)"
   fi
   listed=$(ls_json | json 'len(j)')
+  states=$(ls_json | json '" ".join("%s=%d" % (s, sum(1 for r in j if r["state"] == s)) for s in sorted(set(r["state"] for r in j)))')
   now=$(docker_count)
-  note "round $round: settled: Docker holds $now containers of this test, List shows $listed runners, 0 unlisted"
+  removed=$(comm -23 "$TMPD/ids.kill.$round" <(flt_docker_ids) | wc -l)
+  note "round $round: settled: Docker holds $now containers of this test, List shows $listed ($states), 0 unlisted; $removed removed by flamed since the kill"
   # Every Boot that answered OK must be a listed runner (never lost).
   for i in $(seq 1 "$N"); do
     f=$TMPD/boot.$round.$i.out
