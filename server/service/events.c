@@ -75,6 +75,7 @@ void service_reap(struct service *svc, const char *runner_id)
 }
 
 static void reconcile(struct service *svc);
+static void adopt(struct service *svc);
 
 static void *reaper_main(void *arg)
 {
@@ -99,6 +100,12 @@ static void *reaper_main(void *arg)
         }
         if (!it->id[0]) { /* the event stream (re)opened: catch up on what we missed */
             reconcile(svc);
+            free(it);
+            continue;
+        }
+        if (it->id[0] == '+') { /* an event for a container of ours we do not track */
+            atomic_store(&svc->adopt_pending, 0);
+            adopt(svc);
             free(it);
             continue;
         }
@@ -184,8 +191,13 @@ static int on_event(void *ud, const cJSON *ev)
         if (rid)
             r = runner_registry_get(svc->reg, rid);
     }
-    if (!r)
+    if (!r) {
+        /* Ours (the stream is filtered by our instance label) but untracked: a create
+         * that a killed flamed sent finished after we adopted. Adopt it (once queued). */
+        if (strncmp(a, "destroy", 7) != 0 && !atomic_exchange(&svc->adopt_pending, 1))
+            service_reap(svc, "+");
         return 0;
+    }
     if (strncmp(a, "oom", 3) == 0) {
         runner_registry_set_oom(svc->reg, r->id);
     } else if (strncmp(a, "die", 3) == 0) {

@@ -47,6 +47,7 @@ struct service {
     pthread_t events_thread;
     int events_started;
     int adopted;              /* flamed's existing containers were adopted */
+    atomic_int adopt_pending; /* an adopt pass is queued on the reaper */
     char instance_label[512]; /* "flamed.instance=<instance>" */
     struct reaper *reaper;
     rpc_health *health;       /* borrowed; set by service_health_start() */
