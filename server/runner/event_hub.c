@@ -248,6 +248,26 @@ int event_hub_push_existing(event_hub *hub, hub_watcher *w, const struct runner 
     return 0;
 }
 
+int event_hub_reserve(hub_watcher *w, size_t extra)
+{
+    int rc = 0;
+    pthread_mutex_lock(&w->mu);
+    size_t cap = w->cap + extra;
+    hub_event **ring = extra ? calloc(cap, sizeof(*ring)) : NULL;
+    if (extra && !ring) {
+        rc = FLAME_ENOMEM;
+    } else if (extra) {
+        for (size_t i = 0; i < w->count; i++)
+            ring[i] = w->ring[(w->head + i) % w->cap];
+        free(w->ring);
+        w->ring = ring;
+        w->cap = cap;
+        w->head = 0;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
 int event_hub_replay(event_hub *hub, hub_watcher *w, uint64_t after_sequence)
 {
     int rc = 0;
@@ -258,6 +278,14 @@ int event_hub_replay(event_hub *hub, hub_watcher *w, uint64_t after_sequence)
         rc = FLAME_ERANGE;
         goto done;
     }
+    /* The replay is owed in full: room for it comes on top of the live bound. */
+    size_t owed = 0;
+    for (size_t i = 0; i < hub->hist_count; i++) {
+        hub_event *ev = hub->history[(hub->hist_head + i) % HUB_HISTORY];
+        owed += ev->sequence > after_sequence && matches(w, ev->pool, ev->runner_id);
+    }
+    if ((rc = event_hub_reserve(w, owed)) < 0)
+        goto done;
     for (size_t i = 0; i < hub->hist_count; i++) {
         hub_event *ev = hub->history[(hub->hist_head + i) % HUB_HISTORY];
         if (ev->sequence > after_sequence && matches(w, ev->pool, ev->runner_id) &&

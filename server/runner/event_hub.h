@@ -106,6 +106,12 @@ int event_hub_restrict(hub_watcher *w, const char *const *pools, size_t n);
  */
 int event_hub_replay(event_hub *hub, hub_watcher *w, uint64_t after_sequence);
 
+/**
+ * Grow a watcher's queue by `extra` events (what include_existing or a replay
+ * owes it comes on top of the live bound). @return 0 or FLAME_ENOMEM.
+ */
+int event_hub_reserve(hub_watcher *w, size_t extra);
+
 /** Does the watcher's filter match runner r? */
 int event_hub_matches(const hub_watcher *w, const struct runner *r);
 

@@ -575,6 +575,14 @@ int runner_registry_watch_resume(runner_registry *reg, const char *pool, const c
             *out = NULL;
         }
     } else if (include_existing) {
+        size_t owed = 0;
+        for (size_t i = 0; i < reg->n; i++)
+            owed += runner_state_is_live(reg->rs[i]->state) && event_hub_matches(*out, reg->rs[i]);
+        if ((err = event_hub_reserve(*out, owed)) < 0) {
+            event_hub_unsubscribe(reg->hub, *out);
+            *out = NULL;
+            goto done;
+        }
         for (size_t i = 0; i < reg->n; i++) {
             struct runner *r = reg->rs[i];
             if (!runner_state_is_live(r->state) || !event_hub_matches(*out, r))
