@@ -389,7 +389,9 @@ static void overflowed_watcher_gets_nothing_more_even_after_draining(void **stat
     event_hub_unsubscribe(fx->hub, w);
 }
 
-static void include_existing_beyond_the_queue_overflows(void **state)
+/* What include_existing owes comes on top of the live bound (the queue grows by it):
+ * all of it is delivered; live events then overflow at bound + owed. */
+static void include_existing_beyond_the_queue_is_delivered_in_full(void **state)
 {
     struct fx *fx = *state;
     struct kicks k = {0};
@@ -401,6 +403,13 @@ static void include_existing_beyond_the_queue_overflows(void **state)
     w = watch(fx, "", "", 1, 2, &k);
     expect(w, E(EXISTING), "r1");
     expect(w, E(EXISTING), "r2");
+    expect(w, E(EXISTING), "r3");
+    expect_pop(w, HUB_POP_EMPTY);
+    const char *ids[] = {"r4", "r5", "r6", "r7", "r8", "r9"};
+    for (int i = 0; i < 6; i++)
+        insert(fx, ids[i], "p");
+    for (int i = 0; i < 5; i++)
+        expect(w, E(BOOTING), ids[i]);
     expect_pop(w, HUB_POP_OVERFLOW);
     event_hub_unsubscribe(fx->hub, w);
 }
@@ -659,7 +668,7 @@ int main(void)
         T(scoped_watch_without_pools_sees_everything),
         T(overflowing_watcher_pops_its_queue_then_overflow),
         T(overflowed_watcher_gets_nothing_more_even_after_draining),
-        T(include_existing_beyond_the_queue_overflows),
+        T(include_existing_beyond_the_queue_is_delivered_in_full),
         T(unsubscribe_with_queued_events_releases_them),
         T(watcher_count_follows_subscriptions),
         T(close_drains_the_queue_then_pops_closed),
