@@ -11,6 +11,7 @@ Reads DIR/{boot,unary,watch,spawn}.json (whichever ran), DIR/load.log
 Exit status 0 even when a target is missed: targets are reported, not enforced.
 """
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -47,6 +48,10 @@ def machine(flamed_bin):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     rev = sh("git", "-C", root, "rev-parse", "--short", "HEAD")
     dirty = sh("git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", "server", "client", "proto")
+    try:
+        built = datetime.datetime.fromtimestamp(os.path.getmtime(flamed_bin), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    except OSError:
+        built = "?"
     return {
         "nproc": os.cpu_count(),
         "cpu_model": cpu,
@@ -57,6 +62,7 @@ def machine(flamed_bin):
         "flamed_bin": flamed_bin,
         "flamed_version": sh(flamed_bin, "--version"),
         "git_rev": rev + (" (server/client/proto modified in the work tree)" if dirty else ""),
+        "flamed_built": built,
     }
 
 
@@ -128,6 +134,11 @@ def main():
             benches[name] = json.load(open(p))
     lw, whole = load_windows(a.dir)
     mach = machine(a.flamed_bin)
+    # bench/run records the work tree's revision when it starts (git.txt).
+    try:
+        mach["git_rev"] = open(os.path.join(a.dir, "git.txt")).read().strip() or mach["git_rev"]
+    except OSError:
+        pass
     targets = []
     md = []
     w = md.append
@@ -135,7 +146,7 @@ def main():
     w("")
     w(f"Machine: {mach['nproc']} × {mach['cpu_model']}, {mach['mem_gib']} GiB, Linux {mach['kernel']}, "
       f"Docker {mach['docker_server']} (API {mach['docker_api']}), {mach['flamed_version'] or 'flamed ?'} "
-      f"at {mach['git_rev'] or '?'} ({mach['flamed_bin']}).")
+      f"({mach['flamed_bin']}, built {mach['flamed_built']}; work tree at {mach['git_rev'] or '?'}).")
     if whole:
         w(f"Load average (1 min) over the run: mean {whole['mean']:.1f}, min {whole['min']:.1f}, "
           f"max {whole['max']:.1f}, on {mach['nproc']} cores shared with other work: absolute figures "
