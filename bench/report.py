@@ -2,8 +2,8 @@
 """bench/report.py - turn one bench/run directory into the results table.
 
 Reads DIR/{boot,unary,watch,spawn}.json (whichever ran), DIR/load.log
-("epoch load1 load5 load15" every 2 s) and DIR/phases.log ("epoch bench" /
-"epoch end"), and writes:
+("epoch load1 load5 load15" every 2 s) and DIR/phases.log ("epoch bench start" /
+"epoch bench end"), and writes:
   --md FILE      the markdown report (targets, tables, machine, load per bench)
   --json FILE    everything in one document (machine, targets, each bench's JSON)
   --plots        DIR/*.png through gnuplot (data files DIR/*.dat, scripts DIR/*.gp)
@@ -76,15 +76,14 @@ def load_windows(d):
                 samples.append((int(p[0]), float(p[1])))
     except OSError:
         return {}, None
-    windows, cur = {}, None
+    windows, starts = {}, {}
     try:
         for line in open(os.path.join(d, "phases.log")):
-            t, name = line.split()
-            if name == "end" and cur:
-                windows[cur[0]] = (cur[1], int(t))
-                cur = None
-            else:
-                cur = (name, int(t))
+            p = line.split()  # "epoch NAME start|end" (benches may overlap in a smoke run)
+            if len(p) == 3 and p[2] == "start":
+                starts[p[1]] = int(p[0])
+            elif len(p) == 3 and p[2] == "end" and p[1] in starts:
+                windows[p[1]] = (starts[p[1]], int(p[0]))
     except OSError:
         pass
     out = {}
