@@ -434,6 +434,9 @@ void rpc_call_finish(rpc_call *c, int err, const char *reason, const char *detai
     ops[n].data.send_status_from_server.trailing_metadata_count = c->finish_md_n;
     ops[n].data.send_status_from_server.trailing_metadata = c->finish_md;
     n++;
+    /* Counted before the status is on the wire: a client that scrapes
+     * /metrics right after its call ends sees the call counted. */
+    metrics_rpc_done(rpc_call_method(c), c->finish_status);
     grpc_call_error ce = grpc_call_start_batch(c->call, ops, n, &c->t_finish, NULL);
     pthread_mutex_unlock(&c->mu);
     if (ce != GRPC_CALL_OK) {
@@ -446,7 +449,6 @@ void rpc_call_finish(rpc_call *c, int err, const char *reason, const char *detai
 static void on_finish_done(rpc_call *c, int success)
 {
     int64_t ms = (rpc__now_ns() - c->start_ns) / 1000000;
-    metrics_rpc_done(rpc_call_method(c), c->finish_status);
     enum log_level lvl = c->finish_status == 0 ? LOG_DEBUG : LOG_INFO;
     if (log_enabled(lvl)) {
         /* Slices are not NUL-terminated: copy, bounded by the slice length. */

@@ -470,6 +470,8 @@ static void boot_worker(rpc_call *call)
     }
 
 done:
+    /* Counted before the answer is on the wire (see rpc_call_finish). */
+    metrics_boot_done(rc, service_now_ms() - t0);
     if (rc < 0 && snap) {
         if (rc == FLAME_ENOMEM && !err[0])
             snprintf(err, sizeof(err), "out of memory");
@@ -500,7 +502,6 @@ done:
     } else {
         finish_ok(call, snap, "boot_ok", t0);
     }
-    metrics_boot_done(rc, service_now_ms() - t0);
 cleanup:
     runner_free(snap);
     free(container_id);

@@ -98,7 +98,9 @@ flt_cleanup() {
   if [ -n "$FLT_PRIV" ] && ! flt_private_dockerd_teardown; then
     rc=1
   fi
-  if [ "$rc" -eq 0 ] && [ "${FLTEST_KEEP_LOGS:-0}" != 1 ]; then
+  # tests/fault/run's own dir (the shared dockerd's log) goes quietly: its
+  # summary line must stay the last one.
+  if { [ "$rc" -eq 0 ] || [ "$FLT_NAME" = run ]; } && [ "${FLTEST_KEEP_LOGS:-0}" != 1 ]; then
     rm -rf "$TMPD"
   else
     echo "[$FLT_NAME] logs kept in $TMPD" >&2

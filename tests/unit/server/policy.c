@@ -395,7 +395,8 @@ static void fakefs_remove(struct fakefs *fs)
 static void binds(const struct policy *p, const char *src, int allowed, const char *rule)
 {
     char hc[PATH_MAX + 64];
-    snprintf(hc, sizeof(hc), "{\"Binds\": [\"%s:/mnt\"]}", src);
+    int n = snprintf(hc, sizeof(hc), "{\"Binds\": [\"%s:/mnt\"]}", src);
+    assert_true(n > 0 && (size_t)n < sizeof(hc));
     if (allowed)
         assert_allowed(p, hc, NULL);
     else
