@@ -397,8 +397,25 @@ int rpc_call_send_initial_metadata(rpc_call *c, void (*on_done)(rpc_call *call, 
     return rc < 0 ? FLAME_ECANCELLED : rc;
 }
 
+static void finish(rpc_call *c, int err, const char *reason, const char *detail,
+                   const ProtobufCMessage *response, grpc_byte_buffer *packed);
+
 void rpc_call_finish(rpc_call *c, int err, const char *reason, const char *detail,
                      const ProtobufCMessage *response)
+{
+    finish(c, err, reason, detail, response, NULL);
+}
+
+void rpc_call_finish_wire(rpc_call *c, uint8_t *bytes, size_t len)
+{
+    grpc_slice s = grpc_slice_new(bytes, len, free);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    finish(c, 0, NULL, NULL, NULL, bb);
+}
+
+static void finish(rpc_call *c, int err, const char *reason, const char *detail,
+                   const ProtobufCMessage *response, grpc_byte_buffer *packed)
 {
     grpc_op ops[3];
     size_t n = 0;
@@ -408,6 +425,8 @@ void rpc_call_finish(rpc_call *c, int err, const char *reason, const char *detai
         pthread_cond_wait(&c->cv, &c->mu);
     if (c->finished) {
         pthread_mutex_unlock(&c->mu);
+        if (packed)
+            grpc_byte_buffer_destroy(packed);
         return;
     }
     c->finished = 1;
@@ -415,8 +434,8 @@ void rpc_call_finish(rpc_call *c, int err, const char *reason, const char *detai
         ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
         c->initial_md_sent = 1;
     }
-    if (err == 0 && response) {
-        c->finish_buf = pack(response);
+    if (err == 0 && (response || packed)) {
+        c->finish_buf = packed ? packed : pack(response);
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n].data.send_message.send_message = c->finish_buf;
         n++;

@@ -189,4 +189,12 @@ void rpc_call_on_close(rpc_call *call, void (*on_close)(rpc_call *call));
 void rpc_call_finish(rpc_call *call, int err, const char *reason, const char *detail,
                      const ProtobufCMessage *response);
 
+/**
+ * Finish a unary call with OK and a response already in wire form (e.g. a
+ * ListResponse built from cached packed runners). Takes ownership of bytes
+ * (malloc'd; freed with free() once gRPC is done with them, also when the
+ * call was already finished). Otherwise as rpc_call_finish(). Safe from any thread.
+ */
+void rpc_call_finish_wire(rpc_call *call, uint8_t *bytes, size_t len);
+
 #endif

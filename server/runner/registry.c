@@ -397,6 +397,73 @@ done:
     return 0;
 }
 
+/* Appends a protobuf varint; returns the bytes written (at most 10). */
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+int runner_registry_list_wire(runner_registry *reg, const char *pool, int field_number,
+                              int (*allow)(void *ctx, const char *pool), void *ctx, uint8_t **out,
+                              size_t *len)
+{
+    int err = 0;
+    uint8_t *buf = NULL;
+    size_t total = 0, at = 0;
+    uint8_t key = (uint8_t)((field_number << 3) | 2); /* length-delimited */
+    pthread_mutex_lock(&reg->mu);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < reg->n; i++) {
+            struct runner *r = reg->rs[i];
+            if (!runner_state_is_live(r->state))
+                continue;
+            if (pool && pool[0] && strcmp(pool, r->pool) != 0)
+                continue;
+            if (allow && !allow(ctx, r->pool))
+                continue;
+            if (pass == 0) {
+                if ((err = runner_pack(r)) < 0)
+                    goto done;
+                total += 1 + varint_len(r->packed_len) + r->packed_len;
+                continue;
+            }
+            buf[at++] = key;
+            at += put_varint(buf + at, r->packed_len);
+            memcpy(buf + at, r->packed, r->packed_len);
+            at += r->packed_len;
+        }
+        if (pass == 0 && !(buf = malloc(total ? total : 1))) {
+            err = FLAME_ENOMEM;
+            goto done;
+        }
+    }
+done:
+    pthread_mutex_unlock(&reg->mu);
+    if (err < 0) {
+        free(buf);
+        return err;
+    }
+    *out = buf;
+    *len = at;
+    return 0;
+}
+
 size_t runner_registry_count(runner_registry *reg, const char *pool)
 {
     size_t k = 0;
@@ -423,6 +490,7 @@ static int transition(runner_registry *reg, const char *id, transition_fn fn, co
         goto done;
     }
     int ev = fn(r, arg);
+    runner_unpack(r); /* its wire form may have changed */
     if (ev < 0)
         err = ev;
     else if (ev > 0)

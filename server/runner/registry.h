@@ -121,6 +121,21 @@ struct runner *runner_registry_get_by_container(runner_registry *reg, const char
 int runner_registry_list(runner_registry *reg, const char *pool, struct runner ***out, size_t *n);
 void runner_list_free(struct runner **rs, size_t n);
 
+/**
+ * The live runners (oldest first; one pool's when pool is non-empty, and only
+ * those whose pool `allow(ctx, pool)` accepts when allow is set) as protobuf
+ * wire bytes of a repeated flame.v1.Runner field number `field_number`: the
+ * body of a ListResponse for field 1. Built from each record's cached wire
+ * form (runner_pack()), so a List costs a memcpy per runner, not a copy and a
+ * pack. `allow` runs under the registry lock: it must not call the registry.
+ * @param out  malloc'd bytes, owned by the caller (free()); set on success.
+ * @param len  their length in bytes.
+ * @return 0 or FLAME_ENOMEM. Thread-safe.
+ */
+int runner_registry_list_wire(runner_registry *reg, const char *pool, int field_number,
+                              int (*allow)(void *ctx, const char *pool), void *ctx, uint8_t **out,
+                              size_t *len);
+
 /** Number of live runners (for shutdown accounting and quotas); pool "" = all. */
 size_t runner_registry_count(runner_registry *reg, const char *pool);
 

@@ -48,6 +48,7 @@ void runner_free(struct runner *r)
     }
     free(r->label_keys);
     free(r->label_values);
+    free(r->packed);
     free(r);
 }
 
@@ -99,6 +100,8 @@ struct runner *runner_dup(const struct runner *r)
     *c = *r;
     c->n_labels = 0;
     c->label_keys = c->label_values = NULL;
+    c->packed = NULL;
+    c->packed_len = 0;
     c->id = xstrdup(r->id);
     c->container_id = xstrdup(r->container_id);
     c->name = xstrdup(r->name);
@@ -112,9 +115,20 @@ struct runner *runner_dup(const struct runner *r)
     if (!c->id || !c->container_id || !c->name || !c->pool || !c->image || !c->network ||
         !c->ip_address || !c->error || !c->request_id || !c->parent_id)
         goto fail;
-    for (size_t i = 0; i < r->n_labels; i++)
-        if (runner_add_label(c, r->label_keys[i], r->label_values[i]) < 0)
+    if (r->n_labels) {
+        /* Both arrays at their final size at once (not one realloc per label). */
+        c->label_keys = calloc(r->n_labels, sizeof(char *));
+        c->label_values = calloc(r->n_labels, sizeof(char *));
+        if (!c->label_keys || !c->label_values)
             goto fail;
+        for (size_t i = 0; i < r->n_labels; i++) {
+            c->label_keys[i] = strdup(r->label_keys[i]);
+            c->label_values[i] = strdup(r->label_values[i]);
+            c->n_labels++;
+            if (!c->label_keys[i] || !c->label_values[i])
+                goto fail;
+        }
+    }
     return c;
 fail:
     runner_free(c);
@@ -158,6 +172,31 @@ int runner_to_proto(const struct runner *r, Flame__V1__Runner *out)
         out->n_labels = r->n_labels;
     }
     return 0;
+}
+
+int runner_pack(struct runner *r)
+{
+    if (r->packed)
+        return 0;
+    Flame__V1__Runner p;
+    if (runner_to_proto(r, &p) < 0)
+        return FLAME_ENOMEM;
+    size_t len = protobuf_c_message_get_packed_size(&p.base);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf) {
+        protobuf_c_message_pack(&p.base, buf);
+        r->packed = buf;
+        r->packed_len = len;
+    }
+    runner_proto_release(&p);
+    return buf ? 0 : FLAME_ENOMEM;
+}
+
+void runner_unpack(struct runner *r)
+{
+    free(r->packed);
+    r->packed = NULL;
+    r->packed_len = 0;
 }
 
 void runner_proto_release(Flame__V1__Runner *p)

@@ -60,6 +60,11 @@ struct runner {
     int64_t last_active_ms;    /* last Spawn end, or start */
     int active_spawns;
     int retiring;              /* flamed decided to shut it down (lease, idle, lifetime) */
+
+    /* The registry's cache of this record's wire form (runner_pack()):
+     * NULL until packed, dropped on every transition. Never copied. */
+    uint8_t *packed;
+    size_t packed_len;
 };
 
 /**
@@ -98,6 +103,18 @@ int runner_to_proto(const struct runner *r, Flame__V1__Runner *out);
 
 /** Free what runner_to_proto() allocated (not the borrowed strings). */
 void runner_proto_release(Flame__V1__Runner *p);
+
+/**
+ * Make sure r->packed holds r's flame.v1.Runner wire form (protobuf-c pack of
+ * runner_to_proto()); a no-op when it already does. The caller drops the
+ * cache (runner_unpack()) whenever it changes a field of the wire form.
+ * Thread-safety: r must be owned by the caller (the registry: under its lock).
+ * @return 0 or FLAME_ENOMEM (r->packed stays NULL).
+ */
+int runner_pack(struct runner *r);
+
+/** Drop r's cached wire form (r->packed). */
+void runner_unpack(struct runner *r);
 
 /** Fill `out` with 16 random lowercase hex digits and a NUL (getrandom(2)). */
 void runner_id_generate(char out[RUNNER_ID_LEN + 1]);

@@ -562,6 +562,130 @@ static void empty_registry_lists_nothing(void **state)
     runner_list_free(rs, n);
 }
 
+/* The wire form of List: decodes as a ListResponse equal to the snapshots. */
+static Flame__V1__ListResponse *list_wire(struct fx *fx, const char *pool,
+                                          int (*allow)(void *, const char *), void *ctx)
+{
+    uint8_t *wire = NULL;
+    size_t len = 99;
+
+    assert_int_equal(runner_registry_list_wire(fx->reg, pool, 1, allow, ctx, &wire, &len), 0);
+    assert_non_null(wire);
+    Flame__V1__ListResponse *resp = flame__v1__list_response__unpack(NULL, len, wire);
+    assert_non_null(resp);
+    free(wire);
+    return resp;
+}
+
+static void list_wire_matches_the_snapshots_field_by_field(void **state)
+{
+    struct fx *fx = *state;
+    struct runner *r = mk("w1", "p");
+
+    assert_int_equal(runner_add_label(r, "team", "media"), 0);
+    assert_int_equal(runner_add_label(r, "flamed.pool", "p"), 0);
+    assert_int_equal(runner_set_str(&r->network, "appnet"), 0);
+    assert_int_equal(runner_registry_insert(fx->reg, r), 0);
+    insert(fx, "w2", "q");
+    insert(fx, "gone", "p");
+    runner_registry_set_failed(fx->reg, "gone", "boom");
+    assert_int_equal(runner_registry_set_container(fx->reg, "w1", CID), 0);
+    assert_int_equal(runner_registry_set_running(fx->reg, "w1", "10.0.0.7"), 0);
+
+    Flame__V1__ListResponse *resp = list_wire(fx, "", NULL, NULL);
+    assert_int_equal(resp->n_runners, 2);
+    Flame__V1__Runner *w = resp->runners[0];
+    assert_string_equal(w->id, "w1");
+    assert_string_equal(w->container_id, CID);
+    assert_string_equal(w->pool, "p");
+    assert_string_equal(w->image, "app:latest");
+    assert_string_equal(w->network, "appnet");
+    assert_string_equal(w->ip_address, "10.0.0.7");
+    assert_int_equal(w->state, S(RUNNING));
+    assert_int_equal(w->n_labels, 2);
+    assert_string_equal(w->labels[0]->key, "team");
+    assert_string_equal(w->labels[0]->value, "media");
+    assert_string_equal(resp->runners[1]->id, "w2");
+    assert_int_equal(resp->runners[1]->state, S(BOOTING));
+    flame__v1__list_response__free_unpacked(resp, NULL);
+}
+
+static void list_wire_sees_each_transition(void **state)
+{
+    struct fx *fx = *state;
+
+    insert(fx, "t1", "p");
+    Flame__V1__ListResponse *resp = list_wire(fx, "", NULL, NULL); /* packs t1 BOOTING */
+    assert_int_equal(resp->runners[0]->state, S(BOOTING));
+    flame__v1__list_response__free_unpacked(resp, NULL);
+
+    runner_registry_set_running(fx->reg, "t1", "10.0.0.9");
+    resp = list_wire(fx, "", NULL, NULL);
+    assert_int_equal(resp->runners[0]->state, S(RUNNING));
+    assert_string_equal(resp->runners[0]->ip_address, "10.0.0.9");
+    flame__v1__list_response__free_unpacked(resp, NULL);
+
+    runner_registry_set_exited(fx->reg, "t1", 137, 1);
+    resp = list_wire(fx, "", NULL, NULL);
+    assert_int_equal(resp->runners[0]->state, S(EXITED));
+    assert_int_equal(resp->runners[0]->exit_code, 137);
+    assert_true(resp->runners[0]->oom_killed);
+    flame__v1__list_response__free_unpacked(resp, NULL);
+
+    runner_registry_set_error(fx->reg, "t1", "lease expired");
+    resp = list_wire(fx, "", NULL, NULL);
+    assert_string_equal(resp->runners[0]->error, "lease expired");
+    flame__v1__list_response__free_unpacked(resp, NULL);
+
+    runner_registry_set_removed(fx->reg, "t1");
+    resp = list_wire(fx, "", NULL, NULL);
+    assert_int_equal(resp->n_runners, 0);
+    flame__v1__list_response__free_unpacked(resp, NULL);
+}
+
+static int allow_only(void *ctx, const char *pool) { return strcmp(pool, (const char *)ctx) == 0; }
+
+static void list_wire_filters_by_pool_and_by_the_callers_pools(void **state)
+{
+    struct fx *fx = *state;
+
+    insert(fx, "a1", "alpha");
+    insert(fx, "b1", "beta");
+    insert(fx, "a2", "alpha");
+    Flame__V1__ListResponse *resp = list_wire(fx, "alpha", NULL, NULL);
+    assert_int_equal(resp->n_runners, 2);
+    assert_string_equal(resp->runners[0]->id, "a1");
+    assert_string_equal(resp->runners[1]->id, "a2");
+    flame__v1__list_response__free_unpacked(resp, NULL);
+
+    resp = list_wire(fx, "", allow_only, "beta");
+    assert_int_equal(resp->n_runners, 1);
+    assert_string_equal(resp->runners[0]->id, "b1");
+    flame__v1__list_response__free_unpacked(resp, NULL);
+
+    resp = list_wire(fx, "alpha", allow_only, "beta");
+    assert_int_equal(resp->n_runners, 0);
+    flame__v1__list_response__free_unpacked(resp, NULL);
+}
+
+static void list_wire_of_long_runners_uses_multibyte_lengths(void **state)
+{
+    struct fx *fx = *state;
+    struct runner *r = mk("big", "p");
+    char v[300];
+
+    memset(v, 'x', sizeof(v) - 1);
+    v[sizeof(v) - 1] = '\0';
+    assert_int_equal(runner_add_label(r, "k", v), 0); /* runner > 127 bytes: 2-byte varint */
+    assert_int_equal(runner_registry_insert(fx->reg, r), 0);
+    insert(fx, "small", "p");
+    Flame__V1__ListResponse *resp = list_wire(fx, "", NULL, NULL);
+    assert_int_equal(resp->n_runners, 2);
+    assert_string_equal(resp->runners[0]->labels[0]->value, v);
+    assert_string_equal(resp->runners[1]->id, "small");
+    flame__v1__list_response__free_unpacked(resp, NULL);
+}
+
 static void get_by_container_finds_the_full_id(void **state)
 {
     struct fx *fx = *state;
@@ -743,6 +867,10 @@ int main(void)
         T(list_excludes_removed_and_failed),
         T(list_filters_by_pool),
         T(empty_registry_lists_nothing),
+        T(list_wire_matches_the_snapshots_field_by_field),
+        T(list_wire_sees_each_transition),
+        T(list_wire_filters_by_pool_and_by_the_callers_pools),
+        T(list_wire_of_long_runners_uses_multibyte_lengths),
         T(get_by_container_finds_the_full_id),
         T(get_by_container_finds_a_12_character_prefix),
         T(get_by_container_refuses_prefixes_under_12_characters),
