@@ -261,7 +261,15 @@ struct docker_exec_io {
      * the stream (client cancel, deadline). May be NULL. */
     int (*should_abort)(void *ud);
     void *ud;
+    /* Called after each read from the socket (up to DOCKER_EXEC_READ_BYTES)
+     * has been demultiplexed into on_output calls: a consumer that gathers
+     * chunks sends them now. Return 0 to go on, non-zero to abort. May be NULL. */
+    int (*on_flush)(void *ud);
 };
+
+/* Bytes libcurl reads from an exec stream at a time (CURLOPT_BUFFERSIZE):
+ * the most one on_output..on_flush round can carry. */
+#define DOCKER_EXEC_READ_BYTES ((size_t)64 * 1024)
 
 /**
  * POST /exec/{id}/start {"Detach":false,"Tty":false} and stream the output

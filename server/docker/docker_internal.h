@@ -110,6 +110,7 @@ struct docker__stream {
     const char *const *headers; /* extra "Name: value" lines, NULL-terminated; may be NULL */
     long low_speed_time_s;      /* abort when < 1 byte/s for this long; 0 = never */
     long poll_ms;               /* should_stop interval; 0 = 100 */
+    long buffer_size;           /* CURLOPT_BUFFERSIZE in bytes; 0 = libcurl's default (16 KiB) */
     /* Headers seen with a 2xx/101 status; may be NULL. */
     void (*on_open)(void *ud, long status);
     /* Body bytes of a successful response; non-zero aborts and is returned. */

@@ -131,8 +131,11 @@ static int docker__exec_out(void *ud, int stream, const char *p, size_t n)
 static int docker__exec_data(void *ud, const char *p, size_t n)
 {
     struct docker__exec_run *run = ud;
+    int rc = docker_demux_feed(&run->demux, p, n, docker__exec_out, run);
 
-    return docker_demux_feed(&run->demux, p, n, docker__exec_out, run);
+    if (rc == 0 && run->io->on_flush && run->io->on_flush(run->io->ud) != 0)
+        rc = FLAME_ECANCELLED;
+    return rc;
 }
 
 static int docker__exec_should_stop(void *ud)
@@ -176,6 +179,7 @@ int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct do
     s.body = body;
     s.headers = upgrade ? upgrade_headers : NULL;
     s.poll_ms = 50;
+    s.buffer_size = (long)DOCKER_EXEC_READ_BYTES;
     s.on_data = docker__exec_data;
     s.should_stop = docker__exec_should_stop;
     s.ud = &run;

@@ -823,6 +823,8 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
     DOCKER__SETOPT(h, CURLOPT_XFERINFODATA, &st);
     /* Streams never reuse a connection (an exec start hijacks its socket). */
     DOCKER__SETOPT(h, CURLOPT_FORBID_REUSE, 1L);
+    if (s->buffer_size > 0)
+        DOCKER__SETOPT(h, CURLOPT_BUFFERSIZE, s->buffer_size);
     if (s->low_speed_time_s > 0) {
         DOCKER__SETOPT(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
         DOCKER__SETOPT(h, CURLOPT_LOW_SPEED_TIME, s->low_speed_time_s);

@@ -313,11 +313,28 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
     return bb;
 }
 
+static int send_blocking(rpc_call *c, grpc_byte_buffer *bb);
+
 int rpc_call_send(rpc_call *c, const ProtobufCMessage *msg)
 {
     grpc_byte_buffer *bb = pack(msg);
     if (!bb)
         return FLAME_ENOMEM;
+    return send_blocking(c, bb);
+}
+
+int rpc_call_send_wire(rpc_call *c, uint8_t *bytes, size_t len, void *owner)
+{
+    grpc_slice s = grpc_slice_new_with_user_data(bytes, len, free, owner ? owner : bytes);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    if (!bb)
+        return FLAME_ENOMEM;
+    return send_blocking(c, bb);
+}
+
+static int send_blocking(rpc_call *c, grpc_byte_buffer *bb)
+{
     pthread_mutex_lock(&c->mu);
     while (c->send_in_flight)
         pthread_cond_wait(&c->cv, &c->mu);

@@ -151,6 +151,15 @@ int rpc_call_recv(rpc_call *call, const ProtobufCMessageDescriptor *d, ProtobufC
 int rpc_call_send(rpc_call *call, const ProtobufCMessage *msg);
 
 /**
+ * As rpc_call_send(), for a message already in wire form: no copy. Takes
+ * ownership of `owner` (a malloc'd block that contains bytes[0..len); NULL
+ * means bytes itself), freed with free() once gRPC has written it, also on
+ * error.
+ * @return 0; FLAME_ECANCELLED when the client is gone; FLAME_ENOMEM.
+ */
+int rpc_call_send_wire(rpc_call *call, uint8_t *bytes, size_t len, void *owner);
+
+/**
  * Send pre-packed bytes without waiting (for event fan-out from any thread).
  * At most one send may be in flight: the caller tracks that and is told of
  * completion through on_done (run on a CQ thread; ok = 0 when the client is

@@ -3,10 +3,14 @@
  * FLAME.Backend.remote_spawn_monitor/2 for parents that are not BEAM nodes.
  *
  * stdout and stderr are demultiplexed from Docker's 8-byte-header stream and
- * sent as they arrive, one gRPC message per chunk, with one message in flight:
- * while the client has not taken the previous one, flamed stops reading the
- * exec stream, so a slow reader pushes back on the command instead of growing
- * flamed's memory.
+ * sent as they arrive, with one message in flight: while the client has not
+ * taken the previous one, flamed stops reading the exec stream, so a slow
+ * reader pushes back on the command instead of growing flamed's memory.
+ * The chunks of one socket read (up to DOCKER_EXEC_READ_BYTES) are gathered
+ * per stream into one message, written in wire form straight into the buffer
+ * gRPC sends (no pack, no copy): a fast command fills whole 64 KiB messages
+ * (its output waits in the socket while the previous message is sent), an
+ * interactive one still gets each line at once.
  *
  * Ending a command (timeout_ms, client cancel, client deadline): Docker has
  * no API to kill an exec'd process, so flamed reads its host pid from exec
@@ -27,8 +31,19 @@
 #include "service/request.h"
 #include "service/service.h"
 
+/* One gathered SpawnResponse being built: the payload goes at HDR_ROOM and
+ * the field key and length are written just in front of it when sent. */
+#define HDR_ROOM 6 /* 1-byte key + up to 5-byte varint length */
+
+struct pending {
+    uint8_t *buf; /* HDR_ROOM + DOCKER_EXEC_READ_BYTES, or NULL */
+    size_t len;   /* payload bytes */
+    int stream;   /* 1 stdout, 2 stderr; 0 when empty */
+};
+
 struct spawn {
     struct runner *runner;
+    struct pending out;
     rpc_call *call;
     int64_t deadline_ms;   /* INT64_MAX: none */
     int timed_out;
@@ -43,28 +58,76 @@ static void spawn_free(void *p)
     if (!s)
         return;
     runner_free(s->runner);
+    free(s->out.buf);
     free(s);
 }
 
-static int on_output(void *ud, int stream, const char *data, size_t len)
+/* The SpawnResponse field number of stdout or stderr (from the descriptor). */
+static uint32_t field_of(int stream)
 {
-    struct spawn *s = ud;
-    Flame__V1__SpawnResponse msg = FLAME__V1__SPAWN_RESPONSE__INIT;
-    if (stream == 2) {
-        msg.event_case = FLAME__V1__SPAWN_RESPONSE__EVENT_STDERR;
-        msg.stderr = (ProtobufCBinaryData){len, (uint8_t *)data};
-        s->bytes_err += len;
-    } else {
-        msg.event_case = FLAME__V1__SPAWN_RESPONSE__EVENT_STDOUT;
-        msg.stdout = (ProtobufCBinaryData){len, (uint8_t *)data};
-        s->bytes_out += len;
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
+        &flame__v1__spawn_response__descriptor, stream == 2 ? "stderr" : "stdout");
+    return f->id;
+}
+
+/* Send what is gathered as one SpawnResponse; gRPC takes the buffer. */
+static int flush(struct spawn *s)
+{
+    struct pending *o = &s->out;
+    if (!o->len)
+        return 0;
+    uint8_t hdr[HDR_ROOM];
+    size_t h = 0;
+    hdr[h++] = (uint8_t)((field_of(o->stream) << 3) | 2); /* length-delimited */
+    for (uint64_t v = o->len; ; v >>= 7) {
+        hdr[h++] = (uint8_t)(v < 0x80 ? v : (v & 0x7f) | 0x80);
+        if (v < 0x80)
+            break;
     }
-    if (rpc_call_send(s->call, &msg.base) < 0) {
+    uint8_t *start = o->buf + HDR_ROOM - h;
+    memcpy(start, hdr, h);
+    uint8_t *buf = o->buf;
+    size_t len = h + o->len;
+    o->buf = NULL;
+    o->len = 0;
+    o->stream = 0;
+    if (rpc_call_send_wire(s->call, start, len, buf) < 0) {
         s->send_failed = 1;
         return 1;
     }
     return 0;
 }
+
+static int on_output(void *ud, int stream, const char *data, size_t len)
+{
+    struct spawn *s = ud;
+    struct pending *o = &s->out;
+    if (stream == 2)
+        s->bytes_err += len;
+    else
+        s->bytes_out += len;
+    while (len > 0) {
+        if ((o->stream && o->stream != stream) || o->len == DOCKER_EXEC_READ_BYTES) {
+            if (flush(s))
+                return 1;
+        }
+        if (!o->buf && !(o->buf = malloc(HDR_ROOM + DOCKER_EXEC_READ_BYTES))) {
+            s->send_failed = 1;
+            return 1;
+        }
+        size_t take = DOCKER_EXEC_READ_BYTES - o->len;
+        if (take > len)
+            take = len;
+        memcpy(o->buf + HDR_ROOM + o->len, data, take);
+        o->len += take;
+        o->stream = stream == 2 ? 2 : 1;
+        data += take;
+        len -= take;
+    }
+    return 0;
+}
+
+static int on_flush(void *ud) { return flush(ud); }
 
 static int should_abort(void *ud)
 {
@@ -156,7 +219,7 @@ static void spawn_worker(rpc_call *call)
                s->runner->pool, exec_id);
     runner_registry_spawn_begin(svc->reg, s->runner->id, service_now_ms());
     s->counted = 1;
-    struct docker_exec_io io = {on_output, should_abort, s};
+    struct docker_exec_io io = {.on_output = on_output, .should_abort = should_abort, .ud = s, .on_flush = on_flush};
     rc = docker_exec_start(svc->docker, exec_id, &io, derr, sizeof(derr));
     if (rc == FLAME_ECANCELLED || s->timed_out || s->send_failed || rpc_call_cancelled(call)) {
         const char *note = kill_exec(svc, exec_id, s->runner->container_id);

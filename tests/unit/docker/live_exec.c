@@ -47,7 +47,7 @@ static int should_abort(void *ud)
 static int run_exec(const char *const *argv, const char *const *env, const char *wd, struct out *w,
                     int upgrade, char **exec_id, char *err, size_t errlen)
 {
-    struct docker_exec_io io = {on_output, should_abort, w};
+    struct docker_exec_io io = {.on_output = on_output, .should_abort = should_abort, .ud = w};
     long status = 0;
     int rc;
 
@@ -199,7 +199,7 @@ struct bg {
 static void *bg_start(void *arg)
 {
     struct bg *b = arg;
-    struct docker_exec_io io = {on_output, NULL, &b->w};
+    struct docker_exec_io io = {.on_output = on_output, .ud = &b->w};
 
     b->rc = docker_exec_start(live, b->eid, &io, b->err, sizeof b->err);
     return NULL;
@@ -318,7 +318,7 @@ static void exec_of_a_missing_binary_reports_the_error_in_stdout(void **state)
 static void start_of_a_missing_exec_is_notfound(void **state)
 {
     struct out w = {0};
-    struct docker_exec_io io = {on_output, NULL, &w};
+    struct docker_exec_io io = {.on_output = on_output, .ud = &w};
     char err[512] = "";
 
     (void)state;
