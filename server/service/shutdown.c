@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "flame/error.h"
@@ -92,8 +93,25 @@ int service_stop_runner(struct service *svc, const struct runner *r, unsigned gr
     if (r->keep_runner)
         return 0;
     rc = docker_container_remove(svc->docker, r->container_id, derr, sizeof(derr));
-    if (rc == 0 || rc == FLAME_ENOTFOUND || rc == FLAME_ECONFLICT) {
-        /* 409 means a removal is already in progress (the reaper): it ends the same way. */
+    if (rc == FLAME_ECONFLICT) {
+        /* 409 (with force=1): a removal is already in progress (the reaper,
+         * a docker rm). Wait for it to end; if the container is still there
+         * after 10 s, the reaper keeps removing it until Docker lets it go. */
+        for (int i = 0; i < 100 && rc == FLAME_ECONFLICT; i++) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+            cJSON *j = NULL;
+            int irc = docker_container_inspect(svc->docker, r->container_id, &j, derr, sizeof(derr));
+            cJSON_Delete(j);
+            if (irc == FLAME_ENOTFOUND)
+                rc = 0;
+        }
+        if (rc == FLAME_ECONFLICT) {
+            service_reap(svc, r->id);
+            return 0;
+        }
+    }
+    if (rc == 0 || rc == FLAME_ENOTFOUND) {
         runner_registry_set_removed(svc->reg, r->id);
         return 0;
     }
