@@ -3,7 +3,9 @@
  * caller's plain-C request, run the call (call.c), convert the answer.
  *
  * Request messages are built entirely from malloc'd copies so that one
- * protobuf_c_message_free_unpacked(msg, NULL) frees each of them.
+ * protobuf_c_message_free_unpacked(msg, NULL) frees each of them. Responses
+ * are unpacked into an arena (arena.c); the runners handed out are views
+ * into it (runner.c) that keep it alive, so nothing is copied twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,21 @@ static void free_msg(void *m)
 {
     if (m)
         protobuf_c_message_free_unpacked((ProtobufCMessage *)m, NULL);
+}
+
+/*
+ * Hand out the response's runner: a view into the response's arena, which
+ * then holds one reference more (the caller drops its own afterwards).
+ */
+static int runner_out(flame__arena *arena, const Flame__V1__Runner *r, flame_runner **out,
+                      flame_status *st)
+{
+    if (!(*out = flame__runner_view(arena, r))) {
+        flame__status_local(st, FLAME_ENOMEM, "out of memory");
+        return FLAME_ENOMEM;
+    }
+    flame__arena_ref(arena, 1);
+    return 0;
 }
 
 /* ------------------------------------------------------------ Boot */
@@ -177,6 +194,7 @@ int flame_client_boot(flame_client *c, const flame_boot_request *req, flame_runn
 {
     Flame__V1__BootRequest *m = NULL;
     Flame__V1__BootResponse *resp = NULL;
+    flame__arena *arena = NULL;
     uint32_t boot_ms;
     int err = 0;
 
@@ -192,13 +210,12 @@ int flame_client_boot(flame_client *c, const flame_boot_request *req, flame_runn
     if ((err = flame__call_unary(c, METHOD("Boot"),
                                  max_u32(c->timeout_ms, (uint64_t)boot_ms + FLAME__DEADLINE_SLACK_MS),
                                  &m->base, &flame__v1__boot_response__descriptor,
-                                 (ProtobufCMessage **)&resp, st)) < 0)
+                                 (ProtobufCMessage **)&resp, &arena, st)) < 0)
         goto done;
-    if ((err = flame__runner_from_pb(resp->runner, out)) < 0)
-        flame__status_local(st, err, "out of memory");
+    err = runner_out(arena, resp->runner, out, st);
 done:
     free_msg(m);
-    free_msg(resp);
+    flame__arena_unref(arena, 1);
     return err;
 }
 
@@ -209,6 +226,7 @@ int flame_client_shutdown(flame_client *c, const char *runner_id, uint32_t timeo
 {
     Flame__V1__ShutdownRequest m = FLAME__V1__SHUTDOWN_REQUEST__INIT;
     Flame__V1__ShutdownResponse *resp = NULL;
+    flame__arena *arena = NULL;
     uint32_t grace_ms = timeout_ms ? timeout_ms : 10000u;
     int err = 0;
 
@@ -224,12 +242,12 @@ int flame_client_shutdown(flame_client *c, const char *runner_id, uint32_t timeo
     if ((err = flame__call_unary(c, METHOD("Shutdown"),
                                  max_u32(c->timeout_ms, (uint64_t)grace_ms + FLAME__DEADLINE_SLACK_MS),
                                  &m.base, &flame__v1__shutdown_response__descriptor,
-                                 (ProtobufCMessage **)&resp, st)) < 0)
+                                 (ProtobufCMessage **)&resp, &arena, st)) < 0)
         goto done;
-    if (out && (err = flame__runner_from_pb(resp->runner, out)) < 0)
-        flame__status_local(st, err, "out of memory");
+    if (out)
+        err = runner_out(arena, resp->runner, out, st);
 done:
-    free_msg(resp);
+    flame__arena_unref(arena, 1);
     return err;
 }
 
@@ -240,8 +258,8 @@ int flame_client_list(flame_client *c, const char *pool, flame_runner ***out, si
 {
     Flame__V1__ListRequest m = FLAME__V1__LIST_REQUEST__INIT;
     Flame__V1__ListResponse *resp = NULL;
+    flame__arena *arena = NULL;
     flame_runner **rs = NULL;
-    size_t got = 0;
     int err = 0;
 
     if (out)
@@ -255,27 +273,27 @@ int flame_client_list(flame_client *c, const char *pool, flame_runner ***out, si
     m.pool = (char *)(pool ? pool : "");
     if ((err = flame__call_unary(c, METHOD("List"), c->timeout_ms, &m.base,
                                  &flame__v1__list_response__descriptor, (ProtobufCMessage **)&resp,
-                                 st)) < 0)
+                                 &arena, st)) < 0)
         goto done;
-    if (resp->n_runners) {
-        if (!(rs = calloc(resp->n_runners, sizeof(*rs)))) {
-            err = FLAME_ENOMEM;
-            flame__status_local(st, err, "out of memory");
-            goto done;
-        }
-        for (; got < resp->n_runners; got++) {
-            if ((err = flame__runner_from_pb(resp->runners[got], &rs[got])) < 0) {
-                flame__status_local(st, err, "out of memory");
-                goto done;
-            }
-        }
-    }
+    if (resp->n_runners == 0)
+        goto done; /* *out stays NULL */
+    /* the array, the runners and their strings: all in the response's arena */
+    if (!(rs = flame__runner_list_new(arena, resp->n_runners)))
+        goto nomem;
+    for (size_t i = 0; i < resp->n_runners; i++)
+        if (!(rs[i] = flame__runner_view(arena, resp->runners[i])))
+            goto nomem;
+    /* the array keeps the arena's first reference; one more per runner */
+    flame__arena_ref(arena, resp->n_runners);
+    arena = NULL;
     *out = rs;
-    *n = got;
-    rs = NULL;
+    *n = resp->n_runners;
+    goto done;
+nomem:
+    err = FLAME_ENOMEM;
+    flame__status_local(st, err, "out of memory");
 done:
-    flame_runner_list_free(rs, got);
-    free_msg(resp);
+    flame__arena_unref(arena, 1);
     return err;
 }
 
@@ -286,6 +304,7 @@ int flame_client_renew(flame_client *c, const char *parent_id, unsigned *renewed
 {
     Flame__V1__RenewRequest m = FLAME__V1__RENEW_REQUEST__INIT;
     Flame__V1__RenewResponse *resp = NULL;
+    flame__arena *arena = NULL;
     int err = 0;
 
     if (renewed)
@@ -298,12 +317,12 @@ int flame_client_renew(flame_client *c, const char *parent_id, unsigned *renewed
     m.parent_id = (char *)parent_id;
     if ((err = flame__call_unary(c, METHOD("Renew"), c->timeout_ms, &m.base,
                                  &flame__v1__renew_response__descriptor,
-                                 (ProtobufCMessage **)&resp, st)) < 0)
+                                 (ProtobufCMessage **)&resp, &arena, st)) < 0)
         goto done;
     if (renewed)
         *renewed = resp->renewed;
 done:
-    free_msg(resp);
+    flame__arena_unref(arena, 1);
     return err;
 }
 
@@ -365,6 +384,7 @@ int flame_client_spawn(flame_client *c, const flame_spawn_request *req,
     static const flame_spawn_handler none = {0};
     Flame__V1__SpawnRequest *m = NULL;
     flame__call *call = NULL;
+    flame__arena *arena = NULL;
     int err = 0, got_exit = 0, code = 0, stopped = 0, rc;
 
     if (!c || !req || !exit_code) {
@@ -375,6 +395,11 @@ int flame_client_spawn(flame_client *c, const flame_spawn_request *req,
         h = &none;
     if ((err = spawn_request(req, &m, st)) < 0)
         goto done;
+    /* one arena for every message of the stream, rewound after each */
+    if ((err = flame__arena_new(0, &arena)) < 0) {
+        flame__status_local(st, err, "out of memory");
+        goto done;
+    }
     if ((err = flame__call_start(c, METHOD("Spawn"),
                                  req->timeout_ms ? req->timeout_ms + FLAME__SPAWN_SLACK_MS : 0,
                                  &m->base, &call)) < 0) {
@@ -384,8 +409,9 @@ int flame_client_spawn(flame_client *c, const flame_spawn_request *req,
     while (!stopped) {
         Flame__V1__SpawnResponse *ev = NULL;
 
-        rc = flame__call_recv(call, &flame__v1__spawn_response__descriptor, h->on_tick, h->ud,
-                              (ProtobufCMessage **)&ev);
+        flame__arena_reset(arena);
+        rc = flame__call_recv(call, &flame__v1__spawn_response__descriptor, arena, h->on_tick,
+                              h->ud, (ProtobufCMessage **)&ev);
         if (rc <= 0) {
             if (rc < 0)
                 err = rc; /* malformed message; the call is cancelled */
@@ -415,13 +441,14 @@ int flame_client_spawn(flame_client *c, const flame_spawn_request *req,
         default:
             break; /* a newer flamed's event: skip */
         }
-        free_msg(ev);
     }
     stopped |= flame__call_ticked_out(call);
     rc = flame__call_finish(call, st);
     call = NULL;
     if (err < 0) {
-        flame__status_local(st, err, "Spawn: flamed sent a malformed message");
+        flame__status_local(st, err, "Spawn: %s", err == FLAME_ENOMEM
+                                                      ? "out of memory"
+                                                      : "flamed sent a malformed message");
         goto done;
     }
     if (stopped) {
@@ -441,6 +468,7 @@ done:
     if (call)
         flame__call_finish(call, NULL);
     free_msg(m);
+    flame__arena_unref(arena, 1);
     return err;
 }
 
@@ -452,7 +480,7 @@ int flame_client_watch(flame_client *c, const flame_watch_request *req,
     static const flame_watch_request all = {0};
     Flame__V1__WatchRequest m = FLAME__V1__WATCH_REQUEST__INIT;
     flame__call *call = NULL;
-    flame_runner *runner = NULL;
+    flame__arena *arena = NULL;
     int err = 0, stopped = 0, rc;
 
     if (!c || !fn) {
@@ -467,6 +495,12 @@ int flame_client_watch(flame_client *c, const flame_watch_request *req,
     m.include_existing = req->include_existing ? 1 : 0;
     m.after_sequence = req->after_sequence;
     m.parent_id = (char *)(req->parent_id ? req->parent_id : "");
+    /* one arena for every event, rewound after each: an event's runner is
+     * borrowed for the callback only */
+    if ((err = flame__arena_new(0, &arena)) < 0) {
+        flame__status_local(st, err, "out of memory");
+        goto done;
+    }
     if ((err = flame__call_start(c, METHOD("Watch"), req->timeout_ms, &m.base, &call)) < 0) {
         flame__status_local(st, err, "Watch: could not start the call");
         goto done;
@@ -475,30 +509,26 @@ int flame_client_watch(flame_client *c, const flame_watch_request *req,
         Flame__V1__WatchResponse *ev = NULL;
         flame_event fe;
 
-        rc = flame__call_recv(call, &flame__v1__watch_response__descriptor, req->on_tick, ud,
-                              (ProtobufCMessage **)&ev);
+        flame__arena_reset(arena);
+        rc = flame__call_recv(call, &flame__v1__watch_response__descriptor, arena, req->on_tick,
+                              ud, (ProtobufCMessage **)&ev);
         if (rc <= 0) {
             if (rc < 0)
                 err = rc;
             break;
         }
-        if ((rc = flame__runner_from_pb(ev->runner, &runner)) < 0) {
-            free_msg(ev);
+        if (!(fe.runner = flame__runner_view(arena, ev->runner))) {
             flame__call_cancel(call);
-            err = rc;
+            err = FLAME_ENOMEM;
             break;
         }
         fe.type = (int)ev->type;
         fe.sequence = ev->sequence;
         fe.time_unix_nano = ev->time_unix_nano;
-        fe.runner = runner;
         if (fn(ud, &fe)) {
             flame__call_cancel(call);
             stopped = 1;
         }
-        flame_runner_free(runner);
-        runner = NULL;
-        free_msg(ev);
     }
     stopped |= flame__call_ticked_out(call);
     rc = flame__call_finish(call, st);
@@ -518,6 +548,6 @@ int flame_client_watch(flame_client *c, const flame_watch_request *req,
 done:
     if (call)
         flame__call_finish(call, NULL);
-    flame_runner_free(runner);
+    flame__arena_unref(arena, 1);
     return err;
 }

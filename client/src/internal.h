@@ -8,6 +8,7 @@
 #ifndef FLAME_INTERNAL_H
 #define FLAME_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,19 +84,86 @@ const Google__Protobuf__Value *flame__struct_get(const Google__Protobuf__Struct 
 /** Free a Struct from flame__struct_from_json(). Accepts NULL. */
 void flame__struct_free(Google__Protobuf__Struct *s);
 
+/* ------------------------------------------------------------ arena.c */
+
+/**
+ * A bump allocator holding one response: the unpacked message (protobuf-c
+ * allocates through flame__arena_allocator(), whose free is a no-op) and the
+ * flame_runner views built on it. Refcounted: each runner handed to the
+ * caller holds one reference (flame_runner.internal points here), a list's
+ * array one more; the last flame__arena_unref() frees every block.
+ * Allocation is not thread-safe (one owner fills it); ref/unref are.
+ */
+typedef struct flame__arena flame__arena;
+
+/**
+ * @param size_hint  bytes for the first block (at least 4 KiB is taken);
+ *                   more blocks are chained when it runs out.
+ * @param[out] out   the arena with one reference; flame__arena_unref().
+ * @return 0, FLAME_ENOMEM.
+ */
+int flame__arena_new(size_t size_hint, flame__arena **out);
+
+/** The first block's size for a message of len bytes: it and the views fit. */
+size_t flame__arena_hint(size_t len);
+
+/** n bytes, 8-byte aligned, not zeroed; NULL (and flame__arena_failed()) when out of memory. */
+void *flame__arena_alloc(flame__arena *a, size_t n);
+
+/** A NUL-terminated copy of s (NULL gives ""), or NULL when out of memory. */
+char *flame__arena_strdup(flame__arena *a, const char *s);
+
+/** The ProtobufCAllocator of the arena, for protobuf_c_message_unpack(). Borrowed. */
+ProtobufCAllocator *flame__arena_allocator(flame__arena *a);
+
+/** 1 when an allocation failed since creation or the last reset. */
+int flame__arena_failed(const flame__arena *a);
+
+/** Bytes handed out, and capacity of all blocks (tests and sizing). */
+size_t flame__arena_used(const flame__arena *a);
+size_t flame__arena_capacity(const flame__arena *a);
+
+/**
+ * Forget everything allocated, keeping the blocks for reuse (one message
+ * after another on a stream). Only while nothing handed out is still used.
+ */
+void flame__arena_reset(flame__arena *a);
+
+/** Add n references (thread-safe). */
+void flame__arena_ref(flame__arena *a, size_t n);
+
+/** Drop n references; the last frees the arena. Accepts NULL (thread-safe). */
+void flame__arena_unref(flame__arena *a, size_t n);
+
 /* ------------------------------------------------------------ runner.c */
 
 /**
- * Deep-copy a protobuf Runner into a flame_runner.
- * @param[out] out  owned by the caller; flame_runner_free().
- * @param r         the message, or NULL (gives an empty runner).
- * @return 0, FLAME_ENOMEM.
+ * A flame_runner for a protobuf Runner that lives in arena `a`: the struct
+ * and its label arrays are allocated from `a`, its strings are the message's
+ * own (never copied), r->internal is `a`. Takes no reference: the caller
+ * adds one per runner it hands out (flame__arena_ref()).
+ * @param r  the message (in `a`), or NULL (gives an empty runner).
+ * @return the runner, or NULL when out of memory.
  */
-int flame__runner_from_pb(const Flame__V1__Runner *r, flame_runner **out);
+flame_runner *flame__runner_view(flame__arena *a, const Flame__V1__Runner *r);
+
+/**
+ * The array flame_client_list() returns, for n runners, allocated from `a`
+ * behind a hidden header that names `a` (flame_runner_list_free() finds the
+ * arena there). Takes no reference. NULL when out of memory.
+ */
+flame_runner **flame__runner_list_new(flame__arena *a, size_t n);
 
 /* ------------------------------------------------------------ call.c */
 
 struct grpc_channel;
+struct grpc_completion_queue;
+
+/* Idle completion queues a client keeps for its next calls; beyond this many
+ * (more threads in calls at once) a finished call's queue is destroyed. */
+#define FLAME__CQ_POOL_MAX 64
+/* The methods libflame calls, registered with the channel at open. */
+#define FLAME__N_METHODS 7
 
 /** A client: one gRPC channel shared by all calls (channels are thread-safe). */
 struct flame_client {
@@ -103,9 +171,13 @@ struct flame_client {
     char *target;
     char *authorization; /* "Bearer <token>" or NULL; read-only after open */
     uint32_t timeout_ms; /* unary deadline; never 0 */
+    void *registered[FLAME__N_METHODS]; /* grpc_channel_register_call() handles */
+    pthread_mutex_t cq_mu;              /* guards cq_idle, n_cq_idle */
+    struct grpc_completion_queue *cq_idle[FLAME__CQ_POOL_MAX];
+    size_t n_cq_idle;
 };
 
-/** One client call on its own completion queue. Zero-initialise. */
+/** One client call on a completion queue of its own while it runs. */
 typedef struct flame__call flame__call;
 
 /**
@@ -123,14 +195,17 @@ typedef int (*flame__tick_fn)(void *ud);
  * @param timeout_ms  the call's deadline from now; 0: none.
  * @param req         the request (borrowed).
  * @param resp_desc   the response's descriptor.
- * @param[out] resp   the unpacked response on 0; free with protobuf_c_message_free_unpacked().
+ * @param[out] resp   the unpacked response on 0, allocated in *arena (never
+ *                    protobuf_c_message_free_unpacked() it).
+ * @param[out] arena  on 0, a new arena sized from the response's length that
+ *                    holds *resp, with one reference: flame__arena_unref().
  * @param[out] st     status detail, or NULL.
  * @return 0 or the FLAME_E* code of the gRPC status (FLAME_ERROR for a
- *         malformed response).
+ *         malformed response, FLAME_ENOMEM).
  */
 int flame__call_unary(struct flame_client *c, const char *method, uint32_t timeout_ms,
                       const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
-                      ProtobufCMessage **resp, flame_status *st);
+                      ProtobufCMessage **resp, flame__arena **arena, flame_status *st);
 
 /**
  * flame__call_unary() for a request already encoded, for services libflame
@@ -156,13 +231,16 @@ int flame__call_start(struct flame_client *c, const char *method, uint32_t timeo
 
 /**
  * Receive the next message of a streaming call.
+ * @param arena     where the message is unpacked (the caller resets it
+ *                  between messages).
  * @param tick, ud  polled while waiting (may be NULL); non-zero cancels the call.
- * @param[out] msg  the message on 1; free with protobuf_c_message_free_unpacked().
+ * @param[out] msg  the message on 1, in `arena` (never free it).
  * @return 1 (a message), 0 (the stream ended: call flame__call_finish()),
- *         FLAME_ERROR (malformed message; the call was cancelled).
+ *         FLAME_ERROR (malformed message), FLAME_ENOMEM; on both the call
+ *         was cancelled.
  */
 int flame__call_recv(flame__call *call, const ProtobufCMessageDescriptor *desc,
-                     flame__tick_fn tick, void *ud, ProtobufCMessage **msg);
+                     flame__arena *arena, flame__tick_fn tick, void *ud, ProtobufCMessage **msg);
 
 /** Cancel a call (thread-safe); its status becomes CANCELLED. */
 void flame__call_cancel(flame__call *call);

@@ -3,7 +3,8 @@
  * over gRPC core.
  *
  * Every call is synchronous. A flame_client may be shared by any number of
- * threads; each call makes its own completion queue. Errors: every call
+ * threads; each call in flight has a completion queue of its own, taken from
+ * the client's pool of idle ones (created when none is idle). Errors: every call
  * returns 0 or a negative FLAME_E* code (flame/error.h, mapped from the gRPC
  * status by flame_error_from_grpc_status()); when `st` is non-NULL it receives
  * the gRPC status code and flamed's message, so no global error state exists.
@@ -62,7 +63,20 @@ enum flame_pull_policy {
     FLAME_PULL_NEVER = 3,
 };
 
-/** A runner as flamed reports it. All strings owned by the struct. */
+/**
+ * A runner as flamed reports it.
+ *
+ * A runner from libflame (flame_client_boot/shutdown/list; a watch event's,
+ * which is borrowed for the callback only) has strings and label arrays that
+ * are never NULL ("" when unset) and stay valid until the runner is freed.
+ * They are not allocations of their own: a response's strings, arrays and
+ * runners (every runner of one flame_client_list() answer) sit in blocks
+ * libflame allocates per response, so never free(), realloc() or replace one
+ * of them yourself; copy what must outlive the runner (earlier libflame
+ * malloc'd each string separately). A runner you build yourself (internal NULL,
+ * every string and both label arrays malloc'd) is still freed field by field
+ * by flame_runner_free().
+ */
 typedef struct flame_runner {
     char *id, *container_id, *name, *pool, *image, *network, *ip_address, *error;
     int state;           /* enum flame_runner_state */
@@ -77,11 +91,29 @@ typedef struct flame_runner {
      * ("" and 0 when not set). */
     char *request_id, *parent_id;
     uint32_t lease_ttl_ms;
+    /* Added: libflame's own (the block holding this runner's strings); never
+     * change it. NULL in a runner you build yourself. */
+    void *internal;
 } flame_runner;
 
-/** Free a runner from any flame_client_* call. Accepts NULL. */
+/**
+ * Free a runner from flame_client_boot() or flame_client_shutdown(), or one
+ * element of a flame_client_list() array that you took out of the array
+ * (set its slot to NULL, or never pass it to flame_runner_list_free()): the
+ * rest of the list stays valid, and the memory the list shares goes when its
+ * last runner and the array are freed. Also frees a runner you built
+ * yourself (internal NULL) field by field. Accepts NULL. Thread-safe for
+ * different runners, also of one list.
+ */
 void flame_runner_free(flame_runner *r);
-/** Free an array of runners from flame_client_list(). Accepts NULL. */
+
+/**
+ * Free an array from flame_client_list() and every runner still in it;
+ * NULL slots are skipped (runners taken out stay valid until their own
+ * flame_runner_free()). Only for arrays flame_client_list() returned, with
+ * its n. Accepts NULL. Thread-safe against flame_runner_free() of runners
+ * taken out of the same list.
+ */
 void flame_runner_list_free(flame_runner **rs, size_t n);
 /** Label value of a runner, or NULL; borrowed from r. */
 const char *flame_runner_label(const flame_runner *r, const char *key);
@@ -184,10 +216,17 @@ int flame_client_shutdown(flame_client *c, const char *runner_id, uint32_t timeo
 
 /**
  * List runners, oldest first.
+ *
+ * The answer is unpacked into one block sized from the message (a few more
+ * only when it runs short) that holds the array, the runners and their
+ * strings: a List costs a handful of allocations whatever its length.
+ *
  * @param c       an open client (borrowed); thread-safe.
- * @param pool    NULL or "" for all.
- * @param[out] out, n  array of n runners (NULL when n is 0); free with
- *                flame_runner_list_free().
+ * @param pool    NULL or "" for all; copied.
+ * @param[out] out, n  array of n runners (NULL when n is 0), owned by the
+ *                caller: free with flame_runner_list_free(). A runner may be
+ *                taken out of the array (set its slot to NULL) and freed
+ *                later with flame_runner_free().
  * @param[out] st status detail, or NULL.
  * @return 0, FLAME_EUNAVAILABLE, FLAME_ETIMEOUT, FLAME_ENOMEM, ...
  * Follows: flame.v1.RunnerService/List.

@@ -297,6 +297,60 @@ static void serve_watch(grpc_call *call, grpc_byte_buffer *payload)
     protobuf_c_message_free_unpacked(&req->base, NULL);
 }
 
+#define MANY_RUNNERS 300
+#define MANY_LABELS 12
+
+/* Pool "many": MANY_RUNNERS runners of MANY_LABELS labels each (~150 KB, several
+ * HTTP/2 frames, more than one arena block's guess of slack). */
+static void serve_list_many(grpc_call *call)
+{
+    Flame__V1__ListResponse resp = FLAME__V1__LIST_RESPONSE__INIT;
+    Flame__V1__Runner **rs = calloc(MANY_RUNNERS, sizeof(*rs));
+    char buf[96];
+
+    assert_non_null(rs);
+    for (size_t i = 0; i < MANY_RUNNERS; i++) {
+        snprintf(buf, sizeof(buf), "%016zx", i);
+        rs[i] = fake_runner(buf, "registry.example/team/app:latest", FLAME_RUNNER_RUNNING);
+        snprintf(buf, sizeof(buf), "%064zx", i);
+        rs[i]->container_id = strdup(buf);
+        rs[i]->labels = calloc(MANY_LABELS, sizeof(*rs[i]->labels));
+        rs[i]->n_labels = MANY_LABELS;
+        for (size_t j = 0; j < MANY_LABELS; j++) {
+            Flame__V1__Runner__LabelsEntry *e = malloc(sizeof(*e));
+
+            flame__v1__runner__labels_entry__init(e);
+            snprintf(buf, sizeof(buf), "flamed.label-%zu", j);
+            e->key = strdup(buf);
+            snprintf(buf, sizeof(buf), "value %zu of runner %zu", j, i);
+            e->value = strdup(buf);
+            rs[i]->labels[j] = e;
+        }
+    }
+    resp.runners = rs;
+    resp.n_runners = MANY_RUNNERS;
+    send_msg(call, &resp.base);
+    for (size_t i = 0; i < MANY_RUNNERS; i++)
+        protobuf_c_message_free_unpacked(&rs[i]->base, NULL);
+    free(rs);
+    finish(call, GRPC_STATUS_OK, "", NULL);
+}
+
+/* Pool "garbage": a message that is not a ListResponse. */
+static void serve_list_garbage(grpc_call *call)
+{
+    static const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01};
+    grpc_slice sl = grpc_slice_from_static_buffer(junk, sizeof(junk));
+    grpc_op op;
+
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_SEND_MESSAGE;
+    op.data.send_message.send_message = grpc_raw_byte_buffer_create(&sl, 1);
+    run_ops(call, &op, 1);
+    grpc_byte_buffer_destroy(op.data.send_message.send_message);
+    finish(call, GRPC_STATUS_OK, "", NULL);
+}
+
 static void serve_list(grpc_call *call, grpc_byte_buffer *payload)
 {
     Flame__V1__ListRequest *req =
@@ -304,6 +358,14 @@ static void serve_list(grpc_call *call, grpc_byte_buffer *payload)
     Flame__V1__ListResponse resp = FLAME__V1__LIST_RESPONSE__INIT;
     Flame__V1__Runner *rs[2];
 
+    if (strcmp(req->pool, "many") == 0 || strcmp(req->pool, "garbage") == 0) {
+        if (req->pool[0] == 'm')
+            serve_list_many(call);
+        else
+            serve_list_garbage(call);
+        protobuf_c_message_free_unpacked(&req->base, NULL);
+        return;
+    }
     if (strcmp(req->pool, "empty") != 0) {
         rs[0] = fake_runner("00000000000000a1", "app:1", FLAME_RUNNER_RUNNING);
         rs[1] = fake_runner("00000000000000a2", "app:2", FLAME_RUNNER_EXITED);
@@ -698,6 +760,103 @@ static void list_returns_runners_in_order(void **state)
     flame_client_close(c);
 }
 
+static void list_of_many_runners_with_labels(void **state)
+{
+    flame_client *c = open_client(NULL);
+    flame_runner **rs = NULL, *kept;
+    size_t n = 0;
+    char want[96];
+
+    (void)state;
+    assert_int_equal(flame_client_list(c, "many", &rs, &n, NULL), 0);
+    assert_int_equal(n, MANY_RUNNERS);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(want, sizeof(want), "%016zx", i);
+        assert_string_equal(rs[i]->id, want);
+        assert_int_equal(strlen(rs[i]->container_id), 64);
+        assert_int_equal(rs[i]->n_labels, MANY_LABELS);
+        snprintf(want, sizeof(want), "value %d of runner %zu", MANY_LABELS - 1, i);
+        assert_string_equal(rs[i]->label_values[MANY_LABELS - 1], want);
+        assert_string_equal(rs[i]->error, "");
+    }
+    /* take one out: it outlives the list */
+    kept = rs[MANY_RUNNERS / 2];
+    rs[MANY_RUNNERS / 2] = NULL;
+    flame_runner_list_free(rs, n);
+    snprintf(want, sizeof(want), "%016x", MANY_RUNNERS / 2);
+    assert_string_equal(kept->id, want);
+    assert_string_equal(flame_runner_label(kept, "flamed.label-0"), "value 0 of runner 150");
+    flame_runner_free(kept);
+    flame_client_close(c);
+}
+
+static void list_of_a_malformed_response_is_eerror(void **state)
+{
+    flame_client *c = open_client(NULL);
+    flame_runner **rs = NULL;
+    flame_status st;
+    size_t n = 7;
+
+    (void)state;
+    assert_int_equal(flame_client_list(c, "garbage", &rs, &n, &st), FLAME_ERROR);
+    assert_null(rs);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(st.message, "malformed"));
+    /* the client and its pooled queue still work */
+    assert_int_equal(flame_client_list(c, NULL, &rs, &n, NULL), 0);
+    assert_int_equal(n, 2);
+    flame_runner_list_free(rs, n);
+    flame_client_close(c);
+}
+
+struct lister {
+    flame_client *c;
+    int failures;
+};
+
+static void *list_many_times(void *p)
+{
+    struct lister *l = p;
+
+    for (int i = 0; i < 25; i++) {
+        flame_runner **rs = NULL;
+        size_t n = 0;
+
+        if (flame_client_list(l->c, i % 5 ? NULL : "many", &rs, &n, NULL) != 0 ||
+            n != (i % 5 ? 2u : MANY_RUNNERS))
+            l->failures++;
+        flame_runner_list_free(rs, n);
+    }
+    return NULL;
+}
+
+static void calls_from_many_threads_share_the_queue_pool(void **state)
+{
+    flame_client *c = open_client(NULL);
+    pthread_t th[8];
+    struct lister ls[8];
+    flame_runner *r = NULL;
+    int before = seen_calls();
+
+    (void)state;
+    for (int i = 0; i < 8; i++) {
+        ls[i].c = c;
+        ls[i].failures = 0;
+        assert_int_equal(pthread_create(&th[i], NULL, list_many_times, &ls[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ls[i].failures, 0);
+    }
+    assert_int_equal(seen_calls() - before, 8 * 25);
+    assert_true(c->n_cq_idle >= 1 && c->n_cq_idle <= 8);
+    /* a queue that served lists serves a unary call of another kind */
+    assert_int_equal(flame_client_shutdown(c, "00000000000000a1", 0, &r, NULL), 0);
+    assert_string_equal(r->id, "00000000000000a1");
+    flame_runner_free(r);
+    flame_client_close(c); /* destroys the pooled queues: LSan/valgrind see no leak */
+}
+
 struct collect {
     char out[64], err[64];
     size_t n_out, n_err;
@@ -986,6 +1145,9 @@ int main(void)
         cmocka_unit_test(error_status_gives_code_message_and_reason),
         cmocka_unit_test(shutdown_returns_the_final_runner),
         cmocka_unit_test(list_returns_runners_in_order),
+        cmocka_unit_test(list_of_many_runners_with_labels),
+        cmocka_unit_test(list_of_a_malformed_response_is_eerror),
+        cmocka_unit_test(calls_from_many_threads_share_the_queue_pool),
         cmocka_unit_test(spawn_streams_output_and_exit_code),
         cmocka_unit_test(spawn_callback_cancels_the_call),
         cmocka_unit_test(spawn_tick_cancels_a_silent_command),
