@@ -7,7 +7,8 @@
  * sized from the message length (more blocks only when the guess was short),
  * protobuf-c's free is a no-op, and the whole response goes with one free()
  * per block. The flame_runner views built from the message live in the same
- * arena, so a listed runner's strings are the unpacked message's own.
+ * arena, their strings the unpacked message's own (List goes further and
+ * decodes its wire bytes straight into views in an arena: runner_wire.c).
  *
  * The one thing protobuf-c frees while it unpacks is its "scanned member"
  * slabs (one per message with more than 16 fields on the wire: every Runner

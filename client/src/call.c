@@ -359,6 +359,36 @@ static grpc_call_error start_batch(flame__call *call, const grpc_op *ops, size_t
 }
 
 /*
+ * The received message as one contiguous slice (a reference: unref it), and
+ * free the buffer. One slice (small messages) is used in place; else one
+ * copy into contiguous memory, which the decoders need.
+ * @return 1, 0 (NULL buffer: the stream ended), FLAME_ERROR.
+ */
+static int recv_bytes(flame__call *call, grpc_slice *out)
+{
+    grpc_byte_buffer_reader reader;
+    grpc_byte_buffer *bb;
+    int err = 1;
+
+    if (!call->recv_buf)
+        return 0;
+    if (!grpc_byte_buffer_reader_init(&reader, call->recv_buf)) {
+        err = FLAME_ERROR;
+        goto done;
+    }
+    bb = reader.buffer_out;
+    if (bb->type == GRPC_BB_RAW && bb->data.raw.slice_buffer.count == 1)
+        *out = grpc_slice_ref(bb->data.raw.slice_buffer.slices[0]);
+    else
+        *out = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+done:
+    grpc_byte_buffer_destroy(call->recv_buf);
+    call->recv_buf = NULL;
+    return err;
+}
+
+/*
  * Unpack and free the received buffer, into *arena, or into a new arena sized
  * from the message when *arena is NULL (then the caller's on 1, else NULL).
  * @return 1, 0 (NULL buffer: the stream ended), FLAME_ERROR (malformed),
@@ -367,29 +397,15 @@ static grpc_call_error start_batch(flame__call *call, const grpc_op *ops, size_t
 static int unpack_recv(flame__call *call, const ProtobufCMessageDescriptor *desc,
                        flame__arena **arena, ProtobufCMessage **msg)
 {
-    grpc_byte_buffer_reader reader;
-    grpc_byte_buffer *bb;
     grpc_slice all;
-    int err = 0, own = !*arena;
+    int err, own = !*arena;
 
     *msg = NULL;
-    if (!call->recv_buf)
-        return 0;
-    if (!grpc_byte_buffer_reader_init(&reader, call->recv_buf)) {
-        err = FLAME_ERROR;
-        goto done;
-    }
-    /* One slice (small messages): unpack it in place. Else one copy into
-     * contiguous memory, which protobuf-c needs. */
-    bb = reader.buffer_out;
-    if (bb->type == GRPC_BB_RAW && bb->data.raw.slice_buffer.count == 1)
-        all = grpc_slice_ref(bb->data.raw.slice_buffer.slices[0]);
-    else
-        all = grpc_byte_buffer_reader_readall(&reader);
-    grpc_byte_buffer_reader_destroy(&reader);
+    if ((err = recv_bytes(call, &all)) <= 0)
+        return err;
     if (own && (err = flame__arena_new(flame__arena_hint(GRPC_SLICE_LENGTH(all)), arena)) < 0) {
         grpc_slice_unref(all);
-        goto done;
+        return err;
     }
     *msg = protobuf_c_message_unpack(desc, flame__arena_allocator(*arena), GRPC_SLICE_LENGTH(all),
                                      GRPC_SLICE_START_PTR(all));
@@ -399,9 +415,6 @@ static int unpack_recv(flame__call *call, const ProtobufCMessageDescriptor *desc
         flame__arena_unref(*arena, 1);
         *arena = NULL;
     }
-done:
-    grpc_byte_buffer_destroy(call->recv_buf);
-    call->recv_buf = NULL;
     return err;
 }
 
@@ -478,6 +491,41 @@ int flame__call_unary(flame_client *c, const char *method, uint32_t timeout_ms,
         goto done;
     }
     err = 0;
+done:
+    if (send)
+        grpc_byte_buffer_destroy(send);
+    call_free(call);
+    return err;
+}
+
+int flame__call_unary_wire(flame_client *c, const char *method, uint32_t timeout_ms,
+                           const ProtobufCMessage *req,
+                           int (*decode)(void *ud, const uint8_t *p, size_t len), void *ud,
+                           flame_status *st)
+{
+    flame__call *call = NULL;
+    grpc_byte_buffer *send = NULL;
+    grpc_slice all;
+    int err = 0;
+
+    status_clear(st);
+    if ((err = send_buffer(req, &send)) < 0) {
+        flame__status_local(st, err, "%s: could not create the call", method);
+        goto done;
+    }
+    if ((err = unary_exchange(c, method, timeout_ms, send, &call, st)) < 0)
+        goto done;
+    if ((err = recv_bytes(call, &all)) <= 0) {
+        err = FLAME_ERROR;
+        flame__status_local(st, err, "%s: flamed sent no response", method);
+        goto done;
+    }
+    err = decode(ud, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all));
+    grpc_slice_unref(all);
+    if (err == FLAME_ENOMEM)
+        flame__status_local(st, err, "%s: out of memory for the response", method);
+    else if (err < 0)
+        flame__status_local(st, err = FLAME_ERROR, "%s: flamed sent a malformed response", method);
 done:
     if (send)
         grpc_byte_buffer_destroy(send);

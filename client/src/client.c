@@ -253,13 +253,23 @@ done:
 
 /* ------------------------------------------------------------ List */
 
+struct list_out {
+    flame_runner **rs;
+    size_t n;
+};
+
+static int list_decode(void *ud, const uint8_t *p, size_t len)
+{
+    struct list_out *o = ud;
+
+    return flame__list_decode(p, len, &o->rs, &o->n);
+}
+
 int flame_client_list(flame_client *c, const char *pool, flame_runner ***out, size_t *n,
                       flame_status *st)
 {
     Flame__V1__ListRequest m = FLAME__V1__LIST_REQUEST__INIT;
-    Flame__V1__ListResponse *resp = NULL;
-    flame__arena *arena = NULL;
-    flame_runner **rs = NULL;
+    struct list_out o = {NULL, 0};
     int err = 0;
 
     if (out)
@@ -271,30 +281,14 @@ int flame_client_list(flame_client *c, const char *pool, flame_runner ***out, si
         return FLAME_EINVALID;
     }
     m.pool = (char *)(pool ? pool : "");
-    if ((err = flame__call_unary(c, METHOD("List"), c->timeout_ms, &m.base,
-                                 &flame__v1__list_response__descriptor, (ProtobufCMessage **)&resp,
-                                 &arena, st)) < 0)
-        goto done;
-    if (resp->n_runners == 0)
-        goto done; /* *out stays NULL */
-    /* the array, the runners and their strings: all in the response's arena */
-    if (!(rs = flame__runner_list_new(arena, resp->n_runners)))
-        goto nomem;
-    for (size_t i = 0; i < resp->n_runners; i++)
-        if (!(rs[i] = flame__runner_view(arena, resp->runners[i])))
-            goto nomem;
-    /* the array keeps the arena's first reference; one more per runner */
-    flame__arena_ref(arena, resp->n_runners);
-    arena = NULL;
-    *out = rs;
-    *n = resp->n_runners;
-    goto done;
-nomem:
-    err = FLAME_ENOMEM;
-    flame__status_local(st, err, "out of memory");
-done:
-    flame__arena_unref(arena, 1);
-    return err;
+    /* decoded from the wire straight into the runners (runner_wire.c): the
+     * array, the runners and their strings all in one arena */
+    if ((err = flame__call_unary_wire(c, METHOD("List"), c->timeout_ms, &m.base, list_decode, &o,
+                                      st)) < 0)
+        return err;
+    *out = o.rs;
+    *n = o.n;
+    return 0;
 }
 
 /* ------------------------------------------------------------ Renew */

@@ -154,6 +154,19 @@ flame_runner *flame__runner_view(flame__arena *a, const Flame__V1__Runner *r);
  */
 flame_runner **flame__runner_list_new(flame__arena *a, size_t n);
 
+/* ------------------------------------------------------------ runner_wire.c */
+
+/**
+ * Decode a ListResponse from its wire bytes straight into flame_runner
+ * views (no protobuf-c): one new arena holds the array, the runners and
+ * copies of their strings, as flame_client_list() returns them.
+ * @param p, len  the message (borrowed).
+ * @param[out] out, n  the array (NULL and 0 for no runners); free with
+ *                flame_runner_list_free().
+ * @return 0, FLAME_ERROR (malformed), FLAME_ENOMEM.
+ */
+int flame__list_decode(const uint8_t *p, size_t len, flame_runner ***out, size_t *n);
+
 /* ------------------------------------------------------------ call.c */
 
 struct grpc_channel;
@@ -206,6 +219,17 @@ typedef int (*flame__tick_fn)(void *ud);
 int flame__call_unary(struct flame_client *c, const char *method, uint32_t timeout_ms,
                       const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
                       ProtobufCMessage **resp, flame__arena **arena, flame_status *st);
+
+/**
+ * flame__call_unary() with the response handed to `decode` as wire bytes
+ * (contiguous, borrowed for the callback) instead of unpacked by protobuf-c.
+ * @param decode  returns 0, FLAME_ERROR (malformed) or FLAME_ENOMEM.
+ * @return as flame__call_unary().
+ */
+int flame__call_unary_wire(struct flame_client *c, const char *method, uint32_t timeout_ms,
+                           const ProtobufCMessage *req,
+                           int (*decode)(void *ud, const uint8_t *p, size_t len), void *ud,
+                           flame_status *st);
 
 /**
  * flame__call_unary() for a request already encoded, for services libflame

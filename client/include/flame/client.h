@@ -217,9 +217,10 @@ int flame_client_shutdown(flame_client *c, const char *runner_id, uint32_t timeo
 /**
  * List runners, oldest first.
  *
- * The answer is unpacked into one block sized from the message (a few more
- * only when it runs short) that holds the array, the runners and their
- * strings: a List costs a handful of allocations whatever its length.
+ * The answer is decoded from the wire into one block sized from the
+ * message (another only if that runs short) that holds the array, the
+ * runners and their strings: a List costs a couple of allocations whatever
+ * its length, and flame_runner_list_free() one free() per block.
  *
  * @param c       an open client (borrowed); thread-safe.
  * @param pool    NULL or "" for all; copied.
