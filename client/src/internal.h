@@ -97,8 +97,9 @@ void flame__struct_free(Google__Protobuf__Struct *s);
 typedef struct flame__arena flame__arena;
 
 /**
- * @param size_hint  bytes for the first block (at least 4 KiB is taken);
- *                   more blocks are chained when it runs out.
+ * @param size_hint  bytes for the first block (at least 4 KiB is taken; a
+ *                   released arena whose block is at least this large is
+ *                   reused); more blocks are chained when it runs out.
  * @param[out] out   the arena with one reference; flame__arena_unref().
  * @return 0, FLAME_ENOMEM.
  */
@@ -122,6 +123,7 @@ int flame__arena_failed(const flame__arena *a);
 /** Bytes handed out, and capacity of all blocks (tests and sizing). */
 size_t flame__arena_used(const flame__arena *a);
 size_t flame__arena_capacity(const flame__arena *a);
+size_t flame__arena_blocks(const flame__arena *a);
 
 /**
  * Forget everything allocated, keeping the blocks for reuse (one message
