@@ -64,6 +64,8 @@ static inline int rd_key(struct rd *r, uint32_t *num, unsigned *wt)
 {
     uint64_t key;
 
+    *num = 0;
+    *wt = 0;
     if (rd_varint(r, &key) < 0 || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
         return -1;
     *num = (uint32_t)(key >> 3);
@@ -76,6 +78,8 @@ static inline int rd_len(struct rd *r, const uint8_t **q, size_t *n)
 {
     uint64_t len;
 
+    *q = NULL;
+    *n = 0;
     if (rd_varint(r, &len) < 0 || len > (uint64_t)(r->end - r->p))
         return -1;
     *q = r->p;
