@@ -333,6 +333,14 @@ int rpc_call_send_wire(rpc_call *c, uint8_t *bytes, size_t len, void *owner)
     return send_blocking(c, bb);
 }
 
+int rpc_call_send_busy(rpc_call *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int busy = c->send_in_flight != 0;
+    pthread_mutex_unlock(&c->mu);
+    return busy;
+}
+
 static int send_blocking(rpc_call *c, grpc_byte_buffer *bb)
 {
     pthread_mutex_lock(&c->mu);

@@ -160,6 +160,13 @@ int rpc_call_send(rpc_call *call, const ProtobufCMessage *msg);
 int rpc_call_send_wire(rpc_call *call, uint8_t *bytes, size_t len, void *owner);
 
 /**
+ * 1 while a message of this call is still being sent (rpc_call_send* would
+ * wait), else 0: a streaming worker may gather more output meanwhile.
+ * Thread-safe.
+ */
+int rpc_call_send_busy(rpc_call *call);
+
+/**
  * Send pre-packed bytes without waiting (for event fan-out from any thread).
  * At most one send may be in flight: the caller tracks that and is told of
  * completion through on_done (run on a CQ thread; ok = 0 when the client is

@@ -6,11 +6,13 @@
  * sent as they arrive, with one message in flight: while the client has not
  * taken the previous one, flamed stops reading the exec stream, so a slow
  * reader pushes back on the command instead of growing flamed's memory.
- * The chunks of one socket read (up to DOCKER_EXEC_READ_BYTES) are gathered
- * per stream into one message, written in wire form straight into the buffer
- * gRPC sends (no pack, no copy): a fast command fills whole 64 KiB messages
- * (its output waits in the socket while the previous message is sent), an
- * interactive one still gets each line at once.
+ * Output is gathered per stream into messages of up to DOCKER_EXEC_READ_BYTES,
+ * written in wire form straight into the buffer gRPC sends (no pack, no
+ * copy). Gathered output goes out as soon as no message is in flight (after
+ * each socket read, or within 50 ms of the stream going quiet); while one is,
+ * flamed keeps reading and gathering, and only waits when the next message
+ * is full. So a fast command fills whole 64 KiB messages and an interactive
+ * one still gets each line at once.
  *
  * Ending a command (timeout_ms, client cancel, client deadline): Docker has
  * no API to kill an exec'd process, so flamed reads its host pid from exec
@@ -127,7 +129,14 @@ static int on_output(void *ud, int stream, const char *data, size_t len)
     return 0;
 }
 
-static int on_flush(void *ud) { return flush(ud); }
+/* After each socket read: send now unless a message is still in flight. */
+static int on_flush(void *ud)
+{
+    struct spawn *s = ud;
+    if (!s->out.len || rpc_call_send_busy(s->call))
+        return 0;
+    return flush(s);
+}
 
 static int should_abort(void *ud)
 {
@@ -138,7 +147,9 @@ static int should_abort(void *ud)
         s->timed_out = 1;
         return 1;
     }
-    return 0;
+    /* Polled while the stream is quiet: output gathered while the last
+     * message was in flight goes out now. */
+    return on_flush(s);
 }
 
 static void sleep_ms(long ms)
@@ -236,6 +247,11 @@ static void spawn_worker(rpc_call *call)
     }
     if (rc < 0) {
         snprintf(err, sizeof(err), "reading the command's output: %s", derr);
+        goto done;
+    }
+    if (flush(s)) { /* the last gathered output */
+        rc = FLAME_ECANCELLED;
+        snprintf(err, sizeof(err), "the client went away");
         goto done;
     }
     /* The stream ends when the process closes its output; its exit code follows shortly. */
