@@ -129,6 +129,13 @@ static void shutdown_worker(rpc_call *call)
     unsigned grace_ms = req->timeout_ms ? req->timeout_ms
                                         : (svc->cfg.default_stop_timeout_ms ? svc->cfg.default_stop_timeout_ms : 10000);
     int rc = service_stop_runner(svc, r, grace_ms, err, sizeof(err));
+    if (rc < 0 && !r->keep_runner) {
+        /* Docker did not stop or remove it (an outage, a hung daemon): the
+         * reaper keeps removing it (DELETE ?force=1) so it is not left behind. */
+        service_reap(svc, r->id);
+        size_t n = strlen(err);
+        snprintf(err + n, sizeof(err) - n, "; flamed keeps trying to remove it");
+    }
     if (rc < 0) {
         flamed_log(LOG_WARN, "shutdown_failed", "runner_id=%s pool=%s error=%s", r->id, r->pool, err);
         rpc_call_finish(call, rc, "DOCKER_ERROR", err, NULL);
