@@ -12,6 +12,9 @@
 #     reconciles: the open Watch (never interrupted) reports A EXITED (137) and
 #     REMOVED; B still runs and Spawn works in it; health is SERVING again.
 #  4. docker kill C: the Watch reports C EXITED, so Docker events flow again.
+# And D: its Shutdown during the outage fails fast (UNAVAILABLE) and says
+# flamed keeps trying; once dockerd is back the reaper removes it (REMOVED on
+# the Watch, no container left): a failed Shutdown leaves nothing running.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 flt_require own
 
@@ -28,8 +31,10 @@ fi
 A=$(boot_json | json 'j["id"] + " " + j["container_id"]')
 B=$(boot_json | json 'j["id"]')
 C=$(boot_json | json 'j["id"] + " " + j["container_id"]')
+D=$(boot_json | json 'j["id"] + " " + j["container_id"]')
 A_CID=${A#* } A=${A%% *}
 C_CID=${C#* } C=${C%% *}
+D_CID=${D#* } D=${D%% *}
 bgctl --json watch -p "$RUN" >"$TMPD/watch.jsonl" 2>"$TMPD/watch.err"
 W=$BG_PID
 # Subscribed once a probe's FAILED shows up.
@@ -60,6 +65,14 @@ note "Boot during the outage: exit $rc in $boot_ms ms: $(cat "$TMPD/outage-boot.
 grep -q UNAVAILABLE "$TMPD/outage-boot.err" || fail "Boot during the outage did not fail with UNAVAILABLE"
 [ "$boot_ms" -le 10000 ] || fail "Boot during the outage took $boot_ms ms: not failing fast"
 [ "$(runner_state "$B")" = RUNNING ] || fail "List during the outage: B is $(runner_state "$B")"
+t0=$(now_ms)
+rc=0
+ctl shutdown "$D" >/dev/null 2>"$TMPD/outage-shutdown.err" || rc=$?
+note "Shutdown of $D during the outage: exit $rc in $(($(now_ms) - t0)) ms: $(cat "$TMPD/outage-shutdown.err")"
+[ "$rc" != 0 ] || fail "Shutdown of $D succeeded while dockerd was down"
+grep -q UNAVAILABLE "$TMPD/outage-shutdown.err" || fail "Shutdown during the outage did not fail with UNAVAILABLE"
+grep -q "keeps trying to remove it" "$TMPD/outage-shutdown.err" ||
+  fail "Shutdown during the outage does not say flamed keeps trying to remove the runner"
 
 # ---- 2. A dies while nobody is watching
 kill -KILL "$A_PID"
@@ -77,6 +90,11 @@ note "runner $A: EXITED reported $(($(now_ms) - t_up)) ms after dockerd came bac
 exit_code=$(grep "\"id\":\"$A\"" "$TMPD/watch.jsonl" | grep '"type":"EXITED"' | head -1 | json 'j["runner"]["exit_code"]')
 [ "$exit_code" = 137 ] || fail "runner $A exit code $exit_code, expected 137 (SIGKILL)"
 wait_until 30 watch_has "$TMPD/watch.jsonl" "$A" REMOVED || fail "runner $A was not REMOVED (reaped)"
+wait_until 30 watch_has "$TMPD/watch.jsonl" "$D" REMOVED ||
+  fail "runner $D (its Shutdown failed during the outage) was not REMOVED after dockerd came back (state $(runner_state "$D"))"
+d_gone() { ! "${FLT_DOCKER[@]}" inspect "$D_CID" >/dev/null 2>&1; }
+wait_until 10 d_gone || fail "runner $D's container $D_CID is still in Docker"
+note "runner $D: removed by the reaper $(($(now_ms) - t_up)) ms after dockerd came back"
 kill -0 "$W" || fail "the Watch ended during the outage: $(cat "$TMPD/watch.err")"
 [ "$(runner_state "$B")" = RUNNING ] || fail "runner $B is $(runner_state "$B") after the restart"
 out=$(ctl spawn "$B" -- echo still-here) || fail "Spawn in $B after the restart failed"
