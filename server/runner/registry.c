@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/wire.h"
 #include "flame/error.h"
 
 #define TOMBSTONES_MAX 4096
@@ -363,6 +364,12 @@ void runner_list_free(struct runner **rs, size_t n)
     free(rs);
 }
 
+/* What List shows: live runners, of `pool` when it is non-empty. */
+static int listed(const struct runner *r, const char *pool)
+{
+    return runner_state_is_live(r->state) && (!pool || !pool[0] || strcmp(pool, r->pool) == 0);
+}
+
 int runner_registry_list(runner_registry *reg, const char *pool, struct runner ***out, size_t *n)
 {
     int err = 0;
@@ -376,9 +383,7 @@ int runner_registry_list(runner_registry *reg, const char *pool, struct runner *
     }
     for (size_t i = 0; i < reg->n; i++) {
         struct runner *r = reg->rs[i];
-        if (!runner_state_is_live(r->state))
-            continue;
-        if (pool && pool[0] && strcmp(pool, r->pool) != 0)
+        if (!listed(r, pool))
             continue;
         if (!(rs[k] = runner_dup(r))) {
             err = FLAME_ENOMEM;
@@ -397,28 +402,6 @@ done:
     return 0;
 }
 
-/* Appends a protobuf varint; returns the bytes written (at most 10). */
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-static size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
 int runner_registry_list_wire(runner_registry *reg, const char *pool, int field_number,
                               int (*allow)(void *ctx, const char *pool), void *ctx, uint8_t **out,
                               size_t *len)
@@ -426,25 +409,19 @@ int runner_registry_list_wire(runner_registry *reg, const char *pool, int field_
     int err = 0;
     uint8_t *buf = NULL;
     size_t total = 0, at = 0;
-    uint8_t key = (uint8_t)((field_number << 3) | 2); /* length-delimited */
     pthread_mutex_lock(&reg->mu);
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < reg->n; i++) {
             struct runner *r = reg->rs[i];
-            if (!runner_state_is_live(r->state))
-                continue;
-            if (pool && pool[0] && strcmp(pool, r->pool) != 0)
-                continue;
-            if (allow && !allow(ctx, r->pool))
+            if (!listed(r, pool) || (allow && !allow(ctx, r->pool)))
                 continue;
             if (pass == 0) {
                 if ((err = runner_pack(r)) < 0)
                     goto done;
-                total += 1 + varint_len(r->packed_len) + r->packed_len;
+                total += wire_len_header_size((uint32_t)field_number, r->packed_len) + r->packed_len;
                 continue;
             }
-            buf[at++] = key;
-            at += put_varint(buf + at, r->packed_len);
+            at += wire_put_len_header(buf + at, (uint32_t)field_number, r->packed_len);
             memcpy(buf + at, r->packed, r->packed_len);
             at += r->packed_len;
         }
@@ -469,9 +446,7 @@ size_t runner_registry_count(runner_registry *reg, const char *pool)
     size_t k = 0;
     pthread_mutex_lock(&reg->mu);
     for (size_t i = 0; i < reg->n; i++)
-        if (runner_state_is_live(reg->rs[i]->state) &&
-            (!pool || !pool[0] || strcmp(pool, reg->rs[i]->pool) == 0))
-            k++;
+        k += listed(reg->rs[i], pool);
     pthread_mutex_unlock(&reg->mu);
     return k;
 }

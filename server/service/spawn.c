@@ -29,13 +29,14 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/wire.h"
 #include "flame/error.h"
 #include "service/request.h"
 #include "service/service.h"
 
 /* One gathered SpawnResponse being built: the payload goes at HDR_ROOM and
  * the field key and length are written just in front of it when sent. */
-#define HDR_ROOM 6 /* 1-byte key + up to 5-byte varint length */
+#define HDR_ROOM WIRE_LEN_HEADER_MAX
 
 struct pending {
     uint8_t *buf; /* HDR_ROOM + DOCKER_EXEC_READ_BYTES, or NULL */
@@ -79,13 +80,7 @@ static int flush(struct spawn *s)
     if (!o->len)
         return 0;
     uint8_t hdr[HDR_ROOM];
-    size_t h = 0;
-    hdr[h++] = (uint8_t)((field_of(o->stream) << 3) | 2); /* length-delimited */
-    for (uint64_t v = o->len; ; v >>= 7) {
-        hdr[h++] = (uint8_t)(v < 0x80 ? v : (v & 0x7f) | 0x80);
-        if (v < 0x80)
-            break;
-    }
+    size_t h = wire_put_len_header(hdr, field_of(o->stream), o->len);
     uint8_t *start = o->buf + HDR_ROOM - h;
     memcpy(start, hdr, h);
     uint8_t *buf = o->buf;
