@@ -143,6 +143,26 @@ done:
     return rc;
 }
 
+int docker_container_wait(docker_client *c, const char *id, const char *condition,
+                          long timeout_ms, long *status, char *err, size_t errlen)
+{
+    struct docker__response r;
+    char suffix[64], path[DOCKER__PATH_MAX];
+    int rc;
+
+    memset(&r, 0, sizeof r);
+    *status = 0;
+    snprintf(suffix, sizeof suffix, "/wait?condition=%s", condition);
+    if ((rc = docker__container_path(id, suffix, path, sizeof path, err, errlen)) < 0)
+        goto done;
+    if ((rc = docker__do(c, "POST", path, NULL, timeout_ms, &r, err, errlen)) < 0)
+        goto done;
+    *status = r.status;
+done:
+    docker__response_free(&r);
+    return rc;
+}
+
 int docker_container_kill(docker_client *c, const char *id, const char *signal, char *err,
                           size_t errlen)
 {

@@ -180,6 +180,16 @@ int docker_container_start(docker_client *c, const char *id, long timeout_ms, ch
 int docker_container_stop(docker_client *c, const char *id, int grace_s, char *err, size_t errlen);
 
 /**
+ * POST /containers/{id}/wait?condition=CONDITION ("not-running", "removed"):
+ * returns when Docker says the container reached it, or after timeout_ms.
+ * @param[out] status  HTTP status (200 reached, 404 no such container).
+ * @return 0 when Docker answered (any status); FLAME_ETIMEOUT (not within
+ *         timeout_ms), FLAME_EUNAVAILABLE, FLAME_EINVALID (bad id).
+ */
+int docker_container_wait(docker_client *c, const char *id, const char *condition,
+                          long timeout_ms, long *status, char *err, size_t errlen);
+
+/**
  * POST /containers/{id}/kill?signal=SIG.
  * @return 0; FLAME_ENOTFOUND; FLAME_ECONFLICT (not running).
  */

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/log.h"
 #include "flame/error.h"
@@ -54,10 +53,9 @@ static int stop_container(struct service *svc, const struct runner *r, unsigned 
         return 0; /* not running */
     if (rc < 0)
         return rc;
-    char path[128];
     long status = 0;
-    snprintf(path, sizeof(path), "/containers/%s/wait?condition=not-running", r->container_id);
-    rc = docker_request(svc->docker, "POST", path, NULL, (long)grace_ms, &status, NULL, derr, derrlen);
+    rc = docker_container_wait(svc->docker, r->container_id, "not-running", (long)grace_ms, &status,
+                               derr, derrlen);
     if (rc == 0 && status == 200)
         return 0;
     rc = docker_container_kill(svc->docker, r->container_id, "SIGKILL", derr, derrlen);
@@ -65,7 +63,8 @@ static int stop_container(struct service *svc, const struct runner *r, unsigned 
         return 0;
     if (rc < 0)
         return rc;
-    rc = docker_request(svc->docker, "POST", path, NULL, 30000, &status, NULL, derr, derrlen);
+    rc = docker_container_wait(svc->docker, r->container_id, "not-running", 30000, &status, derr,
+                               derrlen);
     return rc < 0 ? rc : 0;
 }
 
@@ -95,18 +94,15 @@ int service_stop_runner(struct service *svc, const struct runner *r, unsigned gr
     rc = docker_container_remove(svc->docker, r->container_id, derr, sizeof(derr));
     if (rc == FLAME_ECONFLICT) {
         /* 409 (with force=1): a removal is already in progress (the reaper,
-         * a docker rm). Wait for it to end; if the container is still there
-         * after 10 s, the reaper keeps removing it until Docker lets it go. */
-        for (int i = 0; i < 100 && rc == FLAME_ECONFLICT; i++) {
-            struct timespec ts = {0, 100 * 1000000L};
-            nanosleep(&ts, NULL);
-            cJSON *j = NULL;
-            int irc = docker_container_inspect(svc->docker, r->container_id, &j, derr, sizeof(derr));
-            cJSON_Delete(j);
-            if (irc == FLAME_ENOTFOUND)
-                rc = 0;
-        }
-        if (rc == FLAME_ECONFLICT) {
+         * a docker rm). Docker's wait?condition=removed answers when it ends
+         * (404: it already has); after 10 s, the reaper keeps removing it
+         * until Docker lets it go. */
+        long status = 0;
+        if (docker_container_wait(svc->docker, r->container_id, "removed", 10000, &status, derr,
+                                  sizeof(derr)) == 0 &&
+            (status == 200 || status == 404))
+            rc = 0;
+        else {
             service_reap(svc, r->id);
             return 0;
         }
