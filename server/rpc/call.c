@@ -303,14 +303,27 @@ static int start_send_locked(rpc_call *c, grpc_byte_buffer *bb, void (*on_done)(
     return 0;
 }
 
+/* A byte buffer of one slice; takes the caller's reference to s. */
+static grpc_byte_buffer *buffer_of(grpc_slice s)
+{
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return bb;
+}
+
+/* A byte buffer over bytes[0..len) without a copy; free(owner) (bytes when
+ * owner is NULL) once gRPC is done with it. */
+static grpc_byte_buffer *owned_buffer(uint8_t *bytes, size_t len, void *owner)
+{
+    return buffer_of(grpc_slice_new_with_user_data(bytes, len, free, owner ? owner : bytes));
+}
+
 static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
 {
     size_t len = protobuf_c_message_get_packed_size(msg);
     grpc_slice s = grpc_slice_malloc(len);
     protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    return bb;
+    return buffer_of(s);
 }
 
 static int send_blocking(rpc_call *c, grpc_byte_buffer *bb);
@@ -325,9 +338,7 @@ int rpc_call_send(rpc_call *c, const ProtobufCMessage *msg)
 
 int rpc_call_send_wire(rpc_call *c, uint8_t *bytes, size_t len, void *owner)
 {
-    grpc_slice s = grpc_slice_new_with_user_data(bytes, len, free, owner ? owner : bytes);
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
+    grpc_byte_buffer *bb = owned_buffer(bytes, len, owner);
     if (!bb)
         return FLAME_ENOMEM;
     return send_blocking(c, bb);
@@ -403,9 +414,7 @@ int rpc_call_recv(rpc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMes
 int rpc_call_send_packed(rpc_call *c, const uint8_t *data, size_t len,
                          void (*on_done)(rpc_call *call, int ok))
 {
-    grpc_slice s = grpc_slice_from_copied_buffer((const char *)data, len);
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
+    grpc_byte_buffer *bb = buffer_of(grpc_slice_from_copied_buffer((const char *)data, len));
     if (!bb)
         return FLAME_ENOMEM;
     pthread_mutex_lock(&c->mu);
@@ -433,10 +442,7 @@ void rpc_call_finish(rpc_call *c, int err, const char *reason, const char *detai
 
 void rpc_call_finish_wire(rpc_call *c, uint8_t *bytes, size_t len)
 {
-    grpc_slice s = grpc_slice_new(bytes, len, free);
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    finish(c, 0, NULL, NULL, NULL, bb);
+    finish(c, 0, NULL, NULL, NULL, owned_buffer(bytes, len, NULL));
 }
 
 static void finish(rpc_call *c, int err, const char *reason, const char *detail,
