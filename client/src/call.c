@@ -394,27 +394,34 @@ done:
  * @return 1, 0 (NULL buffer: the stream ended), FLAME_ERROR (malformed),
  *         FLAME_ENOMEM.
  */
-static int unpack_recv(flame__call *call, const ProtobufCMessageDescriptor *desc,
-                       flame__arena **arena, ProtobufCMessage **msg)
+static int unpack_bytes(const ProtobufCMessageDescriptor *desc, flame__arena **arena,
+                        const uint8_t *p, size_t len, ProtobufCMessage **msg)
 {
-    grpc_slice all;
     int err, own = !*arena;
 
     *msg = NULL;
-    if ((err = recv_bytes(call, &all)) <= 0)
+    if (own && (err = flame__arena_new(flame__arena_hint(len), arena)) < 0)
         return err;
-    if (own && (err = flame__arena_new(flame__arena_hint(GRPC_SLICE_LENGTH(all)), arena)) < 0) {
-        grpc_slice_unref(all);
-        return err;
-    }
-    *msg = protobuf_c_message_unpack(desc, flame__arena_allocator(*arena), GRPC_SLICE_LENGTH(all),
-                                     GRPC_SLICE_START_PTR(all));
-    grpc_slice_unref(all);
+    *msg = protobuf_c_message_unpack(desc, flame__arena_allocator(*arena), len, p);
     err = *msg ? 1 : flame__arena_failed(*arena) ? FLAME_ENOMEM : FLAME_ERROR;
     if (err < 0 && own) {
         flame__arena_unref(*arena, 1);
         *arena = NULL;
     }
+    return err;
+}
+
+static int unpack_recv(flame__call *call, const ProtobufCMessageDescriptor *desc,
+                       flame__arena **arena, ProtobufCMessage **msg)
+{
+    grpc_slice all;
+    int err;
+
+    *msg = NULL;
+    if ((err = recv_bytes(call, &all)) <= 0)
+        return err;
+    err = unpack_bytes(desc, arena, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), msg);
+    grpc_slice_unref(all);
     return err;
 }
 
@@ -463,38 +470,30 @@ static int unary_exchange(flame_client *c, const char *method, uint32_t timeout_
     return status_fill(call, st);
 }
 
+/* flame__call_unary()'s decoder: protobuf-c into a new arena. */
+struct unary_unpack {
+    const ProtobufCMessageDescriptor *desc;
+    flame__arena *arena;
+    ProtobufCMessage *msg;
+};
+
+static int unary_unpack(void *ud, const uint8_t *p, size_t len)
+{
+    struct unary_unpack *u = ud;
+    int err = unpack_bytes(u->desc, &u->arena, p, len, &u->msg);
+
+    return err < 0 ? err : 0;
+}
+
 int flame__call_unary(flame_client *c, const char *method, uint32_t timeout_ms,
                       const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
                       ProtobufCMessage **resp, flame__arena **arena, flame_status *st)
 {
-    flame__call *call = NULL;
-    grpc_byte_buffer *send = NULL;
-    int err = 0;
+    struct unary_unpack u = {resp_desc, NULL, NULL};
+    int err = flame__call_unary_wire(c, method, timeout_ms, req, unary_unpack, &u, st);
 
-    *resp = NULL;
-    *arena = NULL;
-    status_clear(st);
-    if ((err = send_buffer(req, &send)) < 0) {
-        flame__status_local(st, err, "%s: could not create the call", method);
-        goto done;
-    }
-    if ((err = unary_exchange(c, method, timeout_ms, send, &call, st)) < 0)
-        goto done;
-    if ((err = unpack_recv(call, resp_desc, arena, resp)) <= 0) {
-        if (err == FLAME_ENOMEM) {
-            flame__status_local(st, err, "%s: out of memory for the response", method);
-            goto done;
-        }
-        flame__status_local(st, FLAME_ERROR, "%s: flamed sent %s response", method,
-                            err == 0 ? "no" : "a malformed");
-        err = FLAME_ERROR;
-        goto done;
-    }
-    err = 0;
-done:
-    if (send)
-        grpc_byte_buffer_destroy(send);
-    call_free(call);
+    *resp = err == 0 ? u.msg : NULL;
+    *arena = err == 0 ? u.arena : NULL;
     return err;
 }
 
@@ -516,8 +515,9 @@ int flame__call_unary_wire(flame_client *c, const char *method, uint32_t timeout
     if ((err = unary_exchange(c, method, timeout_ms, send, &call, st)) < 0)
         goto done;
     if ((err = recv_bytes(call, &all)) <= 0) {
+        flame__status_local(st, FLAME_ERROR, "%s: flamed sent %s response", method,
+                            err == 0 ? "no" : "a malformed");
         err = FLAME_ERROR;
-        flame__status_local(st, err, "%s: flamed sent no response", method);
         goto done;
     }
     err = decode(ud, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all));
