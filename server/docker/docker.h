@@ -275,6 +275,10 @@ struct docker_exec_io {
      * has been demultiplexed into on_output calls: a consumer that gathers
      * chunks sends them now. Return 0 to go on, non-zero to abort. May be NULL. */
     int (*on_flush)(void *ud);
+    /* How soon (ms, >= 1) should_abort wants its next call while the stream
+     * is quiet, e.g. sooner while a consumer holds gathered output; <= 0 (or
+     * NULL) means the default 50 ms. Called before each wait on the socket. */
+    long (*poll_ms)(void *ud);
 };
 
 /* Bytes libcurl reads from an exec stream at a time (CURLOPT_BUFFERSIZE):

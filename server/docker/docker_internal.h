@@ -117,6 +117,8 @@ struct docker__stream {
     int (*on_data)(void *ud, const char *p, size_t n);
     /* Polled while idle; non-zero stops the stream (result 0, *stopped = 1). May be NULL. */
     int (*should_stop)(void *ud);
+    /* The next wait's should_stop interval in ms; <= 0 (or NULL) = poll_ms. */
+    long (*next_poll_ms)(void *ud);
     void *ud;
 };
 

@@ -145,6 +145,13 @@ static int docker__exec_should_stop(void *ud)
     return run->io->should_abort ? run->io->should_abort(run->io->ud) : 0;
 }
 
+static long docker__exec_next_poll_ms(void *ud)
+{
+    struct docker__exec_run *run = ud;
+
+    return run->io->poll_ms ? run->io->poll_ms(run->io->ud) : 0;
+}
+
 int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct docker_exec_io *io,
                           int upgrade, long *status, char *err, size_t errlen)
 {
@@ -182,6 +189,7 @@ int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct do
     s.buffer_size = (long)DOCKER_EXEC_READ_BYTES;
     s.on_data = docker__exec_data;
     s.should_stop = docker__exec_should_stop;
+    s.next_poll_ms = docker__exec_next_poll_ms;
     s.ud = &run;
     rc = docker__stream_run(c, &s, &r, &stopped, err, errlen);
     if (status)

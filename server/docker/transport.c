@@ -846,7 +846,10 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
             st.stopped = 1;
             break;
         }
-        mc = curl_multi_poll(m, NULL, 0, s->poll_ms > 0 ? (int)s->poll_ms : 100, NULL);
+        long wait_ms = s->next_poll_ms ? s->next_poll_ms(s->ud) : 0;
+        if (wait_ms <= 0)
+            wait_ms = s->poll_ms > 0 ? s->poll_ms : 100;
+        mc = curl_multi_poll(m, NULL, 0, (int)wait_ms, NULL);
         if (mc != CURLM_OK) {
             rc = docker__fail(err, errlen, FLAME_ERROR, "libcurl: %s", curl_multi_strerror(mc));
             goto done;
