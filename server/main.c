@@ -89,15 +89,40 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * glibc malloc settings for a long-running server; the environment
+ * (MALLOC_ARENA_MAX, MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_,
+ * GLIBC_TUNABLES) still wins.
+ * - Arenas: each Boot, Spawn and Shutdown runs on its own short-lived
+ *   thread; with glibc's default of 8 arenas per core their frees scatter
+ *   over many arenas and RSS creeps up while the heap in use is flat (see
+ *   docs/soak.md). Two arenas keep RSS close to the heap in use.
+ * - Trim: every List answers with one buffer of its runners (~40 KB for 100)
+ *   and gRPC allocates its own per call; with the default 128 KiB trim
+ *   threshold the freed top of the heap went back to the kernel after
+ *   nearly every call and its pages were faulted in again on the next:
+ *   page faults, brk/madvise and their TLB shootdowns were half of flamed's
+ *   CPU per List at c=16 (perf, bench/PROFILE.md). Up to TRIM_BYTES of free
+ *   heap per arena is kept instead, and blocks above MMAP_BYTES (fixed, not
+ *   glibc's sliding threshold) get their own mapping.
+ */
+#define TRIM_BYTES (4 << 20)
+#define MMAP_BYTES (1 << 20)
+static void malloc_tune(void)
 {
-    /* Each Boot, Spawn and Shutdown runs on its own short-lived thread; with
-     * glibc's default of 8 malloc arenas per core, their frees scatter over
-     * many arenas and RSS creeps up while the heap in use is flat (see
-     * docs/soak.md). Two arenas keep RSS close to the heap in use. The
-     * environment (MALLOC_ARENA_MAX) still wins. */
     if (!getenv("MALLOC_ARENA_MAX"))
         mallopt(M_ARENA_MAX, 2);
+    if (getenv("GLIBC_TUNABLES"))
+        return;
+    if (!getenv("MALLOC_TRIM_THRESHOLD_"))
+        mallopt(M_TRIM_THRESHOLD, TRIM_BYTES);
+    if (!getenv("MALLOC_MMAP_THRESHOLD_"))
+        mallopt(M_MMAP_THRESHOLD, MMAP_BYTES);
+}
+
+int main(int argc, char **argv)
+{
+    malloc_tune();
     const char *listen[MAX_LISTEN + 1] = {0};
     int n_listen = 0;
     const char *docker_host = getenv("DOCKER_HOST");

@@ -20,6 +20,7 @@
  * with flamed for the same cores.
  */
 #include <getopt.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -183,6 +184,18 @@ int main(int argc, char **argv)
         case 'o': out = optarg; break;
         default: return 2;
         }
+    }
+    /* The client's allocator tuned as flamed tunes its own (server/main.c):
+     * gRPC core frees each ~40 KB response and its read buffers after the
+     * call, and with glibc's 128 KiB trim threshold the heap top went back
+     * to the kernel and was faulted in again on nearly every call, which
+     * made this load generator, not flamed, the limit at c=16 (3.4 k RPS
+     * with 115% loadgen CPU, against 11.4 k tuned; bench/PROFILE.md). A
+     * caller at these rates wants the same; MALLOC_TRIM_THRESHOLD_ in the
+     * environment turns it off to measure the untuned client. */
+    if (!getenv("MALLOC_TRIM_THRESHOLD_") && !getenv("GLIBC_TUNABLES")) {
+        mallopt(M_TRIM_THRESHOLD, 4 << 20);
+        mallopt(M_MMAP_THRESHOLD, 1 << 20);
     }
     env_load(&E, "loadgen");
     if ((!out && !list_only) || runners < 0 || seconds <= 0)

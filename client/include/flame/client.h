@@ -9,6 +9,15 @@
  * status by flame_error_from_grpc_status()); when `st` is non-NULL it receives
  * the gRPC status code and flamed's message, so no global error state exists.
  *
+ * Callers making thousands of calls a second: libflame does not touch the
+ * process's malloc settings, but gRPC core frees each response's buffers
+ * after the call, and glibc's default 128 KiB trim threshold then returns the
+ * heap top to the kernel and faults it in again on the next call (a third of
+ * a List's client CPU at c=16). mallopt(M_TRIM_THRESHOLD, 4 << 20) and
+ * mallopt(M_MMAP_THRESHOLD, 1 << 20) in the application (as flamed and
+ * bench/src/loadgen.c do), or MALLOC_TRIM_THRESHOLD_ in its environment,
+ * avoid that.
+ *
  * Follows: proto/flame/v1/runner_service.proto; gRPC core (grpc/grpc.h 1.51).
  */
 #ifndef FLAME_CLIENT_H
