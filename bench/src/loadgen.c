@@ -189,13 +189,14 @@ int main(int argc, char **argv)
      * gRPC core frees each ~40 KB response and its read buffers after the
      * call, and with glibc's 128 KiB trim threshold the heap top went back
      * to the kernel and was faulted in again on nearly every call, which
-     * made this load generator, not flamed, the limit at c=16 (3.4 k RPS
-     * with 115% loadgen CPU, against 11.4 k tuned; bench/PROFILE.md). A
-     * caller at these rates wants the same; MALLOC_TRIM_THRESHOLD_ in the
-     * environment turns it off to measure the untuned client. */
+     * made this load generator, not flamed, the limit (c=16: 3.4 k RPS at
+     * 115% loadgen CPU, against 11.4 k tuned; bench/PROFILE.md). 64 calls in
+     * flight hold ~11 MB of responses and arenas, hence 32 MiB here (4 MiB
+     * left c=64 at 4.8 k RPS). MALLOC_TRIM_THRESHOLD_ in the environment
+     * turns this off, to measure the untuned client. */
     if (!getenv("MALLOC_TRIM_THRESHOLD_") && !getenv("GLIBC_TUNABLES")) {
-        mallopt(M_TRIM_THRESHOLD, 4 << 20);
-        mallopt(M_MMAP_THRESHOLD, 1 << 20);
+        mallopt(M_TRIM_THRESHOLD, 32 << 20);
+        mallopt(M_MMAP_THRESHOLD, 4 << 20);
     }
     env_load(&E, "loadgen");
     if ((!out && !list_only) || runners < 0 || seconds <= 0)
