@@ -42,6 +42,8 @@
 
 /* How long output may wait for more before it is sent (µs). */
 #define GATHER_US 2000
+/* How often held output is looked at while a message is in flight (ms). */
+#define BUSY_POLL_MS 10
 
 struct pending {
     uint8_t *buf; /* HDR_ROOM + DOCKER_EXEC_READ_BYTES, or NULL */
@@ -150,12 +152,16 @@ static int on_flush(void *ud)
 }
 
 /* While output is gathered, poll again when its GATHER_US is up (at least
- * 1 ms: curl's wait has ms resolution); otherwise the default. */
+ * 1 ms: curl's wait has ms resolution), or in BUSY_POLL_MS while a message
+ * is in flight (a slow reader: no 1-ms spinning meanwhile); otherwise the
+ * default. */
 static long poll_ms(void *ud)
 {
     struct spawn *s = ud;
     if (!s->out.len)
         return 0;
+    if (rpc_call_send_busy(s->call))
+        return BUSY_POLL_MS;
     int64_t left_us = GATHER_US - (now_us() - s->out.since_us);
     return left_us <= 1000 ? 1 : (long)((left_us + 999) / 1000);
 }
