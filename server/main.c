@@ -63,8 +63,9 @@ static void usage(FILE *f)
             "                          may ask for, resource defaults and ceilings, quotas, limits\n"
             "                          (default: built-in, denies host-escaping settings)\n"
             "  --boot-timeout-ms MS    default Boot timeout (default 30000)\n"
-            "  --boot-settle-ms MS     Boot looks again this long after the container runs, so a\n"
-            "                          command that fails at once fails the Boot (default 50; 0: off)\n"
+            "  --boot-settle-ms MS     Boot looks again once the container has run this long (from\n"
+            "                          Docker's StartedAt), so a command that fails at once fails\n"
+            "                          the Boot (default 25; 0: off)\n"
             "  --stop-timeout-ms MS    default Shutdown grace (default 10000)\n"
             "  --watch-queue N         events a slow watcher may lag before it is dropped (default 1024)\n"
             "  --cq-threads N          gRPC completion-queue threads (default 2)\n"
@@ -126,7 +127,7 @@ int main(int argc, char **argv)
     const char *listen[MAX_LISTEN + 1] = {0};
     int n_listen = 0;
     const char *docker_host = getenv("DOCKER_HOST");
-    unsigned long boot_settle = 50, socket_mode = 0660, boot_timeout = 30000, stop_timeout = 10000, watch_queue = 1024,
+    unsigned long boot_settle = 25, socket_mode = 0660, boot_timeout = 30000, stop_timeout = 10000, watch_queue = 1024,
                   cq_threads = 2, max_calls = 512, grace_ms = 5000;
     const char *metrics_listen = NULL;
     const char *socket_group = NULL, *auth_tokens = NULL, *tls_cert = NULL, *tls_key = NULL,

@@ -3,7 +3,9 @@
  * flamed acts on, copied into a fixed struct (pure; no I/O).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "docker_internal.h"
 
@@ -13,6 +15,49 @@ static int docker__json_int(const cJSON *obj, const char *key)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
     return cJSON_IsNumber(v) ? v->valueint : 0;
+}
+
+/*
+ * An RFC 3339 time as Docker writes it (Go's RFC3339Nano: "2026-11-24T06:50:01.123456789Z",
+ * or with a "+01:00" offset) to Unix ms; 0 when it is not one or is before 1970 (Go's zero
+ * time, "0001-01-01T00:00:00Z", for a container never started).
+ */
+static int64_t docker__rfc3339_ms(const char *s)
+{
+    struct tm tm;
+    int n = 0, ms = 0, digits = 0;
+    long off_s = 0;
+    const char *p;
+
+    if (!s)
+        return 0;
+    memset(&tm, 0, sizeof tm);
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+        return 0;
+    p = s + n;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+            if (digits < 3)
+                ms = ms * 10 + (*p - '0');
+    for (; digits > 0 && digits < 3; digits++)
+        ms *= 10;
+    if (*p == '+' || *p == '-') {
+        int hh, mm;
+        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || strlen(p) != 6)
+            return 0;
+        off_s = (*p == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
+    } else if (strcmp(p, "Z") != 0) {
+        return 0;
+    }
+    if (tm.tm_year < 1970)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return 0;
+    return ((int64_t)t - off_s) * 1000 + ms;
 }
 
 int docker_container_state_parse(const cJSON *inspect, const char *network,
@@ -31,6 +76,8 @@ int docker_container_state_parse(const cJSON *inspect, const char *network,
     health = cJSON_GetObjectItemCaseSensitive(state, "Health");
     docker__copy_string(out->health, sizeof out->health, health, "Status");
     docker__copy_string(out->error, sizeof out->error, state, "Error");
+    it = cJSON_GetObjectItemCaseSensitive(state, "StartedAt");
+    out->started_at_ms = cJSON_IsString(it) ? docker__rfc3339_ms(it->valuestring) : 0;
 
     networks = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(inspect, "NetworkSettings"), "Networks");

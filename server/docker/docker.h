@@ -219,6 +219,8 @@ struct docker_container_state {
     char health[16];      /* State.Health.Status or "" when no HEALTHCHECK */
     char error[256];      /* State.Error, truncated */
     char ip_address[64];  /* NetworkSettings.Networks.{network}.IPAddress, or the first */
+    int64_t started_at_ms; /* State.StartedAt as Unix time in ms (RFC 3339, any offset);
+                            * 0 when absent, unparsable, or never started (0001-01-01) */
 };
 
 /**

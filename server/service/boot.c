@@ -143,6 +143,23 @@ static void append_logs(struct service *svc, const char *container_id, char *err
     free(logs);
 }
 
+/* How much longer (ms) a container started at started_at_ms (Unix ms; 0 when
+ * unknown) must run before it has run settle_ms; settle_ms when Docker's clock
+ * says it started in the future. */
+static long settle_left_ms(unsigned settle_ms, int64_t started_at_ms)
+{
+    if (!settle_ms)
+        return 0;
+    if (!started_at_ms)
+        return (long)settle_ms;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ran = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - started_at_ms;
+    if (ran < 0)
+        return (long)settle_ms;
+    return ran >= (int64_t)settle_ms ? 0 : (long)((int64_t)settle_ms - ran);
+}
+
 /*
  * Wait until the container runs (and is healthy if it has a HEALTHCHECK).
  * Returns 0 with ip filled, or an error with err filled.
@@ -169,14 +186,17 @@ static int wait_running(struct service *svc, rpc_call *call, const struct runner
         }
         if (st.running && (!st.health[0] || strcmp(st.health, "healthy") == 0)) {
             /* A command that fails at once (bad config, crash on start) is still "running"
-             * for a few ms after start: look again after a short settle before saying so. */
-            long settle = (long)svc->cfg.boot_settle_ms;
-            if (settled || settle <= 0 || service_now_ms() + settle >= deadline_ms) {
+             * for a few ms after start: look again once it has run for the settle time
+             * before saying so. That time counts from Docker's State.StartedAt (start
+             * answers ~15 ms after it, more under load), not from this inspect; when
+             * Docker's clock is off, at most the whole settle is waited. */
+            long wait = settled ? 0 : settle_left_ms(svc->cfg.boot_settle_ms, st.started_at_ms);
+            if (wait <= 0 || service_now_ms() + wait >= deadline_ms) {
                 snprintf(ip, iplen, "%s", st.ip_address);
                 return 0;
             }
             settled = 1;
-            sleep_ms(settle);
+            sleep_ms(wait);
             continue;
         }
         if (!st.running && strcmp(st.status, "created") != 0) {

@@ -117,6 +117,43 @@ static void start_error_is_kept_and_truncated(void **state)
     assert_int_equal(strlen(st.error), sizeof st.error - 1);
 }
 
+static int64_t started_at(const char *value)
+{
+    char json[256];
+    struct docker_container_state st;
+
+    snprintf(json, sizeof json, "{\"State\":{\"Status\":\"running\",\"StartedAt\":\"%s\"}}",
+             value);
+    assert_int_equal(parse(json, NULL, &st), 0);
+    return st.started_at_ms;
+}
+
+static void started_at_is_read_as_unix_ms(void **state)
+{
+    (void)state;
+    /* date -u -d 2026-11-24T06:50:01Z +%s = 1795503001 */
+    assert_int_equal(started_at("2026-11-24T06:50:01.123456789Z"), INT64_C(1795503001123));
+    assert_int_equal(started_at("2026-11-24T06:50:01Z"), INT64_C(1795503001000));
+    assert_int_equal(started_at("2026-11-24T06:50:01.5Z"), INT64_C(1795503001500));
+    assert_int_equal(started_at("2026-11-24T07:50:01.25+01:00"), INT64_C(1795503001250));
+    assert_int_equal(started_at("2026-11-24T05:20:01.007-01:30"), INT64_C(1795503001007));
+}
+
+static void started_at_is_zero_when_never_started_or_malformed(void **state)
+{
+    struct docker_container_state st;
+
+    (void)state;
+    assert_int_equal(started_at("0001-01-01T00:00:00Z"), 0); /* Go's zero time: created only */
+    assert_int_equal(started_at(""), 0);
+    assert_int_equal(started_at("yesterday"), 0);
+    assert_int_equal(started_at("2026-11-24T06:50:01"), 0);     /* no zone */
+    assert_int_equal(started_at("2026-11-24T06:50:01.1Zjunk"), 0);
+    assert_int_equal(started_at("2026-11-24 06:50:01Z"), 0);
+    assert_int_equal(parse("{\"State\":{\"StartedAt\":42}}", NULL, &st), 0);
+    assert_int_equal(st.started_at_ms, 0);
+}
+
 static void missing_state_is_invalid(void **state)
 {
     struct docker_container_state st;
@@ -136,6 +173,8 @@ int main(void)
         cmocka_unit_test(ip_is_the_first_network_when_none_named),
         cmocka_unit_test(ip_is_empty_when_the_named_network_is_absent),
         cmocka_unit_test(start_error_is_kept_and_truncated),
+        cmocka_unit_test(started_at_is_read_as_unix_ms),
+        cmocka_unit_test(started_at_is_zero_when_never_started_or_malformed),
         cmocka_unit_test(missing_state_is_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
