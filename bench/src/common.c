@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -57,8 +58,30 @@ void json_write(cJSON *doc, const char *path)
     cJSON_Delete(doc);
 }
 
+/*
+ * The bench clients' allocator tuned as flamed tunes its own (server/main.c
+ * malloc_tune) and as flame/client.h advises callers at these rates: gRPC
+ * core frees each response's buffers after the call (a ~40 KB List, a 64 KiB
+ * Spawn message), and with glibc's 128 KiB trim threshold the heap top went
+ * back to the kernel and was faulted in again on nearly every call. That
+ * made the client, not flamed, the limit: List c=16 3.4 k RPS at 115%
+ * loadgen CPU against 11.4 k tuned; Spawn's client 4.5 CPU-s per GB against
+ * 1.5 (bench/PROFILE.md). 64 Lists in flight hold ~11 MB, hence 32 MiB (4
+ * MiB left c=64 at 4.8 k RPS). It applies to the whole process, so to the
+ * raw paths measured beside flamed's as well. MALLOC_TRIM_THRESHOLD_ or
+ * GLIBC_TUNABLES in the environment turn it off, to measure untuned clients.
+ */
+static void malloc_tune(void)
+{
+    if (getenv("MALLOC_TRIM_THRESHOLD_") || getenv("GLIBC_TUNABLES"))
+        return;
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+}
+
 void env_load(struct bench_env *e, const char *prog)
 {
+    malloc_tune();
     g_prog = prog;
     memset(e, 0, sizeof(*e));
     const char *pid;

@@ -37,7 +37,8 @@ struct bench_env {
 };
 
 /* The environment above; dies when a required variable is missing. `prog`
- * prefixes every message. */
+ * prefixes every message. Also tunes this process's malloc as flamed tunes
+ * its own (see common.c), for the raw and the flamed paths alike. */
 void env_load(struct bench_env *e, const char *prog);
 
 /* ---------------------------------------------------------------- output */

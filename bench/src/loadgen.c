@@ -20,7 +20,6 @@
  * with flamed for the same cores.
  */
 #include <getopt.h>
-#include <malloc.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -184,19 +183,6 @@ int main(int argc, char **argv)
         case 'o': out = optarg; break;
         default: return 2;
         }
-    }
-    /* The client's allocator tuned as flamed tunes its own (server/main.c):
-     * gRPC core frees each ~40 KB response and its read buffers after the
-     * call, and with glibc's 128 KiB trim threshold the heap top went back
-     * to the kernel and was faulted in again on nearly every call, which
-     * made this load generator, not flamed, the limit (c=16: 3.4 k RPS at
-     * 115% loadgen CPU, against 11.4 k tuned; bench/PROFILE.md). 64 calls in
-     * flight hold ~11 MB of responses and arenas, hence 32 MiB here (4 MiB
-     * left c=64 at 4.8 k RPS). MALLOC_TRIM_THRESHOLD_ in the environment
-     * turns this off, to measure the untuned client. */
-    if (!getenv("MALLOC_TRIM_THRESHOLD_") && !getenv("GLIBC_TUNABLES")) {
-        mallopt(M_TRIM_THRESHOLD, 32 << 20);
-        mallopt(M_MMAP_THRESHOLD, 4 << 20);
     }
     env_load(&E, "loadgen");
     if ((!out && !list_only) || runners < 0 || seconds <= 0)

@@ -281,6 +281,12 @@ struct docker_exec_io {
      * is quiet, e.g. sooner while a consumer holds gathered output; <= 0 (or
      * NULL) means the default 50 ms. Called before each wait on the socket. */
     long (*poll_ms)(void *ud);
+    /* How long (µs) to leave the socket unread before the next read, so that
+     * output piles up in the socket buffer and comes in one large read
+     * instead of one read per Docker frame (a consumer that gathers output
+     * for a short window); <= 0 (or NULL): read as it comes. Called before
+     * each wait; the stream's abort checks wait meanwhile. */
+    long (*hold_us)(void *ud);
 };
 
 /* Bytes libcurl reads from an exec stream at a time (CURLOPT_BUFFERSIZE):

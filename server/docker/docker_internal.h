@@ -119,6 +119,8 @@ struct docker__stream {
     int (*should_stop)(void *ud);
     /* The next wait's should_stop interval in ms; <= 0 (or NULL) = poll_ms. */
     long (*next_poll_ms)(void *ud);
+    /* µs to sleep without reading before the next wait; <= 0 (or NULL): none. */
+    long (*hold_us)(void *ud);
     void *ud;
 };
 

@@ -152,6 +152,13 @@ static long docker__exec_next_poll_ms(void *ud)
     return run->io->poll_ms ? run->io->poll_ms(run->io->ud) : 0;
 }
 
+static long docker__exec_hold_us(void *ud)
+{
+    struct docker__exec_run *run = ud;
+
+    return run->io->hold_us ? run->io->hold_us(run->io->ud) : 0;
+}
+
 int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct docker_exec_io *io,
                           int upgrade, long *status, char *err, size_t errlen)
 {
@@ -190,6 +197,7 @@ int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct do
     s.on_data = docker__exec_data;
     s.should_stop = docker__exec_should_stop;
     s.next_poll_ms = docker__exec_next_poll_ms;
+    s.hold_us = docker__exec_hold_us;
     s.ud = &run;
     rc = docker__stream_run(c, &s, &r, &stopped, err, errlen);
     if (status)

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "docker_internal.h"
@@ -845,6 +845,12 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
         if (s->should_stop && s->should_stop(s->ud)) {
             st.stopped = 1;
             break;
+        }
+        long hold_us = s->hold_us ? s->hold_us(s->ud) : 0;
+        if (hold_us > 0) {
+            struct timespec ts = {hold_us / 1000000, (hold_us % 1000000) * 1000L};
+            nanosleep(&ts, NULL);
+            continue; /* read what came meanwhile */
         }
         long wait_ms = s->next_poll_ms ? s->next_poll_ms(s->ud) : 0;
         if (wait_ms <= 0)

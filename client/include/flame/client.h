@@ -13,11 +13,11 @@
  * process's malloc settings, but gRPC core frees each response's buffers
  * after the call, and glibc's default 128 KiB trim threshold then returns the
  * heap top to the kernel and faults it in again on the next call (a third of
- * a List's client CPU at c=16). A trim threshold above the bytes the calls
+ * a List's client CPU at c=16, two thirds of a fast Spawn's). A trim threshold above the bytes the calls
  * in flight hold, set by the application with mallopt(M_TRIM_THRESHOLD, ...)
  * and a fixed M_MMAP_THRESHOLD, or MALLOC_TRIM_THRESHOLD_ in its environment,
  * avoids that: 4 MiB for 16 concurrent Lists of 100 runners, 32 MiB for 64
- * (bench/src/loadgen.c; flamed does the same for itself).
+ * (bench/src/common.c; flamed does the same for itself).
  *
  * Follows: proto/flame/v1/runner_service.proto; gRPC core (grpc/grpc.h 1.51).
  */
