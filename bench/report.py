@@ -243,7 +243,9 @@ def main():
     if u:
         w(f"## Unary: List with {u['runners_listed']} runners tracked")
         w("")
-        w(f"loadgen (libflame, one channel, c threads calling List back to back); each level "
+        nch = max((l.get("channels", 1) for l in u["levels"]), default=1)
+        w(f"loadgen (libflame, c threads calling List back to back over up to {nch} connections, "
+          f"one flame_client each); each level "
           f"{u['levels'][0]['seconds']:.0f} s after a warm-up. flamed CPU% = (utime+stime)/wall "
           f"(200% = both cores). Boot of the {u['runners_booted']} runners (8 at a time): "
           f"{fmt(u.get('boot_all_s'))} s.")

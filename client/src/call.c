@@ -94,7 +94,12 @@ int flame_client_open(flame_client **out, const char *addr, const flame_client_o
     }
     /* Never NULL: a bad target gives a "lame" channel whose calls fail with
      * a status, which is where the caller learns about it. */
-    if (!(c->channel = grpc_channel_create(c->target, creds, NULL))) {
+    /* Each client its own connection: gRPC core otherwise shares one
+     * connection among all channels to the same target (its global
+     * subchannel pool), so opening more clients would not spread load. */
+    grpc_arg local_pool = {GRPC_ARG_INTEGER, GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, {.integer = 1}};
+    grpc_channel_args args = {1, &local_pool};
+    if (!(c->channel = grpc_channel_create(c->target, creds, &args))) {
         err = FLAME_ERROR;
         goto done;
     }

@@ -2,9 +2,12 @@
  * flame/client.h - libflame, the C client of flamed (flame.v1.RunnerService)
  * over gRPC core.
  *
- * Every call is synchronous. A flame_client may be shared by any number of
- * threads; each call in flight has a completion queue of its own, taken from
- * the client's pool of idle ones (created when none is idle). Errors: every call
+ * Every call is synchronous. Each flame_client holds its own connection to
+ * flamed (a local gRPC subchannel pool; gRPC core would otherwise share one
+ * connection among all channels to the same target, so more clients would
+ * not spread load). A flame_client may be shared by any number of threads;
+ * each call in flight has a completion queue of its own, taken from the
+ * client's pool of idle ones (created when none is idle). Errors: every call
  * returns 0 or a negative FLAME_E* code (flame/error.h, mapped from the gRPC
  * status by flame_error_from_grpc_status()); when `st` is non-NULL it receives
  * the gRPC status code and flamed's message, so no global error state exists.
