@@ -152,9 +152,7 @@ static long settle_left_ms(unsigned settle_ms, int64_t started_at_ms)
         return 0;
     if (!started_at_ms)
         return (long)settle_ms;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t ran = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - started_at_ms;
+    int64_t ran = runner_now_unix_nano() / 1000000 - started_at_ms;
     if (ran < 0)
         return (long)settle_ms;
     return ran >= (int64_t)settle_ms ? 0 : (long)((int64_t)settle_ms - ran);

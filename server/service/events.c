@@ -47,11 +47,16 @@ struct reaper {
     struct service *svc;
 };
 
-int64_t service_now_ms(void)
+int64_t service_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t service_now_ms(void)
+{
+    return service_now_us() / 1000;
 }
 
 /* Queue a runner for removal; "" queues a reconcile of every tracked runner. */

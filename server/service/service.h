@@ -120,7 +120,10 @@ void service_reap(struct service *svc, const char *runner_id);
  * r's strings; release with runner_proto_release().
  */
 
-/** Monotonic ms clock. */
+/** Monotonic clock (CLOCK_MONOTONIC) in ms; thread-safe. */
 int64_t service_now_ms(void);
+
+/** The same clock in µs (Spawn's gather window); thread-safe. */
+int64_t service_now_us(void);
 
 #endif

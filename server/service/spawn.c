@@ -103,13 +103,6 @@ static int flush(struct spawn *s)
     return 0;
 }
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int on_output(void *ud, int stream, const char *data, size_t len)
 {
     struct spawn *s = ud;
@@ -128,7 +121,7 @@ static int on_output(void *ud, int stream, const char *data, size_t len)
             return 1;
         }
         if (!o->len)
-            o->since_us = now_us();
+            o->since_us = service_now_us();
         size_t take = DOCKER_EXEC_READ_BYTES - o->len;
         if (take > len)
             take = len;
@@ -141,12 +134,18 @@ static int on_output(void *ud, int stream, const char *data, size_t len)
     return 0;
 }
 
+/* µs left of the held output's GATHER_US window (<= 0: it is up). */
+static int64_t gather_left_us(const struct spawn *s)
+{
+    return GATHER_US - (service_now_us() - s->out.since_us);
+}
+
 /* After each socket read, and when polled: send what has waited GATHER_US,
  * unless a message is still in flight. */
 static int on_flush(void *ud)
 {
     struct spawn *s = ud;
-    if (!s->out.len || now_us() - s->out.since_us < GATHER_US || rpc_call_send_busy(s->call))
+    if (!s->out.len || gather_left_us(s) > 0 || rpc_call_send_busy(s->call))
         return 0;
     return flush(s);
 }
@@ -162,7 +161,7 @@ static long poll_ms(void *ud)
         return 0;
     if (rpc_call_send_busy(s->call))
         return BUSY_POLL_MS;
-    int64_t left_us = GATHER_US - (now_us() - s->out.since_us);
+    int64_t left_us = gather_left_us(s);
     return left_us <= 1000 ? 1 : (long)((left_us + 999) / 1000);
 }
 
@@ -174,7 +173,7 @@ static long hold_us(void *ud)
     struct spawn *s = ud;
     if (!s->out.len || s->out.len >= DOCKER_EXEC_READ_BYTES)
         return 0;
-    int64_t left_us = GATHER_US - (now_us() - s->out.since_us);
+    int64_t left_us = gather_left_us(s);
     return left_us > 0 ? (long)left_us : 0;
 }
 
