@@ -388,6 +388,29 @@ int docker_lines_feed(struct docker_lines *l, const char *data, size_t len,
                       int (*line)(void *ud, char *s, size_t n), void *ud);
 
 /**
+ * Check an image reference against Docker's grammar (distribution/reference
+ * as dockerd 20.10 applies it): [domain '/'] path-component ('/' path-component)*
+ * [':' tag] ['@' digest]. The first component is a registry only when it holds
+ * '.' or ':' or is "localhost"; path components are lowercase [a-z0-9]
+ * separated by '.', '_', '__' or '-'; a tag is [\w][\w.-]{0,127}; a digest is
+ * sha256, sha384 or sha512 with 64, 96 or 128 lowercase hex digits; the name
+ * is at most 255 bytes as Docker normalises it ("x" counts as
+ * "docker.io/library/x"). Refused besides: bracketed IPv6 registries (Docker
+ * 20.10 does too) and registry ports outside 1-65535 (Docker takes any digits).
+ * Pure; no I/O.
+ *
+ * @param ref  the reference as the user wrote it ("busybox",
+ *             "localhost:5000/team/app:v2", "app@sha256:HEX"); borrowed.
+ * @return 0; FLAME_EINVALID (ref NULL, empty or not in the grammar) with a
+ *         detail in err: "image 'REF' is not a valid reference: WHAT AND HOW"
+ *         (REF quoted as printable ASCII, at most 120 bytes). err is untouched
+ *         on success.
+ * Follows: github.com/distribution/reference (reference.go, normalize.go),
+ *          github.com/opencontainers/go-digest.
+ */
+int docker_image_ref_validate(const char *ref, char *err, size_t errlen);
+
+/**
  * Split an image reference for /images/create: "repo:tag" -> ("repo","tag"),
  * "repo" -> ("repo","latest"), "host:5000/repo" -> (..,"latest"),
  * "repo@sha256:x" -> ("repo@sha256:x", "").
@@ -395,14 +418,6 @@ int docker_lines_feed(struct docker_lines *l, const char *data, size_t len,
  */
 int docker_image_ref_split(const char *ref, char *repo, size_t repolen, char *tag, size_t taglen);
 
-/**
- * Validate a user-supplied HostConfig object against the Engine API 1.41
- * schema: every key must be a known HostConfig field with the right JSON type
- * (integers integral). Wiring fields flamed owns are refused: NetworkMode,
- * RestartPolicy (and AutoRemove: flamed removes runners itself), Links.
- * @return 0; FLAME_EINVALID with a detail naming the field and what to do.
- */
-int docker_host_config_validate(const cJSON *host_config, char *err, size_t errlen);
 
 /** What flamed creates a runner container with (all strings borrowed). */
 struct docker_container_spec {

@@ -1,6 +1,8 @@
 /* Request validation and proto <-> Docker JSON conversions; see request.h. */
 #include "service/request.h"
 
+#include "service/boot_config.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,90 +23,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
         vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
     return FLAME_EINVALID;
-}
-
-static int value_to_json(const Google__Protobuf__Value *v, int depth, cJSON **out, char *err,
-                         size_t errlen);
-
-static int struct_to_json(const Google__Protobuf__Struct *s, int depth, cJSON **out, char *err,
-                          size_t errlen)
-{
-    if (depth > 32)
-        return fail(err, errlen, "JSON nested deeper than 32 levels");
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return FLAME_ENOMEM;
-    for (size_t i = 0; s && i < s->n_fields; i++) {
-        cJSON *child = NULL;
-        int rc = value_to_json(s->fields[i]->value, depth + 1, &child, err, errlen);
-        if (rc < 0) {
-            cJSON_Delete(o);
-            return rc;
-        }
-        if (!cJSON_AddItemToObject(o, s->fields[i]->key ? s->fields[i]->key : "", child)) {
-            cJSON_Delete(child);
-            cJSON_Delete(o);
-            return FLAME_ENOMEM;
-        }
-    }
-    *out = o;
-    return 0;
-}
-
-static int value_to_json(const Google__Protobuf__Value *v, int depth, cJSON **out, char *err,
-                         size_t errlen)
-{
-    cJSON *j = NULL;
-    if (!v) {
-        j = cJSON_CreateNull();
-    } else {
-        switch (v->kind_case) {
-        case GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE:
-            if (!isfinite(v->number_value))
-                return fail(err, errlen, "numbers must be finite (got NaN or Infinity)");
-            j = cJSON_CreateNumber(v->number_value);
-            break;
-        case GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE:
-            j = cJSON_CreateString(v->string_value ? v->string_value : "");
-            break;
-        case GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE:
-            j = cJSON_CreateBool(v->bool_value);
-            break;
-        case GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE:
-            return struct_to_json(v->struct_value, depth, out, err, errlen);
-        case GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE: {
-            if (depth > 32)
-                return fail(err, errlen, "JSON nested deeper than 32 levels");
-            j = cJSON_CreateArray();
-            if (!j)
-                return FLAME_ENOMEM;
-            const Google__Protobuf__ListValue *l = v->list_value;
-            for (size_t i = 0; l && i < l->n_values; i++) {
-                cJSON *child = NULL;
-                int rc = value_to_json(l->values[i], depth + 1, &child, err, errlen);
-                if (rc < 0) {
-                    cJSON_Delete(j);
-                    return rc;
-                }
-                cJSON_AddItemToArray(j, child);
-            }
-            break;
-        }
-        default:
-            j = cJSON_CreateNull();
-            break;
-        }
-    }
-    if (!j)
-        return FLAME_ENOMEM;
-    *out = j;
-    return 0;
-}
-
-int request_struct_to_json(const Google__Protobuf__Struct *s, cJSON **out, char *err,
-                           size_t errlen)
-{
-    return struct_to_json(s, 0, out, err, errlen);
 }
 
 /* Image references: registry host, path, tag and digest characters only. */
@@ -183,6 +101,12 @@ static int check_env(size_t n, const char *const *keys, const char *const *value
         if (!env_key_ok(keys[i]))
             return fail(err, errlen, "env key '%.64s' is invalid: it must be non-empty and must "
                                      "not contain '='", keys[i] ? keys[i] : "");
+        if (!boot_config_utf8_valid(keys[i]) || !boot_config_utf8_valid(values[i] ? values[i] : ""))
+            return fail(err, errlen, "env '%.64s' is not valid UTF-8", keys[i]);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(keys[j], keys[i]) == 0)
+                return fail(err, errlen, "env key '%.64s' is repeated: give each variable once",
+                            keys[i]);
         bytes += strlen(keys[i]) + strlen(values[i] ? values[i] : "") + 2;
     }
     if (bytes > REQ_ENV_BYTES_MAX)
@@ -197,27 +121,16 @@ static int check_argv(const char *field, size_t n, char **argv, char *err, size_
         return fail(err, errlen, "%s has %zu entries, at most %d are allowed", field, n,
                     REQ_ARGV_MAX);
     size_t bytes = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        if (!boot_config_utf8_valid(argv[i]))
+            return fail(err, errlen, "%s[%zu] is not valid UTF-8", field, i);
         bytes += strlen(argv[i]) + 1;
+    }
     if (bytes > REQ_ARGV_BYTES_MAX)
         return fail(err, errlen, "%s is %zu bytes, at most %d are allowed", field, bytes,
                     REQ_ARGV_BYTES_MAX);
     return 0;
 }
-
-/* HostConfig keys flamed owns: refused by name before Docker's schema check. */
-static const struct {
-    const char *field;
-    const char *why;
-} wiring[] = {
-    {"Hostname", "flamed sets the hostname to the runner's name"},
-    {"NetworkingConfig", "flamed attaches the runner to `network` with its name as DNS alias"},
-    {"NetworkMode", "use the `network` field instead"},
-    {"Labels", "use the `labels` field instead"},
-    {"RestartPolicy", "runners are never restarted: FLAME boots a new one"},
-    {"AutoRemove", "flamed removes runners itself; use keep_runner to keep one"},
-    {"Mounts", "use the `mounts` field instead"},
-};
 
 int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config, cJSON **mounts,
                           char *err, size_t errlen)
@@ -258,6 +171,11 @@ int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config
         const char *k = req->labels[i]->key, *v = req->labels[i]->value;
         if (!k || !k[0])
             return fail(err, errlen, "labels: empty key");
+        if (!boot_config_utf8_valid(k) || !boot_config_utf8_valid(v ? v : ""))
+            return fail(err, errlen, "labels: '%.64s' is not valid UTF-8", k);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(req->labels[j]->key, k) == 0)
+                return fail(err, errlen, "labels: key '%.64s' is repeated: give each label once", k);
         if (strncmp(k, RUNNER_LABEL_PREFIX, strlen(RUNNER_LABEL_PREFIX)) == 0)
             return fail(err, errlen, "labels: key '%.64s' is reserved: keys starting with "
                                      "\"flamed.\" are flamed's own", k);
@@ -275,6 +193,9 @@ int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config
         return fail(err, errlen, "pull_policy %d is not a PullPolicy value", (int)req->pull_policy);
     if (req->user && strlen(req->user) > 256)
         return fail(err, errlen, "user is longer than 256 bytes");
+    if ((req->user && !boot_config_utf8_valid(req->user)) ||
+        (req->working_dir && !boot_config_utf8_valid(req->working_dir)))
+        return fail(err, errlen, "user and working_dir must be valid UTF-8");
     if (req->working_dir && req->working_dir[0] && req->working_dir[0] != '/')
         return fail(err, errlen, "working_dir '%.80s' must be an absolute path", req->working_dir);
     if ((rc = request_key_validate(req->request_id, "request_id", 128, err, errlen)) < 0 ||
@@ -286,28 +207,8 @@ int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config
     if (req->lease_ttl_ms && req->lease_ttl_ms < 100)
         return fail(err, errlen, "lease_ttl_ms %u is too short (at least 100)", req->lease_ttl_ms);
 
-    if (req->host_config) {
-        char derr[512] = "";
-        /* Name the field: the converter's own message ("numbers must be finite") does not. */
-        if ((rc = request_struct_to_json(req->host_config, &hc, derr, sizeof(derr))) < 0) {
-            snprintf(err, errlen, "host_config: %s", derr);
-            goto done;
-        }
-        for (size_t i = 0; i < sizeof(wiring) / sizeof(wiring[0]); i++) {
-            if (cJSON_GetObjectItemCaseSensitive(hc, wiring[i].field)) {
-                rc = fail(err, errlen, "host_config.%s cannot be set: %s", wiring[i].field,
-                          wiring[i].why);
-                goto done;
-            }
-        }
-        if ((rc = docker_host_config_validate(hc, derr, sizeof(derr))) < 0) {
-            if (strncmp(derr, "host_config", 11) == 0)
-                snprintf(err, errlen, "%s", derr);
-            else
-                snprintf(err, errlen, "host_config: %s", derr);
-            goto done;
-        }
-    }
+    if (req->host_config && (rc = boot_config_host_config(&hc, req->host_config, err, errlen)) < 0)
+        goto done;
     if (req->n_mounts > REQ_MOUNTS_MAX) {
         rc = fail(err, errlen, "mounts has %zu entries, at most %d are allowed", req->n_mounts,
                   REQ_MOUNTS_MAX);
@@ -320,28 +221,11 @@ int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config
         }
         for (size_t i = 0; i < req->n_mounts; i++) {
             cJSON *m = NULL;
-            char derr[512] = "";
-            if ((rc = request_struct_to_json(req->mounts[i], &m, derr, sizeof(derr))) < 0) {
-                snprintf(err, errlen, "mounts[%zu]: %s", i, derr);
+            if ((rc = boot_config_mount(&m, req->mounts[i], i, err, errlen)) < 0)
                 goto done;
-            }
-            cJSON_AddItemToArray(ms, m);
-            const cJSON *type = cJSON_GetObjectItemCaseSensitive(m, "Type");
-            const cJSON *target = cJSON_GetObjectItemCaseSensitive(m, "Target");
-            if (!cJSON_IsString(type) || !cJSON_IsString(target) || !target->valuestring[0]) {
-                rc = fail(err, errlen, "mounts[%zu]: a Docker Mount needs string fields \"Type\" "
-                                       "(bind, volume, tmpfs) and \"Target\" (a path)", i);
-                goto done;
-            }
-            if (strcmp(type->valuestring, "bind") && strcmp(type->valuestring, "volume") &&
-                strcmp(type->valuestring, "tmpfs") && strcmp(type->valuestring, "npipe")) {
-                rc = fail(err, errlen, "mounts[%zu].Type '%.32s' is not bind, volume or tmpfs", i,
-                          type->valuestring);
-                goto done;
-            }
-            if (target->valuestring[0] != '/') {
-                rc = fail(err, errlen, "mounts[%zu].Target '%.80s' must be an absolute path", i,
-                          target->valuestring);
+            if (!cJSON_AddItemToArray(ms, m)) {
+                cJSON_Delete(m);
+                rc = FLAME_ENOMEM;
                 goto done;
             }
         }

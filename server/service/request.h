@@ -30,22 +30,14 @@
 #define REQ_DEFAULT_POOL "default"
 
 /**
- * Convert a google.protobuf.Struct (or Value) to cJSON.
- * @param[out] out  owned by the caller (cJSON_Delete). NULL struct -> empty object.
- * @return 0; FLAME_EINVALID (NaN/Inf numbers, nesting deeper than 32); FLAME_ENOMEM.
- */
-int request_struct_to_json(const Google__Protobuf__Struct *s, cJSON **out, char *err,
-                           size_t errlen);
-
-/**
- * Validate a BootRequest: image (required, reference characters), network,
- * pool, env (keys: no '=', not empty; sizes), cmd/entrypoint sizes, labels
- * (no "flamed." keys), boot_timeout_ms range, pull_policy, mounts (objects
- * with Type and Target), and host_config: wiring fields flamed owns
- * (Hostname, NetworkingConfig, NetworkMode, Labels, RestartPolicy, AutoRemove)
- * are refused by name; the rest is checked against Docker's HostConfig schema.
- * @param[out] host_config  the converted HostConfig (NULL when not set); owned by the caller.
- * @param[out] mounts       the converted Mounts array (NULL when none); owned by the caller.
+ * Validate a BootRequest and read host_config and mounts the one canonical way
+ * (boot_config.h): image (Docker's reference grammar), network, pool, env
+ * (keys: no '=', not empty, not repeated; UTF-8; sizes), cmd/entrypoint
+ * (UTF-8; sizes), labels (no "flamed." keys, not repeated), boot_timeout_ms
+ * range, pull_policy, user and working_dir.
+ * @param[out] host_config  the canonical HostConfig (NULL when not set); owned by the caller.
+ * @param[out] mounts       the canonical Mounts array (NULL when none); owned by the caller.
+ * @return 0, FLAME_EINVALID (err names the field or key), FLAME_ENOMEM.
  */
 int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config, cJSON **mounts,
                           char *err, size_t errlen);
