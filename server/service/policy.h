@@ -95,7 +95,7 @@ struct policy {
 /**
  * Load a policy: from JSON text (NULL: the built-in policy).
  * @param docker_socket  the socket flamed uses; binds of it (or a directory
- *                       holding it) are denied unless allow.docker_socket.
+ *                       holding it) are never allowed, whatever host_binds says.
  * @param[out] out  free with policy_free().
  * @return 0; FLAME_EINVALID with err naming the bad field; FLAME_ENOMEM.
  */

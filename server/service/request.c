@@ -261,6 +261,9 @@ int request_spawn_validate(const Flame__V1__SpawnRequest *req, char *err, size_t
     }
     if ((rc = check_env(req->n_env, keys, vals, err, errlen)) < 0)
         return rc;
+    if ((req->user && !boot_config_utf8_valid(req->user)) ||
+        (req->working_dir && !boot_config_utf8_valid(req->working_dir)))
+        return fail(err, errlen, "user and working_dir must be valid UTF-8");
     if (req->working_dir && req->working_dir[0] && req->working_dir[0] != '/')
         return fail(err, errlen, "working_dir '%.80s' must be an absolute path", req->working_dir);
     return 0;
