@@ -1105,11 +1105,9 @@ static int check_field(const struct policy *p, const struct effective *e, cJSON 
             char where[300];
             int rc;
             snprintf(where, sizeof(where), "host_config.Tmpfs['%.200s']", it->string);
-            if (!strcmp(it->string, "/") || !strncmp(it->string, "/proc", 5) ||
-                !strncmp(it->string, "/sys", 4))
-                if (!strcmp(it->string, "/") || it->string[5 - (it->string[1] == 's')] == '\0' ||
-                    it->string[5 - (it->string[1] == 's')] == '/')
-                    return deny(FLAME_EPERM, err, errlen, "%s: a tmpfs cannot cover the root, "
+            if (!strcmp(it->string, "/") || path_is_or_under(it->string, "/proc") ||
+                path_is_or_under(it->string, "/sys"))
+                return deny(FLAME_EPERM, err, errlen, "%s: a tmpfs cannot cover the root, "
                                                           "/proc or /sys", where);
             if ((rc = check_tmpfs_options(where, it->valuestring, err, errlen)) < 0)
                 return rc;
