@@ -837,3 +837,97 @@ void flx_make_pki(fl_env *e, flx_pki *pki)
     if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
         fail_msg("making the test certificates with openssl failed (wait status 0x%x)", ws);
 }
+
+/* ------------------------------------------------------------ more raw gRPC */
+
+int flx_call_md(fl_env *e, const char *method, const char *const (*md)[2], size_t n_md,
+                const void *req, size_t reqlen, flame_status *st)
+{
+    grpc_init();
+    memset(st, 0, sizeof(*st));
+    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    grpc_channel *ch = grpc_channel_create(e->addr, creds, NULL);
+    grpc_channel_credentials_release(creds);
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_slice path = grpc_slice_from_copied_string(method);
+    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                         gpr_time_from_millis(60000, GPR_TIMESPAN));
+    grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, path, NULL,
+                                               deadline, NULL);
+    grpc_slice_unref(path);
+
+    grpc_metadata *mds = calloc(n_md ? n_md : 1, sizeof(*mds));
+    assert_non_null(mds);
+    for (size_t i = 0; i < n_md; i++) {
+        mds[i].key = grpc_slice_from_copied_string(md[i][0]);
+        mds[i].value = grpc_slice_from_copied_string(md[i][1]);
+    }
+    grpc_slice s = grpc_slice_from_copied_buffer(req, reqlen);
+    grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    grpc_byte_buffer *recv = NULL;
+    grpc_metadata_array initial_md, trailing_md;
+    grpc_metadata_array_init(&initial_md);
+    grpc_metadata_array_init(&trailing_md);
+    grpc_status_code status = GRPC_STATUS_UNKNOWN;
+    grpc_slice details = grpc_empty_slice();
+
+    /* Unary: one batch with every op; one completion. */
+    grpc_op ops[6];
+    memset(ops, 0, sizeof(ops));
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = n_md;
+    ops[0].data.send_initial_metadata.metadata = n_md ? mds : NULL;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = send;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial_md;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &recv;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = &trailing_md;
+    ops[5].data.recv_status_on_client.status = &status;
+    ops[5].data.recv_status_on_client.status_details = &details;
+    assert_int_equal(grpc_call_start_batch(call, ops, 6, (void *)1, NULL), GRPC_CALL_OK);
+    grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    assert_int_equal(ev.type, GRPC_OP_COMPLETE);
+
+    st->code = (int)status;
+    size_t n = GRPC_SLICE_LENGTH(details);
+    if (n >= sizeof(st->message))
+        n = sizeof(st->message) - 1;
+    memcpy(st->message, GRPC_SLICE_START_PTR(details), n);
+    st->message[n] = '\0';
+    for (size_t i = 0; i < trailing_md.count; i++) {
+        const grpc_metadata *m = &trailing_md.metadata[i];
+        if (grpc_slice_str_cmp(m->key, "flame-reason") == 0) {
+            size_t k = GRPC_SLICE_LENGTH(m->value);
+            if (k >= sizeof(st->reason))
+                k = sizeof(st->reason) - 1;
+            memcpy(st->reason, GRPC_SLICE_START_PTR(m->value), k);
+            st->reason[k] = '\0';
+        }
+    }
+
+    for (size_t i = 0; i < n_md; i++) {
+        grpc_slice_unref(mds[i].key);
+        grpc_slice_unref(mds[i].value);
+    }
+    free(mds);
+    if (recv)
+        grpc_byte_buffer_destroy(recv);
+    grpc_byte_buffer_destroy(send);
+    grpc_slice_unref(details);
+    grpc_metadata_array_destroy(&initial_md);
+    grpc_metadata_array_destroy(&trailing_md);
+    grpc_call_unref(call);
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(cq);
+    grpc_channel_destroy(ch);
+    grpc_shutdown();
+    return (int)status;
+}

@@ -182,4 +182,15 @@ typedef struct flx_pki {
  *  certificate and another CA's client certificate in flx_dir(e) with openssl. */
 void flx_make_pki(fl_env *e, flx_pki *pki);
 
+/* ------------------------------------------------------------ more raw gRPC */
+
+/**
+ * One unary call to e->addr (plaintext) with the request bytes as they are
+ * and exactly the metadata given: md holds n_md key/value pairs, sent in
+ * order; a key may repeat (two `authorization` headers). No token is added.
+ * @return the gRPC status code; st gets message and flame-reason.
+ */
+int flx_call_md(fl_env *e, const char *method, const char *const (*md)[2], size_t n_md,
+                const void *req, size_t reqlen, flame_status *st);
+
 #endif
