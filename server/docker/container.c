@@ -55,13 +55,20 @@ int docker_container_create(docker_client *c, const char *name, const cJSON *con
     }
     if ((rc = docker__do(c, "POST", path, config, DOCKER__CALL_TIMEOUT_MS, &r, err, errlen)) < 0)
         goto done;
-    if (r.status == 404) {
+    if (r.status == 404 && strcasestr(docker__response_message(&r), "no such image")) {
         image = cJSON_GetObjectItemCaseSensitive(config, "Image");
         rc = docker__fail(err, errlen, FLAME_ENOTFOUND,
                           "create container '%s': %s (pull it with `docker pull %s`)", name,
                           docker__response_message(&r),
                           cJSON_IsString(image) && image->valuestring ? image->valuestring
                                                                       : "IMAGE");
+        goto done;
+    }
+    /* Any other 404 is something the config names that Docker lacks (a volume or
+     * logging plugin); 401/403 an authorization plugin's refusal: the config is refused. */
+    if (r.status == 404 || r.status == 401 || r.status == 403) {
+        docker__response_error(&r, err, errlen, "create container '%s'", name);
+        rc = FLAME_EINVALID;
         goto done;
     }
     if (r.status == 409) {
@@ -116,6 +123,21 @@ int docker_container_start(docker_client *c, const char *id, long timeout_ms, ch
         goto done;
     }
     rc = docker__response_error(&r, err, errlen, "start container '%s'", id);
+    if (r.status == 404) {
+        /* "No such container: ID" is this one gone; another name is one its config
+         * refers to (NetworkMode container:X, VolumesFrom): the config's fault. */
+        if (!strstr(msg, id))
+            rc = FLAME_EINVALID;
+    } else if (r.status == 400 || r.status == 401 || r.status == 403 ||
+               (r.status == 500 && !docker__is_unavailable(msg))) {
+        /* 20.10 answers 400 only for a missing or non-executable command and a file
+         * mounted on a directory; everything else runc or the daemon refuses at start
+         * (rlimits, mounts, devices, an unknown user, a seccomp profile, a port in
+         * use) comes as 500: all of it is this container's, not Docker's. */
+        rc = FLAME_EINVALID;
+    } else if (r.status >= 500) {
+        rc = FLAME_EUNAVAILABLE;
+    }
 done:
     docker__response_free(&r);
     return rc;

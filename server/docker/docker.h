@@ -157,17 +157,30 @@ int docker_image_pull(docker_client *c, const char *ref, const char *registry_au
 /**
  * POST /containers/create?name=NAME with `config` as the body.
  * @param[out] id  container id; owned by the caller (free()).
- * @return 0; FLAME_ENOTFOUND (no such image); FLAME_EEXISTS (name in use, 409);
- *         FLAME_EINVALID (400, or 500 for a malformed body).
+ * @return 0; FLAME_ENOTFOUND (404 "No such image" only; the detail says to
+ *         pull it); FLAME_EEXISTS (name in use, 409); FLAME_EINVALID (Docker
+ *         refused the config: 400, 500 for a body it cannot decode, any other
+ *         404 such as a missing volume or logging plugin, 401/403 from an
+ *         authorization plugin); FLAME_ERROR (another 5xx: Docker failed on its
+ *         own, e.g. its disk is full); transport codes (FLAME_EUNAVAILABLE,
+ *         FLAME_ETIMEOUT after 30 s: the container may then exist).
  */
 int docker_container_create(docker_client *c, const char *name, const cJSON *config, char **id,
                             char *err, size_t errlen);
 
 /**
  * POST /containers/{id}/start. 304 (already running) is success.
+ * A failed start leaves the container in "created": remove it.
  * @param timeout_ms  total timeout; 0 = none.
- * @return 0; FLAME_ENOTFOUND (container, or the network: the detail says which);
- *         FLAME_EINVALID (400: e.g. the command does not exist in the image).
+ * @return 0; FLAME_ENOTFOUND (this container is gone, or its network is
+ *         missing: the detail says which, and names `docker network create`
+ *         for a network); FLAME_EINVALID (Docker or runc could not start this
+ *         container: 400, e.g. the command is not in the image, or a 500 such
+ *         as "OCI runtime create failed" for rlimits, mounts, devices, an
+ *         unknown user; or a 404 for another container its config refers to);
+ *         FLAME_ECONFLICT (409: the container is being removed);
+ *         FLAME_EUNAVAILABLE (Docker unreachable, a 500 saying containerd is
+ *         unavailable, another 5xx); FLAME_ETIMEOUT.
  */
 int docker_container_start(docker_client *c, const char *id, long timeout_ms, char *err,
                            size_t errlen);

@@ -54,6 +54,13 @@ int docker__fail(char *err, size_t errlen, int code, const char *fmt, ...)
 /** Map an HTTP status to a FLAME_E* code (the table in docker.h). 2xx/1xx/304 map to 0. */
 int docker__status_code(long status, const char *message);
 
+/**
+ * Whether Docker's error message says that Docker itself, or containerd
+ * behind it, could not do the work (a gRPC "unavailable", a refused or closed
+ * connection to containerd): a 500 that is no fault of the request.
+ */
+int docker__is_unavailable(const char *message);
+
 /* ------------------------------------------------------------- buffers */
 
 /** A growable byte buffer, always NUL-terminated when data != NULL. */

@@ -1,43 +1,11 @@
 /*
- * server/docker/image.c - image inspect and pull, and image reference parsing.
+ * server/docker/image.c - image inspect and pull (references: image_ref.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "docker_internal.h"
-
-int docker_image_ref_split(const char *ref, char *repo, size_t repolen, char *tag, size_t taglen)
-{
-    const char *slash, *colon;
-    size_t n;
-
-    if (!ref || !*ref || !repo || repolen == 0 || !tag || taglen == 0)
-        return FLAME_EINVALID;
-    if (strchr(ref, '@')) {
-        /* A digest pins the image: it goes into fromImage whole. */
-        if (docker__fmt(repo, repolen, "%s", ref) < 0)
-            return FLAME_EINVALID;
-        tag[0] = '\0';
-        return 0;
-    }
-    slash = strrchr(ref, '/');
-    colon = strrchr(ref, ':');
-    if (colon && (!slash || colon > slash)) {
-        /* "host:5000/repo" has its colon before the last '/': that is a port. */
-        n = (size_t)(colon - ref);
-        if (n == 0 || colon[1] == '\0' || n >= repolen)
-            return FLAME_EINVALID;
-        if (docker__fmt(tag, taglen, "%s", colon + 1) < 0)
-            return FLAME_EINVALID;
-        memcpy(repo, ref, n);
-        repo[n] = '\0';
-        return 0;
-    }
-    if (docker__fmt(repo, repolen, "%s", ref) < 0 || docker__fmt(tag, taglen, "latest") < 0)
-        return FLAME_EINVALID;
-    return 0;
-}
 
 int docker_image_inspect(docker_client *c, const char *ref, cJSON **out, char *err, size_t errlen)
 {

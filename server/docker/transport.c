@@ -51,14 +51,18 @@ int docker__fail(char *err, size_t errlen, int code, const char *fmt, ...)
     return code;
 }
 
-/* Docker 20.10 answers 500 for a body it cannot decode; that is the caller's fault. */
+/* Docker 20.10 answers 500 for a body it cannot decode; that is the caller's fault.
+ * Go's own wording only: "json: " alone would take ".../config.v2.json: no space left
+ * on device" for one. */
 static int docker__is_malformed_body(const char *message)
 {
     static const char *const markers[] = {
         "cannot unmarshal",
         "invalid character",
         "unexpected end of JSON",
-        "json: ",
+        "unexpected EOF", /* a truncated body */
+        "json: cannot unmarshal",
+        "json: unknown field",
     };
     size_t i;
 
@@ -68,6 +72,24 @@ static int docker__is_malformed_body(const char *message)
         if (strstr(message, markers[i]))
             return 1;
     return 0;
+}
+
+int docker__is_unavailable(const char *message)
+{
+    static const char *const markers[] = {
+        "containerd.sock", "transport is closing", "connection refused", "connection reset",
+        "broken pipe",
+    };
+    size_t i, n;
+
+    if (!message)
+        return 0;
+    for (i = 0; i < sizeof markers / sizeof markers[0]; i++)
+        if (strstr(message, markers[i]))
+            return 1;
+    /* containerd's gRPC errors end with their code: ": unavailable". */
+    n = strlen(message);
+    return n >= 13 && strcmp(message + n - 13, ": unavailable") == 0;
 }
 
 int docker__status_code(long status, const char *message)

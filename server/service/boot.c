@@ -95,9 +95,27 @@ static struct runner *runner_for(const struct service *svc, const Flame__V1__Boo
     return r;
 }
 
+/*
+ * A Docker call failed for a reason that is not the request's: the code and
+ * flame-reason Boot answers. Docker's own timeouts count as the Boot's;
+ * anything else Docker could not do (unreachable, a 5xx of its own) is
+ * UNAVAILABLE, never a bare INTERNAL.
+ */
+static int docker_failure(int rc, const char **reason)
+{
+    if (rc == FLAME_ETIMEOUT) {
+        *reason = "BOOT_TIMEOUT";
+        return rc;
+    }
+    if (rc == FLAME_ENOMEM || rc == FLAME_ECANCELLED)
+        return rc;
+    *reason = "DOCKER_UNAVAILABLE";
+    return FLAME_EUNAVAILABLE;
+}
+
 /* Check the image is present, pulling it per policy. */
 static int ensure_image(struct service *svc, const Flame__V1__BootRequest *req, long timeout_ms,
-                        char *err, size_t errlen)
+                        char *err, size_t errlen, const char **reason)
 {
     int rc;
     char derr[1024] = "";
@@ -105,14 +123,21 @@ static int ensure_image(struct service *svc, const Flame__V1__BootRequest *req, 
         rc = docker_image_inspect(svc->docker, req->image, NULL, derr, sizeof(derr));
         if (rc == 0)
             return 0;
+        if (rc == FLAME_EINVALID) {
+            /* Docker's reference grammar: request.c checks it first, this is the backstop. */
+            snprintf(err, errlen, "image '%s': Docker refused the reference: %s", req->image, derr);
+            *reason = "INVALID_REQUEST";
+            return rc;
+        }
         if (rc != FLAME_ENOTFOUND) {
             snprintf(err, errlen, "inspecting image '%s': %s", req->image, derr);
-            return rc;
+            return docker_failure(rc, reason);
         }
         if (req->pull_policy == FLAME__V1__PULL_POLICY__PULL_POLICY_NEVER) {
             snprintf(err, errlen, "image '%s' is not present in the local Docker and pull_policy "
                                   "is NEVER: build or load it first (docker build / docker load)",
                      req->image);
+            *reason = "IMAGE_NOT_FOUND";
             return FLAME_ENOTFOUND;
         }
     }
@@ -121,7 +146,16 @@ static int ensure_image(struct service *svc, const Flame__V1__BootRequest *req, 
     if (rc == 0)
         return 0;
     snprintf(err, errlen, "pulling image '%s' failed: %s", req->image, derr);
-    return rc == FLAME_ENOTFOUND ? FLAME_ENOTFOUND : FLAME_EUNAVAILABLE;
+    if (rc == FLAME_EINVALID) { /* 400: Docker refused the reference */
+        *reason = "INVALID_REQUEST";
+        return rc;
+    }
+    if (rc == FLAME_ENOTFOUND) {
+        *reason = "IMAGE_NOT_FOUND";
+        return rc;
+    }
+    *reason = "IMAGE_PULL_FAILED";
+    return FLAME_EUNAVAILABLE;
 }
 
 /* Append the container's last log lines to a message. */
@@ -355,13 +389,15 @@ static void boot_worker(rpc_call *call)
             goto done;
         } else if (rc < 0) {
             snprintf(err, sizeof(err), "checking network '%s': %s", req->network, derr);
+            if (rc == FLAME_EINVALID)
+                reason = "INVALID_REQUEST";
+            else
+                rc = docker_failure(rc, &reason);
             goto done;
         }
     }
-    if ((rc = ensure_image(svc, req, deadline - service_now_ms(), err, sizeof(err))) < 0) {
-        reason = rc == FLAME_ENOTFOUND ? "IMAGE_NOT_FOUND" : "IMAGE_PULL_FAILED";
+    if ((rc = ensure_image(svc, req, deadline - service_now_ms(), err, sizeof(err), &reason)) < 0)
         goto done;
-    }
     if (rpc_call_cancelled(call)) {
         rc = FLAME_ECANCELLED;
         snprintf(err, sizeof(err), "the client cancelled Boot");
@@ -405,6 +441,7 @@ static void boot_worker(rpc_call *call)
     };
     if ((rc = docker_container_config_build(&spec, &config, derr, sizeof(derr))) < 0) {
         snprintf(err, sizeof(err), "%s", derr);
+        reason = rc == FLAME_EINVALID ? "INVALID_REQUEST" : NULL;
         goto done;
     }
     rc = docker_container_create(svc->docker, snap->name, config, &container_id, derr, sizeof(derr));
@@ -430,10 +467,23 @@ static void boot_worker(rpc_call *call)
             snprintf(err, sizeof(err), "image '%s' not found: %s", req->image, derr);
             reason = "IMAGE_NOT_FOUND";
         } else if (rc == FLAME_EINVALID) {
-            snprintf(err, sizeof(err), "Docker refused the container: %s", derr);
+            snprintf(err, sizeof(err), "Docker refused the container config: %s", derr);
             reason = "DOCKER_REFUSED";
+        } else if (rc == FLAME_EEXISTS) {
+            /* Not ours (see above): something else took the name; a retry draws a new id. */
+            snprintf(err, sizeof(err), "creating the container: %s: retry the Boot", derr);
+            rc = FLAME_ECONFLICT;
+            reason = "NAME_CONFLICT";
         } else {
             snprintf(err, sizeof(err), "creating the container: %s", derr);
+            if ((rc == FLAME_ETIMEOUT || rc == FLAME_EUNAVAILABLE) &&
+                (container_id = strdup(snap->name))) {
+                /* Docker may have created it after all: remove it by name below (and
+                 * by the reaper, which goes by the registry's container id). */
+                created = 1;
+                runner_registry_set_container(svc->reg, snap->id, container_id);
+            }
+            rc = docker_failure(rc, &reason);
         }
         goto done;
     }
@@ -450,24 +500,33 @@ static void boot_worker(rpc_call *call)
     rc = docker_container_start(svc->docker, container_id, left > 0 ? left : 1, derr, sizeof(derr));
     if (rc < 0) {
         if (rc == FLAME_ENOTFOUND && strstr(derr, "network")) {
-            snprintf(err, sizeof(err), "starting runner %s: %s: create it with `docker network "
-                                       "create %s`", snap->id, derr, req->network);
+            snprintf(err, sizeof(err), "starting runner %s: %s", snap->id, derr);
             rc = FLAME_EPRECONDITION;
             reason = "NETWORK_NOT_FOUND";
         } else if (rc == FLAME_EINVALID) {
             snprintf(err, sizeof(err), "Docker could not start runner %s: %s", snap->id, derr);
             reason = "START_FAILED";
+        } else if (rc == FLAME_ENOTFOUND || rc == FLAME_ECONFLICT) {
+            snprintf(err, sizeof(err), "runner %s's container was removed before it started: %s",
+                     snap->id, derr);
+            rc = FLAME_EABORTED;
+            reason = "RUNNER_EXITED";
         } else if (rc == FLAME_ETIMEOUT) {
             snprintf(err, sizeof(err), "runner %s did not start within boot_timeout: %s", snap->id,
                      derr);
+            reason = "BOOT_TIMEOUT";
         } else {
             snprintf(err, sizeof(err), "starting runner %s: %s", snap->id, derr);
+            rc = docker_failure(rc, &reason);
         }
         goto done;
     }
     char ip[64] = "";
     if ((rc = wait_running(svc, call, snap, deadline, ip, sizeof(ip), err, sizeof(err))) < 0) {
-        reason = rc == FLAME_ETIMEOUT ? "BOOT_TIMEOUT" : rc == FLAME_EABORTED ? "RUNNER_EXITED" : NULL;
+        if (rc == FLAME_EABORTED)
+            reason = "RUNNER_EXITED";
+        else
+            rc = docker_failure(rc, &reason); /* the boot_timeout, or Docker's inspect */
         goto done;
     }
     runner_registry_set_started_at(svc->reg, snap->id, service_now_ms());
@@ -483,6 +542,7 @@ static void boot_worker(rpc_call *call)
         snprintf(err, sizeof(err), "runner %s left RUNNING during boot (now %s): it was shut down "
                                    "or exited", snap->id, runner_state_name(snap->state));
         rc = FLAME_EABORTED;
+        reason = "RUNNER_EXITED";
         created = 0; /* whoever moved it owns its cleanup */
         goto done;
     }

@@ -32,6 +32,15 @@ static void assert_no_container_left(fl_env *e)
         fail_msg("%d container(s) labelled %s are left after a failed Boot", n, e->run_label);
 }
 
+/* Assert the status and the flame-reason of a failed call. */
+static void assert_reason(int rc, const flame_status *st, int want_code, const char *want_reason)
+{
+    fl_assert_status(rc, st, want_code);
+    if (strcmp(st->reason, want_reason) != 0)
+        fail_msg("expected flame-reason %s, got \"%s\" (%s: %s)", want_reason, st->reason,
+                 flame_grpc_status_name(st->code), st->message);
+}
+
 FL_TEST(boot_without_image_is_invalid_argument)
 {
     /* libflame refuses an empty image itself: send the request by hand. */
@@ -58,7 +67,7 @@ FL_TEST(boot_on_missing_network_fails_precondition_with_the_fix)
     req.network = net;
     flame_status st;
     int rc = boot_status(e, &req, &st);
-    fl_assert_status(rc, &st, FAILED_PRECONDITION);
+    assert_reason(rc, &st, FAILED_PRECONDITION, "NETWORK_NOT_FOUND");
     fl_assert_contains(st.message, "docker network create");
     fl_assert_contains(st.message, net);
     assert_no_container_left(e);
@@ -133,6 +142,7 @@ FL_TEST(boot_with_pull_never_of_missing_image_is_not_found)
     int64_t t0 = fl_now_ms();
     int rc = boot_status(e, &req, &st);
     fl_assert_status(rc, &st, NOT_FOUND);
+    assert_string_equal(st.reason, "IMAGE_NOT_FOUND");
     fl_assert_contains(st.message, image);
     assert_true(fl_now_ms() - t0 < 5000);
     assert_no_container_left(e);
@@ -150,9 +160,11 @@ FL_TEST(boot_pulling_missing_image_fails_quickly)
     int64_t t0 = fl_now_ms();
     int rc = boot_status(e, &req, &st);
     int64_t took = fl_now_ms() - t0;
-    if (st.code != NOT_FOUND && st.code != UNAVAILABLE)
-        fail_msg("expected NOT_FOUND or UNAVAILABLE, got %s (%s): %s", flame_error_name(rc),
-                 flame_grpc_status_name(st.code), st.message);
+    if (!(st.code == NOT_FOUND && strcmp(st.reason, "IMAGE_NOT_FOUND") == 0) &&
+        !(st.code == UNAVAILABLE && strcmp(st.reason, "IMAGE_PULL_FAILED") == 0))
+        fail_msg("expected NOT_FOUND IMAGE_NOT_FOUND or UNAVAILABLE IMAGE_PULL_FAILED, got %s "
+                 "(%s, reason \"%s\"): %s",
+                 flame_error_name(rc), flame_grpc_status_name(st.code), st.reason, st.message);
     fl_assert_contains(st.message, image);
     if (took > 20000)
         fail_msg("a pull with no registry reachable took %lld ms", (long long)took);
@@ -171,7 +183,7 @@ FL_TEST(boot_of_command_that_exits_is_aborted_with_exit_code_and_logs)
         fail_msg("Boot answered OK (RUNNING) for a runner whose command exits at once: flamed "
                  "took the first inspect that showed it running as success, a few ms before "
                  "the command exited 5 (server/service/boot.c wait_running)");
-    fl_assert_status(rc, &st, ABORTED);
+    assert_reason(rc, &st, ABORTED, "RUNNER_EXITED");
     fl_assert_contains(st.message, "exit code 5");
     fl_assert_contains(st.message, "boom-marker");
     assert_no_container_left(e);
@@ -179,16 +191,56 @@ FL_TEST(boot_of_command_that_exits_is_aborted_with_exit_code_and_logs)
 
 FL_TEST(boot_of_missing_binary_fails_and_leaves_no_container)
 {
+    /* Docker's start answers 400 "OCI runtime create failed: ... exec: ... no such file". */
     const char *cmd[] = {"/no/such/binary-fltest", NULL};
     flame_boot_request req;
     fl_boot_req_init(e, &req);
     req.cmd = cmd;
     flame_status st;
     int rc = boot_status(e, &req, &st);
-    if (st.code != INVALID_ARGUMENT && st.code != ABORTED)
-        fail_msg("expected INVALID_ARGUMENT or ABORTED, got %s (%s): %s", flame_error_name(rc),
-                 flame_grpc_status_name(st.code), st.message);
+    assert_reason(rc, &st, INVALID_ARGUMENT, "START_FAILED");
     fl_assert_contains(st.message, "/no/such/binary-fltest");
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_of_unknown_user_is_start_failed_not_internal)
+{
+    /* Docker's start answers 500 "unable to find user ...": the runner's, not Docker's. */
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.user = "fltest-nosuchuser";
+    flame_status st;
+    int rc = boot_status(e, &req, &st);
+    assert_reason(rc, &st, INVALID_ARGUMENT, "START_FAILED");
+    fl_assert_contains(st.message, "fltest-nosuchuser");
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_with_a_mount_runc_cannot_make_is_start_failed)
+{
+    /* Create accepts it; runc's mount(2) fails: start answers 500 "OCI runtime create
+     * failed: ... error mounting "tmpfs" ...: invalid argument". */
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.host_config_json = "{\"Tmpfs\": {\"/fltest-tmp\": \"size=bogus\"}}";
+    flame_status st;
+    int rc = boot_status(e, &req, &st);
+    assert_reason(rc, &st, INVALID_ARGUMENT, "START_FAILED");
+    fl_assert_contains(st.message, "OCI runtime create failed");
+    fl_assert_contains(st.message, "/fltest-tmp");
+    assert_no_container_left(e);
+}
+
+FL_TEST(boot_with_memory_under_dockers_minimum_is_docker_refused)
+{
+    /* Docker's create answers 400 "Minimum memory limit allowed is 6MB". */
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.host_config_json = "{\"Memory\": 1}";
+    flame_status st;
+    int rc = boot_status(e, &req, &st);
+    assert_reason(rc, &st, INVALID_ARGUMENT, "DOCKER_REFUSED");
+    fl_assert_contains(st.message, "Minimum memory limit");
     assert_no_container_left(e);
 }
 
@@ -206,7 +258,7 @@ FL_TEST(boot_not_healthy_within_timeout_is_deadline_exceeded_and_removed)
     int64_t t0 = fl_now_ms();
     int rc = boot_status(e, &req, &st);
     int64_t took = fl_now_ms() - t0;
-    fl_assert_status(rc, &st, DEADLINE_EXCEEDED);
+    assert_reason(rc, &st, DEADLINE_EXCEEDED, "BOOT_TIMEOUT");
     /* "not healthy within boot_timeout", or, when Docker's start alone takes
      * longer than 1.5 s (a loaded daemon), "did not start within boot_timeout". */
     fl_assert_contains(st.message, "within boot_timeout");
@@ -274,6 +326,9 @@ int main(void)
         FL_UNIT(boot_pulling_missing_image_fails_quickly),
         FL_UNIT(boot_of_command_that_exits_is_aborted_with_exit_code_and_logs),
         FL_UNIT(boot_of_missing_binary_fails_and_leaves_no_container),
+        FL_UNIT(boot_of_unknown_user_is_start_failed_not_internal),
+        FL_UNIT(boot_with_a_mount_runc_cannot_make_is_start_failed),
+        FL_UNIT(boot_with_memory_under_dockers_minimum_is_docker_refused),
         FL_UNIT(boot_not_healthy_within_timeout_is_deadline_exceeded_and_removed),
         FL_UNIT(boot_failure_with_keep_runner_keeps_the_container),
         FL_UNIT(boot_failed_runner_is_not_listed),

@@ -202,6 +202,69 @@ static void malformed_body_is_invalid(void **state)
     free(id);
 }
 
+static void start_failing_in_docker_with_500_is_invalid(void **state)
+{
+    /* 20.10 answers 500 "unable to find user ..." at start: the container's config. */
+    cJSON *cfg = cJSON_Parse("{\"Image\":\"" LIVE_IMAGE "\",\"Cmd\":[\"true\"],"
+                             "\"User\":\"fltest-nosuchuser\"}");
+    char name[128], err[512] = "";
+    char *id = NULL;
+
+    (void)state;
+    LIVE_REQUIRE();
+    live_name(name, sizeof name, "nouser");
+    assert_int_equal(docker_container_create(live, name, cfg, &id, err, sizeof err), 0);
+    assert_int_equal(docker_container_start(live, id, 30000, err, sizeof err), FLAME_EINVALID);
+    assert_non_null(strstr(err, "fltest-nosuchuser"));
+    assert_int_equal(docker_container_remove(live, id, err, sizeof err), 0);
+    cJSON_Delete(cfg);
+    free(id);
+}
+
+static void start_of_a_removed_container_is_notfound(void **state)
+{
+    const char *const cmd[] = {"sleep", "300", NULL};
+    char err[512] = "";
+    char *id;
+
+    (void)state;
+    LIVE_REQUIRE();
+    id = live_create("gone", cmd, NULL);
+    assert_int_equal(docker_container_remove(live, id, err, sizeof err), 0);
+    assert_int_equal(docker_container_start(live, id, 30000, err, sizeof err), FLAME_ENOTFOUND);
+    assert_null(strstr(err, "network"));
+    free(id);
+}
+
+static void create_naming_a_missing_volume_plugin_is_invalid_not_notfound(void **state)
+{
+    /* 20.10 answers 404 "error looking up volume plugin": not a missing image. */
+    char name[128], vol[160], body[512], err[512] = "";
+    char *id = NULL;
+    cJSON *cfg;
+    int rc;
+
+    (void)state;
+    LIVE_REQUIRE();
+    live_name(name, sizeof name, "voldrv");
+    live_name(vol, sizeof vol, "vol");
+    snprintf(body, sizeof body,
+             "{\"Image\":\"" LIVE_IMAGE "\",\"Cmd\":[\"true\"],\"HostConfig\":{\"Mounts\":"
+             "[{\"Type\":\"volume\",\"Source\":\"%s\",\"Target\":\"/v\",\"VolumeOptions\":"
+             "{\"DriverConfig\":{\"Name\":\"fltest-nosuchdrv\"}}}]}}",
+             vol);
+    cfg = cJSON_Parse(body);
+    assert_non_null(cfg);
+    rc = docker_container_create(live, name, cfg, &id, err, sizeof err);
+    if (rc == 0)
+        docker_container_remove(live, id, NULL, 0);
+    assert_int_equal(rc, FLAME_EINVALID);
+    assert_non_null(strstr(err, "fltest-nosuchdrv"));
+    assert_int_equal(docker_container_inspect(live, name, NULL, err, sizeof err), FLAME_ENOTFOUND);
+    cJSON_Delete(cfg);
+    free(id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +277,9 @@ int main(void)
         cmocka_unit_test(logs_tail_has_stdout_and_stderr),
         cmocka_unit_test(list_by_label_finds_only_ours),
         cmocka_unit_test(malformed_body_is_invalid),
+        cmocka_unit_test(start_failing_in_docker_with_500_is_invalid),
+        cmocka_unit_test(start_of_a_removed_container_is_notfound),
+        cmocka_unit_test(create_naming_a_missing_volume_plugin_is_invalid_not_notfound),
     };
     return cmocka_run_group_tests(tests, live_group_setup, live_group_teardown);
 }
