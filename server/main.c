@@ -341,6 +341,7 @@ int main(int argc, char **argv)
         .tls_key = tls_key,
         .tls_client_ca = tls_client_ca,
         .max_receive_bytes = policy ? policy->max_request_bytes : 0,
+        .max_depth = policy ? policy->max_depth : 0,
     };
     int port = 0;
     if (rpc_server_start(&srv, &ro, &port, err, sizeof(err)) < 0) {

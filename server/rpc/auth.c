@@ -199,6 +199,22 @@ int rpc_auth_check(const rpc_auth *a, const char *authorization, struct rpc_iden
     return 0;
 }
 
+int rpc_auth_check_headers(const rpc_auth *a, size_t n_headers, const char *first,
+                           struct rpc_identity *id, const char **why)
+{
+    if (n_headers > 1) {
+        *why = "more than one authorization header: send exactly one, `authorization: Bearer "
+               "<token>`";
+        return FLAME_EUNAUTH;
+    }
+    if (rpc_auth_check(a, n_headers ? first : NULL, id) < 0) {
+        *why = "missing or invalid bearer token: send metadata `authorization: Bearer <token>` "
+               "with a token from flamed's --auth-tokens file";
+        return FLAME_EUNAUTH;
+    }
+    return 0;
+}
+
 int rpc_identity_allows_pool(const struct rpc_identity *id, const char *pool)
 {
     if (!id || !id->pools)

@@ -46,6 +46,21 @@ size_t rpc_auth_count(const rpc_auth *a);
  */
 int rpc_auth_check(const rpc_auth *a, const char *authorization, struct rpc_identity *id);
 
+/**
+ * Check the "authorization" metadata of one call: exactly one value, which
+ * passes rpc_auth_check(). Two or more are refused even when one of them is
+ * valid: flamed and whatever sits in front of it could each read another.
+ * @param n_headers  how many "authorization" values the call carries.
+ * @param first      the first of them (NULL when there is none).
+ * @param[out] id    the caller on success (borrowed from a).
+ * @param[out] why   on FLAME_EUNAUTH, a static message for the status that
+ *                   says what to send instead.
+ * @return 0; FLAME_EUNAUTH (none, more than one, or a missing, malformed or
+ *         unknown token).
+ */
+int rpc_auth_check_headers(const rpc_auth *a, size_t n_headers, const char *first,
+                           struct rpc_identity *id, const char **why);
+
 /** May this identity use `pool`? (no pool list: yes) */
 int rpc_identity_allows_pool(const struct rpc_identity *id, const char *pool);
 

@@ -12,6 +12,7 @@
 #include "common/metrics.h"
 #include "flame/error.h"
 #include "rpc/rpc_internal.h"
+#include "rpc/wire_depth.h"
 
 int64_t rpc__now_ns(void)
 {
@@ -68,8 +69,23 @@ void rpc_call_unref(rpc_call *c)
 
 const struct rpc_identity *rpc_call_identity(const rpc_call *c) { return &c->identity; }
 
-/* Fill c->identity from the TLS peer and the bearer token. Returns 0 or FLAME_EUNAUTH. */
-static int authenticate(rpc_call *c)
+/* How many request metadata entries have this key (lowercase). */
+static size_t metadata_count(const rpc_call *c, const char *key)
+{
+    size_t klen = strlen(key), n = 0;
+    for (size_t i = 0; i < c->md.count; i++) {
+        const grpc_metadata *m = &c->md.metadata[i];
+        n += GRPC_SLICE_LENGTH(m->key) == klen &&
+             memcmp(GRPC_SLICE_START_PTR(m->key), key, klen) == 0;
+    }
+    return n;
+}
+
+/*
+ * Fill c->identity from the TLS peer and the bearer token. Returns 0 or
+ * FLAME_EUNAUTH with *why, the status message.
+ */
+static int authenticate(rpc_call *c, const char **why)
 {
     c->identity = (struct rpc_identity){"anonymous", NULL, 0, "none"};
     grpc_auth_context *ctx = grpc_call_auth_context(c->call);
@@ -91,10 +107,45 @@ static int authenticate(rpc_call *c)
         return 0;
     char header[1024];
     int present = rpc_call_metadata(c, "authorization", header, sizeof(header));
+    size_t n_headers = metadata_count(c, "authorization");
     struct rpc_identity id;
-    if (rpc_auth_check(auth, present ? header : NULL, &id) < 0)
-        return c->method->public_method ? 0 : FLAME_EUNAUTH;
+    int rc = rpc_auth_check_headers(auth, n_headers, present ? header : NULL, &id, why);
+    /* Public methods (health) answer callers without a valid token as anonymous;
+     * two authorization headers are refused everywhere. */
+    if (rc < 0 && c->method->public_method && n_headers <= 1)
+        return 0;
+    if (rc < 0)
+        return rc;
     c->identity = id;
+    return 0;
+}
+
+/*
+ * Unpack one request message of type d, checking how deep it nests first:
+ * protobuf-c recurses per nested message, so too deep a request would
+ * overflow the stack inside it. On FLAME_EINVALID, reason and msg say why.
+ */
+static int unpack_request(const rpc_call *c, const ProtobufCMessageDescriptor *d, grpc_slice slice,
+                          ProtobufCMessage **out, const char **reason, char *msg, size_t msglen)
+{
+    size_t max_depth = c->srv->opts.max_depth;
+    const uint8_t *data = GRPC_SLICE_START_PTR(slice);
+    size_t len = GRPC_SLICE_LENGTH(slice);
+    *out = NULL;
+    int rc = rpc_wire_depth_check(d, data, len, max_depth);
+    if (rc == FLAME_ERANGE) {
+        *reason = "INVALID_REQUEST";
+        snprintf(msg, msglen, "request is nested deeper than %zu levels (policy limits.max_depth)",
+                 max_depth);
+        return FLAME_EINVALID;
+    }
+    if (rc == 0)
+        *out = protobuf_c_message_unpack(d, NULL, len, data);
+    if (!*out) {
+        *reason = "BAD_REQUEST";
+        snprintf(msg, msglen, "request is not a valid %s message", d->name);
+        return FLAME_EINVALID;
+    }
     return 0;
 }
 
@@ -110,12 +161,11 @@ void rpc__call_start(rpc_call *c, grpc_byte_buffer *payload)
         atomic_store(&c->closed, 1);
         atomic_store(&c->cancelled, 1);
     }
-    if (authenticate(c) < 0) {
+    const char *why = NULL;
+    if (authenticate(c, &why) < 0) {
         if (payload)
             grpc_byte_buffer_destroy(payload);
-        rpc_call_finish(c, FLAME_EUNAUTH, "UNAUTHENTICATED",
-                        "missing or invalid bearer token: send metadata `authorization: Bearer "
-                        "<token>` with a token from flamed's --auth-tokens file", NULL);
+        rpc_call_finish(c, FLAME_EUNAUTH, "UNAUTHENTICATED", why, NULL);
         return;
     }
     if (c->method->client_streaming) {
@@ -135,14 +185,12 @@ void rpc__call_start(rpc_call *c, grpc_byte_buffer *payload)
     grpc_slice slice = grpc_byte_buffer_reader_readall(&reader);
     grpc_byte_buffer_reader_destroy(&reader);
     grpc_byte_buffer_destroy(payload);
-    c->request = protobuf_c_message_unpack(c->method->request, NULL, GRPC_SLICE_LENGTH(slice),
-                                           GRPC_SLICE_START_PTR(slice));
+    const char *reason = NULL;
+    char msg[256];
+    int rc = unpack_request(c, c->method->request, slice, &c->request, &reason, msg, sizeof(msg));
     grpc_slice_unref(slice);
-    if (!c->request) {
-        char msg[256];
-        snprintf(msg, sizeof(msg), "request is not a valid %s message",
-                 c->method->request->name);
-        rpc_call_finish(c, FLAME_EINVALID, "BAD_REQUEST", msg, NULL);
+    if (rc < 0) {
+        rpc_call_finish(c, rc, reason, msg, NULL);
         return;
     }
     c->method->handler(c);
@@ -406,9 +454,14 @@ int rpc_call_recv(rpc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMes
     grpc_slice slice = grpc_byte_buffer_reader_readall(&reader);
     grpc_byte_buffer_reader_destroy(&reader);
     grpc_byte_buffer_destroy(bb);
-    *out = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(slice), GRPC_SLICE_START_PTR(slice));
+    const char *reason = NULL;
+    char msg[256];
+    int rc = unpack_request(c, d, slice, out, &reason, msg, sizeof(msg));
     grpc_slice_unref(slice);
-    return *out ? 0 : FLAME_EINVALID;
+    if (rc < 0)
+        flamed_log(LOG_INFO, "rpc_message_refused", "rpc=%s reason=%s message=\"%s\"",
+                   rpc_call_method_name(c), reason, msg);
+    return rc;
 }
 
 int rpc_call_send_packed(rpc_call *c, const uint8_t *data, size_t len,

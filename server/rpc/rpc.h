@@ -60,6 +60,11 @@ struct rpc_server_options {
      * present a certificate signed by it (mTLS). Unix sockets stay plaintext. */
     const char *tls_cert, *tls_key, *tls_client_ca;
     size_t max_receive_bytes;   /* largest request message; 0: gRPC's 4 MiB */
+    /* Deepest nesting of messages in a request (policy limits.max_depth; see
+     * rpc/wire_depth.h): deeper requests are refused with FLAME_EINVALID before
+     * protobuf-c unpacks them. 0: RPC_WIRE_DEPTH_DEFAULT (32); otherwise clamped
+     * to [RPC_WIRE_DEPTH_MIN, RPC_WIRE_DEPTH_MAX] = [8, 200]. */
+    size_t max_depth;
 };
 
 /**
@@ -137,7 +142,7 @@ int rpc_call_run_worker(rpc_call *call, void (*fn)(rpc_call *call));
  *                  (protobuf_c_message_free_unpacked); NULL when the client
  *                  closed its side (end of stream).
  * @return 0; FLAME_ECANCELLED (client gone); FLAME_EINVALID (not a valid
- *         message of type d).
+ *         message of type d, or nested deeper than the server's max_depth).
  */
 int rpc_call_recv(rpc_call *call, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out);
 

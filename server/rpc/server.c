@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "flame/error.h"
 #include "rpc/rpc_internal.h"
+#include "rpc/wire_depth.h"
 
 /* An outstanding grpc_server_request_registered_call for one method. */
 struct pending {
@@ -257,6 +258,10 @@ int rpc_server_start(rpc_server **out, const struct rpc_server_options *opts, in
     if (!srv)
         return FLAME_ENOMEM;
     srv->opts = *opts;
+    srv->opts.max_depth = rpc_wire_depth_clamp(opts->max_depth);
+    if (opts->max_depth && srv->opts.max_depth != opts->max_depth)
+        flamed_log(LOG_WARN, "max_depth_clamped", "max_depth=%zu used=%zu range=%d..%d",
+                   opts->max_depth, srv->opts.max_depth, RPC_WIRE_DEPTH_MIN, RPC_WIRE_DEPTH_MAX);
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->cv, NULL);
     srv->t_shutdown = (struct rpc_tag){TAG_SHUTDOWN, srv};

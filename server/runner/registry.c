@@ -83,10 +83,18 @@ static void prune(runner_registry *reg)
     reg->n = j;
 }
 
-static struct runner *find_request(runner_registry *reg, const char *request_id)
+/*
+ * The newest runner of `pool` with this request_id. A request_id is an
+ * idempotency key within its pool only: matching another pool's runner would
+ * hand one tenant another's runner (id, container, IP) for a guessed key.
+ */
+static struct runner *find_request(runner_registry *reg, const char *pool, const char *request_id)
 {
-    for (size_t i = reg->n; request_id && request_id[0] && i-- > 0;)
-        if (strcmp(reg->rs[i]->request_id, request_id) == 0)
+    if (!request_id || !request_id[0])
+        return NULL;
+    for (size_t i = reg->n; i-- > 0;)
+        if (strcmp(reg->rs[i]->request_id, request_id) == 0 &&
+            strcmp(reg->rs[i]->pool, pool ? pool : "") == 0)
             return reg->rs[i];
     return NULL;
 }
@@ -101,7 +109,7 @@ static int add(runner_registry *reg, struct runner *r, int publish, size_t max_t
         goto done;
     }
     if (existing) {
-        struct runner *same = find_request(reg, r->request_id);
+        struct runner *same = find_request(reg, r->pool, r->request_id);
         if (same && same->state != S(FAILED)) {
             *existing = runner_dup(same);
             err = *existing ? FLAME_EEXISTS : FLAME_ENOMEM;
@@ -169,15 +177,6 @@ int runner_registry_insert_once(runner_registry *reg, struct runner *r, size_t m
 int runner_registry_adopt(runner_registry *reg, struct runner *r)
 {
     return add(reg, r, 0, 0, 0, NULL, NULL, NULL);
-}
-
-struct runner *runner_registry_get_by_request(runner_registry *reg, const char *request_id)
-{
-    pthread_mutex_lock(&reg->mu);
-    struct runner *r = find_request(reg, request_id);
-    struct runner *c = r ? runner_dup(r) : NULL;
-    pthread_mutex_unlock(&reg->mu);
-    return c;
 }
 
 void runner_registry_spawn_begin(runner_registry *reg, const char *id, int64_t now_ms)

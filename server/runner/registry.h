@@ -48,19 +48,18 @@ int runner_registry_insert_within(runner_registry *reg, struct runner *r, size_t
 
 /**
  * Idempotent insert: like runner_registry_insert_within(), but when
- * r->request_id is set and a runner with the same request_id exists that did
- * not fail, nothing is inserted and *existing receives its snapshot (owned by
- * the caller). Checked under the lock, so two concurrent Boots with one
- * request_id make one runner.
+ * r->request_id is set and a runner of the same pool with the same request_id
+ * exists that did not fail, nothing is inserted and *existing receives its
+ * snapshot (owned by the caller). The key is (pool, request_id): another
+ * pool's runner never matches, so a request_id reused across pools makes a
+ * new runner and says nothing of the other pool. Checked under the lock, so
+ * two concurrent Boots with one key make one runner.
  * @return 0 (inserted, *existing NULL); FLAME_EEXISTS (*existing set);
  *         FLAME_EEXHAUSTED (quota; r not taken).
  */
 int runner_registry_insert_once(runner_registry *reg, struct runner *r, size_t max_total,
                                 size_t max_pool, size_t *live_total, size_t *live_pool,
                                 struct runner **existing);
-
-/** Newest runner (any state) with this request_id, or NULL. */
-struct runner *runner_registry_get_by_request(runner_registry *reg, const char *request_id);
 
 /* ---- lifetime rules: leases, idle shutdown, max lifetime (times: monotonic ms) ---- */
 

@@ -1,6 +1,8 @@
 /*
  * fuzz_boot_request - a Boot's path from bytes to the Docker create body, as
- * server/service/boot.c walks it, without Docker: protobuf-c unpack of a
+ * server/service/boot.c walks it, without Docker: the bounded decode of
+ * server/rpc/call.c (rpc_wire_depth_check() with the default limit, 32: only
+ * what passes is unpacked, as flamed does), protobuf-c unpack of a
  * flame.v1.BootRequest, request_boot_validate() (server/service/request.c),
  * policy_check_boot() with the built-in policy (server/service/policy.c),
  * request_boot_env(), the runner's labels and docker_container_config_build()
@@ -18,6 +20,7 @@
 #include "docker/docker.h"
 #include "flame/error.h"
 #include "flame/v1/runner_service.pb-c.h"
+#include "rpc/wire_depth.h"
 #include "runner/runner.h"
 #include "service/policy.h"
 #include "service/request.h"
@@ -36,6 +39,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    int depth_rc = rpc_wire_depth_check(&flame__v1__boot_request__descriptor, data, size,
+                                        RPC_WIRE_DEPTH_DEFAULT);
+    assert(depth_rc == 0 || depth_rc == FLAME_ERANGE || depth_rc == FLAME_EINVALID);
+    if (depth_rc < 0)
+        return 0; /* flamed answers INVALID_ARGUMENT; protobuf-c never sees it */
     Flame__V1__BootRequest *req = flame__v1__boot_request__unpack(NULL, size, data);
     if (!req)
         return 0;

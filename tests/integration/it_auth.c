@@ -4,7 +4,9 @@
  * health stays open unless --auth-health; a token scoped to pools boots only
  * there, sees only its pools' runners in List and Watch, and gets NOT_FOUND
  * (worded as for an unknown id) for another pool's runner; audit lines name
- * the caller and never hold a secret.
+ * the caller and never hold a secret. Two authorization headers are
+ * UNAUTHENTICATED even when one is valid; a Boot's request_id is an
+ * idempotency key within its pool only.
  */
 #include "harness_ext.h"
 
@@ -277,6 +279,62 @@ static void auth_tokens_file_errors_stop_flamed_at_start(void **state)
     flx_pass(e);
 }
 
+static void auth_two_authorization_headers_are_unauthenticated(void **state)
+{
+    char admin[96], alice[96], tokens[256], a_admin[128], a_alice[128];
+    make_secret(admin, sizeof(admin), "adm");
+    make_secret(alice, sizeof(alice), "ali");
+    snprintf(tokens, sizeof(tokens), "admin:%s\nalice:%s\n", admin, alice);
+    const char *path = flx_write(*state, "tokens", tokens);
+    const char *args[] = {"--auth-tokens", path, NULL};
+    fl_env *e = flx_begin(state, &(flx_flamed){.args = args, .token = admin});
+    snprintf(a_admin, sizeof(a_admin), "Bearer %s", admin);
+    snprintf(a_alice, sizeof(a_alice), "Bearer %s", alice);
+    Flame__V1__ListRequest list = FLAME__V1__LIST_REQUEST__INIT;
+    uint8_t req[64];
+    size_t len = protobuf_c_message_pack(&list.base, req);
+    flame_status st;
+
+    /* One valid header: OK. Two, whichever order, valid or not: refused. */
+    const char *const one[][2] = {{"authorization", a_admin}};
+    int code = flx_call_md(e, LIST, one, 1, req, len, &st);
+    flx_assert_st(code, &st, GS_OK, NULL, NULL);
+    const char *const twice[][2] = {{"authorization", a_admin}, {"authorization", a_admin}};
+    const char *const two_tokens[][2] = {{"authorization", a_alice}, {"authorization", a_admin}};
+    const char *const valid_first[][2] = {{"authorization", a_admin}, {"authorization", "Bearer x"}};
+    const char *const valid_last[][2] = {{"authorization", "Bearer x"}, {"authorization", a_admin}};
+    const char *const (*const cases[])[2] = {twice, two_tokens, valid_first, valid_last};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        code = flx_call_md(e, LIST, cases[i], 2, req, len, &st);
+        if (code != GS_UNAUTHENTICATED)
+            print_error("two authorization headers, case %zu\n", i);
+        flx_assert_st(code, &st, GS_UNAUTHENTICATED, "UNAUTHENTICATED",
+                      "more than one authorization header");
+    }
+    /* A Boot with two headers creates nothing. */
+    flx_boot *b = flx_boot_new(e);
+    size_t blen = protobuf_c_message_get_packed_size(&b->req.base);
+    uint8_t *breq = malloc(blen);
+    assert_non_null(breq);
+    protobuf_c_message_pack(&b->req.base, breq);
+    code = flx_call_md(e, "/flame.v1.RunnerService/Boot", two_tokens, 2, breq, blen, &st);
+    flx_assert_st(code, &st, GS_UNAUTHENTICATED, "UNAUTHENTICATED",
+                  "more than one authorization header");
+    free(breq);
+    flx_boot_free(b);
+    flx_assert_managed(e, 0, "after a Boot with two authorization headers");
+    /* Health is open to callers without a token, not to callers with two. */
+    uint8_t hreq[1] = {0};
+    code = flx_call_md(e, "/grpc.health.v1.Health/Check", twice, 2, hreq, 0, &st);
+    flx_assert_st(code, &st, GS_UNAUTHENTICATED, "UNAUTHENTICATED",
+                  "more than one authorization header");
+    code = flx_call_md(e, "/grpc.health.v1.Health/Check", one, 0, hreq, 0, &st);
+    flx_assert_st(code, &st, GS_OK, NULL, NULL);
+    assert_log_lacks(e, admin);
+    assert_log_lacks(e, alice);
+    flx_pass(e);
+}
+
 /* ------------------------------------------------------------------------------- tenancy */
 
 /* Replace every occurrence of id in msg by "<id>". */
@@ -454,6 +512,87 @@ static void auth_pool_scoped_token_tenancy(void **state)
     flx_pass(e);
 }
 
+/*
+ * alice (pool A) reuses the request_id of bob's Boot in pool B: she gets a
+ * new runner of her own, nothing of bob's (id, container, IP); her replay
+ * gets her runner back, and bob's replay his.
+ */
+static void auth_request_id_is_an_idempotency_key_within_its_pool(void **state)
+{
+    fl_env *e0 = *state;
+    char alice[96], bob[96], tokens[512], pool_b[64], request_id[64], u[24];
+    make_secret(alice, sizeof(alice), "ali");
+    make_secret(bob, sizeof(bob), "bob");
+    snprintf(pool_b, sizeof(pool_b), "%s-b", e0->tag);
+    fl_unique(u, sizeof(u));
+    snprintf(request_id, sizeof(request_id), "boot-%s", u);
+    snprintf(tokens, sizeof(tokens), "alice:%s:%s\nbob:%s:%s\n", alice, e0->pool, bob, pool_b);
+    const char *path = flx_write(e0, "tokens", tokens);
+    const char *args[] = {"--auth-tokens", path, NULL};
+    fl_env *e = flx_begin(state, &(flx_flamed){.args = args, .token = alice});
+    flame_client *bob_c = flx_client(e, bob);
+    flame_status st;
+
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.pool = pool_b;
+    req.request_id = request_id;
+    flame_runner *rb = NULL;
+    int rc = flame_client_boot(bob_c, &req, &rb, &st);
+    flx_assert_st(st.code, &st, GS_OK, NULL, NULL);
+    assert_int_equal(rc, 0);
+
+    /* alice, same request_id, her pool: a new runner. */
+    fl_boot_req_init(e, &req);
+    req.request_id = request_id;
+    flame_runner *ra = NULL;
+    rc = flame_client_boot(e->client, &req, &ra, &st);
+    flx_assert_st(st.code, &st, GS_OK, NULL, NULL);
+    assert_int_equal(rc, 0);
+    assert_string_equal(ra->pool, e->pool);
+    assert_string_equal(ra->request_id, request_id);
+    assert_int_equal(ra->state, FLAME_RUNNER_RUNNING);
+    assert_string_not_equal(ra->id, rb->id);
+    assert_string_not_equal(ra->container_id, rb->container_id);
+    assert_string_not_equal(ra->ip_address, rb->ip_address);
+    assert_string_not_equal(ra->name, rb->name);
+    flx_assert_managed(e, 2, "after one Boot per pool with one request_id");
+
+    /* Replays stay within their pool. */
+    flame_runner *ra2 = NULL, *rb2 = NULL;
+    assert_int_equal(flame_client_boot(e->client, &req, &ra2, &st), 0);
+    assert_string_equal(ra2->id, ra->id);
+    assert_string_equal(ra2->container_id, ra->container_id);
+    fl_boot_req_init(e, &req);
+    req.pool = pool_b;
+    req.request_id = request_id;
+    assert_int_equal(flame_client_boot(bob_c, &req, &rb2, &st), 0);
+    assert_string_equal(rb2->id, rb->id);
+    assert_string_equal(rb2->container_id, rb->container_id);
+    flx_assert_managed(e, 2, "after the replays");
+
+    /* Each sees only its own runner. */
+    flame_runner **rs = NULL;
+    size_t n = 0;
+    assert_int_equal(flame_client_list(e->client, NULL, &rs, &n, &st), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rs[0]->id, ra->id);
+    flame_runner_list_free(rs, n);
+    assert_int_equal(flame_client_list(bob_c, NULL, &rs, &n, &st), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rs[0]->id, rb->id);
+    flame_runner_list_free(rs, n);
+
+    fl_shutdown(e, ra->id);
+    assert_int_equal(flame_client_shutdown(bob_c, rb->id, 0, NULL, &st), 0);
+    flx_wait_managed(e, 0, 10000, "after shutting both down");
+    flame_runner_free(ra);
+    flame_runner_free(ra2);
+    flame_runner_free(rb);
+    flame_runner_free(rb2);
+    flx_pass(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +600,8 @@ int main(void)
         FLX_UNIT(auth_health_open_by_default_closed_with_auth_health),
         FLX_UNIT(auth_tokens_file_errors_stop_flamed_at_start),
         FLX_UNIT(auth_pool_scoped_token_tenancy),
+        FLX_UNIT(auth_two_authorization_headers_are_unauthenticated),
+        FLX_UNIT(auth_request_id_is_an_idempotency_key_within_its_pool),
     };
     return FL_RUN("auth", tests);
 }

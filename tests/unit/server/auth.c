@@ -182,12 +182,42 @@ static void checking_authorization_values(void **state)
     rpc_auth_free(a);
 }
 
+static void exactly_one_authorization_header_is_accepted(void **state)
+{
+    (void)state;
+    rpc_auth *a = load_ok("admin:" ADMIN "\nalice:" ALICE ":pool-a\n");
+    struct rpc_identity id = {0};
+    const char *why = NULL;
+
+    assert_int_equal(rpc_auth_check_headers(a, 1, "Bearer " ALICE, &id, &why), 0);
+    assert_string_equal(id.name, "alice");
+    /* None, or one that is not a token: the usual message. */
+    why = NULL;
+    assert_int_equal(rpc_auth_check_headers(a, 0, NULL, &id, &why), FLAME_EUNAUTH);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "bearer token"));
+    why = NULL;
+    assert_int_equal(rpc_auth_check_headers(a, 1, "Bearer nope", &id, &why), FLAME_EUNAUTH);
+    assert_non_null(strstr(why, "bearer token"));
+    /* Two, even when the first (or both) are valid: refused, and said so. */
+    for (size_t n = 2; n <= 3; n++) {
+        memset(&id, 0, sizeof(id));
+        why = NULL;
+        assert_int_equal(rpc_auth_check_headers(a, n, "Bearer " ADMIN, &id, &why), FLAME_EUNAUTH);
+        assert_non_null(why);
+        assert_non_null(strstr(why, "more than one authorization header"));
+        assert_null(id.name);
+    }
+    rpc_auth_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tokens_file_format),
         cmocka_unit_test(tokens_file_errors),
         cmocka_unit_test(checking_authorization_values),
+        cmocka_unit_test(exactly_one_authorization_header_is_accepted),
     };
     return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
 }

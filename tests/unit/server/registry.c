@@ -118,6 +118,14 @@ static int state_of(struct fx *fx, const char *id)
     return st;
 }
 
+/* Give a BOOTING runner its container (CID) and make it RUNNING. */
+static int runner_set_container_and_run(struct fx *fx, const char *id)
+{
+    int rc = runner_registry_set_container(fx->reg, id, CID);
+
+    return rc < 0 ? rc : runner_registry_set_running(fx->reg, id, "10.0.0.2");
+}
+
 /* ---------------------------------------------------------------- events */
 
 static void insert_publishes_booting(void **state)
@@ -822,6 +830,93 @@ static void recent_removed_tombstones_outlive_older_failed_ones(void **state)
     assert_null(runner_registry_get(fx->reg, "f0"));
 }
 
+/* ---------------------------------------------------------------- idempotency (pool, request_id) */
+
+static struct runner *mk_request(const char *id, const char *pool, const char *request_id)
+{
+    struct runner *r = mk(id, pool);
+
+    assert_int_equal(runner_set_str(&r->request_id, request_id), 0);
+    return r;
+}
+
+static void same_request_id_in_two_pools_makes_two_runners(void **state)
+{
+    struct fx *fx = *state;
+    struct runner *existing = NULL;
+
+    assert_int_equal(runner_registry_insert_once(fx->reg, mk_request("b1", "poolb", "req-1"), 0, 0,
+                                                 NULL, NULL, &existing), 0);
+    assert_null(existing);
+    assert_int_equal(runner_set_container_and_run(fx, "b1"), 0);
+    /* poola reuses poolb's key: a new runner, nothing of poolb's handed back. */
+    assert_int_equal(runner_registry_insert_once(fx->reg, mk_request("a1", "poola", "req-1"), 0, 0,
+                                                 NULL, NULL, &existing), 0);
+    assert_null(existing);
+    assert_int_equal(runner_registry_count(fx->reg, "poola"), 1);
+    assert_int_equal(runner_registry_count(fx->reg, "poolb"), 1);
+    struct runner *a = runner_registry_get(fx->reg, "a1");
+    assert_non_null(a);
+    assert_string_equal(a->pool, "poola");
+    assert_string_equal(a->container_id, "");
+    runner_free(a);
+}
+
+static void same_request_id_in_one_pool_returns_the_existing_runner(void **state)
+{
+    struct fx *fx = *state;
+    struct runner *existing = NULL;
+
+    assert_int_equal(runner_registry_insert_once(fx->reg, mk_request("b1", "poolb", "req-1"), 0, 0,
+                                                 NULL, NULL, &existing), 0);
+    assert_int_equal(runner_set_container_and_run(fx, "b1"), 0);
+    struct runner *again = mk_request("b2", "poolb", "req-1");
+    assert_int_equal(runner_registry_insert_once(fx->reg, again, 0, 0, NULL, NULL, &existing),
+                     FLAME_EEXISTS);
+    runner_free(again); /* not taken */
+    assert_non_null(existing);
+    assert_string_equal(existing->id, "b1");
+    assert_string_equal(existing->pool, "poolb");
+    assert_string_equal(existing->container_id, CID);
+    runner_free(existing);
+    assert_int_equal(runner_registry_count(fx->reg, "poolb"), 1);
+    assert_null(runner_registry_get(fx->reg, "b2"));
+}
+
+static void adopted_runner_keeps_its_key_within_its_pool(void **state)
+{
+    struct fx *fx = *state;
+    struct runner *existing = NULL;
+
+    /* As after a restart: adopted from Docker with flamed.pool and flamed.request_id. */
+    struct runner *r = mk_request("b1", "poolb", "req-1");
+    r->state = S(RUNNING);
+    assert_int_equal(runner_registry_adopt(fx->reg, r), 0);
+    struct runner *other = mk_request("a1", "poola", "req-1");
+    assert_int_equal(runner_registry_insert_once(fx->reg, other, 0, 0, NULL, NULL, &existing), 0);
+    assert_null(existing);
+    struct runner *same = mk_request("b2", "poolb", "req-1");
+    assert_int_equal(runner_registry_insert_once(fx->reg, same, 0, 0, NULL, NULL, &existing),
+                     FLAME_EEXISTS);
+    runner_free(same);
+    assert_non_null(existing);
+    assert_string_equal(existing->id, "b1");
+    runner_free(existing);
+}
+
+static void a_failed_runner_does_not_hold_its_key(void **state)
+{
+    struct fx *fx = *state;
+    struct runner *existing = NULL;
+
+    assert_int_equal(runner_registry_insert_once(fx->reg, mk_request("b1", "poolb", "req-1"), 0, 0,
+                                                 NULL, NULL, &existing), 0);
+    assert_int_equal(runner_registry_set_failed(fx->reg, "b1", "image not found"), 0);
+    assert_int_equal(runner_registry_insert_once(fx->reg, mk_request("b2", "poolb", "req-1"), 0, 0,
+                                                 NULL, NULL, &existing), 0);
+    assert_null(existing);
+}
+
 static void live_states_are_all_but_removed_and_failed(void **state)
 {
     (void)state;
@@ -880,6 +975,10 @@ int main(void)
         T(failed_tombstones_beyond_4096_are_pruned_oldest_first),
         T(recent_removed_tombstones_outlive_older_failed_ones),
         T(live_states_are_all_but_removed_and_failed),
+        T(same_request_id_in_two_pools_makes_two_runners),
+        T(same_request_id_in_one_pool_returns_the_existing_runner),
+        T(adopted_runner_keeps_its_key_within_its_pool),
+        T(a_failed_runner_does_not_hold_its_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
