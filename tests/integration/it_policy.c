@@ -1,10 +1,11 @@
 /*
  * The Boot policy against the real flamed: the built-in policy's host-escape
- * denials, a policy file's allowlists, allow switches, defaults and ceilings
- * (checked in Docker's own HostConfig), quotas (also under 8 concurrent
- * Boots), size limits, and policy files flamed refuses to start with. Every
- * refusal is checked for its status, its flame-reason and that it left no
- * container in Docker.
+ * denials, a policy file's allowlists, allow switches (privileged,
+ * capabilities, host_binds), defaults and ceilings (checked in Docker's own
+ * HostConfig), quotas (also under 8 concurrent Boots), size limits, and
+ * policy files flamed refuses to start with (retired switches set true, a
+ * host_binds prefix that gives root). Every refusal is checked for its
+ * status, its flame-reason and that it left no container in Docker.
  */
 #include "harness_ext.h"
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DENIED GS_PERMISSION_DENIED, "POLICY_DENIED"
@@ -94,8 +96,9 @@ static void policy_builtin_denies_host_escapes(void **state)
         const char *hc, *mount, *rule;
     } cases[] = {
         {"{\"Privileged\": true}", NULL, "allow.privileged"},
-        {"{\"CapAdd\": [\"SYS_ADMIN\"]}", NULL, "allow.cap_add"},
-        {"{\"CapAdd\": [\"ALL\"]}", NULL, "allow.cap_add"},
+        {"{\"CapAdd\": [\"SYS_ADMIN\"]}", NULL, "allow.capabilities"},
+        {"{\"CapAdd\": [\"cap_sys_admin\"]}", NULL, "allow.capabilities"},
+        {"{\"CapAdd\": [\"ALL\"]}", NULL, "allow.capabilities"},
         {"{\"PidMode\": \"host\"}", NULL, "allow.host_namespaces"},
         {"{\"IpcMode\": \"host\"}", NULL, "allow.host_namespaces"},
         {"{\"UsernsMode\": \"host\"}", NULL, "allow.host_namespaces"},
@@ -107,36 +110,50 @@ static void policy_builtin_denies_host_escapes(void **state)
         {"{\"SecurityOpt\": [\"seccomp=unconfined\"]}", NULL, "allow.privileged"},
         {"{\"SecurityOpt\": [\"apparmor=unconfined\"]}", NULL, "allow.privileged"},
         {"{\"SecurityOpt\": [\"label=disable\"]}", NULL, "allow.privileged"},
-        {"{\"Binds\": [\"/:/host\"]}", NULL, "allow.root_bind"},
-        {"{\"Binds\": [\"/:/host:ro\"]}", NULL, "allow.root_bind"},
-        {"{\"Binds\": [\"//:/host\"]}", NULL, "allow.root_bind"},
+        {"{\"SecurityOpt\": [\"seccomp={\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\"}\"]}", NULL,
+         "allow.seccomp_profiles"},
+        /* No host path without allow.host_binds: "/", the Docker socket, its directories. */
+        {"{\"Binds\": [\"/:/host\"]}", NULL, "allow.host_binds"},
+        {"{\"Binds\": [\"/:/host:ro\"]}", NULL, "allow.host_binds"},
+        {"{\"Binds\": [\"//:/host\"]}", NULL, "allow.host_binds"},
         {"{\"Binds\": [\"/var/run/docker.sock:/var/run/docker.sock\"]}", NULL,
-         "allow.docker_socket"},
-        {"{\"Binds\": [\"/run/docker.sock:/s\"]}", NULL, "allow.docker_socket"},
-        {"{\"Binds\": [\"/var/run:/r\"]}", NULL, "allow.docker_socket"},
-        {"{\"Binds\": [\"/var/run/:/r\"]}", NULL, "allow.docker_socket"},
-        {"{\"Binds\": [\"/run:/r\"]}", NULL, "allow.docker_socket"},
-        {"{\"Binds\": [\"/var:/v\"]}", NULL, "allow.docker_socket"},
-        {"{\"Binds\": [\"/tmp:/t\", \"/var/run/docker.sock:/s\"]}", NULL, "Binds[1]"},
+         "allow.host_binds"},
+        {"{\"Binds\": [\"/run/docker.sock:/s\"]}", NULL, "allow.host_binds"},
+        {"{\"Binds\": [\"/var/run:/r\"]}", NULL, "allow.host_binds"},
+        {"{\"Binds\": [\"/var/run/:/r\"]}", NULL, "allow.host_binds"},
+        {"{\"Binds\": [\"/run:/r\"]}", NULL, "allow.host_binds"},
+        {"{\"Binds\": [\"/var:/v\"]}", NULL, "allow.host_binds"},
+        {"{\"Binds\": [\"/tmp:/t\"]}", NULL, "allow.host_binds"},
+        {"{\"Binds\": [\"fltest-data:/t\", \"/var/run/docker.sock:/s\"]}", NULL, "Binds[1]"},
         /* Docker cleans a bind's source lexically before it mounts it. */
-        {"{\"Binds\": [\"/run/fltest-no-such-dir/..:/r\"]}", NULL, "allow.docker_socket"},
-        {"{\"Binds\": [\"/fltest-no-such-dir/..:/host\"]}", NULL, "allow.root_bind"},
-        {"{\"Binds\": [\"/var/run/./docker.sock:/s\"]}", NULL, "allow.docker_socket"},
+        {"{\"Binds\": [\"/run/fltest-no-such-dir/..:/r\"]}", NULL, "host path '/run'"},
+        {"{\"Binds\": [\"/fltest-no-such-dir/..:/host\"]}", NULL, "host path '/'"},
+        {"{\"Binds\": [\"/var/run/./docker.sock:/s\"]}", NULL, "host path '/var/run/docker.sock'"},
+        /* Modes that relabel or propagate, even on a named volume. */
+        {"{\"Binds\": [\"fltest-data:/d:z\"]}", NULL, "it relabels host files"},
+        {"{\"Binds\": [\"fltest-data:/d:rshared\"]}", NULL, "propagates mounts back to the host"},
         {NULL, "{\"Type\": \"bind\", \"Source\": \"/var/run/docker.sock\", \"Target\": \"/s\"}",
-         "allow.docker_socket"},
-        {NULL, "{\"Type\": \"bind\", \"Source\": \"/\", \"Target\": \"/host\"}", "allow.root_bind"},
+         "allow.host_binds"},
+        {NULL, "{\"Type\": \"bind\", \"Source\": \"/\", \"Target\": \"/host\"}", "allow.host_binds"},
         {NULL, "{\"Type\": \"bind\", \"Source\": \"/var/run\", \"Target\": \"/r\"}",
-         "allow.docker_socket"},
+         "allow.host_binds"},
         {NULL,
          "{\"Type\": \"volume\", \"Source\": \"fltest-sneaky\", \"Target\": \"/host\", "
          "\"VolumeOptions\": {\"DriverConfig\": {\"Name\": \"local\", \"Options\": "
          "{\"type\": \"none\", \"o\": \"bind\", \"device\": \"/\"}}}}",
-         "allow.root_bind"},
+         "allow.volume_drivers"},
         {NULL,
          "{\"Type\": \"volume\", \"Source\": \"fltest-sneaky2\", \"Target\": \"/r\", "
          "\"VolumeOptions\": {\"DriverConfig\": {\"Name\": \"local\", \"Options\": "
          "{\"type\": \"none\", \"o\": \"bind\", \"device\": \"/var/run\"}}}}",
-         "allow.docker_socket"},
+         "allow.volume_drivers"},
+        {"{\"MaskedPaths\": []}", NULL, "allow.masked_paths"},
+        {"{\"Sysctls\": {\"kernel.core_pattern\": \"|/tmp/x\"}}", NULL, "allow.sysctls"},
+        {"{\"Ulimits\": [{\"Name\": \"core\", \"Soft\": 1, \"Hard\": 1}]}", NULL,
+         "ceilings.Ulimits"},
+        {"{\"Tmpfs\": {\"/proc\": \"\"}}", NULL, "a tmpfs cannot cover the root, /proc or /sys"},
+        {"{\"PortBindings\": {\"22/tcp\": [{\"HostPort\": \"2222\"}]}}", NULL,
+         "allow.port_bindings"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         flx_boot *b = flx_boot_new(e);
@@ -150,17 +167,28 @@ static void policy_builtin_denies_host_escapes(void **state)
         flx_boot_free(b);
     }
 
-    /* What stays allowed: a bind of an ordinary directory, a tmpfs, unprivileged settings. */
-    char hc[512], id[40];
-    snprintf(hc, sizeof(hc),
-             "{\"Binds\": [\"%s:/data:ro\"], \"CapDrop\": [\"NET_RAW\"], \"Privileged\": false, "
-             "\"PidMode\": \"\", \"Memory\": 134217728}",
-             flx_dir(e));
+    /* What stays allowed: tmpfs, an anonymous volume (removed with the container),
+     * unprivileged settings, Ulimits within the built-in ceilings. */
+    char id[40];
     flx_boot *b = flx_boot_new(e);
-    flx_boot_host_config(b, hc);
+    flx_boot_host_config(b, "{\"CapDrop\": [\"net_raw\"], \"Privileged\": false, \"PidMode\": \"\", "
+                            "\"Memory\": 134217728, \"SecurityOpt\": [\"no-new-privileges\"], "
+                            "\"Ulimits\": [{\"Name\": \"NOFILE\", \"Soft\": 1024, \"Hard\": 4096}], "
+                            "\"Tmpfs\": {\"/run//app/\": \"rw,size=16m\"}}");
     flx_boot_mount(b, "{\"Type\": \"tmpfs\", \"Target\": \"/scratch\"}");
-    expect_booted(e, b, id, sizeof(id), "ordinary bind + tmpfs");
+    flx_boot_mount(b, "{\"Type\": \"volume\", \"Target\": \"/anon\"}");
+    expect_booted(e, b, id, sizeof(id), "tmpfs + anonymous volume + unprivileged settings");
     flx_boot_free(b);
+    /* Docker holds the spellings flamed checked. */
+    cJSON *j = inspect_runner(e, id);
+    char *caps = cJSON_PrintUnformatted(fl_json_path(j, "HostConfig.CapDrop"));
+    fl_assert_contains(caps, "CAP_NET_RAW");
+    free(caps);
+    const cJSON *ul = cJSON_GetArrayItem(fl_json_path(j, "HostConfig.Ulimits"), 0);
+    assert_non_null(ul);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(ul, "Name")->valuestring, "nofile");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(fl_json_path(j, "HostConfig.Tmpfs"), "/run/app"));
+    cJSON_Delete(j);
     fl_shutdown(e, id);
     flx_wait_managed(e, 0, 10000, "after the allowed Boot's Shutdown");
     flx_pass(e);
@@ -170,7 +198,8 @@ static void policy_builtin_denies_host_escapes(void **state)
 
 static void policy_allow_switches(void **state)
 {
-    fl_env *e = begin_with_policy(state, "{\"allow\": {\"privileged\": true, \"cap_add\": true}}");
+    fl_env *e = begin_with_policy(state, "{\"allow\": {\"privileged\": true, "
+                                         "\"capabilities\": [\"NET_ADMIN\"]}}");
     char id[40];
 
     /* Privileged passes the policy. Some hosts (Docker in an unprivileged container)
@@ -205,23 +234,32 @@ static void policy_allow_switches(void **state)
     cJSON_Delete(j);
     fl_shutdown(e, id);
 
-    b = flx_boot_new(e);
-    flx_boot_host_config(b, "{\"CapAdd\": [\"NET_ADMIN\"]}");
-    expect_booted(e, b, id, sizeof(id), "CapAdd with allow.cap_add");
-    flx_boot_free(b);
-    j = inspect_runner(e, id);
-    const cJSON *caps = fl_json_path(j, "HostConfig.CapAdd");
-    assert_true(cJSON_IsArray(caps) && cJSON_GetArraySize(caps) == 1);
-    cJSON_Delete(j);
-    fl_shutdown(e, id);
+    /* A listed capability, in any of Docker's spellings, reaches Docker as CAP_X. */
+    static const char *const net_admin[] = {"{\"CapAdd\": [\"NET_ADMIN\"]}",
+                                            "{\"CapAdd\": [\"cap_net_admin\"]}"};
+    for (size_t i = 0; i < 2; i++) {
+        b = flx_boot_new(e);
+        flx_boot_host_config(b, net_admin[i]);
+        expect_booted(e, b, id, sizeof(id), net_admin[i]);
+        flx_boot_free(b);
+        j = inspect_runner(e, id);
+        const cJSON *caps = fl_json_path(j, "HostConfig.CapAdd");
+        assert_true(cJSON_IsArray(caps) && cJSON_GetArraySize(caps) == 1);
+        assert_string_equal(cJSON_GetArrayItem(caps, 0)->valuestring, "CAP_NET_ADMIN");
+        cJSON_Delete(j);
+        fl_shutdown(e, id);
+    }
 
     /* What was not switched on stays denied. */
     static const struct {
         const char *hc, *rule;
     } still[] = {
         {"{\"PidMode\": \"host\"}", "allow.host_namespaces"},
-        {"{\"Binds\": [\"/:/host\"]}", "allow.root_bind"},
-        {"{\"Binds\": [\"/var/run/docker.sock:/s\"]}", "allow.docker_socket"},
+        {"{\"CapAdd\": [\"SYS_ADMIN\"]}", "allow.capabilities"},
+        {"{\"CapAdd\": [\"NET_ADMIN\", \"ALL\"]}", "host_config.CapAdd[1] 'ALL'"},
+        {"{\"SecurityOpt\": [\"seccomp=strict\"]}", "allow.seccomp_profiles"},
+        {"{\"Binds\": [\"/:/host\"]}", "allow.host_binds"},
+        {"{\"Binds\": [\"/var/run/docker.sock:/s\"]}", "allow.host_binds"},
         {"{\"Devices\": [{\"PathOnHost\": \"/dev/kmsg\", \"PathInContainer\": \"/dev/kmsg\", "
          "\"CgroupPermissions\": \"r\"}]}", "allow.devices"},
     };
@@ -232,6 +270,113 @@ static void policy_allow_switches(void **state)
         flx_boot_free(b);
     }
     flx_wait_managed(e, 0, 10000, "after the Shutdowns");
+    flx_pass(e);
+}
+
+/*
+ * allow.host_binds: a bind (Binds or a mount of Type bind) under the prefix
+ * reaches Docker with its path cleaned and the runner sees the files; the
+ * prefix's parent, a symlink under it to "/", another host path, the Docker
+ * socket and a relabelling mode stay denied.
+ */
+static void policy_host_binds(void **state)
+{
+    fl_env *e0 = *state;
+    if (e0->skip_reason[0])
+        skip();
+    const char *data = flx_path(e0, "data");
+    assert_int_equal(mkdir(data, 0755), 0);
+    char p[512], json[1024];
+    snprintf(p, sizeof(p), "%s/sub", data);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof(p), "%s/sub/hello", data);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("hello\n", f);
+    fclose(f);
+    snprintf(p, sizeof(p), "%s/root-link", data);
+    assert_int_equal(symlink("/", p), 0);
+    snprintf(json, sizeof(json), "{\"allow\": {\"host_binds\": [\"%s\"]}}", data);
+    fl_env *e = begin_with_policy(state, json);
+    char id[40];
+
+    flx_boot *b = flx_boot_new(e);
+    snprintf(json, sizeof(json), "{\"Binds\": [\"%s//sub/./:/data/:ro\"]}", data);
+    flx_boot_host_config(b, json);
+    snprintf(json, sizeof(json), "{\"Type\": \"bind\", \"Source\": \"%s/sub/\", \"Target\": \"//m/\", "
+                                 "\"ReadOnly\": true}", data);
+    flx_boot_mount(b, json);
+    expect_booted(e, b, id, sizeof(id), "binds under allow.host_binds");
+    flx_boot_free(b);
+    cJSON *j = inspect_runner(e, id);
+    char want[600];
+    snprintf(want, sizeof(want), "%s/sub:/data:ro", data);
+    const cJSON *binds = fl_json_path(j, "HostConfig.Binds");
+    assert_int_equal(cJSON_GetArraySize(binds), 1);
+    assert_string_equal(cJSON_GetArrayItem(binds, 0)->valuestring, want);
+    const cJSON *m = cJSON_GetArrayItem(fl_json_path(j, "HostConfig.Mounts"), 0);
+    assert_non_null(m);
+    snprintf(want, sizeof(want), "%s/sub", data);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(m, "Source")->valuestring, want);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(m, "Target")->valuestring, "/m");
+    cJSON_Delete(j);
+    const char *argv[] = {"sh", "-c", "test -f /data/hello && test -f /m/hello", NULL};
+    flame_spawn_request sreq = {.runner_id = id, .argv = argv};
+    flame_status st;
+    int exit_code = -1;
+    assert_int_equal(flame_client_spawn(e->client, &sreq, NULL, &exit_code, &st), 0);
+    assert_int_equal(exit_code, 0);
+    fl_shutdown(e, id);
+
+    struct {
+        char hc[600];
+        const char *rule;
+    } denied[6];
+    snprintf(denied[0].hc, sizeof(denied[0].hc), "{\"Binds\": [\"%s/..:/d\"]}", data);
+    denied[0].rule = "is not under a prefix in allow.host_binds";
+    snprintf(denied[1].hc, sizeof(denied[1].hc), "{\"Binds\": [\"%s/root-link:/h\"]}", data);
+    denied[1].rule = "gives root on the host";
+    snprintf(denied[2].hc, sizeof(denied[2].hc), "{\"Binds\": [\"/etc:/e\"]}");
+    denied[2].rule = "is not under a prefix in allow.host_binds";
+    snprintf(denied[3].hc, sizeof(denied[3].hc), "{\"Binds\": [\"/var/run/docker.sock:/s\"]}");
+    denied[3].rule = "gives root on the host";
+    snprintf(denied[4].hc, sizeof(denied[4].hc), "{\"Binds\": [\"%s/sub:/d:Z\"]}", data);
+    denied[4].rule = "it relabels host files";
+    snprintf(denied[5].hc, sizeof(denied[5].hc), "{\"Binds\": [\"%s/root-link/etc:/e\"]}", data);
+    denied[5].rule = "(resolved: '/etc')";
+    for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+        b = flx_boot_new(e);
+        flx_boot_host_config(b, denied[i].hc);
+        expect_refused(e, b, DENIED, denied[i].rule, denied[i].hc);
+        flx_boot_free(b);
+    }
+    flx_wait_managed(e, 0, 10000, "after the Shutdown");
+    flx_pass(e);
+}
+
+/* allow.sysctls: a listed sysctl, in either spelling, reaches Docker dotted; another is denied. */
+static void policy_sysctls_reach_docker(void **state)
+{
+    fl_env *e = begin_with_policy(state, "{\"allow\": {\"sysctls\": [\"net.core.somaxconn\"]}}");
+    char id[40];
+    flx_boot *b = flx_boot_new(e);
+    flx_boot_host_config(b, "{\"Sysctls\": {\"net/core/somaxconn\": \"1024\"}, \"Memory\": 134217728}");
+    expect_booted(e, b, id, sizeof(id), "a listed sysctl");
+    flx_boot_free(b);
+    cJSON *j = inspect_runner(e, id);
+    const cJSON *v = fl_json_path(j, "HostConfig.Sysctls");
+    char *text = cJSON_PrintUnformatted(v);
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "net.core.somaxconn")))
+        fail_msg("Docker's HostConfig.Sysctls is %s; expected net.core.somaxconn", text);
+    free(text);
+    assert_int_equal((int64_t)hc_number(j, "Memory"), 134217728);
+    cJSON_Delete(j);
+    fl_shutdown(e, id);
+    b = flx_boot_new(e);
+    flx_boot_host_config(b, "{\"Sysctls\": {\"net.ipv4.ip_forward\": \"1\"}}");
+    expect_refused(e, b, DENIED, "allow.sysctls", "an unlisted sysctl");
+    flx_boot_free(b);
+    flx_wait_managed(e, 0, 10000, "after the Shutdown");
     flx_pass(e);
 }
 
@@ -654,6 +799,19 @@ static void policy_file_errors_stop_flamed_at_start(void **state)
         {"{\"images\": [\"\"]}", "images"},
         {"{\"networks\": [1]}", "networks"},
         {"{\"allow\": {\"privileged\": \"yes\"}}", "allow.privileged"},
+        {"{\"allow\": {\"cap_add\": true}}", "allow.capabilities"},
+        {"{\"allow\": {\"docker_socket\": true}}", "allow.host_binds"},
+        {"{\"allow\": {\"root_bind\": true}}", "allow.host_binds"},
+        {"{\"pools\": {\"p\": {\"allow\": {\"root_bind\": true}}}}", "allow.host_binds"},
+        {"{\"allow\": {\"host_binds\": [\"/\"]}}", "allow.host_binds: '/'"},
+        {"{\"allow\": {\"host_binds\": [\"/var/run\"]}}", "allow.host_binds: '/var/run'"},
+        {"{\"allow\": {\"host_binds\": [\"relative/dir\"]}}", "must be an absolute path"},
+        {"{\"allow\": {\"capabilities\": true}}", "allow.capabilities"},
+        {"{\"allow\": {\"seccomp_profiles\": {\"strict\": \"/nonexistent/fltest-seccomp.json\"}}}",
+         "allow.seccomp_profiles.strict"},
+        {"{\"ceilings\": {\"Ulimits\": {\"nofiles\": 1}}}", "ceilings.Ulimits.nofiles"},
+        {"{\"limits\": {\"max_depth\": 4}}", "limits.max_depth"},
+        {"{\"allow\": {\"privileged\": false, \"privileged\": true}}", "allow.privileged"},
         {"{\"allow\": [\"privileged\"]}", "allow"},
         {"{\"defaults\": {\"Memory\": \"lots\"}}", "defaults.Memory"},
         {"{\"defaults\": {\"Memory\": -1}}", "defaults.Memory"},
@@ -696,6 +854,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         FLX_UNIT(policy_builtin_denies_host_escapes),
         FLX_UNIT(policy_allow_switches),
+        FLX_UNIT(policy_host_binds),
+        FLX_UNIT(policy_sysctls_reach_docker),
         FLX_UNIT(policy_image_allowlist),
         FLX_UNIT(policy_network_allowlist),
         FLX_UNIT(policy_defaults_and_ceilings),

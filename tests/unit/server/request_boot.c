@@ -1,9 +1,14 @@
-/* Unit tests: request_boot_validate (BootRequest validation, HostConfig and Mounts conversion). */
+/*
+ * Unit tests: request_boot_validate (BootRequest validation; host_config and
+ * mounts through the canonical reading, boot_config.c, whose own tests are in
+ * boot_config.c beside this file).
+ */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,121 +16,7 @@
 
 #include "flame/error.h"
 #include "service/request.h"
-
-typedef Google__Protobuf__Struct Struct;
-typedef Google__Protobuf__Value Value;
-
-/* ---------------------------------------------------------------- building Structs from JSON */
-
-static Struct *struct_from_cjson(const cJSON *o);
-
-static Value *value_from_cjson(const cJSON *j)
-{
-    Value *v = calloc(1, sizeof(*v));
-
-    assert_non_null(v);
-    google__protobuf__value__init(v);
-    if (cJSON_IsNull(j)) {
-        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NULL_VALUE;
-        v->null_value = GOOGLE__PROTOBUF__NULL_VALUE__NULL_VALUE;
-    } else if (cJSON_IsBool(j)) {
-        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE;
-        v->bool_value = cJSON_IsTrue(j);
-    } else if (cJSON_IsNumber(j)) {
-        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
-        v->number_value = j->valuedouble;
-    } else if (cJSON_IsString(j)) {
-        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE;
-        v->string_value = strdup(j->valuestring);
-        assert_non_null(v->string_value);
-    } else if (cJSON_IsObject(j)) {
-        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
-        v->struct_value = struct_from_cjson(j);
-    } else {
-        Google__Protobuf__ListValue *l = calloc(1, sizeof(*l));
-        size_t n = (size_t)cJSON_GetArraySize(j), i = 0;
-        const cJSON *e;
-
-        assert_non_null(l);
-        google__protobuf__list_value__init(l);
-        l->values = calloc(n ? n : 1, sizeof(*l->values));
-        assert_non_null(l->values);
-        cJSON_ArrayForEach(e, j) l->values[i++] = value_from_cjson(e);
-        l->n_values = n;
-        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE;
-        v->list_value = l;
-    }
-    return v;
-}
-
-static Struct *struct_from_cjson(const cJSON *o)
-{
-    Struct *s = calloc(1, sizeof(*s));
-    size_t n = (size_t)cJSON_GetArraySize(o), i = 0;
-    const cJSON *e;
-
-    assert_non_null(s);
-    google__protobuf__struct__init(s);
-    s->fields = calloc(n ? n : 1, sizeof(*s->fields));
-    assert_non_null(s->fields);
-    cJSON_ArrayForEach(e, o)
-    {
-        Google__Protobuf__Struct__FieldsEntry *f = calloc(1, sizeof(*f));
-
-        assert_non_null(f);
-        google__protobuf__struct__fields_entry__init(f);
-        f->key = strdup(e->string);
-        assert_non_null(f->key);
-        f->value = value_from_cjson(e);
-        s->fields[i++] = f;
-    }
-    s->n_fields = n;
-    return s;
-}
-
-static Struct *struct_from_json(const char *json)
-{
-    cJSON *j = cJSON_Parse(json);
-    Struct *s;
-
-    assert_non_null(j);
-    assert_true(cJSON_IsObject(j));
-    s = struct_from_cjson(j);
-    cJSON_Delete(j);
-    return s;
-}
-
-static void struct_free(Struct *s);
-
-static void value_free(Value *v)
-{
-    if (!v)
-        return;
-    if (v->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE)
-        free(v->string_value);
-    else if (v->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE)
-        struct_free(v->struct_value);
-    else if (v->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE) {
-        for (size_t i = 0; i < v->list_value->n_values; i++)
-            value_free(v->list_value->values[i]);
-        free(v->list_value->values);
-        free(v->list_value);
-    }
-    free(v);
-}
-
-static void struct_free(Struct *s)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < s->n_fields; i++) {
-        free(s->fields[i]->key);
-        value_free(s->fields[i]->value);
-        free(s->fields[i]);
-    }
-    free(s->fields);
-    free(s);
-}
+#include "struct_support.h"
 
 /* ---------------------------------------------------------------- a BootRequest under test */
 
@@ -137,7 +28,7 @@ struct boot {
     Flame__V1__BootRequest__EnvEntry *envp[MAX_ENTRIES];
     Flame__V1__BootRequest__LabelsEntry labels[4];
     Flame__V1__BootRequest__LabelsEntry *labelsp[4];
-    Struct *mounts[REQ_MOUNTS_MAX + 2];
+    Google__Protobuf__Struct *mounts[REQ_MOUNTS_MAX + 2];
     cJSON *host_config_out, *mounts_out;
     char err[512];
 };
@@ -157,9 +48,9 @@ static struct boot *boot_new(void)
 
 static void boot_free(struct boot *b)
 {
-    struct_free(b->req.host_config);
+    sup_struct_free(b->req.host_config);
     for (size_t i = 0; i < b->req.n_mounts; i++)
-        struct_free(b->mounts[i]);
+        sup_struct_free(b->mounts[i]);
     cJSON_Delete(b->host_config_out);
     cJSON_Delete(b->mounts_out);
     free(b);
@@ -190,12 +81,12 @@ static void add_label(struct boot *b, const char *key, const char *value)
 static void add_mount(struct boot *b, const char *json)
 {
     assert_true(b->req.n_mounts < REQ_MOUNTS_MAX + 2);
-    b->mounts[b->req.n_mounts++] = struct_from_json(json);
+    b->mounts[b->req.n_mounts++] = sup_struct_from_json(json);
 }
 
 static void set_host_config(struct boot *b, const char *json)
 {
-    b->req.host_config = struct_from_json(json);
+    b->req.host_config = sup_struct_from_json(json);
 }
 
 static int validate(struct boot *b)
@@ -391,11 +282,18 @@ static void env_empty_key_is_refused(void **state)
     refuse(NULL, edit_env_empty, "env key '' is invalid: it must be non-empty");
 }
 
-static void edit_env_many(struct boot *b)
+/* Distinct keys K0, K1, ...: a repeated key is refused on its own. */
+static char env_keys[MAX_ENTRIES][16];
+
+static void add_distinct_env(struct boot *b, int n)
 {
-    for (int i = 0; i < REQ_ENV_MAX + 1; i++)
-        add_env(b, "K", "v");
+    for (int i = 0; i < n; i++) {
+        snprintf(env_keys[i], sizeof(env_keys[i]), "K%d", i);
+        add_env(b, env_keys[i], "v");
+    }
 }
+
+static void edit_env_many(struct boot *b) { add_distinct_env(b, REQ_ENV_MAX + 1); }
 static void env_with_more_than_1024_entries_is_refused(void **state)
 {
     (void)state;
@@ -407,8 +305,7 @@ static void env_with_1024_entries_is_accepted(void **state)
     struct boot *b = boot_new();
 
     (void)state;
-    for (int i = 0; i < REQ_ENV_MAX; i++)
-        add_env(b, "K", "v");
+    add_distinct_env(b, REQ_ENV_MAX);
     assert_accepted(b);
     boot_free(b);
 }
@@ -426,6 +323,44 @@ static void env_larger_than_1_mib_is_refused(void **state)
     assert_refused(b, "env is 1048580 bytes, at most 1048576");
     free(big);
     boot_free(b);
+}
+
+static void edit_env_repeated(struct boot *b)
+{
+    add_env(b, "PATH", "/bin");
+    add_env(b, "HOME", "/root");
+    add_env(b, "PATH", "/evil");
+}
+static void repeated_env_key_is_refused(void **state)
+{
+    (void)state;
+    refuse(NULL, edit_env_repeated, "env key 'PATH' is repeated: give each variable once");
+}
+
+/* Keys are exact bytes: "path" and "PATH" are two variables to Docker and the kernel. */
+static void env_keys_differing_in_case_are_accepted(void **state)
+{
+    struct boot *b = boot_new();
+
+    (void)state;
+    add_env(b, "PATH", "/bin");
+    add_env(b, "path", "/bin");
+    assert_accepted(b);
+    boot_free(b);
+}
+
+static void edit_env_key_utf8(struct boot *b) { add_env(b, "K\xff", "v"); }
+static void env_key_with_invalid_utf8_is_refused(void **state)
+{
+    (void)state;
+    refuse(NULL, edit_env_key_utf8, "is not valid UTF-8");
+}
+
+static void edit_env_value_utf8(struct boot *b) { add_env(b, "K", "a\xc0\xaf" "b"); }
+static void env_value_with_invalid_utf8_is_refused(void **state)
+{
+    (void)state;
+    refuse(NULL, edit_env_value_utf8, "env 'K' is not valid UTF-8");
 }
 
 static void env_value_with_any_bytes_is_accepted(void **state)
@@ -472,6 +407,70 @@ static void entrypoint_with_too_many_entries_is_refused(void **state)
     assert_refused(b, "entrypoint has 4097 entries");
     free(argv);
     boot_free(b);
+}
+
+static char *bad_cmd[] = {"sh", "-c", "echo \xed\xa0\x80"};
+static void edit_cmd_utf8(struct boot *b)
+{
+    b->req.cmd = bad_cmd;
+    b->req.n_cmd = 3;
+}
+static void cmd_with_invalid_utf8_is_refused(void **state)
+{
+    (void)state;
+    refuse(NULL, edit_cmd_utf8, "cmd[2] is not valid UTF-8");
+}
+
+static char *bad_entrypoint[] = {"/bin/\xff"};
+static void edit_entrypoint_utf8(struct boot *b)
+{
+    b->req.entrypoint = bad_entrypoint;
+    b->req.n_entrypoint = 1;
+}
+static void entrypoint_with_invalid_utf8_is_refused(void **state)
+{
+    (void)state;
+    refuse(NULL, edit_entrypoint_utf8, "entrypoint[0] is not valid UTF-8");
+}
+
+static void edit_label_repeated(struct boot *b)
+{
+    add_label(b, "team", "a");
+    add_label(b, "app", "x");
+    add_label(b, "team", "b");
+}
+static void repeated_label_key_is_refused(void **state)
+{
+    (void)state;
+    refuse(NULL, edit_label_repeated, "labels: key 'team' is repeated: give each label once");
+}
+
+static void edit_label_key_utf8(struct boot *b) { add_label(b, "team\xfe", "a"); }
+static void label_key_with_invalid_utf8_is_refused(void **state)
+{
+    (void)state;
+    refuse(NULL, edit_label_key_utf8, "is not valid UTF-8");
+}
+
+static void edit_label_value_utf8(struct boot *b) { add_label(b, "team", "\xf4\x90\x80\x80"); }
+static void label_value_with_invalid_utf8_is_refused(void **state)
+{
+    (void)state;
+    refuse(NULL, edit_label_value_utf8, "labels: 'team' is not valid UTF-8");
+}
+
+static void edit_user_utf8(struct boot *b) { b->req.user = "us\xc1\xbf" "er"; }
+static void user_with_invalid_utf8_is_refused(void **state)
+{
+    (void)state;
+    refuse(NULL, edit_user_utf8, "user and working_dir must be valid UTF-8");
+}
+
+static void edit_working_dir_utf8(struct boot *b) { b->req.working_dir = "/app/\x80"; }
+static void working_dir_with_invalid_utf8_is_refused(void **state)
+{
+    (void)state;
+    refuse(NULL, edit_working_dir_utf8, "user and working_dir must be valid UTF-8");
 }
 
 static void edit_label_reserved(struct boot *b) { add_label(b, "flamed.pool", "x"); }
@@ -662,7 +661,8 @@ static void host_config_unknown_field_is_refused(void **state)
 static void host_config_field_of_wrong_type_is_refused(void **state)
 {
     (void)state;
-    host_config_refused("{\"Memory\":\"lots\"}", "host_config: field 'Memory' must be");
+    host_config_refused("{\"Memory\":\"lots\"}",
+                        "host_config.Memory must be an integer, got a string");
 }
 
 static void host_config_nan_is_refused_naming_host_config(void **state)
@@ -672,8 +672,46 @@ static void host_config_nan_is_refused_naming_host_config(void **state)
     (void)state;
     set_host_config(b, "{\"Memory\":0}");
     b->req.host_config->fields[0]->value->number_value = NAN;
-    assert_refused(b, "host_config");
-    assert_non_null(strstr(b->err, "finite"));
+    assert_refused(b, "host_config.Memory must be an integer, got nan");
+    boot_free(b);
+}
+
+static void host_config_with_a_repeated_key_is_refused(void **state)
+{
+    (void)state;
+    host_config_refused("{\"Privileged\":false,\"Privileged\":true}",
+                        "host_config.Privileged is repeated");
+}
+
+static void host_config_with_a_case_variant_key_is_refused(void **state)
+{
+    (void)state;
+    host_config_refused("{\"privileged\":true}",
+                        "unknown field 'privileged': the Engine API spells it 'Privileged'");
+}
+
+static void host_config_with_invalid_utf8_is_refused(void **state)
+{
+    (void)state;
+    host_config_refused("{\"CapAdd\":[\"NET_\xff" "ADMIN\"]}", "host_config.CapAdd[0] is not valid UTF-8");
+}
+
+/* What comes back is the canonical form, not the client's object: paths cleaned, nulls gone. */
+static void host_config_is_returned_in_canonical_form(void **state)
+{
+    struct boot *b = boot_new();
+
+    (void)state;
+    set_host_config(b, "{\"Binds\":[\"/srv//data/./:/data/:ro\"],\"PidMode\":null,"
+                       "\"Tmpfs\":{\"/run/\":\"\"}}");
+    add_mount(b, "{\"Type\":\"bind\",\"Source\":\"/srv/a/../b\",\"Target\":\"//b/\"}");
+    assert_accepted(b);
+    char *hc = cJSON_PrintUnformatted(b->host_config_out);
+    char *ms = cJSON_PrintUnformatted(b->mounts_out);
+    assert_string_equal(hc, "{\"Binds\":[\"/srv/data:/data:ro\"],\"Tmpfs\":{\"/run\":\"\"}}");
+    assert_string_equal(ms, "[{\"Type\":\"bind\",\"Source\":\"/srv/b\",\"Target\":\"/b\"}]");
+    free(hc);
+    free(ms);
     boot_free(b);
 }
 
@@ -729,39 +767,43 @@ static void mount_refused(const char *json, const char *mention)
 static void mount_without_type_is_refused(void **state)
 {
     (void)state;
-    mount_refused("{\"Target\":\"/data\"}", "mounts[0]: a Docker Mount needs string fields");
+    mount_refused("{\"Target\":\"/data\"}",
+                  "mounts[0].Type must be \"bind\", \"volume\" or \"tmpfs\"");
 }
 
 static void mount_without_target_is_refused(void **state)
 {
     (void)state;
-    mount_refused("{\"Type\":\"volume\",\"Source\":\"v\"}", "mounts[0]: a Docker Mount needs");
+    mount_refused("{\"Type\":\"volume\",\"Source\":\"v\"}",
+                  "mounts[0].Target must be an absolute path in the container");
 }
 
 static void mount_with_empty_target_is_refused(void **state)
 {
     (void)state;
-    mount_refused("{\"Type\":\"volume\",\"Target\":\"\"}", "mounts[0]: a Docker Mount needs");
+    mount_refused("{\"Type\":\"volume\",\"Target\":\"\"}",
+                  "mounts[0].Target must be an absolute path in the container");
 }
 
 static void mount_with_non_string_type_is_refused(void **state)
 {
     (void)state;
-    mount_refused("{\"Type\":1,\"Target\":\"/data\"}", "mounts[0]: a Docker Mount needs");
+    mount_refused("{\"Type\":1,\"Target\":\"/data\"}",
+                  "mounts[0].Type must be a string, got a number");
 }
 
 static void mount_with_relative_target_is_refused(void **state)
 {
     (void)state;
     mount_refused("{\"Type\":\"volume\",\"Source\":\"v\",\"Target\":\"data\"}",
-                  "mounts[0].Target 'data' must be an absolute path");
+                  "mounts[0].Target must be an absolute path in the container");
 }
 
 static void mount_with_unknown_type_is_refused(void **state)
 {
     (void)state;
     mount_refused("{\"Type\":\"nfs\",\"Target\":\"/data\"}",
-                  "mounts[0].Type 'nfs' is not bind, volume or tmpfs");
+                  "mounts[0].Type must be \"bind\", \"volume\" or \"tmpfs\", got 'nfs'");
 }
 
 static void bad_second_mount_is_reported_with_its_index(void **state)
@@ -782,7 +824,7 @@ static void mount_nan_is_refused_naming_the_mount(void **state)
     (void)state;
     add_mount(b, "{\"Type\":\"tmpfs\",\"Target\":\"/tmp\",\"TmpfsOptions\":{\"SizeBytes\":0}}");
     b->mounts[0]->fields[2]->value->struct_value->fields[0]->value->number_value = INFINITY;
-    assert_refused(b, "mounts[0]");
+    assert_refused(b, "mounts[0].TmpfsOptions.SizeBytes must be an integer, got inf");
     boot_free(b);
 }
 
@@ -887,7 +929,18 @@ int main(void)
         cmocka_unit_test(env_with_more_than_1024_entries_is_refused),
         cmocka_unit_test(env_with_1024_entries_is_accepted),
         cmocka_unit_test(env_larger_than_1_mib_is_refused),
+        cmocka_unit_test(repeated_env_key_is_refused),
+        cmocka_unit_test(env_keys_differing_in_case_are_accepted),
+        cmocka_unit_test(env_key_with_invalid_utf8_is_refused),
+        cmocka_unit_test(env_value_with_invalid_utf8_is_refused),
         cmocka_unit_test(env_value_with_any_bytes_is_accepted),
+        cmocka_unit_test(cmd_with_invalid_utf8_is_refused),
+        cmocka_unit_test(entrypoint_with_invalid_utf8_is_refused),
+        cmocka_unit_test(repeated_label_key_is_refused),
+        cmocka_unit_test(label_key_with_invalid_utf8_is_refused),
+        cmocka_unit_test(label_value_with_invalid_utf8_is_refused),
+        cmocka_unit_test(user_with_invalid_utf8_is_refused),
+        cmocka_unit_test(working_dir_with_invalid_utf8_is_refused),
         cmocka_unit_test(cmd_larger_than_1_mib_is_refused),
         cmocka_unit_test(entrypoint_with_too_many_entries_is_refused),
         cmocka_unit_test(label_with_reserved_flamed_prefix_is_refused),
@@ -912,6 +965,10 @@ int main(void)
         cmocka_unit_test(host_config_unknown_field_is_refused),
         cmocka_unit_test(host_config_field_of_wrong_type_is_refused),
         cmocka_unit_test(host_config_nan_is_refused_naming_host_config),
+        cmocka_unit_test(host_config_with_a_repeated_key_is_refused),
+        cmocka_unit_test(host_config_with_a_case_variant_key_is_refused),
+        cmocka_unit_test(host_config_with_invalid_utf8_is_refused),
+        cmocka_unit_test(host_config_is_returned_in_canonical_form),
         cmocka_unit_test(valid_host_config_is_returned_as_json),
         cmocka_unit_test(empty_host_config_is_returned_as_empty_object),
         cmocka_unit_test(mount_without_type_is_refused),
