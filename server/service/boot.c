@@ -617,9 +617,13 @@ void service_boot(rpc_call *call)
         return;
     }
     struct service *svc = rpc_call_context(call);
+    if ((rc = policy_check_limits(svc->policy, req, err, sizeof(err))) < 0) {
+        rpc_call_finish(call, rc, "LIMIT_EXCEEDED", err, NULL);
+        return;
+    }
     rc = policy_check_boot(svc->policy, req, &b->host_config, b->mounts, err, sizeof(err));
     if (rc < 0) {
-        rpc_call_finish(call, rc, rc == FLAME_EPERM ? "POLICY_DENIED" : "LIMIT_EXCEEDED", err, NULL);
+        rpc_call_finish(call, rc, rc == FLAME_EPERM ? "POLICY_DENIED" : "INVALID_REQUEST", err, NULL);
         return;
     }
     if ((rc = rpc_call_run_worker(call, boot_worker)) < 0)

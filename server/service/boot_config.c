@@ -666,20 +666,6 @@ int boot_config_host_config(cJSON **out, const Google__Protobuf__Struct *s, char
     return decode_struct(&host_config_schema, "host_config", s, out, err, errlen);
 }
 
-/* Tmpfs targets must not cover the kernel's views: /proc and /sys are the runtime's. */
-static int tmpfs_target_ok(const char *clean)
-{
-    static const char *const kernel[] = {"/proc", "/sys", NULL};
-    if (strcmp(clean, "/") == 0)
-        return 0;
-    for (const char *const *k = kernel; *k; k++) {
-        size_t n = strlen(*k);
-        if (strncmp(clean, *k, n) == 0 && (clean[n] == '\0' || clean[n] == '/'))
-            return 0;
-    }
-    return 1;
-}
-
 int boot_config_mount(cJSON **out, const Google__Protobuf__Struct *s, size_t index, char *err,
                       size_t errlen)
 {
@@ -709,9 +695,9 @@ int boot_config_mount(cJSON **out, const Google__Protobuf__Struct *s, size_t ind
         rc = FLAME_ENOMEM;
         goto done;
     }
-    if (strcmp(clean, "/") == 0 || (strcmp(t, "tmpfs") == 0 && !tmpfs_target_ok(clean))) {
-        rc = fail(err, errlen, "%s.Target '%.100s' cannot be the container's root%s", path,
-                  target->valuestring, strcmp(t, "tmpfs") == 0 ? ", /proc or /sys" : "");
+    if (strcmp(clean, "/") == 0) {
+        rc = fail(err, errlen, "%s.Target '%.100s' cannot be the container's root", path,
+                  target->valuestring);
         goto done;
     }
     if (!cJSON_SetValuestring(target, clean)) {

@@ -59,7 +59,10 @@ static const struct policy_ulimit builtin_ulimits[] = {
 static const char *const prefix_forbidden[] = {"/",    "/proc", "/sys", "/dev", "/etc", "/boot",
                                                "/root", "/run", "/var/run", "/var/lib/docker",
                                                "/var/lib/containerd", NULL};
-static const char *const prefix_under_forbidden[] = {"/proc", "/sys", "/dev", NULL};
+static const char *const prefix_under_forbidden[] = {"/proc", "/sys", "/dev", "/etc", "/boot", "/root",
+                                                     "/run/docker", "/run/containerd",
+                                                     "/var/run/docker", "/var/run/containerd",
+                                                     "/var/lib/docker", "/var/lib/containerd", NULL};
 /* containerd's sockets: root on the host like Docker's own. */
 static const char *const root_sockets[] = {"/run/containerd/containerd.sock",
                                            "/run/docker/containerd/containerd.sock",
@@ -200,29 +203,43 @@ static int path_is_or_under(const char *path, const char *dir)
 /*
  * Resolve a clean absolute path as the kernel will when Docker mounts it: the
  * longest existing ancestor through realpath(), the rest appended (Docker
- * creates a missing Binds source). @return malloc'd, or NULL (out of memory).
+ * creates a missing Binds source). Only components that do not exist at all
+ * are stepped over: a dangling symlink, or one flamed may not follow (EACCES,
+ * ELOOP, e.g. into /proc/1/root), would be followed by dockerd as root.
+ * @param[out] out  malloc'd, owned by the caller.
+ * @return 0; FLAME_EPERM (the path cannot be resolved here; *why says why);
+ *         FLAME_ENOMEM.
  */
-static char *resolve_path(const char *clean)
+static int resolve_path(const char *clean, char **out, const char **why)
 {
     char *head = strdup(clean), real[PATH_MAX];
+    struct stat st;
+    *out = NULL;
     if (!head)
-        return NULL;
+        return FLAME_ENOMEM;
     size_t n = strlen(head);
     for (;;) {
         if (realpath(head, real)) {
             const char *rest = clean + strlen(head);
             size_t len = strlen(real) + strlen(rest) + 2;
-            char *out = malloc(len);
-            if (out)
-                snprintf(out, len, "%s%s", strcmp(real, "/") == 0 && rest[0] ? "" : real, rest);
+            if ((*out = malloc(len)))
+                snprintf(*out, len, "%s%s", strcmp(real, "/") == 0 && rest[0] ? "" : real, rest);
             free(head);
-            return out;
+            return *out ? 0 : FLAME_ENOMEM;
+        }
+        if (errno != ENOENT || lstat(head, &st) == 0) {
+            /* It exists (a dangling or unreadable symlink) or cannot be looked at. */
+            *why = errno == ENOENT ? "it is or passes through a dangling symlink"
+                                   : "flamed cannot resolve it (permission denied or a symlink loop)";
+            free(head);
+            return FLAME_EPERM;
         }
         while (n > 1 && head[n - 1] != '/')
             n--;
         if (n <= 1) {
             free(head);
-            return strdup(clean); /* nothing exists here: flamed cannot see the host's tree */
+            *out = strdup(clean); /* nothing exists here: flamed cannot see the host's tree */
+            return *out ? 0 : FLAME_ENOMEM;
         }
         head[--n] = '\0';
     }
@@ -255,11 +272,15 @@ static int parse_host_binds(const struct policy *p, char **list, const char *sec
         if ((*q)[0] != '/')
             return deny(FLAME_EINVALID, err, errlen, "policy: %s.host_binds: '%s' must be an "
                                                      "absolute path", section, *q);
-        char *clean = boot_config_clean_path(*q);
-        char *real = clean ? resolve_path(clean) : NULL;
-        if (!real) {
+        char *clean = boot_config_clean_path(*q), *real = NULL;
+        const char *why = "";
+        int rrc = clean ? resolve_path(clean, &real, &why) : FLAME_ENOMEM;
+        if (rrc < 0) {
+            int rc = rrc == FLAME_ENOMEM ? rrc
+                                         : deny(FLAME_EINVALID, err, errlen, "policy: %s.host_binds: "
+                                                "'%s': %s", section, clean, why);
             free(clean);
-            return FLAME_ENOMEM;
+            return rc;
         }
         const char *bad = NULL;
         for (size_t i = 0; prefix_forbidden[i] && !bad; i++)
@@ -294,6 +315,12 @@ static char *read_small_file(const char *path, char *err, size_t errlen)
         deny(FLAME_EINVALID, err, errlen, "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+        fclose(f);
+        deny(FLAME_EINVALID, err, errlen, "%s is not a regular file", path);
+        return NULL;
+    }
     char *buf = malloc(1 << 20);
     size_t len = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
     int big = buf && !feof(f);
@@ -316,6 +343,11 @@ static int parse_seccomp(struct policy_allow *a, const cJSON *obj, const char *s
     if (!cJSON_IsObject(obj))
         return deny(FLAME_EINVALID, err, errlen, "policy: %s.seccomp_profiles must be an object "
                                                  "of name: profile file", section);
+    char sub[128];
+    snprintf(sub, sizeof(sub), "%s.seccomp_profiles", section);
+    int rc = known_keys(obj, sub, NULL, err, errlen); /* repeats */
+    if (rc < 0)
+        return rc;
     size_t n = (size_t)cJSON_GetArraySize(obj), i = 0;
     a->list[POLICY_SECCOMP_PROFILES] = calloc(n + 1, sizeof(char *));
     a->values[POLICY_SECCOMP_PROFILES] = calloc(n + 1, sizeof(char *));
@@ -672,9 +704,14 @@ static int check_host_path(const struct policy *p, const struct effective *e, co
     if (!prefixes || !prefixes[0])
         return denied(e, POLICY_HOST_BINDS, err, errlen, "%s binds the host path '%.200s'", where,
                       clean);
-    char *real = resolve_path(clean);
-    if (!real)
-        return FLAME_ENOMEM;
+    char *real = NULL;
+    const char *why = "";
+    int rrc = resolve_path(clean, &real, &why);
+    if (rrc == FLAME_EPERM)
+        return deny(FLAME_EPERM, err, errlen, "%s: the host path '%.200s' is denied by policy: %s",
+                    where, clean, why);
+    if (rrc < 0)
+        return rrc;
     char socks[8][PATH_MAX];
     size_t ns = root_socket_paths(p, socks, 8);
     int rc = 0;
@@ -1051,6 +1088,17 @@ static int check_field(const struct policy *p, const struct effective *e, cJSON 
     if (i == n)
         return deny(FLAME_EPERM, err, errlen, "host_config.%s is not in the policy's allowlist", f);
     enum policy_switch sw = hc_rules[i].sw;
+    static const char *const nonneg[] = {"Memory", "MemoryReservation", "NanoCpus", "CpuShares",
+                                         "CpuPeriod", "ShmSize", NULL};
+    for (const char *const *k = nonneg; *k; k++)
+        if (strcmp(*k, f) == 0 && v->valuedouble < 0)
+            return deny(FLAME_EINVALID, err, errlen, "host_config.%s %.0f must not be negative "
+                                                     "(0 means Docker's default)", f, v->valuedouble);
+    if ((strcmp(f, "MemorySwap") == 0 && v->valuedouble < -1) ||
+        (strcmp(f, "MemorySwappiness") == 0 && (v->valuedouble < -1 || v->valuedouble > 100)))
+        return deny(FLAME_EINVALID, err, errlen, "host_config.%s %.0f is out of range (%s)", f,
+                    v->valuedouble, strcmp(f, "MemorySwappiness") == 0 ? "-1 to 100"
+                                                                       : "-1 for unlimited, or bytes");
     switch (hc_rules[i].rule) {
     case R_OK:
         return 0;
@@ -1125,7 +1173,7 @@ static int check_field(const struct policy *p, const struct effective *e, cJSON 
     case R_SYSCTLS: {
         cJSON *slot = v;
         int rc = check_sysctls(e, &slot, err, errlen);
-        if (rc == 0 && slot != v && !cJSON_ReplaceItemViaPointer(hc, v, slot)) {
+        if (rc == 0 && slot != v && !cJSON_ReplaceItemInObjectCaseSensitive(hc, "Sysctls", slot)) {
             cJSON_Delete(slot);
             return FLAME_ENOMEM;
         }
@@ -1165,6 +1213,10 @@ static int check_mounts(const struct policy *p, const struct effective *e, const
                 return denied(e, POLICY_VOLUME_DRIVERS, err, errlen,
                               "%s.VolumeOptions.DriverConfig (a volume driver or its options)", where);
         } else {
+            const char *target = cJSON_GetObjectItemCaseSensitive(m, "Target")->valuestring;
+            if (path_is_or_under(target, "/proc") || path_is_or_under(target, "/sys"))
+                return deny(FLAME_EPERM, err, errlen, "%s: a tmpfs cannot cover /proc or /sys",
+                            where);
             const cJSON *to = cJSON_GetObjectItemCaseSensitive(m, "TmpfsOptions");
             const cJSON *size = cJSON_GetObjectItemCaseSensitive(to, "SizeBytes");
             const cJSON *mode = cJSON_GetObjectItemCaseSensitive(to, "Mode");
@@ -1202,25 +1254,9 @@ static size_t limit(size_t policy_value, size_t builtin)
     return policy_value && policy_value < builtin ? policy_value : builtin;
 }
 
-int policy_check_boot(const struct policy *p, const Flame__V1__BootRequest *req,
-                      cJSON **host_config, const cJSON *mounts, char *err, size_t errlen)
+int policy_check_limits(const struct policy *p, const Flame__V1__BootRequest *req, char *err,
+                        size_t errlen)
 {
-    int rc;
-    struct effective e;
-    effective_for(p, (req->pool && req->pool[0]) ? req->pool : REQ_DEFAULT_POOL, &e);
-    if (!policy_image_allowed(p, req->image))
-        return deny(FLAME_EPERM, err, errlen, "image '%.200s' is not in the policy's images "
-                                              "allowlist", req->image);
-    if (p->networks) {
-        const char *net = req->network ? req->network : "";
-        size_t i;
-        for (i = 0; i < p->n_networks; i++)
-            if (strcmp(p->networks[i], net) == 0)
-                break;
-        if (i == p->n_networks)
-            return deny(FLAME_EPERM, err, errlen, "network '%.64s' is not in the policy's "
-                                                  "networks allowlist", net);
-    }
     size_t env_bytes = 0;
     for (size_t i = 0; i < req->n_env; i++)
         env_bytes += strlen(req->env[i]->key) + strlen(req->env[i]->value) + 2;
@@ -1240,6 +1276,35 @@ int policy_check_boot(const struct policy *p, const Flame__V1__BootRequest *req,
         return deny(FLAME_EINVALID, err, errlen, "cmd has %zu entries; the limit is %zu (policy "
                                                  "limits.max_argv)",
                     req->n_cmd, limit(p->max_argv, REQ_ARGV_MAX));
+    return 0;
+}
+
+int policy_check_boot(const struct policy *p, const Flame__V1__BootRequest *req,
+                      cJSON **host_config, const cJSON *mounts, char *err, size_t errlen)
+{
+    int rc;
+    struct effective e;
+    effective_for(p, (req->pool && req->pool[0]) ? req->pool : REQ_DEFAULT_POOL, &e);
+    if (!policy_image_allowed(p, req->image))
+        return deny(FLAME_EPERM, err, errlen, "image '%.200s' is not in the policy's images "
+                                              "allowlist", req->image);
+    if (p->networks) {
+        const char *net = req->network ? req->network : "";
+        size_t i;
+        for (i = 0; i < p->n_networks; i++)
+            if (strcmp(p->networks[i], net) == 0)
+                break;
+        if (i == p->n_networks)
+            return deny(FLAME_EPERM, err, errlen, "network '%.64s' is not in the policy's "
+                                                  "networks allowlist", net);
+    }
+    if ((rc = policy_check_limits(p, req, err, errlen)) < 0)
+        return rc;
+    if (req->network && (strcmp(req->network, "host") == 0 || strcmp(req->network, "none") == 0) &&
+        !sw_on(&e, POLICY_HOST_NAMESPACES))
+        return denied(&e, POLICY_HOST_NAMESPACES, err, errlen, "network '%s' (%s)", req->network,
+                      req->network[0] == 'h' ? "the host's network namespace"
+                                             : "no network: a runner must reach its parent");
     if (*host_config) {
         cJSON *v = (*host_config)->child;
         while (v) {

@@ -118,10 +118,20 @@ void policy_free(struct policy *p);
  *                     rewritten to the one spelling that was checked.
  * @param mounts       the canonical Mounts array (may be NULL).
  * @return 0; FLAME_EPERM (a rule denies it; err names the rule);
- *         FLAME_EINVALID (a size limit); FLAME_ENOMEM.
+ *         FLAME_EINVALID (a size limit, see policy_check_limits(), or a value
+ *         no runner can use: negative resources, Soft > Hard, a bad
+ *         capability name); FLAME_ENOMEM.
  */
 int policy_check_boot(const struct policy *p, const Flame__V1__BootRequest *req,
                       cJSON **host_config, const cJSON *mounts, char *err, size_t errlen);
+
+/**
+ * Check a BootRequest against the policy's size limits only (env entries and
+ * bytes, labels, cmd entries); policy_check_boot() runs it too.
+ * @return 0 or FLAME_EINVALID (err names the limit, "limits.max_env_entries").
+ */
+int policy_check_limits(const struct policy *p, const Flame__V1__BootRequest *req, char *err,
+                        size_t errlen);
 
 /** The switch's name in a policy file ("capabilities"). */
 const char *policy_switch_name(enum policy_switch sw);

@@ -25,15 +25,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return FLAME_EINVALID;
 }
 
-/* Image references: registry host, path, tag and digest characters only. */
-static int image_ref_ok(const char *s)
-{
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("._-/:@+", *p))
-            return 0;
-    return s[0] != '\0' && s[0] != '-' && s[0] != ':' && s[0] != '/' && s[0] != '@';
-}
-
 /* Docker object names: [a-zA-Z0-9][a-zA-Z0-9_.-]*. */
 static int docker_name_ok(const char *s)
 {
@@ -141,9 +132,8 @@ int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config
     *mounts = NULL;
     if (!req->image || !req->image[0])
         return fail(err, errlen, "image is required (e.g. \"app:latest\")");
-    if (strlen(req->image) > REQ_IMAGE_MAX || !image_ref_ok(req->image))
-        return fail(err, errlen, "image '%.80s' is not a valid image reference "
-                                 "([registry/]name[:tag][@digest])", req->image);
+    if (docker_image_ref_validate(req->image, err, errlen) < 0)
+        return FLAME_EINVALID;
     if (req->network && req->network[0] &&
         (strlen(req->network) > REQ_NETWORK_MAX || !docker_name_ok(req->network)))
         return fail(err, errlen, "network '%.80s' is not a valid Docker network name", req->network);

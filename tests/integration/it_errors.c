@@ -100,10 +100,10 @@ static const struct ecase cases[] = {
     {"boot: 65 mounts", BOOT, .n_mounts = 65, INVALID("mounts has 65")},
     /* ---------------------------------------------------------------- Boot: forbidden */
     {"boot: Binds of /", BOOT, .hc = "{\"Binds\": [\"/:/host\"]}", WANT(GS_PERMISSION_DENIED,
-     "POLICY_DENIED", "allow.root_bind")},
+     "POLICY_DENIED", "allow.host_binds")},
     {"boot: Binds of the Docker socket", BOOT,
      .hc = "{\"Binds\": [\"/var/run/docker.sock:/var/run/docker.sock\"]}", WANT(GS_PERMISSION_DENIED,
-     "POLICY_DENIED", "allow.docker_socket")},
+     "POLICY_DENIED", "allow.host_binds")},
     {"boot: Privileged", BOOT, .hc = "{\"Privileged\": true}", WANT(GS_PERMISSION_DENIED,
      "POLICY_DENIED", "allow.privileged")},
     {"boot: PidMode host", BOOT, .hc = "{\"PidMode\": \"host\"}", WANT(GS_PERMISSION_DENIED,

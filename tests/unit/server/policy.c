@@ -1746,7 +1746,10 @@ static void defaults_and_ceilings(void **state)
     assert_int_equal(num(hc, "PidsLimit"), 64);
     assert_int_equal(num(hc, "CpuShares"), 7);
     cJSON_Delete(hc);
-    assert_int_equal(check(p, "{\"Memory\": -1, \"PidsLimit\": 0, \"NanoCpus\": 0}", NULL, &hc, err,
+    /* Negative Memory is no runner's size: refused, not read as unlimited. */
+    assert_int_equal(check(p, "{\"Memory\": -1}", NULL, &hc, err, sizeof(err)), FLAME_EINVALID);
+    assert_non_null(strstr(err, "host_config.Memory -1 must not be negative"));
+    assert_int_equal(check(p, "{\"Memory\": 0, \"PidsLimit\": 0, \"NanoCpus\": 0}", NULL, &hc, err,
                            sizeof(err)),
                      0);
     assert_int_equal(num(hc, "Memory"), 1000);
@@ -1815,7 +1818,7 @@ static void shm_size_has_its_own_ceiling(void **state)
     assert_denied(p, "{\"ShmSize\": 268435457}", NULL,
                   "host_config.ShmSize 268435457 is above the policy ceiling ceilings.ShmSize "
                   "(268435456)");
-    assert_invalid(p, "{\"ShmSize\": -1}", NULL, "host_config.ShmSize must not be negative");
+    assert_invalid(p, "{\"ShmSize\": -1}", NULL, "must not be negative");
     policy_free(p);
     p = parse_ok(NULL, NULL);
     assert_allowed(p, "{\"ShmSize\": 68719476736}", NULL);
