@@ -221,11 +221,15 @@ class Client:
 
         Returns: the Runner, RUNNING, with container_id and ip_address.
         Raises:
-            FlamedError: INVALID_ARGUMENT (INVALID_REQUEST: a bad field, named in the
-                message; DOCKER_REFUSED; START_FAILED), NOT_FOUND (IMAGE_NOT_FOUND),
+            FlamedError: INVALID_ARGUMENT (INVALID_REQUEST: a bad field or key, named in
+                the message, e.g. a misspelled or repeated host_config key;
+                LIMIT_EXCEEDED; DOCKER_REFUSED; START_FAILED), PERMISSION_DENIED
+                (POLICY_DENIED: the policy does not allow a field or value, named with
+                its switch; POOL_NOT_ALLOWED), NOT_FOUND (IMAGE_NOT_FOUND),
                 FAILED_PRECONDITION (NETWORK_NOT_FOUND), ABORTED (RUNNER_EXITED during
-                boot), DEADLINE_EXCEEDED (BOOT_TIMEOUT), UNAVAILABLE (flamed or Docker
-                unreachable, IMAGE_PULL_FAILED).
+                boot; NAME_CONFLICT), DEADLINE_EXCEEDED (BOOT_TIMEOUT), UNAVAILABLE
+                (flamed or Docker unreachable: DOCKER_UNAVAILABLE; IMAGE_PULL_FAILED).
+                docs/security.md lists what the policy allows.
             TypeError: host_config or mounts hold values that are not JSON.
         Follows: FLAME.Backend.remote_boot/1; Docker ContainerCreate/ContainerStart.
         """
