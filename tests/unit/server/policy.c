@@ -1749,6 +1749,8 @@ static void defaults_and_ceilings(void **state)
     /* Negative Memory is no runner's size: refused, not read as unlimited. */
     assert_int_equal(check(p, "{\"Memory\": -1}", NULL, &hc, err, sizeof(err)), FLAME_EINVALID);
     assert_non_null(strstr(err, "host_config.Memory -1 must not be negative"));
+    cJSON_Delete(hc);
+    hc = NULL;
     assert_int_equal(check(p, "{\"Memory\": 0, \"PidsLimit\": 0, \"NanoCpus\": 0}", NULL, &hc, err,
                            sizeof(err)),
                      0);
