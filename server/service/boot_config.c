@@ -240,8 +240,7 @@ char *boot_config_clean_path(const char *path)
     return out;
 }
 
-/* Docker object names (volumes): [a-zA-Z0-9][a-zA-Z0-9_.-]*. */
-static int docker_name_ok(const char *s)
+int boot_config_docker_name_ok(const char *s)
 {
     if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= '0' && s[0] <= '9')))
         return 0;
@@ -432,7 +431,7 @@ static int decode_bind(const char *path, const char *spec, cJSON **out, char *er
             rc = FLAME_ENOMEM;
             goto done;
         }
-    } else if (!docker_name_ok(parts[0])) {
+    } else if (!boot_config_docker_name_ok(parts[0])) {
         rc = fail(err, errlen, "%s: source '%.200s' is neither an absolute host path nor a volume "
                                "name ([A-Za-z0-9][A-Za-z0-9_.-]*)", path, parts[0]);
         goto done;
@@ -728,7 +727,7 @@ int boot_config_mount(cJSON **out, const Google__Protobuf__Struct *s, size_t ind
             goto done;
         }
     } else if (strcmp(t, "volume") == 0) {
-        if (src[0] && !docker_name_ok(src)) {
+        if (src[0] && !boot_config_docker_name_ok(src)) {
             rc = fail(err, errlen, "%s.Source '%.100s' must be a volume name "
                                    "([A-Za-z0-9][A-Za-z0-9_.-]*) or empty", path, src);
             goto done;

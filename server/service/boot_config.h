@@ -71,6 +71,12 @@ int boot_config_mount(cJSON **out, const Google__Protobuf__Struct *s, size_t ind
  */
 char *boot_config_clean_path(const char *path);
 
+/**
+ * Is s a Docker object name (volume, network, pool): [A-Za-z0-9][A-Za-z0-9_.-]*,
+ * ASCII whatever the locale? 1 or 0.
+ */
+int boot_config_docker_name_ok(const char *s);
+
 /** Is s (NUL-terminated) valid UTF-8, without overlongs and surrogates? 1 or 0. */
 int boot_config_utf8_valid(const char *s);
 

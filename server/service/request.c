@@ -25,22 +25,11 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return FLAME_EINVALID;
 }
 
-/* Docker object names: [a-zA-Z0-9][a-zA-Z0-9_.-]*. */
-static int docker_name_ok(const char *s)
-{
-    if (!isalnum((unsigned char)s[0]))
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
-            return 0;
-    return 1;
-}
-
 int request_pool_validate(const char *pool, char *err, size_t errlen)
 {
     if (!pool || !pool[0])
         return 0;
-    if (strlen(pool) > REQ_POOL_MAX || !docker_name_ok(pool))
+    if (strlen(pool) > REQ_POOL_MAX || !boot_config_docker_name_ok(pool))
         return fail(err, errlen,
                     "pool '%.80s' is invalid: use 1-%d characters of [A-Za-z0-9_.-], starting "
                     "with a letter or digit",
@@ -135,7 +124,7 @@ int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config
     if (docker_image_ref_validate(req->image, err, errlen) < 0)
         return FLAME_EINVALID;
     if (req->network && req->network[0] &&
-        (strlen(req->network) > REQ_NETWORK_MAX || !docker_name_ok(req->network)))
+        (strlen(req->network) > REQ_NETWORK_MAX || !boot_config_docker_name_ok(req->network)))
         return fail(err, errlen, "network '%.80s' is not a valid Docker network name", req->network);
     if ((rc = request_pool_validate(req->pool, err, errlen)) < 0)
         return rc;
