@@ -9,6 +9,8 @@
  * Error mapping, for every function unless its doc says otherwise:
  *   transport failure (socket missing, refused, reset)  FLAME_EUNAVAILABLE
  *   a call's own timeout elapsed                         FLAME_ETIMEOUT
+ *   a bounded view's deadline passed                     FLAME_ETIMEOUT
+ *   a bounded view's caller cancelled                    FLAME_ECANCELLED
  *   HTTP 404                                             FLAME_ENOTFOUND
  *   HTTP 409                                             FLAME_ECONFLICT
  *   HTTP 400 (and 500 from a malformed body on 20.10)    FLAME_EINVALID
@@ -73,8 +75,47 @@ int docker_socket_detect(char *out, size_t outlen, const char *docker_host, cons
  */
 int docker_client_new(docker_client **out, const char *socket_path);
 
-/** Free a client and its pooled handles. Accepts NULL. No call may be in flight. */
+/** Free a client and its pooled handles (a bounded view: only the view). Accepts NULL.
+ *  No call may be in flight. */
 void docker_client_free(docker_client *c);
+
+/** Monotonic clock (CLOCK_MONOTONIC) in ms: the clock of struct docker_bounds. Thread-safe. */
+int64_t docker_now_ms(void);
+
+/** What bounds every call made through a bounded view (docker_client_bounded()). */
+struct docker_bounds {
+    /* docker_now_ms() time after which no call may wait: each call's own timeout
+     * becomes min(its timeout, deadline_ms - now); a call made past it fails at
+     * once with FLAME_ETIMEOUT. 0 = none. */
+    int64_t deadline_ms;
+    /* Polled on the calling thread before each call and at least every 50 ms
+     * while a call waits on Docker (plain requests and streams); non-zero aborts
+     * the call in flight (its connection is closed) with FLAME_ECANCELLED.
+     * Must be cheap and thread-safe (an atomic load). NULL: never cancelled. */
+    int (*cancelled)(void *ud);
+    void *ud;
+};
+
+/**
+ * A view of `parent` whose every call (any docker_* function given the view)
+ * is bounded by a deadline and can be cancelled: one Boot or Spawn hands it
+ * to each Docker call it makes, so its deadline and its client's cancel reach
+ * all of them. The view shares parent's connections, negotiated version and
+ * counters; it does no I/O.
+ *
+ * A call aborted by a cancel or the deadline may still take effect in Docker
+ * (a create that Docker finishes after the connection closed): the caller
+ * looks the object up by name or labels to clean up.
+ *
+ * @param[out] out  owned by the caller; free with docker_client_free() before
+ *                  parent is freed. No call may be in flight on it then.
+ * @param parent    a client or another view (borrowed).
+ * @param bounds    copied; NULL means no bounds.
+ * @return 0 or FLAME_ENOMEM. Thread-safety: as a client; the bounds apply to
+ *         calls from any thread.
+ */
+int docker_client_bounded(docker_client **out, docker_client *parent,
+                          const struct docker_bounds *bounds);
 
 /** The socket path; borrowed from c, valid until docker_client_free(). */
 const char *docker_client_socket_path(const docker_client *c);

@@ -28,6 +28,14 @@
 #define DOCKER__PATH_MAX 4096
 
 struct docker_client {
+    /* The client that owns the pool, the version and the counters: this one,
+     * or the one a bounded view (docker_client_bounded) was made from. */
+    docker_client *root;
+    /* A bounded view's limits (docker.h struct docker_bounds); zero for a root. */
+    int64_t deadline_ms;
+    int (*cancelled)(void *ud);
+    void *cancel_ud;
+    /* Borrowed from root in a view. */
     char *socket_path;
     /* Points to static storage; written by docker_ping, read by every call. */
     _Atomic(const char *) api_version;
@@ -44,6 +52,18 @@ struct docker_client {
 int64_t docker__now_ms(void);
 /** Sleep ms. */
 void docker__sleep_ms(long ms);
+
+/**
+ * A bounded view's limits applied to one call that would wait timeout_ms
+ * (0 = none): the smaller of the two, in ms (0 = none); fails with
+ * FLAME_ECANCELLED when cancelled or FLAME_ETIMEOUT when the deadline has
+ * passed (detail names method and path).
+ */
+int docker__bound_timeout(const docker_client *c, long timeout_ms, const char *method,
+                          const char *path, long *out, char *err, size_t errlen);
+
+/** Has a bounded view's caller cancelled? 0 for a root client. */
+int docker__is_cancelled(const docker_client *c);
 
 /* ------------------------------------------------------------- errors */
 

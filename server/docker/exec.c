@@ -202,6 +202,11 @@ int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct do
     rc = docker__stream_run(c, &s, &r, &stopped, err, errlen);
     if (status)
         *status = r.status;
+    if (rc == FLAME_ECANCELLED && docker__is_cancelled(c)) {
+        rc = docker__fail(err, errlen, FLAME_ECANCELLED, "exec %.12s: the caller cancelled",
+                          exec_id);
+        goto done;
+    }
     if (rc == FLAME_ECANCELLED) {
         rc = docker__fail(err, errlen, FLAME_ECANCELLED, "exec %.12s: output consumer aborted",
                           exec_id);

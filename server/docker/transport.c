@@ -139,7 +139,7 @@ void docker__sleep_ms(long ms)
 
 unsigned long docker_client_retries(const docker_client *c)
 {
-    return atomic_load(&((docker_client *)c)->retries);
+    return atomic_load(&c->root->retries);
 }
 
 int docker__buf_append(struct docker__buf *b, const char *p, size_t n)
@@ -271,6 +271,7 @@ int docker_client_new(docker_client **out, const char *socket_path)
         goto done;
     }
     atomic_init(&c->api_version, docker__version_max);
+    c->root = c;
     *out = c;
     c = NULL;
 done:
@@ -287,6 +288,10 @@ void docker_client_free(docker_client *c)
 
     if (!c)
         return;
+    if (c->root != c) { /* a bounded view owns nothing but itself */
+        free(c);
+        return;
+    }
     for (i = 0; i < c->pool_len; i++)
         curl_easy_cleanup(c->pool[i]);
     pthread_mutex_destroy(&c->pool_lock);
@@ -299,9 +304,65 @@ const char *docker_client_socket_path(const docker_client *c)
     return c->socket_path;
 }
 
+int64_t docker_now_ms(void)
+{
+    return docker__now_ms();
+}
+
+int docker_client_bounded(docker_client **out, docker_client *parent,
+                          const struct docker_bounds *bounds)
+{
+    docker_client *v;
+
+    *out = NULL;
+    v = calloc(1, sizeof *v);
+    if (!v)
+        return FLAME_ENOMEM;
+    v->root = parent->root;
+    v->socket_path = parent->root->socket_path;
+    /* A view of a view keeps the tighter deadline; its own cancel wins. */
+    v->deadline_ms = parent->deadline_ms;
+    v->cancelled = parent->cancelled;
+    v->cancel_ud = parent->cancel_ud;
+    if (bounds) {
+        if (bounds->deadline_ms > 0 && (!v->deadline_ms || bounds->deadline_ms < v->deadline_ms))
+            v->deadline_ms = bounds->deadline_ms;
+        if (bounds->cancelled) {
+            v->cancelled = bounds->cancelled;
+            v->cancel_ud = bounds->ud;
+        }
+    }
+    *out = v;
+    return 0;
+}
+
+int docker__is_cancelled(const docker_client *c)
+{
+    return c->cancelled && c->cancelled(c->cancel_ud);
+}
+
+int docker__bound_timeout(const docker_client *c, long timeout_ms, const char *method,
+                          const char *path, long *out, char *err, size_t errlen)
+{
+    int64_t left;
+
+    *out = timeout_ms;
+    if (docker__is_cancelled(c))
+        return docker__fail(err, errlen, FLAME_ECANCELLED, "cancelled before %s %s", method, path);
+    if (!c->deadline_ms)
+        return 0;
+    left = c->deadline_ms - docker__now_ms();
+    if (left <= 0)
+        return docker__fail(err, errlen, FLAME_ETIMEOUT,
+                            "the deadline passed before %s %s was sent to Docker", method, path);
+    if (timeout_ms <= 0 || left < timeout_ms)
+        *out = (long)left;
+    return 0;
+}
+
 const char *docker_client_api_version(const docker_client *c)
 {
-    return atomic_load(&c->api_version);
+    return atomic_load(&c->root->api_version);
 }
 
 /* A handle from the pool, or a new one. NULL only when libcurl is out of memory. */
@@ -309,6 +370,7 @@ static CURL *docker__pool_get(docker_client *c)
 {
     CURL *h = NULL;
 
+    c = c->root;
     pthread_mutex_lock(&c->pool_lock);
     if (c->pool_len > 0)
         h = c->pool[--c->pool_len];
@@ -325,6 +387,7 @@ static void docker__pool_put(docker_client *c, CURL *h)
     if (!h)
         return;
     curl_easy_reset(h);
+    c = c->root;
     pthread_mutex_lock(&c->pool_lock);
     if (c->pool_len < DOCKER__POOL_MAX) {
         c->pool[c->pool_len++] = h;
@@ -533,9 +596,59 @@ static int docker__url(const docker_client *c, const char *path, char *url, size
     return 0;
 }
 
+/*
+ * curl_easy_perform, or, when the caller can cancel, the same transfer driven
+ * by a private multi handle that polls the cancel every 50 ms (easy_perform
+ * would only call a progress callback about once a second while Docker is
+ * silent). Sets *cancelled when the cancel aborted the transfer; the
+ * connection is then closed, never reused.
+ */
+static CURLcode docker__perform(docker_client *c, CURL *h, int *cancelled)
+{
+    CURLM *m;
+    CURLMsg *msg;
+    CURLcode cc = CURLE_OK;
+    int running = 1, msgs;
+
+    *cancelled = 0;
+    if (!c->cancelled)
+        return curl_easy_perform(h);
+    if (!(m = curl_multi_init()))
+        return CURLE_OUT_OF_MEMORY;
+    if (curl_multi_add_handle(m, h) != CURLM_OK) {
+        curl_multi_cleanup(m);
+        return CURLE_OUT_OF_MEMORY;
+    }
+    for (;;) {
+        if (curl_multi_perform(m, &running) != CURLM_OK) {
+            cc = CURLE_RECV_ERROR;
+            break;
+        }
+        if (!running) {
+            while ((msg = curl_multi_info_read(m, &msgs)) != NULL)
+                if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
+                    cc = msg->data.result;
+            break;
+        }
+        if (docker__is_cancelled(c)) {
+            *cancelled = 1;
+            cc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+        if (curl_multi_poll(m, NULL, 0, 50, NULL) != CURLM_OK) {
+            cc = CURLE_RECV_ERROR;
+            break;
+        }
+    }
+    curl_multi_remove_handle(m, h);
+    curl_multi_cleanup(m);
+    return cc;
+}
+
 int docker__do(docker_client *c, const char *method, const char *path, const cJSON *body,
                long timeout_ms, struct docker__response *r, char *err, size_t errlen)
 {
+    int was_cancelled = 0;
     char url[DOCKER__PATH_MAX + 64];
     char curl_err[CURL_ERROR_SIZE];
     struct curl_slist *hdrs = NULL;
@@ -546,6 +659,8 @@ int docker__do(docker_client *c, const char *method, const char *path, const cJS
 
     memset(r, 0, sizeof *r);
     r->body.max = DOCKER__BODY_MAX;
+    if ((rc = docker__bound_timeout(c, timeout_ms, method, path, &timeout_ms, err, errlen)) < 0)
+        goto done;
     if ((rc = docker__url(c, path, url, sizeof url, err, errlen)) < 0)
         goto done;
     h = docker__pool_get(c);
@@ -581,8 +696,10 @@ int docker__do(docker_client *c, const char *method, const char *path, const cJS
         }
         docker__buf_reset(&r->body);
         r->status = 0;
-        cc = curl_easy_perform(h);
+        cc = docker__perform(c, h, &was_cancelled);
         docker__observe(h, method, path); /* the request hook (metrics): every attempt */
+        if (was_cancelled)
+            break;
         int transient = (cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR ||
                          cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE);
         if (cc == CURLE_OK && curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status) == CURLE_OK)
@@ -592,8 +709,17 @@ int docker__do(docker_client *c, const char *method, const char *path, const cJS
         if (timeout_ms > 0 && (long)(docker__now_ms() - t_start) + backoff_ms >= timeout_ms)
             break;
         docker__sleep_ms(backoff_ms);
+        if (docker__is_cancelled(c)) {
+            was_cancelled = 1;
+            break;
+        }
         backoff_ms *= 2;
-        atomic_fetch_add(&c->retries, 1);
+        atomic_fetch_add(&c->root->retries, 1);
+    }
+    if (was_cancelled) {
+        rc = docker__fail(err, errlen, FLAME_ECANCELLED,
+                          "cancelled while waiting for Docker's answer to %s %s", method, path);
+        goto done;
     }
     if (cc == CURLE_WRITE_ERROR && r->body.overflow) {
         rc = docker__fail(err, errlen, FLAME_ERROR,
@@ -677,7 +803,8 @@ int docker_ping(docker_client *c, char *err, size_t errlen)
     int rc;
 
     if ((rc = docker__do(c, "GET", "/_ping", NULL, 10000, &r, err, errlen)) < 0) {
-        if (rc == FLAME_ETIMEOUT)
+        /* A bounded view's own deadline stays a timeout: Docker may be fine. */
+        if (rc == FLAME_ETIMEOUT && (!c->deadline_ms || docker__now_ms() < c->deadline_ms))
             rc = docker__fail(err, errlen, FLAME_EUNAVAILABLE,
                               "Docker at %s did not answer GET /_ping within 10 s (is dockerd "
                               "stuck?)",
@@ -708,7 +835,7 @@ int docker_ping(docker_client *c, char *err, size_t errlen)
         }
     }
     /* min(ours, theirs) is ours: older daemons are refused above. */
-    atomic_store(&c->api_version, docker__version_max);
+    atomic_store(&c->root->api_version, docker__version_max);
 done:
     docker__response_free(&r);
     return rc;
@@ -723,7 +850,9 @@ struct docker__stream_state {
     int phase;   /* 0 headers, 1 streaming, 2 error body */
     int cb_code; /* on_data's non-zero return */
     int stopped; /* should_stop said so */
+    int cancelled; /* the bounded view's caller cancelled */
     int nomem;
+    docker_client *c;
 };
 
 static size_t docker__stream_header_cb(char *p, size_t size, size_t nitems, void *ud)
@@ -785,6 +914,10 @@ static int docker__stream_xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t d
         st->stopped = 1;
         return 1;
     }
+    if (docker__is_cancelled(st->c)) {
+        st->cancelled = 1;
+        return 1;
+    }
     return 0;
 }
 
@@ -811,11 +944,15 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
 
     memset(errresp, 0, sizeof *errresp);
     errresp->body.max = DOCKER__ERRBODY_MAX;
+    long bound_ms = 0;
     memset(&st, 0, sizeof st);
     st.s = s;
     st.resp = errresp;
+    st.c = c;
     if (stopped)
         *stopped = 0;
+    if ((rc = docker__bound_timeout(c, 0, s->method, s->path, &bound_ms, err, errlen)) < 0)
+        goto done;
     if ((rc = docker__url(c, s->path, url, sizeof url, err, errlen)) < 0)
         goto done;
     h = curl_easy_init();
@@ -868,6 +1005,16 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
             st.stopped = 1;
             break;
         }
+        if (docker__is_cancelled(c)) {
+            st.cancelled = 1;
+            break;
+        }
+        if (c->deadline_ms && docker__now_ms() >= c->deadline_ms) {
+            rc = docker__fail(err, errlen, FLAME_ETIMEOUT,
+                              "the deadline passed while streaming %s %s from Docker", s->method,
+                              s->path);
+            goto done;
+        }
         long hold_us = s->hold_us ? s->hold_us(s->ud) : 0;
         if (hold_us > 0) {
             struct timespec ts = {hold_us / 1000000, (hold_us % 1000000) * 1000L};
@@ -877,6 +1024,13 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
         long wait_ms = s->next_poll_ms ? s->next_poll_ms(s->ud) : 0;
         if (wait_ms <= 0)
             wait_ms = s->poll_ms > 0 ? s->poll_ms : 100;
+        if (c->cancelled && wait_ms > 50)
+            wait_ms = 50;
+        if (c->deadline_ms) {
+            int64_t to_deadline = c->deadline_ms - docker__now_ms();
+            if (to_deadline < wait_ms)
+                wait_ms = to_deadline > 1 ? (long)to_deadline : 1;
+        }
         mc = curl_multi_poll(m, NULL, 0, (int)wait_ms, NULL);
         if (mc != CURLM_OK) {
             rc = docker__fail(err, errlen, FLAME_ERROR, "libcurl: %s", curl_multi_strerror(mc));
@@ -894,6 +1048,9 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
         if (stopped)
             *stopped = 1;
         rc = 0;
+    } else if (st.cancelled) {
+        rc = docker__fail(err, errlen, FLAME_ECANCELLED, "cancelled while streaming %s %s",
+                          s->method, s->path);
     } else if (st.cb_code == FLAME_ENOMEM) {
         rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory reading a Docker stream");
     } else if (st.cb_code) {
