@@ -21,6 +21,19 @@
 
 #define ERRLEN 2048
 
+/* A Boot whose client's gRPC deadline is nearer than this when it would answer
+ * OK answers DEADLINE_EXCEEDED instead and removes its runner: an OK that
+ * reaches the client after its deadline would leave a runner nobody knows. */
+#define BOOT_ANSWER_MARGIN_MS 50
+
+/* How long the log tail of a failed Boot may take (ms): it runs after the
+ * Boot's own deadline. */
+#define BOOT_LOGS_MS 1000
+
+/* How long past its deadline a failed Boot waits for Docker to remove its
+ * container before it answers (ms); the removal goes on after the answer. */
+#define BOOT_CLEANUP_WAIT_MS 1000
+
 struct boot {
     cJSON *host_config;
     cJSON *mounts;
@@ -40,6 +53,23 @@ static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+/* For the Docker client's bounded view: the Boot's client cancelled (or its
+ * gRPC deadline passed). An atomic load. */
+static int boot_cancelled(void *ud)
+{
+    return rpc_call_cancelled(ud);
+}
+
+/* Sleep up to ms, in slices, returning early once the client cancelled. */
+static void boot_sleep(rpc_call *call, long ms)
+{
+    while (ms > 0 && !rpc_call_cancelled(call)) {
+        long slice = ms < 20 ? ms : 20;
+        sleep_ms(slice);
+        ms -= slice;
+    }
 }
 
 /* The runner record for a request, before any Docker call. */
@@ -107,20 +137,21 @@ static int docker_failure(int rc, const char **reason)
         *reason = "BOOT_TIMEOUT";
         return rc;
     }
-    if (rc == FLAME_ENOMEM || rc == FLAME_ECANCELLED)
+    if (rc == FLAME_ENOMEM || rc == FLAME_ECANCELLED) /* the client is gone: no reason */
         return rc;
     *reason = "DOCKER_UNAVAILABLE";
     return FLAME_EUNAVAILABLE;
 }
 
 /* Check the image is present, pulling it per policy. */
-static int ensure_image(struct service *svc, const Flame__V1__BootRequest *req, long timeout_ms,
-                        char *err, size_t errlen, const char **reason)
+static int ensure_image(struct service *svc, docker_client *dk, const Flame__V1__BootRequest *req,
+                        long timeout_ms, char *err, size_t errlen, const char **reason)
 {
     int rc;
     char derr[1024] = "";
+    int absent = 0; /* the local Docker said it does not have the image */
     if (req->pull_policy != FLAME__V1__PULL_POLICY__PULL_POLICY_ALWAYS) {
-        rc = docker_image_inspect(svc->docker, req->image, NULL, derr, sizeof(derr));
+        rc = docker_image_inspect(dk, req->image, NULL, derr, sizeof(derr));
         if (rc == 0)
             return 0;
         if (rc == FLAME_EINVALID) {
@@ -133,6 +164,7 @@ static int ensure_image(struct service *svc, const Flame__V1__BootRequest *req, 
             snprintf(err, errlen, "inspecting image '%s': %s", req->image, derr);
             return docker_failure(rc, reason);
         }
+        absent = 1;
         if (req->pull_policy == FLAME__V1__PULL_POLICY__PULL_POLICY_NEVER) {
             snprintf(err, errlen, "image '%s' is not present in the local Docker and pull_policy "
                                   "is NEVER: build or load it first (docker build / docker load)",
@@ -142,10 +174,16 @@ static int ensure_image(struct service *svc, const Flame__V1__BootRequest *req, 
         }
     }
     flamed_log(LOG_INFO, "image_pull", "image=%s", req->image);
-    rc = docker_image_pull(svc->docker, req->image, NULL, timeout_ms, derr, sizeof(derr));
+    rc = docker_image_pull(dk, req->image, NULL, timeout_ms, derr, sizeof(derr));
     if (rc == 0)
         return 0;
-    snprintf(err, errlen, "pulling image '%s' failed: %s", req->image, derr);
+    /* Say first what the local Docker lacks, then what the pull said. */
+    if (absent)
+        snprintf(err, errlen, "image '%s' is not in the local Docker, and pulling it failed: %s",
+                 req->image, derr);
+    else
+        snprintf(err, errlen, "pulling image '%s' (pull_policy ALWAYS) failed: %s", req->image,
+                 derr);
     if (rc == FLAME_EINVALID) { /* 400: Docker refused the reference */
         *reason = "INVALID_REQUEST";
         return rc;
@@ -153,6 +191,23 @@ static int ensure_image(struct service *svc, const Flame__V1__BootRequest *req, 
     if (rc == FLAME_ENOTFOUND) {
         *reason = "IMAGE_NOT_FOUND";
         return rc;
+    }
+    if (rc == FLAME_ETIMEOUT || rc == FLAME_ECANCELLED || rc == FLAME_ENOMEM)
+        return docker_failure(rc, reason);
+    /* FLAME_EUNAVAILABLE: the registry, or Docker itself? Only a pull that Docker
+     * tried and that failed is IMAGE_PULL_FAILED. */
+    char perr[256];
+    docker_client *probe = NULL;
+    struct docker_bounds pb = {.deadline_ms = service_now_ms() + 2000};
+    if (docker_client_bounded(&probe, svc->docker, &pb) < 0)
+        return docker_failure(FLAME_ENOMEM, reason);
+    int prc = docker_ping(probe, perr, sizeof(perr));
+    docker_client_free(probe);
+    if (prc < 0) {
+        snprintf(err, errlen, "Docker does not answer (no pull was tried for image '%s'): %s",
+                 req->image, derr);
+        *reason = "DOCKER_UNAVAILABLE";
+        return FLAME_EUNAVAILABLE;
     }
     *reason = "IMAGE_PULL_FAILED";
     return FLAME_EUNAVAILABLE;
@@ -163,9 +218,16 @@ static void append_logs(struct service *svc, const char *container_id, char *err
 {
     char *logs = NULL;
     char derr[256];
-    if (docker_container_logs_tail(svc->docker, container_id, 20, &logs, derr, sizeof(derr)) < 0 ||
-        !logs)
+    docker_client *dk = NULL;
+    struct docker_bounds b = {.deadline_ms = service_now_ms() + BOOT_LOGS_MS};
+    if (docker_client_bounded(&dk, svc->docker, &b) < 0)
         return;
+    int rc = docker_container_logs_tail(dk, container_id, 20, &logs, derr, sizeof(derr));
+    docker_client_free(dk);
+    if (rc < 0 || !logs) {
+        free(logs);
+        return;
+    }
     size_t n = strlen(logs);
     while (n > 0 && (logs[n - 1] == '\n' || logs[n - 1] == '\r'))
         logs[--n] = '\0';
@@ -196,8 +258,9 @@ static long settle_left_ms(unsigned settle_ms, int64_t started_at_ms)
  * Wait until the container runs (and is healthy if it has a HEALTHCHECK).
  * Returns 0 with ip filled, or an error with err filled.
  */
-static int wait_running(struct service *svc, rpc_call *call, const struct runner *r,
-                        int64_t deadline_ms, char *ip, size_t iplen, char *err, size_t errlen)
+static int wait_running(struct service *svc, docker_client *dk, rpc_call *call,
+                        const struct runner *r, int64_t deadline_ms, char *ip, size_t iplen,
+                        char *err, size_t errlen)
 {
     long delay = 20;
     int settled = 0;
@@ -205,7 +268,16 @@ static int wait_running(struct service *svc, rpc_call *call, const struct runner
     for (;;) {
         cJSON *inspect = NULL;
         char derr[512] = "";
-        int rc = docker_container_inspect(svc->docker, r->container_id, &inspect, derr, sizeof(derr));
+        int rc = docker_container_inspect(dk, r->container_id, &inspect, derr, sizeof(derr));
+        if (rc == FLAME_ECANCELLED) {
+            snprintf(err, errlen, "the client cancelled Boot");
+            return rc;
+        }
+        if (rc == FLAME_ETIMEOUT) {
+            snprintf(err, errlen, "runner %s (%s) was not running within boot_timeout: %s", r->id,
+                     r->name, derr);
+            return rc;
+        }
         if (rc < 0) {
             snprintf(err, errlen, "inspecting runner %s's container: %s", r->id, derr);
             return rc == FLAME_ENOTFOUND ? FLAME_EABORTED : rc;
@@ -215,6 +287,10 @@ static int wait_running(struct service *svc, rpc_call *call, const struct runner
         if (rc < 0) {
             snprintf(err, errlen, "Docker's inspect of runner %s has no State", r->id);
             return FLAME_ERROR;
+        }
+        if (rpc_call_cancelled(call)) { /* whatever the state: never report a cancelled Boot */
+            snprintf(err, errlen, "the client cancelled Boot");
+            return FLAME_ECANCELLED;
         }
         if (st.running && (!st.health[0] || strcmp(st.health, "healthy") == 0)) {
             /* A command that fails at once (bad config, crash on start) is still "running"
@@ -228,7 +304,7 @@ static int wait_running(struct service *svc, rpc_call *call, const struct runner
                 return 0;
             }
             settled = 1;
-            sleep_ms(wait);
+            boot_sleep(call, wait);
             continue;
         }
         if (!st.running && strcmp(st.status, "created") != 0) {
@@ -255,7 +331,7 @@ static int wait_running(struct service *svc, rpc_call *call, const struct runner
             append_logs(svc, r->container_id, err, errlen);
             return FLAME_ETIMEOUT;
         }
-        sleep_ms(delay);
+        boot_sleep(call, delay);
         if (delay < 200)
             delay *= 2;
     }
@@ -328,11 +404,19 @@ static void boot_worker(rpc_call *call)
 
     char err[ERRLEN] = "", derr[1024] = "";
     const char *reason = NULL;
-    int rc = 0, created = 0;
+    int rc = 0, created = 0, logged = 0;
     char **env = NULL, **cmd = NULL, **entrypoint = NULL;
     cJSON *labels = NULL, *config = NULL;
     char *container_id = NULL;
     struct runner *snap = NULL;
+    /* Every Docker call of this Boot goes through dk: the Boot's deadline and its
+     * client's cancel reach each one, including one in flight. */
+    docker_client *dk = NULL;
+    struct docker_bounds bounds = {.deadline_ms = deadline, .cancelled = boot_cancelled, .ud = call};
+    if (docker_client_bounded(&dk, svc->docker, &bounds) < 0) {
+        rc = FLAME_ENOMEM;
+        goto done;
+    }
     struct runner *r = runner_for(svc, req);
     if (!r) {
         rc = FLAME_ENOMEM;
@@ -379,7 +463,7 @@ static void boot_worker(rpc_call *call)
                snap->pool, snap->image, snap->network[0] ? snap->network : "(default)");
 
     if (req->network && req->network[0]) {
-        rc = docker_network_inspect(svc->docker, req->network, NULL, derr, sizeof(derr));
+        rc = docker_network_inspect(dk, req->network, NULL, derr, sizeof(derr));
         if (rc == FLAME_ENOTFOUND) {
             snprintf(err, sizeof(err), "network '%s' not found: create it with `docker network "
                                        "create %s` (a user-defined network gives runners DNS)",
@@ -396,7 +480,7 @@ static void boot_worker(rpc_call *call)
             goto done;
         }
     }
-    if ((rc = ensure_image(svc, req, deadline - service_now_ms(), err, sizeof(err), &reason)) < 0)
+    if ((rc = ensure_image(svc, dk, req, deadline - service_now_ms(), err, sizeof(err), &reason)) < 0)
         goto done;
     if (rpc_call_cancelled(call)) {
         rc = FLAME_ECANCELLED;
@@ -444,12 +528,12 @@ static void boot_worker(rpc_call *call)
         reason = rc == FLAME_EINVALID ? "INVALID_REQUEST" : NULL;
         goto done;
     }
-    rc = docker_container_create(svc->docker, snap->name, config, &container_id, derr, sizeof(derr));
+    rc = docker_container_create(dk, snap->name, config, &container_id, derr, sizeof(derr));
     if (rc == FLAME_EEXISTS) {
         /* A create retried after a dropped connection may have worked the first time:
          * the name is ours if the container carries our runner id. */
         cJSON *inspect = NULL;
-        if (docker_container_inspect(svc->docker, snap->name, &inspect, derr, sizeof(derr)) == 0) {
+        if (docker_container_inspect(dk, snap->name, &inspect, derr, sizeof(derr)) == 0) {
             const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(inspect, "Config");
             const cJSON *lid = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(cfg, "Labels"), RUNNER_LABEL_ID);
@@ -476,10 +560,12 @@ static void boot_worker(rpc_call *call)
             reason = "NAME_CONFLICT";
         } else {
             snprintf(err, sizeof(err), "creating the container: %s", derr);
-            if ((rc == FLAME_ETIMEOUT || rc == FLAME_EUNAVAILABLE) &&
+            if ((rc == FLAME_ETIMEOUT || rc == FLAME_EUNAVAILABLE || rc == FLAME_ECANCELLED) &&
                 (container_id = strdup(snap->name))) {
-                /* Docker may have created it after all: remove it by name below (and
-                 * by the reaper, which goes by the registry's container id). */
+                /* The answer was lost (deadline, cancel, dropped connection): Docker may
+                 * have created it, or may still. Remove it by name below (and by the
+                 * reaper, which goes by the registry's container id); one that Docker
+                 * creates later is removed on its create event (events.c). */
                 created = 1;
                 runner_registry_set_container(svc->reg, snap->id, container_id);
             }
@@ -497,7 +583,7 @@ static void boot_worker(rpc_call *call)
         goto done;
     }
     int64_t left = deadline - service_now_ms();
-    rc = docker_container_start(svc->docker, container_id, left > 0 ? left : 1, derr, sizeof(derr));
+    rc = docker_container_start(dk, container_id, left > 0 ? left : 1, derr, sizeof(derr));
     if (rc < 0) {
         if (rc == FLAME_ENOTFOUND && strstr(derr, "network")) {
             snprintf(err, sizeof(err), "starting runner %s: %s", snap->id, derr);
@@ -515,6 +601,9 @@ static void boot_worker(rpc_call *call)
             snprintf(err, sizeof(err), "runner %s did not start within boot_timeout: %s", snap->id,
                      derr);
             reason = "BOOT_TIMEOUT";
+        } else if (rc == FLAME_ECANCELLED) {
+            snprintf(err, sizeof(err), "the client cancelled Boot while runner %s was starting",
+                     snap->id);
         } else {
             snprintf(err, sizeof(err), "starting runner %s: %s", snap->id, derr);
             rc = docker_failure(rc, &reason);
@@ -522,11 +611,26 @@ static void boot_worker(rpc_call *call)
         goto done;
     }
     char ip[64] = "";
-    if ((rc = wait_running(svc, call, snap, deadline, ip, sizeof(ip), err, sizeof(err))) < 0) {
+    if ((rc = wait_running(svc, dk, call, snap, deadline, ip, sizeof(ip), err, sizeof(err))) < 0) {
         if (rc == FLAME_EABORTED)
             reason = "RUNNER_EXITED";
         else
             rc = docker_failure(rc, &reason); /* the boot_timeout, or Docker's inspect */
+        goto done;
+    }
+    /* The last look before RUNNING: a Boot whose client is gone, or whose answer
+     * would reach the client after its deadline, removes its runner instead. */
+    if (rpc_call_cancelled(call)) {
+        rc = FLAME_ECANCELLED;
+        snprintf(err, sizeof(err), "the client cancelled Boot");
+        goto done;
+    }
+    if (client_left != INT64_MAX && rpc_call_deadline_left_ms(call) < BOOT_ANSWER_MARGIN_MS) {
+        rc = FLAME_ETIMEOUT;
+        reason = "BOOT_TIMEOUT";
+        snprintf(err, sizeof(err), "runner %s was running only %d ms before the call's deadline: "
+                                   "it was removed (give Boot a longer deadline)",
+                 snap->id, BOOT_ANSWER_MARGIN_MS);
         goto done;
     }
     runner_registry_set_started_at(svc->reg, snap->id, service_now_ms());
@@ -546,6 +650,23 @@ static void boot_worker(rpc_call *call)
         created = 0; /* whoever moved it owns its cleanup */
         goto done;
     }
+    if (rpc_call_cancelled(call)) {
+        /* Cancelled between the last look and RUNNING: nobody will learn of this
+         * runner, so it goes (STOPPING, then REMOVED) instead of being answered. */
+        runner_registry_set_stopping(svc->reg, snap->id);
+        char rerr[256];
+        int rrc = docker_container_remove(svc->docker, container_id, rerr, sizeof(rerr));
+        if (rrc == 0 || rrc == FLAME_ENOTFOUND)
+            runner_registry_set_removed(svc->reg, snap->id);
+        else
+            service_reap(svc, snap->id);
+        flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=CANCELLED duration_ms=%lld "
+                   "error=\"the client cancelled Boot as it became RUNNING: runner removed\"",
+                   snap->id, snap->pool, (long long)(service_now_ms() - t0));
+        metrics_boot_done(FLAME_ECANCELLED, service_now_ms() - t0);
+        rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client cancelled Boot", NULL);
+        goto cleanup;
+    }
 
 done:
     /* Counted before the answer is on the wire (see rpc_call_finish). */
@@ -559,8 +680,32 @@ done:
         }
         runner_registry_set_failed(svc->reg, snap->id, err);
         if (created && !req->keep_runner) {
+            /* The answer waits for the removal (the client then finds nothing left), but
+             * not for long past the Boot's deadline: Docker removes a container it is
+             * still starting only once the start is done, seconds under load. Then the
+             * answer goes first and the removal goes on. A client that is gone gets
+             * nothing anyway. */
             char rerr[256];
-            int rrc = docker_container_remove(svc->docker, container_id, rerr, sizeof(rerr));
+            int rrc = FLAME_ETIMEOUT;
+            if (!rpc_call_cancelled(call)) {
+                docker_client *rdk = NULL;
+                int64_t at = service_now_ms();
+                struct docker_bounds rb = {
+                    .deadline_ms = (deadline > at ? deadline : at) + BOOT_CLEANUP_WAIT_MS};
+                if (docker_client_bounded(&rdk, svc->docker, &rb) == 0)
+                    rrc = docker_container_remove(rdk, container_id, rerr, sizeof(rerr));
+                docker_client_free(rdk);
+            }
+            if (rrc == FLAME_ETIMEOUT || rrc == FLAME_ENOMEM) {
+                char q[600];
+                flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=%s duration_ms=%lld "
+                           "error=%s removing=1", snap->id, snap->pool,
+                           flame_grpc_status_name(flame_error_grpc_status(rc)),
+                           (long long)(service_now_ms() - t0), log_quote(q, sizeof(q), err));
+                rpc_call_finish(call, rc, reason, err, NULL);
+                logged = 1;
+                rrc = docker_container_remove(svc->docker, container_id, rerr, sizeof(rerr));
+            }
             if (rrc == 0 || rrc == FLAME_ENOTFOUND) {
                 runner_registry_set_removed(svc->reg, snap->id);
             } else {
@@ -570,17 +715,20 @@ done:
                 service_reap(svc, snap->id);
             }
         }
-        char q[600];
-        flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=%s duration_ms=%lld error=%s",
-                   snap->id, snap->pool, flame_grpc_status_name(flame_error_grpc_status(rc)),
-                   (long long)(service_now_ms() - t0), log_quote(q, sizeof(q), err));
-        rpc_call_finish(call, rc, reason, err, NULL);
+        if (!logged) {
+            char q[600];
+            flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=%s duration_ms=%lld error=%s",
+                       snap->id, snap->pool, flame_grpc_status_name(flame_error_grpc_status(rc)),
+                       (long long)(service_now_ms() - t0), log_quote(q, sizeof(q), err));
+            rpc_call_finish(call, rc, reason, err, NULL);
+        }
     } else if (rc < 0) {
         rpc_call_finish(call, rc, reason, err[0] ? err : "out of memory", NULL);
     } else {
         finish_ok(call, snap, "boot_ok", t0);
     }
 cleanup:
+    docker_client_free(dk);
     runner_free(snap);
     free(container_id);
     cJSON_Delete(config);

@@ -32,7 +32,7 @@
 
 struct reap_item {
     struct reap_item *next;
-    char id[RUNNER_ID_LEN + 1];
+    char id[RUNNER_ID_LEN + 2]; /* a runner id, "-" + a runner id, "+" or "" */
     int attempts;
 };
 
@@ -82,6 +82,29 @@ void service_reap(struct service *svc, const char *runner_id)
 static void reconcile(struct service *svc);
 static void adopt(struct service *svc);
 
+/*
+ * A Boot that gave up (cancel, deadline, a lost create answer) can see Docker
+ * create or start its container afterwards: Docker finishes a create whose
+ * client hung up. Its runner is FAILED or REMOVED by then; remove the
+ * container by its name (unique per runner id), whatever Boot's own cleanup
+ * found.
+ */
+static void remove_late(struct service *svc, const char *runner_id)
+{
+    struct runner *r = runner_registry_get(svc->reg, runner_id);
+    if (r && r->name[0] && !r->keep_runner) {
+        char derr[512];
+        int rc = docker_container_remove(svc->docker, r->name, derr, sizeof(derr));
+        if (rc == 0)
+            flamed_log(LOG_INFO, "boot_late_container_removed", "runner_id=%s pool=%s name=%s",
+                       r->id, r->pool, r->name);
+        else if (rc != FLAME_ENOTFOUND && rc != FLAME_ECONFLICT) /* 409: being removed */
+            flamed_log(LOG_WARN, "boot_late_container_remove_failed",
+                       "runner_id=%s pool=%s name=%s error=%s", r->id, r->pool, r->name, derr);
+    }
+    runner_free(r);
+}
+
 static void *reaper_main(void *arg)
 {
     struct reaper *rp = arg;
@@ -111,6 +134,11 @@ static void *reaper_main(void *arg)
         if (it->id[0] == '+') { /* an event for a container of ours we do not track */
             atomic_store(&svc->adopt_pending, 0);
             adopt(svc);
+            free(it);
+            continue;
+        }
+        if (it->id[0] == '-') { /* a container Docker made for a Boot that gave up */
+            remove_late(svc, it->id + 1);
             free(it);
             continue;
         }
@@ -203,7 +231,16 @@ static int on_event(void *ud, const cJSON *ev)
             service_reap(svc, "+");
         return 0;
     }
-    if (strncmp(a, "oom", 3) == 0) {
+    /* REMOVED: Boot's own removal is done (it found nothing, or this is a stale
+     * event); FAILED with the name as container id: Boot lost its create's answer
+     * and may be removing by name right now. Otherwise Boot's cleanup owns it. */
+    if ((strcmp(a, "create") == 0 || strcmp(a, "start") == 0) && !r->keep_runner &&
+        (r->state == S(REMOVED) ||
+         (r->state == S(FAILED) && strcmp(r->container_id, r->name) == 0))) {
+        char late[RUNNER_ID_LEN + 2];
+        snprintf(late, sizeof(late), "-%s", r->id);
+        service_reap(svc, late);
+    } else if (strncmp(a, "oom", 3) == 0) {
         runner_registry_set_oom(svc->reg, r->id);
     } else if (strncmp(a, "die", 3) == 0) {
         const char *code = attr(ev, "exitCode");
