@@ -19,9 +19,12 @@
  * Ending a command (timeout_ms, client cancel, client deadline): Docker has
  * no API to kill an exec'd process, so flamed reads its host pid from exec
  * inspect, checks through /proc/PID/cgroup that it belongs to the runner's
- * container, and sends SIGTERM, then SIGKILL after 2 s. When flamed cannot
- * see the host pid namespace (flamed itself in a container without
- * --pid=host), the command runs to its end; the RPC still ends at once.
+ * container, and sends SIGTERM, then SIGKILL after 2 s. The RPC ends right
+ * after the SIGTERM (within ~100 ms of the limit): the SIGKILL wait goes on
+ * after the answer. When flamed cannot see the host pid namespace (flamed
+ * itself in a container without --pid=host), the command runs to its end;
+ * the RPC still ends at once. Every Docker call of a Spawn is bounded by its
+ * timeout and aborted by its client's cancel.
  * Follows: Docker Engine API ContainerExec, ExecStart, ExecInspect.
  */
 #include <signal.h>
@@ -197,25 +200,61 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* SIGTERM, then SIGKILL if still running after 2 s. Returns a note for the message. */
-static const char *kill_exec(struct service *svc, const char *exec_id, const char *container_id)
+/* How long the SIGTERM of a command that overran may take before the RPC
+ * answers anyway (ms): one exec inspect and a kill(2). */
+#define TERM_WAIT_MS 100
+
+/* For the Docker client's bounded view: the client cancelled (or its gRPC
+ * deadline passed). An atomic load. */
+static int spawn_cancelled(void *ud)
+{
+    return rpc_call_cancelled(ud);
+}
+
+/* SIGTERM the command, within TERM_WAIT_MS. Sets *signalled to 1 when it was
+ * sent, 2 when Docker was too slow to tell its pid in time (the SIGTERM is then
+ * sent after the answer). Returns a note for the message. */
+static const char *term_exec(struct service *svc, const char *exec_id, const char *container_id,
+                             int *signalled)
 {
     char derr[256];
-    int rc = docker_exec_kill(svc->docker, exec_id, container_id, SIGTERM, derr, sizeof(derr));
+    docker_client *dk = NULL;
+    struct docker_bounds b = {.deadline_ms = service_now_ms() + TERM_WAIT_MS};
+    *signalled = 0;
+    if (docker_client_bounded(&dk, svc->docker, &b) < 0)
+        return "signalling the command failed (out of memory)";
+    int rc = docker_exec_kill(dk, exec_id, container_id, SIGTERM, derr, sizeof(derr));
+    docker_client_free(dk);
     if (rc == FLAME_EUNIMPLEMENTED)
         return "the command could not be signalled (flamed cannot see the runner's processes) "
                "and runs to its end";
+    if (rc == FLAME_ETIMEOUT) {
+        *signalled = 2;
+        return "the command is being sent SIGTERM, and SIGKILL if it still runs 2 s later";
+    }
     if (rc < 0)
         return "signalling the command failed";
+    *signalled = 1;
+    return "the command was sent SIGTERM, and SIGKILL if it still runs 2 s later";
+}
+
+/* After a SIGTERM: SIGKILL if the command still runs 2 s later. Runs after the
+ * RPC has answered. */
+static void kill_exec_later(struct service *svc, const char *exec_id, const char *container_id,
+                            int signalled)
+{
+    char derr[256];
+    if (signalled == 2 &&
+        docker_exec_kill(svc->docker, exec_id, container_id, SIGTERM, derr, sizeof(derr)) < 0)
+        return;
     for (int i = 0; i < 20; i++) {
         int running = 0;
         if (docker_exec_inspect(svc->docker, exec_id, NULL, &running, NULL, derr, sizeof(derr)) < 0 ||
             !running)
-            return "the command was sent SIGTERM";
+            return;
         sleep_ms(100);
     }
     docker_exec_kill(svc->docker, exec_id, container_id, SIGKILL, derr, sizeof(derr));
-    return "the command was sent SIGTERM, then SIGKILL after 2 s";
 }
 
 static void spawn_worker(rpc_call *call)
@@ -227,8 +266,14 @@ static void spawn_worker(rpc_call *call)
     const char *reason = NULL;
     char **env = NULL, **argv = NULL;
     char *exec_id = NULL;
-    int rc, exit_code = -1;
+    int rc, exit_code = -1, signalled = 0;
     int64_t t0 = service_now_ms();
+    /* The Spawn's timeout and its client's cancel reach every Docker call. */
+    docker_client *dk = NULL;
+    struct docker_bounds bounds = {.deadline_ms = s->deadline_ms != INT64_MAX ? s->deadline_ms : 0,
+                                   .cancelled = spawn_cancelled, .ud = call};
+    if ((rc = docker_client_bounded(&dk, svc->docker, &bounds)) < 0)
+        goto done;
 
     if ((rc = request_env_strv(req->env, req->n_env, &env)) < 0)
         goto done;
@@ -237,11 +282,17 @@ static void spawn_worker(rpc_call *call)
         goto done;
     }
     memcpy(argv, req->argv, req->n_argv * sizeof(char *));
-    rc = docker_exec_create(svc->docker, s->runner->container_id, (const char *const *)argv,
+    rc = docker_exec_create(dk, s->runner->container_id, (const char *const *)argv,
                             (const char *const *)env, req->working_dir, req->user, &exec_id, derr,
                             sizeof(derr));
     if (rc < 0) {
-        if (rc == FLAME_EPRECONDITION || rc == FLAME_ECONFLICT) {
+        if (rc == FLAME_ETIMEOUT) {
+            snprintf(err, sizeof(err), "the command ran longer than its timeout (%u ms): Docker "
+                                       "had not created it yet: %s", req->timeout_ms, derr);
+            reason = "SPAWN_TIMEOUT";
+        } else if (rc == FLAME_ECANCELLED) {
+            snprintf(err, sizeof(err), "the client cancelled Spawn");
+        } else if (rc == FLAME_EPRECONDITION || rc == FLAME_ECONFLICT) {
             snprintf(err, sizeof(err), "runner %s is not running: %s", s->runner->id, derr);
             rc = FLAME_EPRECONDITION;
             reason = "RUNNER_NOT_RUNNING";
@@ -262,7 +313,7 @@ static void spawn_worker(rpc_call *call)
     if (rpc_call_send(call, &msg.base) < 0) {
         rc = FLAME_ECANCELLED;
         snprintf(err, sizeof(err), "the client went away");
-        kill_exec(svc, exec_id, s->runner->container_id);
+        term_exec(svc, exec_id, s->runner->container_id, &signalled);
         goto done;
     }
     flamed_log(LOG_INFO, "spawn_start", "runner_id=%s pool=%s exec_id=%.12s", s->runner->id,
@@ -271,9 +322,12 @@ static void spawn_worker(rpc_call *call)
     s->counted = 1;
     struct docker_exec_io io = {.on_output = on_output, .should_abort = should_abort, .ud = s, .on_flush = on_flush,
                                  .poll_ms = poll_ms, .hold_us = hold_us};
-    rc = docker_exec_start(svc->docker, exec_id, &io, derr, sizeof(derr));
+    rc = docker_exec_start(dk, exec_id, &io, derr, sizeof(derr));
+    if (rc == FLAME_ETIMEOUT && !s->timed_out && s->deadline_ms != INT64_MAX &&
+        service_now_ms() >= s->deadline_ms)
+        s->timed_out = 1; /* the view's deadline ended the stream before should_abort saw it */
     if (rc == FLAME_ECANCELLED || s->timed_out || s->send_failed || rpc_call_cancelled(call)) {
-        const char *note = kill_exec(svc, exec_id, s->runner->container_id);
+        const char *note = term_exec(svc, exec_id, s->runner->container_id, &signalled);
         if (s->timed_out && !rpc_call_cancelled(call)) {
             snprintf(err, sizeof(err), "the command ran longer than its timeout (%u ms): %s",
                      req->timeout_ms, note);
@@ -332,6 +386,10 @@ done:
     if (rc == FLAME_ENOMEM && !err[0])
         snprintf(err, sizeof(err), "out of memory");
     rpc_call_finish(call, rc, reason, err, NULL);
+    /* The answer is out: now wait for a SIGTERMed command, SIGKILL if it lingers. */
+    if (signalled && exec_id)
+        kill_exec_later(svc, exec_id, s->runner->container_id, signalled);
+    docker_client_free(dk);
     free(exec_id);
     free(argv);
     request_strv_free(env);

@@ -204,11 +204,40 @@ FL_TEST(spawn_timeout_kills_the_command_with_deadline_exceeded)
     int rc = fl_spawn_req(e, &req, &o, &code, &st);
     int64_t took = fl_now_ms() - t0;
     fl_assert_status(rc, &st, DEADLINE_EXCEEDED);
-    if (took > 10000)
+    assert_string_equal(st.reason, "SPAWN_TIMEOUT");
+    fl_assert_contains(st.message, "longer than its timeout (500 ms)");
+    /* The RPC ends within 200 ms of the limit; bounded generously here. */
+    if (took > 1500)
         fail_msg("Spawn with timeout_ms 500 took %lld ms", (long long)took);
     fl_output_free(&o);
     if (wait_process_gone(e, rid, "sleep 30", 3000) < 0)
         fail_msg("`sleep 30` still runs in the runner after its Spawn timed out (%s)", st.message);
+}
+
+FL_TEST(spawn_timeout_ends_the_rpc_at_once_even_when_the_command_ignores_sigterm)
+{
+    const char *rid = fl_group_runner(e);
+    /* The shell ignores SIGTERM and waits for its child: only the SIGKILL 2 s
+     * after the SIGTERM ends it, and the RPC does not wait for that. */
+    const char *argv[] = {"sh", "-c", "trap '' TERM; sleep 31; echo never", NULL};
+    flame_spawn_request req = {.runner_id = rid, .argv = argv, .timeout_ms = 500};
+    fl_output o = {0};
+    flame_status st;
+    int code = -1;
+    int64_t t0 = fl_now_ms();
+    int rc = fl_spawn_req(e, &req, &o, &code, &st);
+    int64_t took = fl_now_ms() - t0;
+    fl_assert_status(rc, &st, DEADLINE_EXCEEDED);
+    assert_string_equal(st.reason, "SPAWN_TIMEOUT");
+    print_message("Spawn with timeout_ms 500 (SIGTERM ignored) ended after %lld ms: %s\n",
+                  (long long)took, st.message);
+    if (took > 1500)
+        fail_msg("Spawn with timeout_ms 500 took %lld ms", (long long)took);
+    fl_output_free(&o);
+    /* SIGKILL follows 2 s after the SIGTERM, after the answer. */
+    if (wait_process_gone(e, rid, "sh -c trap '' TERM; sleep 31; echo never", 6000) < 0)
+        fail_msg("the command that ignores SIGTERM still runs 6 s after its Spawn timed out (%s)",
+                 st.message);
 }
 
 FL_TEST(spawn_cancelled_by_the_client_kills_the_command)
@@ -246,6 +275,7 @@ int main(void)
         FL_UNIT(spawn_without_argv_is_invalid_argument),
         FL_UNIT(spawn_in_exited_runner_fails_precondition),
         FL_UNIT(spawn_timeout_kills_the_command_with_deadline_exceeded),
+        FL_UNIT(spawn_timeout_ends_the_rpc_at_once_even_when_the_command_ignores_sigterm),
         FL_UNIT(spawn_cancelled_by_the_client_kills_the_command),
     };
     return FL_RUN_SHARED("spawn", tests);
