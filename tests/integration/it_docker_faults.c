@@ -27,7 +27,7 @@
 enum action { PASS, REPLY, DROP, HOLD };
 
 /* What the proxy does with the first request whose request line starts with
- * `method` and contains `match` (and every later one, until changed). */
+ * `method` ("*": any) and contains `match` (and every later one, until changed). */
 struct fault {
     const char *method, *match;
     enum action action;
@@ -83,8 +83,11 @@ static int matches(const char *buf, size_t n, struct fault *out, char *id, size_
     pthread_mutex_lock(&P.mu);
     *out = P.f;
     pthread_mutex_unlock(&P.mu);
-    if (out->action != PASS && strncmp(line, out->method, strlen(out->method)) == 0 &&
-        line[strlen(out->method)] == ' ' && strstr(line, out->match))
+    if (out->action != PASS &&
+        (strcmp(out->method, "*") == 0 ||
+         (strncmp(line, out->method, strlen(out->method)) == 0 &&
+          line[strlen(out->method)] == ' ')) &&
+        strstr(line, out->match))
         hit = 1;
     /* "POST /v1.41/containers/ID/start HTTP/1.1": the id, for messages that name it. */
     const char *c = strstr(line, "/containers/");
@@ -227,6 +230,18 @@ struct fcase {
     const char *reason, *msg;
 };
 
+/* A case with a pull policy, an image other than the harness's (NULL: its), and
+ * no network (the default bridge: the pull comes first). */
+struct pcase {
+    struct fcase c;
+    int pull_policy;
+    const char *image;
+};
+
+#define REGISTRY_DOWN                                                                              \
+    "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host"
+#define PULL(a, s, m) {.method = "POST", .match = "/images/create", .action = (a), .status = (s), .message = (m)}
+
 #define CREATE(a, s, m) {.method = "POST", .match = "/containers/create", .action = (a), .status = (s), .message = (m)}
 #define START(a, s, m) {.method = "POST", .match = "/start", .action = (a), .status = (s), .message = (m)}
 
@@ -295,6 +310,27 @@ static const struct fcase cases[] = {
      "DOCKER_UNAVAILABLE", "inspecting image"},
 };
 
+static const struct pcase pull_cases[] = {
+    {{"Docker away, pull_policy ALWAYS: no pull was tried",
+      {.method = "*", .match = "/", .action = DROP}, 0, GS_UNAVAILABLE, "DOCKER_UNAVAILABLE",
+      "Docker does not answer (no pull was tried"},
+     FLAME_PULL_ALWAYS, NULL},
+    {{"Docker away, pull_policy IF_NOT_PRESENT", {.method = "*", .match = "/", .action = DROP}, 0,
+      GS_UNAVAILABLE, "DOCKER_UNAVAILABLE", "inspecting image"},
+     FLAME_PULL_IF_NOT_PRESENT, NULL},
+    {{"Docker away, pull_policy NEVER", {.method = "*", .match = "/", .action = DROP}, 0,
+      GS_UNAVAILABLE, "DOCKER_UNAVAILABLE", "inspecting image"},
+     FLAME_PULL_NEVER, NULL},
+    {{"pull_policy ALWAYS, the registry unreachable: the pull was tried",
+      PULL(REPLY, 500, REGISTRY_DOWN), 0, GS_UNAVAILABLE, "IMAGE_PULL_FAILED",
+      "pulling image 'flamed-test/app:latest' (pull_policy ALWAYS) failed"},
+     FLAME_PULL_ALWAYS, NULL},
+    {{"an image not in the local Docker, the registry unreachable", PULL(REPLY, 500, REGISTRY_DOWN),
+      0, GS_UNAVAILABLE, "IMAGE_PULL_FAILED",
+      "image 'fltest-absent/none:v1' is not in the local Docker, and pulling it failed"},
+     FLAME_PULL_IF_NOT_PRESENT, "fltest-absent/none:v1"},
+};
+
 static void boot_fails_as_documented_when_docker_fails(void **state)
 {
     fl_env *e0 = *state;
@@ -307,12 +343,21 @@ static void boot_fails_as_documented_when_docker_fails(void **state)
     fl_env *e = flx_begin(state, &(flx_flamed){.args = args});
 
     int failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const struct fcase *c = &cases[i];
+    size_t n_cases = sizeof cases / sizeof cases[0];
+    size_t n_all = n_cases + sizeof pull_cases / sizeof pull_cases[0];
+    for (size_t i = 0; i < n_all; i++) {
+        const struct pcase *pc = i >= n_cases ? &pull_cases[i - n_cases] : NULL;
+        const struct fcase *c = pc ? &pc->c : &cases[i];
         flame_boot_request req;
         fl_boot_req_init(e, &req);
         if (c->boot_timeout_ms)
             req.boot_timeout_ms = c->boot_timeout_ms;
+        if (pc) {
+            req.pull_policy = pc->pull_policy;
+            req.network = NULL;
+            if (pc->image)
+                req.image = pc->image;
+        }
         set_fault(&c->f);
         flame_runner *r = NULL;
         flame_status st;
@@ -343,8 +388,7 @@ static void boot_fails_as_documented_when_docker_fails(void **state)
             failed++;
         }
     }
-    print_message("%zu Docker fault cases run, %d failed\n",
-                  sizeof cases / sizeof cases[0], failed);
+    print_message("%zu Docker fault cases run, %d failed\n", n_all, failed);
     assert_int_equal(failed, 0);
 
     /* The proxy passes everything else on: a plain Boot through it works. */
@@ -353,6 +397,46 @@ static void boot_fails_as_documented_when_docker_fails(void **state)
     flame_runner *r = fl_boot(e, &req);
     fl_shutdown(e, r->id);
     flame_runner_free(r);
+    flx_pass(e);
+}
+
+/* Docker's socket goes away under a running flamed: Boot answers UNAVAILABLE
+ * DOCKER_UNAVAILABLE whatever the pull policy, never IMAGE_PULL_FAILED (no pull
+ * was tried), and says that Docker does not answer. */
+static void boot_answers_docker_unavailable_when_nobody_listens(void **state)
+{
+    fl_env *e0 = *state;
+    if (e0->skip_reason[0])
+        skip();
+    proxy_start();
+    char host[160];
+    snprintf(host, sizeof host, "unix://%s", P.path);
+    const char *args[] = {"--docker-host", host, NULL};
+    fl_env *e = flx_begin(state, &(flx_flamed){.args = args});
+    proxy_stop(); /* the socket path is gone: nobody listens there */
+
+    static const int policies[] = {FLAME_PULL_DEFAULT, FLAME_PULL_IF_NOT_PRESENT,
+                                   FLAME_PULL_ALWAYS, FLAME_PULL_NEVER};
+    for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++) {
+        for (int with_network = 0; with_network < 2; with_network++) {
+            flame_boot_request req;
+            fl_boot_req_init(e, &req);
+            req.pull_policy = policies[i];
+            if (!with_network)
+                req.network = NULL;
+            flame_runner *r = NULL;
+            flame_status st;
+            int rc = flame_client_boot(e->client, &req, &r, &st);
+            flame_runner_free(r);
+            print_message("pull_policy %d, %s: %s %s: %s\n", policies[i],
+                          with_network ? "network" : "default bridge",
+                          flame_grpc_status_name(st.code), st.reason, st.message);
+            assert_int_not_equal(rc, 0);
+            assert_int_equal(st.code, GS_UNAVAILABLE);
+            assert_string_equal(st.reason, "DOCKER_UNAVAILABLE");
+            fl_assert_contains(st.message, "cannot reach Docker");
+        }
+    }
     flx_pass(e);
 }
 
@@ -370,6 +454,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(boot_fails_as_documented_when_docker_fails, fl_setup,
                                         faults_teardown),
+        cmocka_unit_test_setup_teardown(boot_answers_docker_unavailable_when_nobody_listens,
+                                        fl_setup, faults_teardown),
     };
     return FL_RUN("docker_faults", tests);
 }
