@@ -204,7 +204,9 @@ int docker_image_pull(docker_client *c, const char *ref, const char *registry_au
  *         404 such as a missing volume or logging plugin, 401/403 from an
  *         authorization plugin); FLAME_ERROR (another 5xx: Docker failed on its
  *         own, e.g. its disk is full); transport codes (FLAME_EUNAVAILABLE,
- *         FLAME_ETIMEOUT after 30 s: the container may then exist).
+ *         FLAME_ETIMEOUT after 30 s or a bounded view's deadline, FLAME_ECANCELLED
+ *         from a bounded view's cancel: the container may then exist, or appear
+ *         later, since Docker finishes a create whose client hung up).
  */
 int docker_container_create(docker_client *c, const char *name, const cJSON *config, char **id,
                             char *err, size_t errlen);
