@@ -1,0 +1,296 @@
+defmodule FlameE2E do
+  @moduledoc """
+  The parent of the end-to-end test: real FLAME 0.5.3 pools with `Flamed.Backend`,
+  driven by tests/flame_e2e/run. `main/0` runs the scenarios and halts 0 only when
+  every check passed, printing `E2E ok: ...` per check and `E2E FAIL: ...` for the
+  first failure; `kill_main/0` boots runners, prints `E2E READY` and waits to be
+  killed. Configuration comes from the environment the test sets (FLTEST_*).
+  """
+
+  require Logger
+
+  @addr "unix:/run/flamed/flamed.sock"
+
+  def main do
+    capture_logs()
+
+    basic()
+    spread()
+    boot_failure_missing_image()
+    boot_failure_exits_at_once()
+    no_lingering_connections()
+
+    IO.puts("E2E ALL OK")
+    System.halt(0)
+  catch
+    kind, reason ->
+      IO.puts("E2E FAIL: #{Exception.format(kind, reason, __STACKTRACE__)}")
+      System.halt(1)
+  end
+
+  # FLAME.call returns the runner's node; cast and place_child run there; the pool's
+  # log: reaches the backend; idle shutdown ends the runner.
+  defp basic do
+    {:ok, _} =
+      start_pool(
+        name: E2E.Basic,
+        min: 0,
+        max: 1,
+        max_concurrency: 10,
+        idle_shutdown_after: 2_000,
+        boot_timeout: 60_000,
+        backend: {Flamed.Backend, Keyword.put(backend_opts("basic"), :log, :info)}
+      )
+
+    runner = FLAME.call(E2E.Basic, fn -> node() end, timeout: 60_000)
+    check(runner != node(), "FLAME.call ran on another node: #{runner}")
+    [base, host] = runner |> Atom.to_string() |> String.split("@")
+    check(String.starts_with?(base, "flame-"), "runner node base #{base} is Flamed's")
+    {:ok, ch} = Flamed.Client.connect(@addr)
+    {:ok, runners} = Flamed.Client.list(ch, pool("basic"))
+    names = Enum.map(runners, & &1.name)
+    check(host in names, "runner host #{host} is the container flamed booted (#{inspect(names)})")
+    IO.puts("E2E RUNNER basic #{host}")
+    Flamed.Client.disconnect(ch)
+
+    me = self()
+    :ok = FLAME.cast(E2E.Basic, fn -> send(me, {:cast_ran, node()}) end)
+
+    receive do
+      {:cast_ran, n} -> check(n == runner, "FLAME.cast ran on the runner")
+    after
+      15_000 -> check(false, "FLAME.cast's function ran within 15 s")
+    end
+
+    {:ok, agent} = FLAME.place_child(E2E.Basic, {Agent, fn -> 42 end})
+    check(node(agent) == runner, "FLAME.place_child placed the child on the runner")
+    check(Agent.get(agent, & &1) == 42, "the placed child answers")
+    Agent.stop(agent)
+
+    check(
+      logged?(~r/Flamed\.Backend: runner .* is up as #{Regex.escape(Atom.to_string(runner))}/),
+      "the backend's log: :info takes effect (its boot steps are logged)"
+    )
+
+    # idle shutdown: FLAME's Terminator stops the runner 2 s after its last work
+    Node.monitor(runner, true)
+
+    receive do
+      {:nodedown, ^runner} -> check(true, "idle shutdown stopped the runner")
+    after
+      20_000 -> check(false, "idle shutdown stopped the runner within 20 s")
+    end
+
+    # the backend's gRPC connection (and its Watch) close with the runner
+    check(
+      wait_until(3_000, fn -> gun_connections() == [] end),
+      "the backend's gRPC connection closed within 3 s of the runner's end " <>
+        "(left: #{inspect(gun_connections())})"
+    )
+
+    {:ok, ch} = Flamed.Client.connect(@addr)
+
+    check(
+      wait_until(15_000, fn -> Flamed.Client.list(ch, pool("basic")) == {:ok, []} end),
+      "flamed removed the idle runner"
+    )
+
+    Flamed.Client.disconnect(ch)
+  end
+
+  # max: 2 with max_concurrency: 2 spreads 4 concurrent calls over exactly 2 runners.
+  defp spread do
+    {:ok, _} =
+      start_pool(
+        name: E2E.Spread,
+        min: 0,
+        max: 2,
+        max_concurrency: 2,
+        idle_shutdown_after: 2_000,
+        boot_timeout: 60_000,
+        backend: {Flamed.Backend, backend_opts("spread")}
+      )
+
+    nodes =
+      1..4
+      |> Enum.map(fn _ ->
+        Task.async(fn ->
+          FLAME.call(E2E.Spread, fn -> Process.sleep(3_000) && node() end, timeout: 90_000)
+        end)
+      end)
+      |> Task.await_many(120_000)
+
+    distinct = Enum.uniq(nodes)
+    check(length(distinct) == 2, "4 calls spread over exactly max=2 runners: #{inspect(distinct)}")
+    check(Enum.all?(distinct, &(&1 != node())), "all ran on runners")
+    IO.puts("E2E RUNNERS spread #{length(distinct)}")
+
+    {:ok, ch} = Flamed.Client.connect(@addr)
+
+    check(
+      wait_until(30_000, fn -> Flamed.Client.list(ch, pool("spread")) == {:ok, []} end),
+      "idle shutdown removed both spread runners"
+    )
+
+    Flamed.Client.disconnect(ch)
+  end
+
+  # A missing image with pull_policy :never: flamed's reason reaches the parent.
+  defp boot_failure_missing_image do
+    opts =
+      backend_opts("missing")
+      |> Keyword.merge(image: "fltest-missing-image:none", pull_policy: :never)
+
+    result = failed_call(E2E.Missing, opts)
+    IO.puts("E2E BOOTFAIL missing #{inspect(result, limit: 20)}")
+
+    check(
+      logged?(~r/Boot failed: .*fltest-missing-image:none.*pull_policy is NEVER/),
+      "a missing image with pull_policy :never logs flamed's reason"
+    )
+  end
+
+  # A runner command that exits at once: the parent hears flamed's exit event.
+  defp boot_failure_exits_at_once do
+    opts = Keyword.merge(backend_opts("exits"), cmd: ["sh", "-c", "exit 3"])
+    result = failed_call(E2E.Exits, opts)
+    IO.puts("E2E BOOTFAIL exits #{inspect(result, limit: 20)}")
+
+    check(
+      logged?(~r/ended before connecting back: exited, exit code 3/),
+      "a command that exits at once is reported with its exit code"
+    )
+  end
+
+  # The backend's connections and Watches end with their runners: once every pool
+  # is idle and its runners are gone, no gRPC connection process is left.
+  defp no_lingering_connections do
+    check(
+      wait_until(10_000, fn -> gun_connections() == [] end),
+      "no gRPC connection outlives its runner (left: #{inspect(gun_connections())})"
+    )
+  end
+
+  defp gun_connections do
+    case Process.whereis(:gun_conns_sup) do
+      nil -> []
+      sup -> Supervisor.which_children(sup)
+    end
+  end
+
+  # FLAME's pool retries a failed boot every second until the caller's timeout: the
+  # call fails with :timeout, and flamed's reason is in the parent's log.
+  defp failed_call(name, backend_opts) do
+    {:ok, sup} =
+      start_pool(
+        name: name,
+        min: 0,
+        max: 1,
+        boot_timeout: 20_000,
+        backend: {Flamed.Backend, backend_opts}
+      )
+
+    result =
+      try do
+        {:returned, FLAME.call(name, fn -> node() end, timeout: 8_000)}
+      catch
+        kind, reason -> {kind, reason}
+      end
+
+    check(match?({:exit, _}, result), "FLAME.call fails (#{inspect(result, limit: 10)})")
+    Supervisor.stop(sup)
+    result
+  end
+
+  @doc "Boots two runners, prints E2E READY and waits to be killed."
+  def kill_main do
+    {:ok, _} =
+      start_pool(
+        name: E2E.Kill,
+        min: 2,
+        max: 2,
+        idle_shutdown_after: :infinity,
+        boot_timeout: 60_000,
+        backend: {Flamed.Backend, backend_opts("kill")}
+      )
+
+    nodes =
+      1..2
+      |> Enum.map(fn _ ->
+        Task.async(fn ->
+          FLAME.call(E2E.Kill, fn -> Process.sleep(500) && node() end, timeout: 90_000)
+        end)
+      end)
+      |> Task.await_many(120_000)
+
+    IO.puts("E2E READY #{nodes |> Enum.uniq() |> length()}")
+    Process.sleep(:infinity)
+  end
+
+  defp backend_opts(suffix) do
+    [
+      addr: @addr,
+      image: env!("FLTEST_IMAGE"),
+      network: env!("FLTEST_NETWORK"),
+      pool: pool(suffix),
+      labels: %{"fltest.run" => env!("FLTEST_RUN")},
+      lease_ttl: String.to_integer(env!("FLTEST_LEASE_TTL_MS")),
+      cmd: [
+        "elixir",
+        "--no-halt",
+        "-pa",
+        "/app/lib/*/ebin",
+        "-e",
+        "{:ok, _} = Application.ensure_all_started(:flame_e2e)"
+      ]
+    ]
+  end
+
+  # FLAME.Pool's child_spec/1 starts the supervisors the pool needs.
+  defp start_pool(opts), do: Supervisor.start_link([{FLAME.Pool, opts}], strategy: :one_for_one)
+
+  defp pool(suffix), do: env!("FLTEST_POOL") <> "-" <> suffix
+
+  defp env!(name), do: System.fetch_env!(name)
+
+  defp check(true, what), do: IO.puts("E2E ok: #{what}")
+  defp check(_, what), do: raise("check failed: #{what}")
+
+  defp wait_until(ms, fun) do
+    deadline = System.monotonic_time(:millisecond) + ms
+
+    Stream.repeatedly(fn ->
+      fun.() || (Process.sleep(200) && false)
+    end)
+    |> Enum.find(fn ok -> ok or System.monotonic_time(:millisecond) > deadline end)
+    |> Kernel.==(true)
+  end
+
+  # Every log message the parent's Logger emits is kept in an ETS table and printed.
+  defp capture_logs do
+    :ets.new(:e2e_logs, [:named_table, :public, :bag])
+    :ok = :logger.add_handler(:e2e_capture, __MODULE__, %{})
+  end
+
+  @doc false
+  def log(%{msg: msg, level: level, meta: meta}, _config) do
+    text =
+      case msg do
+        {:string, s} -> IO.chardata_to_string(s)
+        {:report, r} -> inspect(r)
+        {format, args} -> format |> :io_lib.format(args) |> IO.chardata_to_string()
+      end
+
+    if :ets.info(:e2e_logs) != :undefined, do: :ets.insert(:e2e_logs, {text})
+    _ = meta
+    IO.puts("LOG [#{level}] #{text}")
+  rescue
+    _ -> :ok
+  end
+
+  defp logged?(regex) do
+    wait_until(5_000, fn ->
+      :ets.tab2list(:e2e_logs) |> Enum.any?(fn {t} -> Regex.match?(regex, t) end)
+    end)
+  end
+end
