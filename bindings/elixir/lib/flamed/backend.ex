@@ -24,7 +24,8 @@ defmodule Flamed.Backend do
     * `remote_boot/1` calls flamed's Boot, which returns once the container runs;
       the runner's node is `node_base@<container name>` and its Terminator connects
       back and sends `{ref, {:remote_up, pid}}`. If that does not arrive within
-      `:boot_timeout` (counted from Boot), the runner is shut down through flamed and
+      `:boot_timeout` (counted from Boot), the runner is shut down through flamed (with
+      the short `:boot_failure_grace`) and
       `remote_boot/1` exits with `:timeout`, as FLAME's own backends do; if the
       container exits first (flamed's Watch says so) it is removed and the result is
       `{:error, {:runner_ended, event}}`.
@@ -33,8 +34,14 @@ defmodule Flamed.Backend do
     * `system_shutdown/0` stops the VM; it runs on the runner (its Terminator calls
       it on idle shutdown or when the parent goes away), and the container exits.
     * `handle_info/2` takes the runner's events from a Watch stream opened after
-      Boot: an exit is logged with its code and whether the OOM killer did it; FLAME
-      itself sees the runner go through its monitor on the Terminator.
+      Boot: an exit is logged with its code and whether the OOM killer did it, and
+      closes the runner's gRPC connection and Watch at once; FLAME itself sees the
+      runner go through its monitor on the Terminator.
+
+  Logging: FLAME.Pool 0.5.3 puts the pool's `log:` over the backend's `:log`, so set
+  `log:` on the pool or give the backend `backend_log: :info`. Idle shutdown: the
+  pool's `idle_shutdown_after:` is FLAME's; this backend's `:spawn_idle_shutdown_after`
+  (formerly `:idle_shutdown_after`) is flamed's Spawn idleness. See `Flamed.Config`.
 
   The parent must be a distributed node reachable by name on `:network` (for
   example a container on that network started with `--sname`), with the cookie the
@@ -64,6 +71,15 @@ defmodule Flamed.Backend do
   def init(opts) do
     app_env = Application.get_env(:flame, __MODULE__) || []
     config = Config.new!(app_env, opts)
+
+    for key <- config.deprecated do
+      Logger.warning(
+        "Flamed.Backend: #{inspect(key)} is deprecated: it is flamed's Spawn idleness, " <>
+          "not FLAME's; write :spawn_idle_shutdown_after (FLAME's own idle shutdown is " <>
+          "the pool's idle_shutdown_after:)"
+      )
+    end
+
     node_base = NodeBase.new()
     parent_ref = make_ref()
 
@@ -131,7 +147,7 @@ defmodule Flamed.Backend do
               "#{config.network} with the same cookie; shutting it down"
           )
 
-          stop_runner(channel, runner, config)
+          stop_runner(channel, runner, config, watch_ref)
           exit(:timeout)
 
         {:error, {:runner_ended, event}} = error ->
@@ -141,7 +157,7 @@ defmodule Flamed.Backend do
               if(event.error != "", do: ": #{event.error}", else: "")
           )
 
-          stop_runner(channel, runner, config)
+          stop_runner(channel, runner, config, watch_ref)
           error
       end
     end
@@ -170,7 +186,10 @@ defmodule Flamed.Backend do
 
     state = %__MODULE__{state | last_event: event}
 
-    if event.ended? and event.type in [:removed, :failed] do
+    # The runner's process ended (EXITED) or its container is gone: flamed removes it
+    # by itself (or keeps it, with keep_runner), so the Watch and the connection have
+    # nothing left to do. Closing the connection ends the Watch's stream.
+    if event.ended? and state.channel do
       Client.disconnect(state.channel)
       {:noreply, %__MODULE__{state | channel: nil}}
     else
@@ -218,8 +237,10 @@ defmodule Flamed.Backend do
     end
   end
 
-  defp stop_runner(channel, runner, config) do
-    case Client.shutdown(channel, runner.id, config.shutdown_timeout) do
+  # A runner that never connected back ran no work: stop it with a short grace
+  # (:boot_failure_grace), not the full shutdown grace, so FLAME is not held longer.
+  defp stop_runner(channel, runner, config, watch_ref) do
+    case Client.shutdown(channel, runner.id, config.boot_failure_grace) do
       {:ok, _} ->
         :ok
 
@@ -230,6 +251,16 @@ defmodule Flamed.Backend do
     end
 
     Client.disconnect(channel)
+    flush_events(watch_ref)
+  end
+
+  defp flush_events(ref) do
+    receive do
+      {:flamed_event, ^ref, _} -> flush_events(ref)
+      {:flamed_watch_down, ^ref, _} -> flush_events(ref)
+    after
+      0 -> :ok
+    end
   end
 
   defp format_reason({code, message}) when is_atom(code) and is_binary(message),

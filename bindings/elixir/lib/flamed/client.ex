@@ -30,7 +30,7 @@ defmodule Flamed.Client do
   """
   @spec connect(String.t(), keyword()) :: {:ok, channel()} | error()
   def connect(addr, opts \\ []) do
-    opts = Keyword.put_new(opts, :adapter, GRPC.Client.Adapters.Gun)
+    opts = opts |> Keyword.put_new(:adapter, GRPC.Client.Adapters.Gun) |> closing_timeout()
 
     case GRPC.Stub.connect(target(addr), opts) do
       {:ok, channel} -> {:ok, channel}
@@ -38,8 +38,43 @@ defmodule Flamed.Client do
     end
   end
 
-  @doc "Closes the connection."
+  # Gun closes a connection gracefully when its owner (the process that connected: for
+  # Flamed.Backend, FLAME's runner process) exits, waiting for open streams (a Watch)
+  # up to closing_timeout, 15 s by default: the connection outlived its runner that
+  # long. 1 s is plenty for flamed's answers; an explicit http2_opts closing_timeout wins.
+  @closing_timeout_ms 1_000
+  defp closing_timeout(opts) do
+    if opts[:adapter] == GRPC.Client.Adapters.Gun and Keyword.keyword?(opts[:adapter_opts] || []) do
+      Keyword.update(
+        opts,
+        :adapter_opts,
+        [http2_opts: %{closing_timeout: @closing_timeout_ms}],
+        fn ao ->
+          Keyword.update(ao, :http2_opts, %{closing_timeout: @closing_timeout_ms}, fn h2 ->
+            Map.put_new(Map.new(h2), :closing_timeout, @closing_timeout_ms)
+          end)
+        end
+      )
+    else
+      opts
+    end
+  end
+
+  @doc """
+  Closes the connection at once, ending its open streams (a Watch) too.
+
+  grpc 0.9's `GRPC.Stub.disconnect/1` calls `:gun.shutdown/1`, a graceful close that
+  waits for the open streams up to Gun's `closing_timeout` (15 s): a Watch kept the
+  connection open that long after its runner ended. With the Gun adapter this closes
+  the connection process (`:gun.close/1`) instead.
+  """
   def disconnect(nil), do: :ok
+
+  def disconnect(%{adapter: GRPC.Client.Adapters.Gun, adapter_payload: %{conn_pid: pid}})
+      when is_pid(pid) do
+    _ = :gun.close(pid)
+    :ok
+  end
 
   def disconnect(channel) do
     _ = GRPC.Stub.disconnect(channel)

@@ -28,17 +28,26 @@ defmodule Flamed.Config do
       (`%{"Type" => "volume", "Source" => "cache", "Target" => "/cache"}`).
     * `:labels` - extra Docker labels (keys under `flamed.` are flamed's).
     * `:boot_timeout` - ms from Boot until the runner has connected back. Default 30_000.
-    * `:shutdown_timeout` - ms of grace (SIGTERM to SIGKILL) when the backend stops a
-      runner that failed to connect back. Default 10_000.
+    * `:shutdown_timeout` - kept for compatibility; no longer used for a runner that
+      failed to connect back (see `:boot_failure_grace`). Default 10_000.
+    * `:boot_failure_grace` - ms of grace (SIGTERM to SIGKILL) when the backend stops a
+      runner that did not connect back within `:boot_timeout`: it never ran work, so
+      FLAME should not wait long for it. Default 1_000.
     * `:lease_ttl` - ms; with it flamed shuts a runner down when its parent has
       neither an open Watch (the backend keeps one per runner, with the parent's
       node name as `parent_id`) nor renewed for this long: a server-side failsafe
       besides FLAME's own Terminator. At least 100; default 0 (no lease).
     * `:max_lifetime` - ms after which flamed shuts a runner down whatever it does;
       default 0 (none).
-    * `:idle_shutdown_after` - ms with no flamed Spawn running after which flamed
-      shuts a runner down; default 0 (never: FLAME's own idle shutdown applies,
-      and FLAME runs work over distribution, not Spawn).
+    * `:spawn_idle_shutdown_after` - ms with no **flamed Spawn** running after which
+      flamed shuts a runner down (the proto's `idle_shutdown_after_ms`); default 0
+      (never). This is not FLAME's idle shutdown: FLAME runs work over Erlang
+      distribution, never through Spawn, so a FLAME pool leaves it at 0 and sets the
+      pool's own `idle_shutdown_after:` (`{FLAME.Pool, idle_shutdown_after: 30_000, ...}`),
+      which FLAME's Terminator enforces on the runner.
+    * `:idle_shutdown_after` - **deprecated** alias of `:spawn_idle_shutdown_after`
+      (same meaning, renamed because it was mistaken for the pool's option). Giving
+      both is an error; `Flamed.Backend` logs a warning when it is used.
     * `:pull_policy` - `:if_not_present` (default), `:always` or `:never`.
     * `:keep_runner` - keep containers after they exit, for debugging. Default false.
     * `:user`, `:working_dir` - Docker's User and WorkingDir.
@@ -46,7 +55,14 @@ defmodule Flamed.Config do
       `:auto` (default: `:erl_aflags` when the parent uses short names, `:release`
       with long names), `:erl_aflags` or `:release`.
     * `:connect_opts` - options for `GRPC.Stub.connect/2` (e.g. `adapter_opts`).
-    * `:log` - a Logger level to log boot steps at, or false (default).
+    * `:log` - a Logger level to log boot steps at, or false (default). FLAME.Pool
+      0.5.3 always puts its own `:log` (the pool's `log:` option, default false) over
+      a `:log` given in `backend: {Flamed.Backend, ...}`: so set `log:` on the pool,
+      in `config :flame, Flamed.Backend` (a pool's `false` does not turn that off),
+      or use `:backend_log`.
+    * `:backend_log` - like `:log`, for this backend only, and FLAME leaves it alone:
+      `backend: {Flamed.Backend, backend_log: :info}` works whatever the pool's
+      `log:`. When given, it wins over `:log`.
     * `:terminator_sup` - accepted and ignored (older FLAME versions pass it).
   """
 
@@ -65,14 +81,16 @@ defmodule Flamed.Config do
           shutdown_timeout: pos_integer(),
           lease_ttl: non_neg_integer(),
           max_lifetime: non_neg_integer(),
-          idle_shutdown_after: non_neg_integer(),
+          spawn_idle_shutdown_after: non_neg_integer(),
+          boot_failure_grace: non_neg_integer(),
           pull_policy: :if_not_present | :always | :never,
           keep_runner: boolean(),
           user: String.t() | nil,
           working_dir: String.t() | nil,
           runner_node: :auto | :erl_aflags | :release,
           connect_opts: keyword(),
-          log: false | atom()
+          log: false | atom(),
+          deprecated: [atom()]
         }
 
   @enforce_keys [:image, :network]
@@ -90,14 +108,16 @@ defmodule Flamed.Config do
             shutdown_timeout: 10_000,
             lease_ttl: 0,
             max_lifetime: 0,
-            idle_shutdown_after: 0,
+            spawn_idle_shutdown_after: 0,
+            boot_failure_grace: 1_000,
             pull_policy: :if_not_present,
             keep_runner: false,
             user: nil,
             working_dir: nil,
             runner_node: :auto,
             connect_opts: [],
-            log: false
+            log: false,
+            deprecated: []
 
   @keys [
     :image,
@@ -114,7 +134,9 @@ defmodule Flamed.Config do
     :shutdown_timeout,
     :lease_ttl,
     :max_lifetime,
+    :spawn_idle_shutdown_after,
     :idle_shutdown_after,
+    :boot_failure_grace,
     :pull_policy,
     :keep_runner,
     :user,
@@ -122,6 +144,7 @@ defmodule Flamed.Config do
     :runner_node,
     :connect_opts,
     :log,
+    :backend_log,
     :terminator_sup
   ]
   @merged [:env, :labels]
@@ -141,8 +164,10 @@ defmodule Flamed.Config do
     with :ok <- keyword(app_env, "config :flame, Flamed.Backend"),
          :ok <- keyword(opts, "the pool's backend options"),
          merged = merge(app_env, opts),
-         :ok <- known_keys(merged) do
-      validate(merged)
+         :ok <- known_keys(merged),
+         {:ok, merged, deprecated} <- aliases(merged),
+         {:ok, config} <- validate(merged) do
+      {:ok, %__MODULE__{config | deprecated: deprecated}}
     end
   end
 
@@ -163,6 +188,10 @@ defmodule Flamed.Config do
 
   defp merge(app_env, opts) do
     Keyword.merge(app_env, opts, fn
+      # FLAME.Pool passes log: false unless the pool sets log:, over the backend's own
+      :log, a, false ->
+        a
+
       key, a, b when key in @merged and (is_map(a) or is_list(a)) and (is_map(b) or is_list(b)) ->
         if map_like?(a) and map_like?(b), do: Map.merge(string_keys(a), string_keys(b)), else: b
 
@@ -176,6 +205,48 @@ defmodule Flamed.Config do
 
   defp map_like?(m) when is_map(m), do: true
   defp map_like?(l) when is_list(l), do: Enum.all?(l, &match?({_, _}, &1))
+
+  # :idle_shutdown_after -> :spawn_idle_shutdown_after (deprecated name);
+  # :backend_log -> :log (FLAME.Pool overwrites :log, never :backend_log).
+  defp aliases(opts) do
+    with {:ok, opts, deprecated} <- idle_alias(opts),
+         {:ok, opts} <- backend_log(opts) do
+      {:ok, opts, deprecated}
+    end
+  end
+
+  defp idle_alias(opts) do
+    case {Keyword.fetch(opts, :idle_shutdown_after),
+          Keyword.has_key?(opts, :spawn_idle_shutdown_after)} do
+      {:error, _} ->
+        {:ok, opts, []}
+
+      {{:ok, _}, true} ->
+        err(
+          ":idle_shutdown_after is the deprecated name of :spawn_idle_shutdown_after: " <>
+            "give only :spawn_idle_shutdown_after"
+        )
+
+      {{:ok, v}, false} ->
+        opts =
+          opts
+          |> Keyword.delete(:idle_shutdown_after)
+          |> Keyword.put(:spawn_idle_shutdown_after, v)
+
+        {:ok, opts, [:idle_shutdown_after]}
+    end
+  end
+
+  defp backend_log(opts) do
+    case Keyword.fetch(opts, :backend_log) do
+      :error ->
+        {:ok, opts}
+
+      {:ok, v} ->
+        with {:ok, v} <- log(v, :backend_log),
+             do: {:ok, opts |> Keyword.delete(:backend_log) |> Keyword.put(:log, v)}
+    end
+  end
 
   defp known_keys(opts) do
     case Enum.reject(Keyword.keys(opts), &(&1 in @keys)) do
@@ -213,14 +284,15 @@ defmodule Flamed.Config do
       shutdown_timeout: &ms(&1, :shutdown_timeout),
       lease_ttl: &lease_ttl/1,
       max_lifetime: &optional_ms(&1, :max_lifetime),
-      idle_shutdown_after: &optional_ms(&1, :idle_shutdown_after),
+      spawn_idle_shutdown_after: &optional_ms(&1, :spawn_idle_shutdown_after),
+      boot_failure_grace: &grace/1,
       pull_policy: &one_of(&1, :pull_policy, [:if_not_present, :always, :never]),
       keep_runner: &boolean(&1, :keep_runner),
       user: &optional_string(&1, :user),
       working_dir: &optional_string(&1, :working_dir),
       runner_node: &one_of(&1, :runner_node, [:auto, :erl_aflags, :release]),
       connect_opts: &connect_opts/1,
-      log: &log/1
+      log: &log(&1, :log)
     ]
 
     defaults = %__MODULE__{image: nil, network: nil}
@@ -424,6 +496,11 @@ defmodule Flamed.Config do
   defp optional_ms(v, key),
     do: err(":#{key} must be 0 (none) or a positive integer of milliseconds#{got(v)}")
 
+  defp grace(v) when is_integer(v) and v >= 0 and v <= @max_u32, do: {:ok, v}
+
+  defp grace(v),
+    do: err(":boot_failure_grace must be 0 or more milliseconds (at most #{@max_u32})#{got(v)}")
+
   defp lease_ttl(0), do: {:ok, 0}
   defp lease_ttl(v) when is_integer(v) and v >= 100 and v <= @max_u32, do: {:ok, v}
 
@@ -445,9 +522,11 @@ defmodule Flamed.Config do
       else: err(":connect_opts must be a keyword list for GRPC.Stub.connect/2#{got(v)}")
   end
 
-  defp log(false), do: {:ok, false}
-  defp log(v) when v in @log_levels, do: {:ok, v}
-  defp log(v), do: err(":log must be false or a Logger level (:info, :debug, ...)#{got(v)}")
+  defp log(false, _key), do: {:ok, false}
+  defp log(v, _key) when v in @log_levels, do: {:ok, v}
+
+  defp log(v, key),
+    do: err("#{inspect(key)} must be false or a Logger level (:info, :debug, ...)#{got(v)}")
 
   defp got(v), do: ", got: #{inspect(v)}"
 

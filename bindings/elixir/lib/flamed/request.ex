@@ -61,7 +61,7 @@ defmodule Flamed.Request do
       parent_id: parent_id(parent_node),
       lease_ttl_ms: config.lease_ttl,
       max_lifetime_ms: config.max_lifetime,
-      idle_shutdown_after_ms: config.idle_shutdown_after
+      idle_shutdown_after_ms: config.spawn_idle_shutdown_after
     }
   end
 

@@ -135,13 +135,47 @@ defmodule Flamed.ConfigTest do
     assert error(@min, shutdown_timeout: 4_294_967_296) =~ "at most 4294967295"
   end
 
-  test "lease_ttl is 0 or at least 100 ms; max_lifetime and idle_shutdown_after are 0 or more" do
-    assert {:ok, %{lease_ttl: 0, max_lifetime: 0, idle_shutdown_after: 0}} = Config.new(@min, [])
+  test "lease_ttl is 0 or at least 100 ms; max_lifetime and spawn_idle_shutdown_after are 0 or more" do
+    assert {:ok, %{lease_ttl: 0, max_lifetime: 0, spawn_idle_shutdown_after: 0}} =
+             Config.new(@min, [])
+
     assert {:ok, %{lease_ttl: 100}} = Config.new(@min, lease_ttl: 100)
     assert error(@min, lease_ttl: 99) =~ ":lease_ttl must be 0 (no lease) or at least 100 ms"
     assert {:ok, %{max_lifetime: 86_400_000}} = Config.new(@min, max_lifetime: 86_400_000)
     assert error(@min, max_lifetime: -1) =~ ":max_lifetime must be 0"
-    assert error(@min, idle_shutdown_after: :infinity) =~ ":idle_shutdown_after must be 0"
+
+    assert error(@min, spawn_idle_shutdown_after: :infinity) =~
+             ":spawn_idle_shutdown_after must be 0"
+  end
+
+  test "idle_shutdown_after is the deprecated alias of spawn_idle_shutdown_after" do
+    assert {:ok, %{spawn_idle_shutdown_after: 5000, deprecated: [:idle_shutdown_after]}} =
+             Config.new(@min, idle_shutdown_after: 5000)
+
+    assert {:ok, %{spawn_idle_shutdown_after: 7000, deprecated: []}} =
+             Config.new(@min, spawn_idle_shutdown_after: 7000)
+
+    assert error(@min, idle_shutdown_after: 1, spawn_idle_shutdown_after: 2) =~
+             "give only :spawn_idle_shutdown_after"
+
+    assert error(@min, idle_shutdown_after: -1) =~ ":spawn_idle_shutdown_after must be 0"
+  end
+
+  test "log survives FLAME.Pool's log: false; backend_log wins" do
+    # FLAME.Pool 0.5.3 merges log: <pool's, default false> over the backend's options
+    assert {:ok, %{log: false}} = Config.new(@min, log: false)
+    assert {:ok, %{log: :info}} = Config.new(@min ++ [log: :info], log: false)
+    assert {:ok, %{log: :debug}} = Config.new(@min ++ [log: :info], log: :debug)
+    assert {:ok, %{log: :info}} = Config.new(@min, backend_log: :info, log: false)
+    assert {:ok, %{log: false}} = Config.new(@min, backend_log: false, log: :info)
+    assert {:ok, %{log: :warning}} = Config.new(@min ++ [backend_log: :warning], log: false)
+    assert error(@min, backend_log: :loud) =~ ":backend_log must be false or a Logger level"
+  end
+
+  test "boot_failure_grace is short by default and 0..uint32 ms" do
+    assert {:ok, %{boot_failure_grace: 1_000}} = Config.new(@min, [])
+    assert {:ok, %{boot_failure_grace: 0}} = Config.new(@min, boot_failure_grace: 0)
+    assert error(@min, boot_failure_grace: 4_294_967_296) =~ ":boot_failure_grace must be"
   end
 
   test "enumerated options name their values" do

@@ -13,6 +13,7 @@
 #   GRPC.Stub      `use GRPC.Stub, service: S`: one function per rpc, named
 #                  Macro.underscore(rpc), (channel, request, opts \\ []); connect/2 and
 #                  disconnect/1 (these say they are stand-ins instead of connecting)
+#   :gun           gun 2.0's close/1 (Flamed.Client.disconnect/1 closes a Gun connection)
 
 defmodule FLAME.Backend do
   @callback init(opts :: Keyword.t()) :: {:ok, state :: term()} | {:error, term()}
@@ -150,4 +151,8 @@ defmodule GRPC.Stub do
 
   def connect(addr, opts \\ []), do: {:error, {:standin, addr, opts}}
   def disconnect(channel), do: {:ok, channel}
+end
+
+defmodule :gun do
+  def close(conn_pid) when is_pid(conn_pid), do: :ok
 end

@@ -39,7 +39,7 @@ defmodule FlameE2E do
         max_concurrency: 10,
         idle_shutdown_after: 2_000,
         boot_timeout: 60_000,
-        backend: {Flamed.Backend, Keyword.put(backend_opts("basic"), :log, :info)}
+        backend: {Flamed.Backend, Keyword.put(backend_opts("basic"), :backend_log, :info)}
       )
 
     runner = FLAME.call(E2E.Basic, fn -> node() end, timeout: 60_000)
@@ -69,7 +69,7 @@ defmodule FlameE2E do
 
     check(
       logged?(~r/Flamed\.Backend: runner .* is up as #{Regex.escape(Atom.to_string(runner))}/),
-      "the backend's log: :info takes effect (its boot steps are logged)"
+      "the backend's backend_log: :info takes effect (FLAME.Pool overwrites :log)"
     )
 
     # idle shutdown: FLAME's Terminator stops the runner 2 s after its last work
@@ -100,6 +100,9 @@ defmodule FlameE2E do
 
   # max: 2 with max_concurrency: 2 spreads 4 concurrent calls over exactly 2 runners.
   defp spread do
+    # config :flame, Flamed.Backend, log: :info survives the pool's default log: false
+    Application.put_env(:flame, Flamed.Backend, log: :info)
+
     {:ok, _} =
       start_pool(
         name: E2E.Spread,
@@ -121,7 +124,18 @@ defmodule FlameE2E do
       |> Task.await_many(120_000)
 
     distinct = Enum.uniq(nodes)
-    check(length(distinct) == 2, "4 calls spread over exactly max=2 runners: #{inspect(distinct)}")
+    Application.delete_env(:flame, Flamed.Backend)
+
+    check(
+      logged?(~r/Flamed\.Backend: booting a runner of pool #{pool("spread")} /),
+      "config :flame, Flamed.Backend, log: :info takes effect under a pool without log:"
+    )
+
+    check(
+      length(distinct) == 2,
+      "4 calls spread over exactly max=2 runners: #{inspect(distinct)}"
+    )
+
     check(Enum.all?(distinct, &(&1 != node())), "all ran on runners")
     IO.puts("E2E RUNNERS spread #{length(distinct)}")
 
@@ -157,7 +171,11 @@ defmodule FlameE2E do
     IO.puts("E2E BOOTFAIL exits #{inspect(result, limit: 20)}")
 
     check(
-      logged?(~r/ended before connecting back: exited, exit code 3/),
+      # flamed's Boot fails (ABORTED) when the container exits during boot; if it
+      # exits just after, the backend's Watch reports it
+      logged?(
+        ~r/Boot failed: aborted: .* exited during boot with exit code 3|ended before connecting back: exited, exit code 3/
+      ),
       "a command that exits at once is reported with its exit code"
     )
   end
