@@ -18,6 +18,7 @@ defmodule FlameE2E do
     spread()
     boot_failure_missing_image()
     boot_failure_exits_at_once()
+    never_connects_back()
     no_lingering_connections()
 
     IO.puts("E2E ALL OK")
@@ -178,6 +179,47 @@ defmodule FlameE2E do
       ),
       "a command that exits at once is reported with its exit code"
     )
+  end
+
+  # A runner that runs but never connects back (its command ignores FLAME and SIGTERM):
+  # remote_boot exits :timeout after boot_timeout, and the runner is stopped with the
+  # short boot_failure_grace (1 s) instead of the 10 s shutdown grace.
+  defp never_connects_back do
+    opts =
+      backend_opts("silent")
+      |> Keyword.merge(cmd: ["sleep", "600"], boot_timeout: 3_000)
+
+    {:ok, state} = Flamed.Backend.init(opts)
+    t0 = System.monotonic_time(:millisecond)
+
+    result =
+      try do
+        Flamed.Backend.remote_boot(state)
+      catch
+        kind, reason -> {kind, reason}
+      end
+
+    ms = System.monotonic_time(:millisecond) - t0
+    IO.puts("E2E SILENT #{inspect(result)} in #{ms} ms")
+
+    check(
+      result == {:exit, :timeout},
+      "a runner that never connects back: remote_boot exits :timeout"
+    )
+
+    check(
+      ms < 3_000 + 4_000,
+      "it is given up on within boot_timeout + 4 s (#{ms} ms; the 10 s grace would be more)"
+    )
+
+    {:ok, ch} = Flamed.Client.connect(@addr)
+
+    check(
+      wait_until(10_000, fn -> Flamed.Client.list(ch, pool("silent")) == {:ok, []} end),
+      "flamed removed the runner that never connected back"
+    )
+
+    Flamed.Client.disconnect(ch)
   end
 
   # The backend's connections and Watches end with their runners: once every pool
