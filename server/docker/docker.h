@@ -295,6 +295,30 @@ int docker_container_state_parse(const cJSON *inspect, const char *network,
 int docker_container_list(docker_client *c, const char *label, cJSON **out, char *err,
                           size_t errlen);
 
+/** The parts of a container list entry (GET /containers/json) flamed uses, copied out. */
+struct docker_container_summary {
+    char id[72];          /* Id */
+    char name[256];       /* Names[0] without its leading '/', or "" */
+    char image[512];      /* Image, as given at create (or the image id, if the tag moved) */
+    char state[16];       /* State: created, running, paused, restarting, exited, dead, ... */
+    int running;          /* State is "running" */
+    int exit_code;        /* from Status "Exited (N) ...", -1 when the entry does not say */
+    int64_t created_unix_s; /* Created */
+    char ip_address[64];  /* NetworkSettings.Networks.{network}.IPAddress (or the first
+                           * network with one when network is NULL/""); "" when absent */
+};
+
+/**
+ * Extract docker_container_summary from one entry of docker_container_list()
+ * (pure; no I/O). An entry lacks what only an inspect has: OOMKilled,
+ * StartedAt, Config; and, on some daemons, a network's IPAddress.
+ * @param network  the network whose IP to take; NULL or "" for the first with one.
+ * @return 0; FLAME_EINVALID when the entry has no string Id.
+ * Follows: Docker Engine API v1.41 ContainerList.
+ */
+int docker_container_summary_parse(const cJSON *entry, const char *network,
+                                   struct docker_container_summary *out);
+
 /**
  * GET /containers/{id}/logs?stdout=1&stderr=1&tail=N, demultiplexed.
  * @param[out] out  NUL-terminated text (stdout and stderr interleaved as sent);

@@ -1,8 +1,9 @@
 /*
- * Docker health: flamed is SERVING while Docker answers GET /_ping, and
- * NOT_SERVING while it does not. One thread pings every 2 s (every 500 ms
- * while down, so recovery shows quickly) and tells the gRPC health service
- * on each change.
+ * Docker health: flamed is SERVING while Docker answers GET /_ping and the
+ * registry matches Docker (adoption done, events followed: adopt.c), and
+ * NOT_SERVING otherwise. One thread pings every 2 s (every 500 ms while down,
+ * so recovery shows quickly); adopt.c tells the gRPC health service when the
+ * sync state changes, this thread when the ping's answer does.
  * Follows: Docker Engine API SystemPing; grpc.health.v1.
  */
 #include <stdio.h>
@@ -19,7 +20,7 @@ static void *health_main(void *arg)
         char err[256] = "";
         int up = docker_ping(svc->docker, err, sizeof(err)) == 0;
         if (up != last) {
-            rpc_health_set(svc->health, up ? RPC_HEALTH_SERVING : RPC_HEALTH_NOT_SERVING);
+            service_sync_set_health(svc, NULL, up);
             if (up)
                 flamed_log(LOG_INFO, "docker_up", "api_version=%s", docker_client_api_version(svc->docker));
             else
@@ -37,7 +38,7 @@ static void *health_main(void *arg)
 
 int service_health_start(struct service *svc, rpc_health *health)
 {
-    svc->health = health;
+    service_sync_set_health(svc, health, 0);
     if (pthread_create(&svc->health_thread, NULL, health_main, svc) != 0)
         return FLAME_ENOMEM;
     svc->health_started = 1;

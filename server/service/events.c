@@ -12,9 +12,12 @@
  * during the gap are lost; the stream resumes with since = the last event's
  * time.
  *
- * On start, flamed adopts the containers that carry its instance label (running ones as
- * RUNNING, exited kept ones as EXITED), so a restarted flamed still lists,
- * watches and shuts down its runners.
+ * Each opening of the stream queues a resync on the reaper (adopt.c): at
+ * start it adopts the containers that carry the instance label (running ones
+ * as RUNNING, exited kept ones as EXITED), so a restarted flamed still lists,
+ * watches and shuts down its runners; after a loss it catches up on what the
+ * gap hid. A lost stream makes the registry ADOPTING (Docker still answers)
+ * or AWAY (it does not) until the next opening's resync.
  * Follows: Docker Engine API SystemEvents, ContainerList, ContainerInspect.
  */
 #include <pthread.h>
@@ -79,8 +82,6 @@ void service_reap(struct service *svc, const char *runner_id)
     pthread_mutex_unlock(&rp->mu);
 }
 
-static void reconcile(struct service *svc);
-static void adopt(struct service *svc);
 
 /*
  * A Boot that gave up (cancel, deadline, a lost create answer) can see Docker
@@ -126,15 +127,18 @@ static void *reaper_main(void *arg)
                 break;
             continue;
         }
-        if (!it->id[0]) { /* the event stream (re)opened: catch up on what we missed */
-            reconcile(svc);
+        if (!it->id[0]) { /* the event stream (re)opened: adopt, catch up on what we missed */
             free(it);
+            if (!stop)
+                service_resync_for_stream(svc);
             continue;
         }
         if (it->id[0] == '+') { /* an event for a container of ours we do not track */
             atomic_store(&svc->adopt_pending, 0);
-            adopt(svc);
             free(it);
+            char derr[512];
+            if (!stop && service_resync(svc, derr, sizeof(derr)) < 0)
+                flamed_log(LOG_WARN, "adopt_failed", "error=\"%s\"", derr);
             continue;
         }
         if (it->id[0] == '-') { /* a container Docker made for a Boot that gave up */
@@ -181,7 +185,7 @@ static void *reaper_main(void *arg)
 }
 
 /* The runner exited on its own (or we learned so late): record it, reap it. */
-static void runner_exited(struct service *svc, const struct runner *before, int exit_code, int oom)
+void service_runner_exited(struct service *svc, const struct runner *before, int exit_code, int oom)
 {
     runner_registry_set_exited(svc->reg, before->id, exit_code, oom);
     /* BOOTING: Boot owns the cleanup. STOPPING: Shutdown does. */
@@ -245,7 +249,7 @@ static int on_event(void *ud, const cJSON *ev)
     } else if (strncmp(a, "die", 3) == 0) {
         const char *code = attr(ev, "exitCode");
         long ec = code ? strtol(code, NULL, 10) : -1;
-        runner_exited(svc, r, (int)ec, -1);
+        service_runner_exited(svc, r, (int)ec, -1);
     } else if (strncmp(a, "destroy", 7) == 0) {
         runner_registry_set_removed(svc->reg, r->id);
     }
@@ -255,38 +259,12 @@ static int on_event(void *ud, const cJSON *ev)
     return 0;
 }
 
-/* Inspect every live runner's container and apply what changed while we were not listening. */
-static void reconcile(struct service *svc)
-{
-    struct runner **rs = NULL;
-    size_t n = 0;
-    if (runner_registry_list(svc->reg, NULL, &rs, &n) < 0)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        struct runner *r = rs[i];
-        if (!r->container_id[0] || r->state == S(BOOTING))
-            continue;
-        cJSON *inspect = NULL;
-        char derr[256];
-        int rc = docker_container_inspect(svc->docker, r->container_id, &inspect, derr, sizeof(derr));
-        if (rc == FLAME_ENOTFOUND) {
-            runner_registry_set_removed(svc->reg, r->id);
-        } else if (rc == 0) {
-            struct docker_container_state st;
-            if (docker_container_state_parse(inspect, r->network, &st) == 0 && !st.running &&
-                (r->state == S(RUNNING) || r->state == S(STOPPING)))
-                runner_exited(svc, r, st.exit_code, st.oom_killed);
-        }
-        cJSON_Delete(inspect);
-    }
-    runner_list_free(rs, n);
-}
-
 static void on_open(void *ud)
 {
     struct follower *f = ud;
     f->opened = 1;
-    service_reap(f->svc, ""); /* reconcile on the reaper thread: never block the reader */
+    service_sync_stream(f->svc, 1, 1, NULL);
+    service_reap(f->svc, ""); /* resync on the reaper thread: never block the reader */
 }
 
 static int should_stop(void *ud)
@@ -295,125 +273,13 @@ static int should_stop(void *ud)
     return atomic_load(&f->svc->stopping);
 }
 
-/* Read one label from a container list entry's Labels. */
-static const char *label_of(const cJSON *c, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "Labels"), key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* Adopt flamed's containers found in Docker (a restarted flamed keeps its runners). */
-static void adopt(struct service *svc)
-{
-    cJSON *list = NULL;
-    char derr[512];
-    if (docker_container_list(svc->docker, svc->instance_label, &list, derr, sizeof(derr)) < 0) {
-        flamed_log(LOG_WARN, "adopt_failed", "error=%s", derr);
-        return;
-    }
-    int adopted = 0;
-    const cJSON *c;
-    cJSON_ArrayForEach(c, list)
-    {
-        const char *rid = label_of(c, RUNNER_LABEL_ID);
-        const cJSON *cid = cJSON_GetObjectItemCaseSensitive(c, "Id");
-        if (!rid || !cJSON_IsString(cid))
-            continue;
-        struct runner *existing = runner_registry_get(svc->reg, rid);
-        if (existing) {
-            runner_free(existing);
-            continue;
-        }
-        cJSON *inspect = NULL;
-        struct docker_container_state st;
-        const char *net = label_of(c, RUNNER_LABEL_NETWORK);
-        if (docker_container_inspect(svc->docker, cid->valuestring, &inspect, derr, sizeof(derr)) < 0)
-            continue;
-        int ok = docker_container_state_parse(inspect, net, &st) == 0;
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(inspect, "Name");
-        const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(inspect, "Config");
-        const cJSON *image = cJSON_GetObjectItemCaseSensitive(cfg, "Image");
-        struct runner *r = runner_new();
-        if (ok && r) {
-            const char *keep = label_of(c, RUNNER_LABEL_KEEP);
-            runner_set_str(&r->id, rid);
-            runner_set_str(&r->container_id, cid->valuestring);
-            runner_set_str(&r->name, cJSON_IsString(name) ? name->valuestring + (name->valuestring[0] == '/') : "");
-            runner_set_str(&r->pool, label_of(c, RUNNER_LABEL_POOL));
-            runner_set_str(&r->image, cJSON_IsString(image) ? image->valuestring : "");
-            runner_set_str(&r->network, net);
-            runner_set_str(&r->ip_address, st.ip_address);
-            r->keep_runner = keep && strcmp(keep, "true") == 0;
-            r->exit_code = st.exit_code;
-            r->oom_killed = st.oom_killed;
-            r->state = st.running ? S(RUNNING) : S(EXITED);
-            const char *v;
-            runner_set_str(&r->request_id, label_of(c, RUNNER_LABEL_REQUEST_ID));
-            runner_set_str(&r->parent_id, label_of(c, RUNNER_LABEL_PARENT_ID));
-            if ((v = label_of(c, RUNNER_LABEL_LEASE_TTL)))
-                r->lease_ttl_ms = (uint32_t)strtoul(v, NULL, 10);
-            if ((v = label_of(c, RUNNER_LABEL_MAX_LIFETIME)))
-                r->max_lifetime_ms = strtoull(v, NULL, 10);
-            if ((v = label_of(c, RUNNER_LABEL_IDLE_AFTER)))
-                r->idle_after_ms = strtoull(v, NULL, 10);
-            /* Leases and idle clocks restart at adoption: the parent gets a full TTL to
-             * reconnect. Max lifetime counts from the container's start, which Docker knows. */
-            int64_t now = service_now_ms();
-            r->started_ms = now;
-            r->last_active_ms = now;
-            if (r->lease_ttl_ms)
-                r->lease_expires_ms = now + r->lease_ttl_ms;
-            const cJSON *started = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(inspect, "State"), "StartedAt");
-            if (cJSON_IsString(started) && r->max_lifetime_ms) {
-                struct tm tm = {0};
-                if (strptime(started->valuestring, "%Y-%m-%dT%H:%M:%S", &tm)) {
-                    int64_t age_ms = ((int64_t)time(NULL) - (int64_t)timegm(&tm)) * 1000;
-                    if (age_ms > 0)
-                        r->started_ms = now - age_ms;
-                }
-            }
-            const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels"), *l;
-            cJSON_ArrayForEach(l, labels)
-            {
-                if (cJSON_IsString(l))
-                    runner_add_label(r, l->string, l->valuestring);
-            }
-            const cJSON *created = cJSON_GetObjectItemCaseSensitive(c, "Created");
-            r->created_unix_nano = cJSON_IsNumber(created) ? (int64_t)created->valuedouble * 1000000000LL : 0;
-            int exited_unkept = !st.running && !r->keep_runner;
-            char id[RUNNER_ID_LEN + 8];
-            snprintf(id, sizeof(id), "%s", rid);
-            if (runner_registry_adopt(svc->reg, r) == 0) {
-                adopted++;
-                r = NULL;
-                if (exited_unkept)
-                    service_reap(svc, id);
-            }
-        }
-        runner_free(r);
-        cJSON_Delete(inspect);
-    }
-    cJSON_Delete(list);
-    if (adopted)
-        flamed_log(LOG_INFO, "runners_adopted", "count=%d", adopted);
-}
-
 static void *events_main(void *arg)
 {
     struct service *svc = arg;
     struct follower f = {svc, 0, 0};
     long backoff = 100;
-    int adopted = svc->adopted;
     while (!atomic_load(&svc->stopping)) {
         char derr[512] = "";
-        if (!adopted) {
-            char perr[256];
-            if (docker_ping(svc->docker, perr, sizeof(perr)) == 0) {
-                adopt(svc);
-                adopted = 1;
-            }
-        }
         f.opened = 0;
         struct docker_events_io io = {on_event, on_open, should_stop, &f};
         /* Events before this point are covered by the reconcile below. */
@@ -423,6 +289,10 @@ static void *events_main(void *arg)
             break;
         if (f.opened)
             backoff = 100;
+        /* Until the next opening's resync, the registry may miss what Docker did. */
+        char perr[256] = "";
+        int up = docker_ping(svc->docker, perr, sizeof(perr)) == 0;
+        service_sync_stream(svc, 0, up, up ? NULL : perr);
         metrics_docker_events_lost();
         flamed_log(LOG_WARN, "docker_events_lost", "error=%s retry_ms=%ld", rc < 0 ? derr : "stream ended",
                    backoff);
@@ -452,6 +322,7 @@ int service_start(struct service **out, docker_client *docker, const struct serv
     }
     svc->policy = cfg->policy ? cfg->policy : svc->builtin_policy;
     svc->reaper = rp;
+    service_sync_init(svc);
     pthread_mutex_init(&rp->mu, NULL);
     pthread_cond_init(&rp->cv, NULL);
     rp->svc = svc;
@@ -459,13 +330,9 @@ int service_start(struct service **out, docker_client *docker, const struct serv
         goto nomem;
     if (pthread_create(&rp->thread, NULL, reaper_main, rp) != 0)
         goto nomem;
-    /* Adopt before serving, so the first List after a restart already shows the runners.
-     * If Docker is down now, the events thread adopts once it answers. */
-    char perr[256];
-    if (docker_ping(docker, perr, sizeof(perr)) == 0) {
-        adopt(svc);
-        svc->adopted = 1;
-    }
+    /* Adoption runs in the background (the events thread's first opening
+     * queues it): flamed serves at once, and calls that need the registry
+     * wait for it (service_gate). */
     if (pthread_create(&svc->events_thread, NULL, events_main, svc) != 0) {
         service_stop(svc);
         return FLAME_ENOMEM;
@@ -479,6 +346,8 @@ int service_start(struct service **out, docker_client *docker, const struct serv
     return 0;
 nomem:
     if (svc) {
+        if (svc->reaper)
+            service_sync_destroy(svc);
         runner_registry_free(svc->reg);
         event_hub_free(svc->hub);
         policy_free(svc->builtin_policy);
@@ -522,5 +391,6 @@ void service_stop(struct service *svc)
     runner_registry_free(svc->reg);
     event_hub_free(svc->hub);
     policy_free(svc->builtin_policy);
+    service_sync_destroy(svc);
     free(svc);
 }

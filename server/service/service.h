@@ -46,8 +46,18 @@ struct service {
     atomic_int stopping;
     pthread_t events_thread;
     int events_started;
-    int adopted;              /* flamed's existing containers were adopted */
     atomic_int adopt_pending; /* an adopt pass is queued on the reaper */
+    /* The registry's sync with Docker (adopt.c); under sync_mu unless atomic. */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;   /* broadcast on each sync_state change */
+    int sync_state;           /* enum service_sync */
+    int synced_once;          /* the registry has matched Docker at least once */
+    unsigned stream_gen;      /* openings of the events stream */
+    int stream_open;
+    int ping_ok;              /* the health thread's last GET /_ping answered */
+    char docker_error[256];   /* why Docker is away */
+    int64_t adopt_started_ms; /* service_now_ms() when this sync began */
+    atomic_int adopt_total, adopt_done; /* containers this resync adopts / has adopted */
     char instance_label[512]; /* "flamed.instance=<instance>" */
     struct reaper *reaper;
     rpc_health *health;       /* borrowed; set by service_health_start() */
@@ -111,6 +121,77 @@ void service_renew(rpc_call *call);
 
 /** Start the janitor thread (leases, max lifetime, idle shutdown). @return 0 or FLAME_ENOMEM. */
 int service_janitor_start(struct service *svc);
+
+/* ---- adoption and the sync with Docker (adopt.c) ---- */
+
+enum service_sync {
+    SERVICE_SYNC_ADOPTING = 0, /* the registry does not match Docker yet: calls wait */
+    SERVICE_SYNC_READY = 1,    /* adopted/resynced and following Docker's events */
+    SERVICE_SYNC_AWAY = 2,     /* Docker does not answer: calls needing it fail at once */
+};
+
+void service_sync_init(struct service *svc);
+void service_sync_destroy(struct service *svc);
+
+/**
+ * The events follower's news: the stream opened (open = 1: ADOPTING until the
+ * resync it queues is done), or was lost (open = 0: ADOPTING when Docker still
+ * answers /_ping, else AWAY with `error`, copied). Wakes waiting calls and
+ * updates health. Thread-safe.
+ */
+void service_sync_stream(struct service *svc, int open, int docker_up, const char *error);
+
+/**
+ * The health thread's news: `health` (borrowed; NULL keeps the current one)
+ * and whether Docker answered /_ping. Health is SERVING iff ping_ok and READY.
+ * Thread-safe.
+ */
+void service_sync_set_health(struct service *svc, rpc_health *health, int ping_ok);
+
+/** The current enum service_sync. Thread-safe. */
+int service_sync_state(struct service *svc);
+
+/** 1 while Docker is away (SERVICE_SYNC_AWAY). Thread-safe. */
+int service_docker_away(struct service *svc);
+
+/**
+ * One resync of the registry with Docker: a filtered container list; adopts
+ * untracked containers (inspecting only where the entry lacks something, on
+ * up to 8 threads), records exits and removals of tracked runners. Blocking
+ * (run it on the reaper thread). Does not change the sync state.
+ * @return 0; a Docker error (FLAME_EUNAVAILABLE, ...) with detail in err.
+ * Follows: Docker Engine API ContainerList, ContainerInspect.
+ */
+int service_resync(struct service *svc, char *err, size_t errlen);
+
+/**
+ * The resync the events stream's opening queued: on success, and if that
+ * stream is still the open one, the state becomes READY (waiting calls go on,
+ * health may turn SERVING); on failure it is queued again in 500 ms.
+ */
+void service_resync_for_stream(struct service *svc);
+
+/**
+ * Run a handler of a call that needs the registry once it matches Docker:
+ * READY: handler(call) now; AWAY: UNAVAILABLE / DOCKER_UNAVAILABLE now, unless
+ * need_docker is 0 and the registry was synced once (then handler(call));
+ * ADOPTING: `waiter` (which calls service_gate_wait with the same handler) runs
+ * on a worker thread. Call from the method's handler on a CQ thread.
+ */
+void service_gate(rpc_call *call, void (*handler)(rpc_call *call), void (*waiter)(rpc_call *call),
+                  int need_docker);
+
+/**
+ * Wait (on a worker thread) until the registry is READY, then run handler.
+ * Answers instead: UNAVAILABLE / ADOPTING when the call's deadline is about
+ * to pass first (a tenth of it, 5-100 ms, before it), UNAVAILABLE /
+ * DOCKER_UNAVAILABLE when Docker goes away, CANCELLED when the client leaves,
+ * UNAVAILABLE / SHUTTING_DOWN when flamed stops.
+ */
+void service_gate_wait(rpc_call *call, void (*handler)(rpc_call *call), int need_docker);
+
+/** The runner exited on its own (or we learned so late): record it, reap it (events.c). */
+void service_runner_exited(struct service *svc, const struct runner *before, int exit_code, int oom);
 
 /** Ask the reaper to remove a runner's container (it exited on its own). */
 void service_reap(struct service *svc, const char *runner_id);

@@ -134,7 +134,9 @@ static void shutdown_worker(rpc_call *call)
     }
     if (rc < 0) {
         flamed_log(LOG_WARN, "shutdown_failed", "runner_id=%s pool=%s error=%s", r->id, r->pool, err);
-        rpc_call_finish(call, rc, "DOCKER_ERROR", err, NULL);
+        /* A reason names what failed: Docker unreachable, or Docker refused/failed. */
+        rpc_call_finish(call, rc, rc == FLAME_EUNAVAILABLE ? "DOCKER_UNAVAILABLE" : "DOCKER_ERROR", err,
+                        NULL);
         return;
     }
     struct runner *final = runner_registry_get(svc->reg, r->id);
@@ -167,6 +169,12 @@ void service_shutdown(rpc_call *call)
     if (r && !service_caller_allows(call, r->pool)) { /* another tenant's: as if unknown */
         runner_free(r);
         r = NULL;
+    }
+    if (!r && service_docker_away(svc)) { /* the registry may lag Docker: do not say "never" */
+        snprintf(err, sizeof(err), "Docker does not answer, and runner '%s' is not among the runners "
+                                   "flamed knows: retry once Docker is back", req->runner_id);
+        rpc_call_finish(call, FLAME_EUNAVAILABLE, "DOCKER_UNAVAILABLE", err, NULL);
+        return;
     }
     if (!r) {
         snprintf(err, sizeof(err), "runner '%s' not found: flamed never booted it (List shows "

@@ -1,0 +1,492 @@
+/*
+ * Adoption and the registry's sync with Docker: what a restarted flamed does
+ * to find its runners again, and what calls do until the registry matches
+ * Docker (the "gate").
+ *
+ * flamed listens at once; the registry is filled in the background. Each time
+ * the Docker events stream opens (at start, and after every loss of Docker),
+ * the reaper thread resyncs: one filtered GET /containers/json?all=1
+ * &filters={"label":["flamed.instance=<instance>"]} gives every container of
+ * this flamed with its labels, state, image, name, created time and, usually,
+ * its IP address. Untracked containers are adopted from the entry alone; a
+ * container is inspected only where the entry lacks something (the IP on the
+ * runner's network, StartedAt for a max lifetime, the exit code and
+ * OOMKilled of an exited one), by a small pool of threads. Tracked runners
+ * that Docker no longer shows, or shows exited, are reconciled.
+ *
+ * Sync states (svc->sync_state, under sync_mu):
+ *   ADOPTING   the registry does not match Docker yet (start, or the events
+ *              stream reopened and the resync runs). Calls that need the
+ *              registry wait for READY within their own deadline; health is
+ *              NOT_SERVING.
+ *   READY      the registry matches Docker and the events stream is open.
+ *   AWAY       Docker does not answer (the events stream is lost and /_ping
+ *              fails). Calls that need Docker's truth answer UNAVAILABLE /
+ *              DOCKER_UNAVAILABLE at once.
+ * Follows: Docker Engine API v1.41 ContainerList, ContainerInspect.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "flame/error.h"
+#include "service/service.h"
+
+#define S(x) FLAME__V1__RUNNER_STATE__RUNNER_STATE_##x
+
+/* Inspects at once during a resync: enough to hide Docker's latency, few
+ * enough not to crowd a loaded daemon (dockerd serialises much of its work). */
+#define ADOPT_WORKERS 8
+
+static int64_t unix_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------ sync state */
+
+/* Tell the health service; caller holds sync_mu. */
+static void health_update_locked(struct service *svc)
+{
+    if (svc->health)
+        rpc_health_set(svc->health, svc->ping_ok && svc->sync_state == SERVICE_SYNC_READY
+                                        ? RPC_HEALTH_SERVING
+                                        : RPC_HEALTH_NOT_SERVING);
+}
+
+void service_sync_init(struct service *svc)
+{
+    pthread_mutex_init(&svc->sync_mu, NULL);
+    pthread_cond_init(&svc->sync_cv, NULL);
+    svc->sync_state = SERVICE_SYNC_ADOPTING;
+}
+
+void service_sync_destroy(struct service *svc)
+{
+    pthread_mutex_destroy(&svc->sync_mu);
+    pthread_cond_destroy(&svc->sync_cv);
+}
+
+void service_sync_set_health(struct service *svc, rpc_health *health, int ping_ok)
+{
+    pthread_mutex_lock(&svc->sync_mu);
+    if (health)
+        svc->health = health;
+    svc->ping_ok = ping_ok;
+    health_update_locked(svc);
+    pthread_mutex_unlock(&svc->sync_mu);
+}
+
+void service_sync_stream(struct service *svc, int open, int docker_up, const char *error)
+{
+    pthread_mutex_lock(&svc->sync_mu);
+    int before = svc->sync_state;
+    svc->stream_open = open;
+    if (open) {
+        svc->stream_gen++;
+        svc->sync_state = SERVICE_SYNC_ADOPTING; /* until the resync for this opening is done */
+    } else {
+        svc->sync_state = docker_up ? SERVICE_SYNC_ADOPTING : SERVICE_SYNC_AWAY;
+        if (!docker_up)
+            snprintf(svc->docker_error, sizeof(svc->docker_error), "%s", error ? error : "");
+    }
+    if (svc->sync_state != before) {
+        pthread_cond_broadcast(&svc->sync_cv);
+        health_update_locked(svc);
+        if (svc->sync_state == SERVICE_SYNC_AWAY)
+            flamed_log(LOG_WARN, "registry_docker_away", "error=\"%s\"", svc->docker_error);
+    }
+    pthread_mutex_unlock(&svc->sync_mu);
+}
+
+int service_sync_state(struct service *svc)
+{
+    pthread_mutex_lock(&svc->sync_mu);
+    int s = svc->sync_state;
+    pthread_mutex_unlock(&svc->sync_mu);
+    return s;
+}
+
+int service_docker_away(struct service *svc)
+{
+    return service_sync_state(svc) == SERVICE_SYNC_AWAY;
+}
+
+/* The message for calls refused while Docker is away; caller holds sync_mu. */
+static void away_message_locked(struct service *svc, char *out, size_t outlen)
+{
+    snprintf(out, outlen,
+             "Docker at %s does not answer (%s): flamed cannot tell which runners exist until it is "
+             "back; start dockerd (or check --docker-host) and retry: flamed resyncs on its own",
+             docker_client_socket_path(svc->docker),
+             svc->docker_error[0] ? svc->docker_error : "no answer");
+}
+
+/* ------------------------------------------------------------ the gate */
+
+void service_gate(rpc_call *call, void (*handler)(rpc_call *call), void (*waiter)(rpc_call *call),
+                  int need_docker)
+{
+    struct service *svc = rpc_call_context(call);
+    char msg[768];
+    pthread_mutex_lock(&svc->sync_mu);
+    int state = svc->sync_state, once = svc->synced_once;
+    if (state == SERVICE_SYNC_AWAY && (need_docker || !once))
+        away_message_locked(svc, msg, sizeof(msg));
+    pthread_mutex_unlock(&svc->sync_mu);
+    if (state == SERVICE_SYNC_READY || (state == SERVICE_SYNC_AWAY && !need_docker && once)) {
+        handler(call);
+    } else if (state == SERVICE_SYNC_AWAY) {
+        rpc_call_finish(call, FLAME_EUNAVAILABLE, "DOCKER_UNAVAILABLE", msg, NULL);
+    } else {
+        int rc = rpc_call_run_worker(call, waiter);
+        if (rc < 0)
+            rpc_call_finish(call, rc, "TOO_MANY_CALLS",
+                            "flamed is at its limit of concurrent calls waiting for adoption: retry "
+                            "in a moment",
+                            NULL);
+    }
+}
+
+void service_gate_wait(rpc_call *call, void (*handler)(rpc_call *call), int need_docker)
+{
+    struct service *svc = rpc_call_context(call);
+    int64_t left = rpc_call_deadline_left_ms(call);
+    /* Answer a little before the client's deadline, so it gets our reason
+     * rather than DEADLINE_EXCEEDED. */
+    int64_t margin = left == INT64_MAX ? 0 : left / 10 < 5 ? 5 : left / 10 > 100 ? 100 : left / 10;
+    char msg[768] = "";
+    int state;
+    pthread_mutex_lock(&svc->sync_mu);
+    for (;;) {
+        state = svc->sync_state;
+        if (state != SERVICE_SYNC_ADOPTING || rpc_call_cancelled(call) || atomic_load(&svc->stopping))
+            break;
+        left = rpc_call_deadline_left_ms(call);
+        if (left != INT64_MAX && left <= margin)
+            break;
+        int64_t wait_ms = 50; /* re-check cancellation that often */
+        if (left != INT64_MAX && left - margin < wait_ms)
+            wait_ms = left - margin;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)(wait_ms * 1000000);
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&svc->sync_cv, &svc->sync_mu, &ts);
+    }
+    int once = svc->synced_once;
+    if (state == SERVICE_SYNC_AWAY)
+        away_message_locked(svc, msg, sizeof(msg));
+    else if (state == SERVICE_SYNC_ADOPTING)
+        snprintf(msg, sizeof(msg),
+                 "flamed is still adopting its runners from Docker (%d of %d so far, for %lld ms): "
+                 "the call's deadline passed first; retry, or give it a longer deadline",
+                 atomic_load(&svc->adopt_done), atomic_load(&svc->adopt_total),
+                 (long long)(service_now_ms() - svc->adopt_started_ms));
+    pthread_mutex_unlock(&svc->sync_mu);
+    if (state == SERVICE_SYNC_READY || (state == SERVICE_SYNC_AWAY && !need_docker && once))
+        handler(call);
+    else if (rpc_call_cancelled(call))
+        rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+    else if (atomic_load(&svc->stopping))
+        rpc_call_finish(call, FLAME_EUNAVAILABLE, "SHUTTING_DOWN", "flamed is shutting down: retry", NULL);
+    else if (state == SERVICE_SYNC_AWAY)
+        rpc_call_finish(call, FLAME_EUNAVAILABLE, "DOCKER_UNAVAILABLE", msg, NULL);
+    else
+        rpc_call_finish(call, FLAME_EUNAVAILABLE, "ADOPTING", msg, NULL);
+}
+
+/* ------------------------------------------------------------ the resync */
+
+enum job_kind {
+    JOB_ADOPT,  /* a container of ours the registry does not track */
+    JOB_EXITED, /* tracked as RUNNING/STOPPING, Docker says it is not running */
+    JOB_CHECK,  /* tracked, absent from the list: gone, or created after the list */
+};
+
+struct adopt_job {
+    enum job_kind kind;
+    const cJSON *entry;  /* JOB_ADOPT: the list entry (borrowed from the list) */
+    struct docker_container_summary sum;
+    int inspect;         /* the entry lacks something: inspect the container */
+    struct runner *snap; /* JOB_EXITED, JOB_CHECK: the registry's snapshot (owned) */
+};
+
+struct adopt_pass {
+    struct service *svc;
+    struct adopt_job *jobs;
+    size_t n;
+    pthread_mutex_t mu;
+    size_t next;
+    int adopted, inspected;
+};
+
+/* Read one label from a container list entry's Labels. */
+static const char *label_of(const cJSON *c, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "Labels"), key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Adopt one container from its list entry and, when needed, its inspect. */
+static int adopt_one(struct service *svc, const struct adopt_job *j, const cJSON *inspect)
+{
+    const cJSON *c = j->entry;
+    const char *rid = label_of(c, RUNNER_LABEL_ID);
+    const char *net = label_of(c, RUNNER_LABEL_NETWORK);
+    struct docker_container_state st;
+    memset(&st, 0, sizeof(st));
+    if (inspect && docker_container_state_parse(inspect, net, &st) < 0)
+        return FLAME_ERROR;
+    int running = inspect ? st.running : j->sum.running;
+    struct runner *r = runner_new();
+    if (!r)
+        return FLAME_ENOMEM;
+    const char *keep = label_of(c, RUNNER_LABEL_KEEP), *v;
+    runner_set_str(&r->id, rid);
+    runner_set_str(&r->container_id, j->sum.id);
+    runner_set_str(&r->name, j->sum.name);
+    runner_set_str(&r->pool, label_of(c, RUNNER_LABEL_POOL));
+    runner_set_str(&r->image, j->sum.image);
+    runner_set_str(&r->network, net);
+    runner_set_str(&r->ip_address, inspect && st.ip_address[0] ? st.ip_address : j->sum.ip_address);
+    r->keep_runner = keep && strcmp(keep, "true") == 0;
+    r->exit_code = inspect ? st.exit_code : j->sum.exit_code < 0 ? 0 : j->sum.exit_code;
+    r->oom_killed = inspect ? st.oom_killed : 0;
+    r->state = running ? S(RUNNING) : S(EXITED);
+    runner_set_str(&r->request_id, label_of(c, RUNNER_LABEL_REQUEST_ID));
+    runner_set_str(&r->parent_id, label_of(c, RUNNER_LABEL_PARENT_ID));
+    if ((v = label_of(c, RUNNER_LABEL_LEASE_TTL)))
+        r->lease_ttl_ms = (uint32_t)strtoul(v, NULL, 10);
+    if ((v = label_of(c, RUNNER_LABEL_MAX_LIFETIME)))
+        r->max_lifetime_ms = strtoull(v, NULL, 10);
+    if ((v = label_of(c, RUNNER_LABEL_IDLE_AFTER)))
+        r->idle_after_ms = strtoull(v, NULL, 10);
+    /* Leases and idle clocks restart at adoption: the parent gets a full TTL to
+     * reconnect. Max lifetime counts from the container's start, which Docker knows. */
+    int64_t now = service_now_ms();
+    r->started_ms = now;
+    r->last_active_ms = now;
+    if (r->lease_ttl_ms)
+        r->lease_expires_ms = now + r->lease_ttl_ms;
+    if (inspect && st.started_at_ms > 0 && r->max_lifetime_ms) {
+        int64_t age_ms = unix_now_ms() - st.started_at_ms;
+        if (age_ms > 0)
+            r->started_ms = now - age_ms;
+    }
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels"), *l;
+    cJSON_ArrayForEach(l, labels)
+    {
+        if (cJSON_IsString(l))
+            runner_add_label(r, l->string, l->valuestring);
+    }
+    r->created_unix_nano = j->sum.created_unix_s * 1000000000LL;
+    int exited_unkept = !running && !r->keep_runner;
+    char id[RUNNER_ID_LEN + 8];
+    snprintf(id, sizeof(id), "%s", rid);
+    if (runner_registry_adopt(svc->reg, r) != 0) {
+        runner_free(r); /* adopted meanwhile (an event's adopt pass, a Boot's own) */
+        return FLAME_EEXISTS;
+    }
+    if (exited_unkept)
+        service_reap(svc, id);
+    return 0;
+}
+
+static void run_job(struct adopt_pass *p, struct adopt_job *j)
+{
+    struct service *svc = p->svc;
+    cJSON *inspect = NULL;
+    char derr[512];
+    int rc = 0, adopted = 0;
+    const char *cid = j->kind == JOB_ADOPT ? j->sum.id : j->snap->container_id;
+    if (j->inspect)
+        rc = docker_container_inspect(svc->docker, cid, &inspect, derr, sizeof(derr));
+    if (j->kind == JOB_ADOPT) {
+        if (rc == 0)
+            adopted = adopt_one(svc, j, inspect) == 0;
+        else if (rc != FLAME_ENOTFOUND) /* gone since the list: nothing to adopt */
+            flamed_log(LOG_WARN, "adopt_inspect_failed", "container_id=%.12s error=%s", cid, derr);
+        atomic_fetch_add(&svc->adopt_done, 1);
+    } else if (rc == FLAME_ENOTFOUND && j->kind == JOB_CHECK) {
+        runner_registry_set_removed(svc->reg, j->snap->id);
+    } else if (rc == 0) {
+        struct docker_container_state st;
+        if (docker_container_state_parse(inspect, j->snap->network, &st) == 0 && !st.running &&
+            (j->snap->state == S(RUNNING) || j->snap->state == S(STOPPING)))
+            service_runner_exited(svc, j->snap, st.exit_code, st.oom_killed);
+    }
+    cJSON_Delete(inspect);
+    pthread_mutex_lock(&p->mu);
+    p->adopted += adopted;
+    p->inspected += j->inspect;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void *pass_worker(void *arg)
+{
+    struct adopt_pass *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t i = p->next < p->n ? p->next++ : p->n;
+        pthread_mutex_unlock(&p->mu);
+        if (i >= p->n)
+            break;
+        run_job(p, &p->jobs[i]);
+    }
+    return NULL;
+}
+
+/* Is `id` among the list's runner ids? (n is small enough for a scan per runner.) */
+static int listed(const cJSON *list, const char *id)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, list)
+    {
+        const char *rid = label_of(c, RUNNER_LABEL_ID);
+        if (rid && strcmp(rid, id) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int service_resync(struct service *svc, char *err, size_t errlen)
+{
+    cJSON *list = NULL;
+    struct runner **tracked = NULL;
+    size_t n_tracked = 0;
+    struct adopt_pass p;
+    int rc;
+    int64_t t0 = service_now_ms();
+
+    memset(&p, 0, sizeof(p));
+    p.svc = svc;
+    pthread_mutex_init(&p.mu, NULL);
+    /* Tracked runners first: one that a Boot adds after this snapshot is not
+     * checked (its container may postdate the list). */
+    if ((rc = runner_registry_list(svc->reg, NULL, &tracked, &n_tracked)) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if ((rc = docker_container_list(svc->docker, svc->instance_label, &list, err, errlen)) < 0)
+        goto done;
+    size_t cap = (size_t)cJSON_GetArraySize(list) + n_tracked;
+    p.jobs = calloc(cap ? cap : 1, sizeof(*p.jobs));
+    if (!p.jobs) {
+        rc = FLAME_ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    const cJSON *c;
+    cJSON_ArrayForEach(c, list)
+    {
+        const char *rid = label_of(c, RUNNER_LABEL_ID);
+        struct adopt_job *j = &p.jobs[p.n];
+        if (!rid || docker_container_summary_parse(c, label_of(c, RUNNER_LABEL_NETWORK), &j->sum) < 0)
+            continue;
+        struct runner *r = runner_registry_get(svc->reg, rid);
+        if (!r) {
+            const char *ml = label_of(c, RUNNER_LABEL_MAX_LIFETIME);
+            j->kind = JOB_ADOPT;
+            j->entry = c;
+            /* What the entry lacks: an exited container's OOMKilled (and exit
+             * code), a running one's IP, StartedAt for a max lifetime. */
+            j->inspect = !j->sum.running || !j->sum.ip_address[0] || (ml && strtoull(ml, NULL, 10) > 0);
+            p.n++;
+        } else if (!j->sum.running && (r->state == S(RUNNING) || r->state == S(STOPPING))) {
+            j->kind = JOB_EXITED;
+            j->snap = r;
+            j->inspect = 1;
+            p.n++;
+        } else {
+            runner_free(r);
+        }
+    }
+    int to_adopt = 0;
+    for (size_t i = 0; i < p.n; i++)
+        to_adopt += p.jobs[i].kind == JOB_ADOPT;
+    for (size_t i = 0; i < n_tracked; i++) {
+        struct runner *r = tracked[i];
+        if (!r->container_id[0] || r->state == S(BOOTING) || r->state == S(REMOVED) ||
+            r->state == S(FAILED) || listed(list, r->id))
+            continue;
+        struct adopt_job *j = &p.jobs[p.n++];
+        j->kind = JOB_CHECK;
+        j->snap = r;
+        j->inspect = 1;
+        tracked[i] = NULL;
+    }
+    atomic_store(&svc->adopt_total, to_adopt);
+    atomic_store(&svc->adopt_done, 0);
+    size_t n_inspect = 0;
+    for (size_t i = 0; i < p.n; i++)
+        n_inspect += p.jobs[i].inspect;
+    size_t n_threads = n_inspect > ADOPT_WORKERS ? ADOPT_WORKERS : n_inspect;
+    pthread_t th[ADOPT_WORKERS];
+    size_t started = 0;
+    for (; n_threads > 1 && started < n_threads; started++)
+        if (pthread_create(&th[started], NULL, pass_worker, &p) != 0)
+            break;
+    pass_worker(&p); /* this thread works too (alone when nothing needs an inspect) */
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (p.adopted || to_adopt)
+        flamed_log(LOG_INFO, "runners_adopted", "count=%d listed=%d inspected=%d duration_ms=%lld",
+                   p.adopted, cJSON_GetArraySize(list), p.inspected, (long long)(service_now_ms() - t0));
+    rc = 0;
+done:
+    for (size_t i = 0; i < p.n; i++)
+        runner_free(p.jobs[i].snap);
+    free(p.jobs);
+    if (tracked) {
+        for (size_t i = 0; i < n_tracked; i++)
+            runner_free(tracked[i]);
+        free(tracked);
+    }
+    cJSON_Delete(list);
+    pthread_mutex_destroy(&p.mu);
+    return rc;
+}
+
+void service_resync_for_stream(struct service *svc)
+{
+    pthread_mutex_lock(&svc->sync_mu);
+    unsigned gen = svc->stream_gen;
+    if (svc->adopt_started_ms == 0 || svc->sync_state != SERVICE_SYNC_ADOPTING)
+        svc->adopt_started_ms = service_now_ms();
+    pthread_mutex_unlock(&svc->sync_mu);
+    char err[512] = "";
+    int rc = service_resync(svc, err, sizeof(err));
+    pthread_mutex_lock(&svc->sync_mu);
+    /* Ready only if the stream this resync was for is still the open one:
+     * otherwise the next opening queues its own. */
+    if (rc == 0 && gen == svc->stream_gen && svc->stream_open &&
+        svc->sync_state == SERVICE_SYNC_ADOPTING) {
+        svc->sync_state = SERVICE_SYNC_READY;
+        if (!svc->synced_once)
+            flamed_log(LOG_INFO, "adoption_done", "duration_ms=%lld",
+                       (long long)(service_now_ms() - svc->adopt_started_ms));
+        svc->synced_once = 1;
+        svc->adopt_started_ms = 0;
+        pthread_cond_broadcast(&svc->sync_cv);
+        health_update_locked(svc);
+    }
+    pthread_mutex_unlock(&svc->sync_mu);
+    if (rc < 0 && !atomic_load(&svc->stopping)) {
+        flamed_log(LOG_WARN, "adopt_failed", "error=\"%s\" retry_ms=500", err);
+        struct timespec ts = {0, 500 * 1000000L};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&svc->sync_mu);
+        int again = gen == svc->stream_gen && svc->stream_open;
+        pthread_mutex_unlock(&svc->sync_mu);
+        if (again)
+            service_reap(svc, "");
+    }
+}
