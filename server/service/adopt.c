@@ -121,11 +121,16 @@ int service_docker_away(struct service *svc)
 /* The message for calls refused while Docker is away; caller holds sync_mu. */
 static void away_message_locked(struct service *svc, char *out, size_t outlen)
 {
-    snprintf(out, outlen,
-             "Docker at %s does not answer (%s): flamed cannot tell which runners exist until it is "
-             "back; start dockerd (or check --docker-host) and retry: flamed resyncs on its own",
-             docker_client_socket_path(svc->docker),
-             svc->docker_error[0] ? svc->docker_error : "no answer");
+    if (svc->docker_error[0])
+        snprintf(out, outlen,
+                 "Docker does not answer (%s): flamed cannot tell which runners exist until it is "
+                 "back; start dockerd (or check --docker-host) and retry: flamed resyncs on its own",
+                 svc->docker_error);
+    else
+        snprintf(out, outlen,
+                 "Docker at %s does not answer: flamed cannot tell which runners exist until it is "
+                 "back; start dockerd (or check --docker-host) and retry: flamed resyncs on its own",
+                 docker_client_socket_path(svc->docker));
 }
 
 /* ------------------------------------------------------------ the gate */

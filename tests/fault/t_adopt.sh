@@ -112,7 +112,7 @@ for r in rs:
         bad.append("%s exit_code %s, expected 137" % (r["id"], r.get("exit_code")))
     if r["id"] not in kept and not r.get("ip_address"):
         bad.append("%s has no ip_address" % r["id"])
-print("\n".join(bad[:10]))
+if bad: print("\n".join(bad[:10]))
 sys.exit(1 if bad else 0)
 PY
 }
