@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <curl/curl.h>
 #include <grpc/grpc.h>
 
+#include "common/instance_lock.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/metrics_http.h"
@@ -25,6 +27,7 @@
 #include "rpc/health.h"
 #include "rpc/reflection.h"
 #include "rpc/rpc.h"
+#include "rpc/unix_listen.h"
 #include "service/service.h"
 #include "service/metrics_source.h"
 
@@ -49,7 +52,11 @@ static void usage(FILE *f)
             "  --socket-group GROUP    group of unix sockets (default: flamed's)\n"
             "  --instance NAME         this flamed's name on the Docker host: it adopts and follows\n"
             "                          only runners labelled flamed.instance=NAME, so several flamed\n"
-            "                          can share a dockerd (default: the first --listen address)\n"
+            "                          can share a dockerd (default: the first --listen address).\n"
+            "                          One flamed per instance and Docker socket: a second one\n"
+            "                          refuses to start (an flock in --lock-dir)\n"
+            "  --lock-dir DIR          where instance locks live (default /run/flamed as root, else\n"
+            "                          $XDG_RUNTIME_DIR/flamed, else /tmp/flamed-UID)\n"
             "  --auth-tokens FILE      require `authorization: Bearer TOKEN`; FILE holds\n"
             "                          name:token[:pool,pool] lines (scoped to those pools)\n"
             "  --auth-health          require a token for grpc.health.v1 too (default: open)\n"
@@ -77,6 +84,55 @@ static void usage(FILE *f)
             "                          (127.0.0.1:9464; plaintext, no auth: keep it private)\n"
             "  --version, --help\n",
             DEFAULT_LISTEN);
+}
+
+/* What each flag with a checked value accepts, for "invalid value" messages. */
+static const char *flag_accepts(int ch)
+{
+    switch (ch) {
+    case 'l': return "unix:/absolute/path (at most 107 bytes), HOST:PORT or [IPv6]:PORT (port 0-65535)";
+    case 'm': return "an octal mode from 0 to 0777, e.g. 0660";
+    case 'G': return "the name of an existing group";
+    case 'I': return "a non-empty name of at most 255 bytes without control characters";
+    case 'D': return "an absolute directory path";
+    case 'S': return "milliseconds from 0 to 10000 (0: off)";
+    case 'b': return "milliseconds from 1 to 1800000";
+    case 's': return "milliseconds from 0 to 3600000";
+    case 'w': return "a count from 1 to 1000000";
+    case 't': return "a count from 1 to 64";
+    case 'c': return "a count from 1 to 100000";
+    case 'g': return "milliseconds from 0 to 3600000";
+    case 'L': return "debug, info, warn or error";
+    case 'F': return "text or json";
+    case 'd': return "unix:///path/to/docker.sock";
+    default: return "see flamed --help";
+    }
+}
+
+/* A --listen address flamed can try to bind: unix:/abs/path, or ...:PORT. */
+static int listen_ok(const char *addr)
+{
+    const char *path = rpc_unix_listen_path(addr);
+    if (path)
+        return path[0] == '/' && strlen(path) < 108;
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon == addr || !colon[1])
+        return 0;
+    for (const char *p = colon + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    return strlen(colon + 1) <= 5 && strtol(colon + 1, NULL, 10) <= 65535;
+}
+
+static int instance_ok(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > 255)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -133,7 +189,7 @@ int main(int argc, char **argv)
     const char *socket_group = NULL, *auth_tokens = NULL, *tls_cert = NULL, *tls_key = NULL,
                *tls_client_ca = NULL;
     int auth_health = 0;
-    const char *policy_file = NULL, *instance = NULL;
+    const char *policy_file = NULL, *instance = NULL, *lock_dir = NULL;
     enum log_level level = LOG_INFO;
     enum log_format format = LOG_FORMAT_TEXT;
     static const struct option opts[] = {
@@ -142,6 +198,7 @@ int main(int argc, char **argv)
         {"socket-group", required_argument, 0, 'G'},
         {"policy", required_argument, 0, 'P'},
         {"instance", required_argument, 0, 'I'},
+        {"lock-dir", required_argument, 0, 'D'},
         {"boot-settle-ms", required_argument, 0, 'S'},
         {"auth-tokens", required_argument, 0, 'A'},
         {"auth-health", no_argument, 0, 'H'},
@@ -172,18 +229,29 @@ int main(int argc, char **argv)
                 return 64;
             }
             listen[n_listen++] = optarg;
+            bad = !listen_ok(optarg);
             break;
         case 'm': {
             char *end;
             errno = 0;
             socket_mode = strtoul(optarg, &end, 8);
-            bad = errno || *end || socket_mode > 0777;
+            bad = errno || *end || end == optarg || optarg[0] == '-' || socket_mode > 0777;
             break;
         }
         case 'd': docker_host = optarg; break;
-        case 'G': socket_group = optarg; break;
+        case 'G':
+            socket_group = optarg;
+            bad = getgrnam(optarg) == NULL;
+            break;
         case 'P': policy_file = optarg; break;
-        case 'I': instance = optarg; break;
+        case 'I':
+            instance = optarg;
+            bad = !instance_ok(optarg);
+            break;
+        case 'D':
+            lock_dir = optarg;
+            bad = optarg[0] != '/';
+            break;
         case 'S': bad = parse_uint(optarg, 10000, &boot_settle); break;
         case 'A': auth_tokens = optarg; break;
         case 'H': auth_health = 1; break;
@@ -211,10 +279,12 @@ int main(int argc, char **argv)
         default: usage(stderr); return 64;
         }
         if (bad) {
-            fprintf(stderr, "flamed: invalid value '%s' for --%s\n", optarg, opts[0].name);
+            const char *name = "?";
             for (const struct option *o = opts; o->name; o++)
                 if (o->val == ch)
-                    fprintf(stderr, "flamed: (flag --%s)\n", o->name);
+                    name = o->name;
+            fprintf(stderr, "flamed: invalid value '%s' for --%s: expected %s\n", optarg, name,
+                    flag_accepts(ch));
             return 64;
         }
     }
@@ -224,6 +294,14 @@ int main(int argc, char **argv)
     }
     if (n_listen == 0)
         listen[n_listen++] = DEFAULT_LISTEN;
+    /* Files are read again when used; checked here so a typo fails before adoption. */
+    const char *const files[][2] = {{"--tls-cert", tls_cert}, {"--tls-key", tls_key},
+                                    {"--tls-client-ca", tls_client_ca}};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        if (files[i][1] && access(files[i][1], R_OK) != 0) {
+            fprintf(stderr, "flamed: cannot read %s %s: %s\n", files[i][0], files[i][1], strerror(errno));
+            return 64;
+        }
     if ((tls_cert != NULL) != (tls_key != NULL) || (tls_client_ca && !tls_cert)) {
         fprintf(stderr, "flamed: --tls-cert and --tls-key go together; --tls-client-ca needs them\n");
         return 64;
@@ -233,8 +311,8 @@ int main(int argc, char **argv)
     char sock[4096];
     int rc = docker_socket_detect(sock, sizeof(sock), docker_host, getenv("HOME"), NULL);
     if (rc == FLAME_EINVALID) {
-        fprintf(stderr, "flamed: unsupported Docker host '%s': use unix:///path/to/docker.sock\n",
-                docker_host);
+        fprintf(stderr, "flamed: unsupported Docker host '%s' (from %s): use unix:///path/to/docker.sock\n",
+                docker_host, docker_host == getenv("DOCKER_HOST") ? "$DOCKER_HOST" : "--docker-host");
         return 64;
     }
     if (rc == FLAME_ENOTFOUND)
@@ -264,19 +342,41 @@ int main(int argc, char **argv)
     rpc_reflection *reflection = NULL;
     rpc_auth *auth = NULL;
     struct policy *policy = NULL;
-    char err[512] = "";
+    instance_lock *lock = NULL;
+    char err[1024] = "";
     if (policy_file && policy_load(&policy, policy_file, sock, err, sizeof(err)) < 0) {
-        fprintf(stderr, "flamed: %s\n", err);
+        fprintf(stderr, "flamed: --policy %s: %s\n", policy_file, err);
         exit_code = 64;
         goto done;
     }
     if (auth_tokens && rpc_auth_load(&auth, auth_tokens, err, sizeof(err)) < 0) {
-        fprintf(stderr, "flamed: %s\n", err);
+        fprintf(stderr, "flamed: --auth-tokens %s: %s\n", auth_tokens, err);
         exit_code = 64;
         goto done;
     }
     if (auth)
         flamed_log(LOG_INFO, "auth_tokens_loaded", "count=%zu file=%s", rpc_auth_count(auth), auth_tokens);
+    /* One flamed per socket and instance, checked before adoption: a second
+     * flamed must not adopt (and later reap) the first one's runners, nor take
+     * its socket. See docs/architecture.md "Startup". */
+    for (int i = 0; i < n_listen; i++) {
+        const char *path = rpc_unix_listen_path(listen[i]);
+        if (path && rpc_unix_listen_prepare(path, err, sizeof(err)) < 0) {
+            fprintf(stderr, "flamed: %s\n", err);
+            exit_code = 69;
+            goto done;
+        }
+    }
+    char lock_dir_buf[4096];
+    if (!lock_dir && instance_lock_default_dir(lock_dir_buf, sizeof(lock_dir_buf)) == 0)
+        lock_dir = lock_dir_buf;
+    if (instance_lock_acquire(&lock, lock_dir, instance ? instance : listen[0], sock, err,
+                              sizeof(err)) < 0) {
+        fprintf(stderr, "flamed: %s\n", err);
+        exit_code = 69;
+        goto done;
+    }
+    flamed_log(LOG_DEBUG, "instance_locked", "lock=%s", instance_lock_path(lock));
     if (docker_client_new(&docker, sock) < 0) {
         exit_code = 71;
         goto done;
@@ -373,6 +473,7 @@ done:
     docker_client_free(docker);
     grpc_shutdown();
     curl_global_cleanup();
+    instance_lock_release(lock);
     if (exit_code == 0)
         flamed_log(LOG_INFO, "stopped", NULL);
     return exit_code;

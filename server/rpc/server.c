@@ -1,9 +1,11 @@
 /* The gRPC server: CQ threads, method table, unknown methods, shutdown; see rpc.h. */
 #include <errno.h>
 #include <grp.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include "common/log.h"
 #include "flame/error.h"
 #include "rpc/rpc_internal.h"
+#include "rpc/unix_listen.h"
 #include "rpc/wire_depth.h"
 
 /* An outstanding grpc_server_request_registered_call for one method. */
@@ -101,6 +104,60 @@ static grpc_server_credentials *tcp_credentials(const struct rpc_server_options 
     free(key);
     free(ca);
     return creds;
+}
+
+/*
+ * Can flamed bind this TCP address? Tried with a socket of our own first, so a
+ * taken port or a foreign address gets one actionable line instead of gRPC
+ * core's error dump. Like gRPC, succeeds when any resolved address binds.
+ * Addresses that getaddrinfo cannot read (dns:///, ipv4:...) are left to gRPC.
+ */
+static int tcp_bind_check(const char *addr, char *err, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(addr, ':');
+    if (!colon || (size_t)(colon - addr) >= sizeof(host))
+        return 0;
+    size_t hlen = (size_t)(colon - addr);
+    memcpy(host, addr, hlen);
+    host[hlen] = '\0';
+    char *h = host;
+    if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
+        h[hlen - 1] = '\0';
+        h++;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(h[0] ? h : NULL, colon + 1, &hints, &res) != 0)
+        return 0;
+    int bound = 0, last = 0;
+    for (struct addrinfo *ai = res; ai && !bound; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            last = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+            bound = 1;
+        else
+            last = errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    if (bound || !last)
+        return 0;
+    snprintf(err, errlen, "cannot listen on %s: %s: %s", addr, strerror(last),
+             last == EADDRINUSE    ? "another process listens on that port; stop it or choose "
+                                     "another --listen port"
+             : last == EADDRNOTAVAIL ? "no interface of this host has that address; use one it "
+                                       "has, 127.0.0.1 or 0.0.0.0"
+             : last == EACCES      ? "ports below 1024 need root or CAP_NET_BIND_SERVICE; choose "
+                                     "a higher --listen port"
+                                   : "choose another --listen address");
+    return FLAME_EUNAVAILABLE;
 }
 
 static void arm_pending(rpc_server *srv, struct pending *p)
@@ -297,14 +354,14 @@ int rpc_server_start(rpc_server **out, const struct rpc_server_options *opts, in
     for (const char *const *a = opts->listen; a && *a; a++) {
         const char *addr = *a;
         int is_unix = strncmp(addr, "unix:", 5) == 0;
-        if (is_unix) {
-            const char *path = addr + 5;
-            if (strncmp(path, "//", 2) == 0)
-                path += 2;
-            struct stat st;
-            /* A stale socket from a crashed flamed would make the bind fail. */
-            if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-                unlink(path);
+        /* A live flamed's socket is refused, a stale one (a crashed flamed's) replaced. */
+        if (is_unix && (rc = rpc_unix_listen_prepare(rpc_unix_listen_path(addr), err, errlen)) < 0) {
+            umask(old_umask);
+            goto fail;
+        }
+        if (!is_unix && (rc = tcp_bind_check(addr, err, errlen)) < 0) {
+            umask(old_umask);
+            goto fail;
         }
         grpc_server_credentials *creds =
             is_unix ? grpc_insecure_server_credentials_create() : tcp_credentials(opts, err, errlen);
