@@ -405,6 +405,13 @@ def main():
                     shutil.copy(os.path.join(a.dir, f), os.path.join(plot_dir, f))
         else:
             pub = "\n".join(l for l in pub.split("\n") if not l.startswith("![")) + "\n"
+        # Sections other benchmarks record by hand (bench/flame) follow this marker:
+        # keep them.
+        marker = "<!-- kept by bench/report.py --publish: sections below -->"
+        if os.path.exists(path):
+            old = open(path).read()
+            if marker in old:
+                pub = pub.rstrip("\n") + "\n\n" + old[old.index(marker):]
         open(path, "w").write(pub)
 
 
