@@ -2,22 +2,25 @@
  * cmd_ls.c - `flamectl ls`: the runners flamed tracks, as a docker-like
  * table, bare ids (--quiet) or a JSON array (--json).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-enum { L_POOL = 1, L_QUIET };
+enum { L_POOL = 1, L_QUIET, L_TIMEOUT };
 
 static const cli_opt ls_opts[] = {
     {"pool", 'p', CLI_ARG, L_POOL},
     {"quiet", 'q', CLI_NOARG, L_QUIET},
+    {"timeout", 't', CLI_ARG, L_TIMEOUT},
     CLI_OPT_END,
 };
 
 struct ls_opts {
     const char *pool;
     int quiet;
+    uint32_t timeout_ms;
 };
 
 static int ls_option(void *ud, int id, const char *arg)
@@ -26,6 +29,8 @@ static int ls_option(void *ud, int id, const char *arg)
 
     if (id == L_POOL)
         o->pool = arg;
+    else if (id == L_TIMEOUT)
+        return cli_parse_u32("--timeout", arg, &o->timeout_ms);
     else
         o->quiet = 1;
     return 0;
@@ -106,9 +111,11 @@ static int ls_run(cli *g, int argc, char **argv)
         goto done;
     }
     if (args.n_pos || args.n_tail) {
-        rc = cli_failf(FLAME_EINVALID, "usage: flamectl ls [--pool POOL] [--quiet] [--json]");
+        rc = cli_failf(FLAME_EINVALID, "usage: flamectl ls [--pool POOL] [--quiet] [--timeout MS] [--json]");
         goto done;
     }
+    if (o.timeout_ms)
+        g->timeout_ms = o.timeout_ms;
     if ((err = cli_client(g, &c)) < 0) {
         rc = flame_error_exit_code(err);
         goto done;
@@ -140,13 +147,15 @@ done:
 const cli_cmd cli_cmd_ls = {
     "ls",
     "list runners",
-    "usage: flamectl ls [--pool POOL] [--quiet] [--json]\n"
+    "usage: flamectl ls [--pool POOL] [--quiet] [--timeout MS] [--json]\n"
     "\n"
     "List the runners flamed tracks, oldest first.\n"
     "\n"
     "Options:\n"
     "  -p, --pool POOL    only runners of this pool\n"
     "  -q, --quiet        print runner ids only\n"
+    "  -t, --timeout MS   the call's deadline (default 120000); while flamed adopts its\n"
+    "                     runners after a start, List waits for that within it\n"
     "      --json         print a JSON array of runners\n",
     ls_run,
 };

@@ -6,7 +6,8 @@
 # killed with SIGKILL; the 2 kept runners are killed behind its back (they must
 # come back EXITED, 137). Then flamed starts behind slowproxy.py, which holds
 # every container list 3 s, so adoption certainly takes that long:
-#  1. flamed answers health at once, NOT_SERVING; it is killed -9 during
+#  1. flamed answers health at once, NOT_SERVING; a List with a 500 ms
+#     deadline answers UNAVAILABLE [ADOPTING]; flamed is killed -9 during
 #     adoption (no adoption_done in its log).
 #  2. Started again (still behind the proxy): health NOT_SERVING, a List sent
 #     at once waits and then returns all 100 runners, each once, 98 RUNNING and
@@ -77,6 +78,14 @@ wait_until 2 answers || fail "flamed did not answer health within 2 s of its sta
 h=$(ctl health --timeout 1000 2>/dev/null)
 note "flamed answered health $(($(now_ms) - t0)) ms after start: $h"
 [ "$h" = NOT_SERVING ] || fail "health during adoption is '$h', expected NOT_SERVING"
+# A List whose deadline passes during adoption: UNAVAILABLE [ADOPTING] just before it.
+t_ls=$(now_ms)
+rc=0
+ctl ls -p "$RUN" --timeout 500 >/dev/null 2>"$TMPD/adopting.err" || rc=$?
+ls_ms=$(($(now_ms) - t_ls))
+note "List with a 500 ms deadline during adoption: exit $rc in $ls_ms ms: $(cat "$TMPD/adopting.err")"
+grep -q "UNAVAILABLE.*still adopting.*\[ADOPTING\]" "$TMPD/adopting.err" ||
+  fail "List past its deadline during adoption: expected UNAVAILABLE [ADOPTING]: $(cat "$TMPD/adopting.err")"
 log_since_start | grep -q adoption_done && fail "adoption finished before the kill: the proxy did not hold it"
 flamed_kill9
 note "flamed killed -9 during adoption"
