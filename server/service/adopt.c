@@ -189,12 +189,18 @@ void service_gate_wait(rpc_call *call, void (*handler)(rpc_call *call), int need
     int once = svc->synced_once;
     if (state == SERVICE_SYNC_AWAY)
         away_message_locked(svc, msg, sizeof(msg));
+    else if (state == SERVICE_SYNC_ADOPTING && atomic_load(&svc->adopt_total) == 0)
+        snprintf(msg, sizeof(msg),
+                 "flamed is still adopting its runners from Docker (waiting for Docker's container "
+                 "list, for %lld ms): the call's deadline passed first; retry, or give it a longer "
+                 "deadline",
+                 (long long)(svc->adopt_started_ms ? service_now_ms() - svc->adopt_started_ms : 0));
     else if (state == SERVICE_SYNC_ADOPTING)
         snprintf(msg, sizeof(msg),
                  "flamed is still adopting its runners from Docker (%d of %d so far, for %lld ms): "
                  "the call's deadline passed first; retry, or give it a longer deadline",
                  atomic_load(&svc->adopt_done), atomic_load(&svc->adopt_total),
-                 (long long)(service_now_ms() - svc->adopt_started_ms));
+                 (long long)(svc->adopt_started_ms ? service_now_ms() - svc->adopt_started_ms : 0));
     pthread_mutex_unlock(&svc->sync_mu);
     if (state == SERVICE_SYNC_READY || (state == SERVICE_SYNC_AWAY && !need_docker && once))
         handler(call);
@@ -466,6 +472,7 @@ void service_resync_for_stream(struct service *svc)
     unsigned gen = svc->stream_gen;
     if (svc->adopt_started_ms == 0 || svc->sync_state != SERVICE_SYNC_ADOPTING)
         svc->adopt_started_ms = service_now_ms();
+    atomic_store(&svc->adopt_total, 0); /* "waiting for the list" until it is in */
     pthread_mutex_unlock(&svc->sync_mu);
     char err[512] = "";
     int rc = service_resync(svc, err, sizeof(err));
