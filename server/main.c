@@ -18,6 +18,7 @@
 
 #include "common/instance_lock.h"
 #include "common/log.h"
+#include "common/mem_trim.h"
 #include "common/metrics.h"
 #include "common/metrics_http.h"
 #include "docker/docker.h"
@@ -325,6 +326,8 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (mem_trim_start() < 0)
+        flamed_log(LOG_WARN, "mem_trim_unavailable", "hint=\"freed Watch memory stays in the heap\"");
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "flamed: libcurl failed to initialise\n");
@@ -473,6 +476,7 @@ done:
     docker_client_free(docker);
     grpc_shutdown();
     curl_global_cleanup();
+    mem_trim_stop();
     instance_lock_release(lock);
     if (exit_code == 0)
         flamed_log(LOG_INFO, "stopped", NULL);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/mem_trim.h"
 #include "common/metrics.h"
 #include "flame/error.h"
 #include "service/request.h"
@@ -43,6 +44,7 @@ static void watch_free(void *p)
     free(w->parent_id);
     pthread_mutex_destroy(&w->mu);
     free(w);
+    mem_trim_note(); /* the call itself goes now: the trim waits for the burst's last */
 }
 
 static void on_sent(rpc_call *call, int ok);
@@ -136,6 +138,9 @@ static void on_close(rpc_call *call)
     pthread_mutex_lock(&w->mu);
     w->watcher = NULL;
     pthread_mutex_unlock(&w->mu);
+    /* The stream's queue and gRPC's call arena are freed around now: give the
+     * pages back once the burst of closes is over (common/mem_trim.h). */
+    mem_trim_note();
 }
 
 void service_watch(rpc_call *call)
