@@ -178,8 +178,8 @@ docker_count_eq() { [ "$(docker_count)" -eq "$1" ]; }
 
 # flamed_start [EXTRA FLAMED ARGS...]: start flamed on $SOCK (log appended to
 # $FLAMED_LOG), wait until List answers ($FLT_START_TIMEOUT s, default 120:
-# flamed adopts existing containers before it serves, one inspect each, and
-# inspects wait while Docker is still starting those containers).
+# flamed listens at once, and List waits until it has adopted its existing
+# containers, which can take long while Docker is loaded).
 flamed_start() {
   rm -f "$SOCK"
   local dh=()
