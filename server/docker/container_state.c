@@ -60,10 +60,30 @@ static int64_t docker__rfc3339_ms(const char *s)
     return ((int64_t)t - off_s) * 1000 + ms;
 }
 
+/* The container's address: on `network` when given, else on the first network that has one. */
+void docker__network_ip(char *out, size_t outlen, const cJSON *container, const char *network)
+{
+    const cJSON *networks = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(container, "NetworkSettings"), "Networks");
+    const cJSON *net = NULL, *it, *ip;
+    if (network && *network) {
+        net = cJSON_GetObjectItemCaseSensitive(networks, network);
+    } else if (cJSON_IsObject(networks)) {
+        cJSON_ArrayForEach (it, networks) {
+            ip = cJSON_GetObjectItemCaseSensitive(it, "IPAddress");
+            if (cJSON_IsString(ip) && ip->valuestring && *ip->valuestring) {
+                net = it;
+                break;
+            }
+        }
+    }
+    docker__copy_string(out, outlen, net, "IPAddress");
+}
+
 int docker_container_state_parse(const cJSON *inspect, const char *network,
                                  struct docker_container_state *out)
 {
-    const cJSON *state, *health, *networks, *net = NULL, *it, *ip;
+    const cJSON *state, *health, *it;
 
     memset(out, 0, sizeof *out);
     state = cJSON_GetObjectItemCaseSensitive(inspect, "State");
@@ -79,20 +99,6 @@ int docker_container_state_parse(const cJSON *inspect, const char *network,
     it = cJSON_GetObjectItemCaseSensitive(state, "StartedAt");
     out->started_at_ms = cJSON_IsString(it) ? docker__rfc3339_ms(it->valuestring) : 0;
 
-    networks = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(inspect, "NetworkSettings"), "Networks");
-    if (network && *network) {
-        net = cJSON_GetObjectItemCaseSensitive(networks, network);
-    } else if (cJSON_IsObject(networks)) {
-        /* The first network that has an address. */
-        cJSON_ArrayForEach (it, networks) {
-            ip = cJSON_GetObjectItemCaseSensitive(it, "IPAddress");
-            if (cJSON_IsString(ip) && ip->valuestring && *ip->valuestring) {
-                net = it;
-                break;
-            }
-        }
-    }
-    docker__copy_string(out->ip_address, sizeof out->ip_address, net, "IPAddress");
+    docker__network_ip(out->ip_address, sizeof out->ip_address, inspect, network);
     return 0;
 }

@@ -14,7 +14,7 @@
 int docker_container_summary_parse(const cJSON *entry, const char *network,
                                    struct docker_container_summary *out)
 {
-    const cJSON *id, *names, *created, *networks, *net = NULL, *it, *ip, *status;
+    const cJSON *id, *names, *created, *status, *it;
 
     memset(out, 0, sizeof *out);
     out->exit_code = -1;
@@ -39,19 +39,6 @@ int docker_container_summary_parse(const cJSON *entry, const char *network,
         if (end && *end == ')' && code >= -1 && code <= 255)
             out->exit_code = (int)code;
     }
-    networks = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(entry, "NetworkSettings"), "Networks");
-    if (network && *network) {
-        net = cJSON_GetObjectItemCaseSensitive(networks, network);
-    } else if (cJSON_IsObject(networks)) {
-        cJSON_ArrayForEach (it, networks) {
-            ip = cJSON_GetObjectItemCaseSensitive(it, "IPAddress");
-            if (cJSON_IsString(ip) && ip->valuestring && *ip->valuestring) {
-                net = it;
-                break;
-            }
-        }
-    }
-    docker__copy_string(out->ip_address, sizeof out->ip_address, net, "IPAddress");
+    docker__network_ip(out->ip_address, sizeof out->ip_address, entry, network);
     return 0;
 }

@@ -177,6 +177,12 @@ int docker__fmt(char *out, size_t outlen, const char *fmt, ...)
 /** Copy a JSON string field (or "") into out, truncating. */
 void docker__copy_string(char *out, size_t outlen, const cJSON *obj, const char *key);
 
+/* Copy into out (outlen bytes, always NUL-terminated; "" when absent) the IPAddress of
+ * `container` (an inspect or a container list entry: both carry NetworkSettings.Networks)
+ * on `network`, or, when network is NULL or "", on the first network that has one.
+ * Thread-safe (reads only). Follows: Engine API ContainerInspect / ContainerList. */
+void docker__network_ip(char *out, size_t outlen, const cJSON *container, const char *network);
+
 /**
  * Validate a path component we put into a URL (id, name, ref): non-empty, no
  * control characters, at most 512 bytes.
