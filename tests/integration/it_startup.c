@@ -23,7 +23,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,8 +33,6 @@
 
 #include "harness.h"
 #include "harness_ext.h"
-
-extern char **environ;
 
 /* Start flamed with args (after the binary), output appended to log_path. */
 static pid_t spawn_flamed(const char *const *args, const char *log_path)
@@ -48,17 +45,7 @@ static pid_t spawn_flamed(const char *const *args, const char *log_path)
     for (const char *const *a = args; *a && n < 23; a++)
         argv[n++] = *a;
     argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid = 0;
-    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-        fail_msg("posix_spawn %s: %s", bin, strerror(rc));
-    return pid;
+    return flx_spawn_logged(bin, argv, log_path);
 }
 
 /* Does something accept connections on the unix socket at path? */

@@ -117,6 +117,21 @@ static long file_size(const char *path)
     return stat(path, &sb) == 0 ? (long)sb.st_size : 0;
 }
 
+pid_t flx_spawn_logged(const char *bin, const char *const *argv, const char *log_path)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        fail_msg("posix_spawn %s: %s", bin, strerror(rc));
+    return pid;
+}
+
 void flx_flamed_start(fl_env *e, const flx_flamed *f)
 {
     static const flx_flamed none;
@@ -148,16 +163,7 @@ void flx_flamed_start(fl_env *e, const flx_flamed *f)
 
     unlink(e->sock_path);
     X.log_offset = file_size(e->log_path);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, e->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid = 0;
-    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-        fail_msg("posix_spawn %s: %s", bin, strerror(rc));
+    pid_t pid = flx_spawn_logged(bin, argv, e->log_path);
     e->flamed_pid = pid;
     e->flamed_starts++;
 

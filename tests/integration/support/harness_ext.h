@@ -24,6 +24,8 @@
 #ifndef FLTEST_HARNESS_EXT_H
 #define FLTEST_HARNESS_EXT_H
 
+#include <sys/types.h>
+
 #include "harness.h"
 
 #include "google/protobuf/struct.pb-c.h"
@@ -64,6 +66,12 @@ static inline void flx_pass(fl_env *e) { e->passed = 1; }
 
 /** Start flamed (e->flamed_pid must be 0) with f; waits until List answers. */
 void flx_flamed_start(fl_env *e, const flx_flamed *f);
+/**
+ * Start bin with argv (NULL-terminated, argv[0] included): stdin /dev/null, stdout and
+ * stderr appended to log_path (created 0644). Fails the test if posix_spawn fails.
+ * @return the child's pid (the caller waits for it).
+ */
+pid_t flx_spawn_logged(const char *bin, const char *const *argv, const char *log_path);
 /** Stop flamed (asserting a clean exit) and start it again with f. */
 void flx_flamed_restart(fl_env *e, const flx_flamed *f);
 /** The TCP port of the last start with f->tcp (from the log's listening_port line). */
