@@ -42,13 +42,6 @@
  * enough not to crowd a loaded daemon (dockerd serialises much of its work). */
 #define ADOPT_WORKERS 8
 
-static int64_t unix_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ------------------------------------------------------------ sync state */
 
 /* Tell the health service; caller holds sync_mu. */
@@ -288,7 +281,7 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const cJSON
     if (r->lease_ttl_ms)
         r->lease_expires_ms = now + r->lease_ttl_ms;
     if (inspect && st.started_at_ms > 0 && r->max_lifetime_ms) {
-        int64_t age_ms = unix_now_ms() - st.started_at_ms;
+        int64_t age_ms = runner_now_unix_nano() / 1000000 - st.started_at_ms;
         if (age_ms > 0)
             r->started_ms = now - age_ms;
     }
