@@ -12,6 +12,16 @@ from typing import Mapping, Optional
 
 
 class _ProtoEnum(enum.IntEnum):
+    """An int (compares and packs as the proto's number) that prints as its name:
+    f"{runner.state}" and str(runner.state) give "RUNNING", not "2" (Python 3.11's
+    IntEnum formats as the number)."""
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __format__(self, spec: str) -> str:
+        return format(self.name, spec)
+
     @classmethod
     def _missing_(cls, value):  # a value from a newer proto: keep going as UNSPECIFIED
         return cls(0)

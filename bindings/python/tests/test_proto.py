@@ -52,6 +52,16 @@ class ProtoAgreementTest(unittest.TestCase):
             want = {name[len(prefix):]: number for name, number in proto.items()}
             self.assertEqual({m.name: m.value for m in py}, want)
 
+    def test_enums_print_as_their_names_and_compare_as_numbers(self):
+        state = flamed.RunnerState(2)
+        self.assertEqual(f"{state}", "RUNNING")
+        self.assertEqual(str(state), "RUNNING")
+        self.assertEqual(f"{state:>8}", " RUNNING")
+        self.assertEqual(f"{flamed.EventType.EXITED}", "EXITED")
+        self.assertEqual(state, 2)
+        self.assertEqual(int(flamed.PullPolicy.NEVER), 3)
+        self.assertEqual(repr(state), "<RunnerState.RUNNING: 2>")
+
 
 if __name__ == "__main__":
     unittest.main()
