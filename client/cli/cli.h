@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <getopt.h>
 #include <stdio.h>
 
 #include "flame/client.h"
@@ -53,18 +54,15 @@ const cli_cmd *cli_find_command(const char *name);
 
 /* ------------------------------------------------------------ options */
 
-enum { CLI_NOARG = 0, CLI_ARG = 1 };
+/*
+ * A verb's options are getopt_long `struct option` tables (flag NULL). val is
+ * the short option character, or for a long-only option a value from
+ * CLI_LONG_ONLY up, unique within the tables a verb passes to cli_parse().
+ */
+#define CLI_LONG_ONLY 256
 
-/** One option of a verb. `id` is what the verb's handler switches on. */
-typedef struct cli_opt {
-    const char *long_name; /* without "--" */
-    char short_name;       /* 0: none */
-    int has_arg;           /* CLI_NOARG / CLI_ARG */
-    int id;
-} cli_opt;
-
-/** Terminates a cli_opt table. */
-#define CLI_OPT_END {NULL, 0, 0, 0}
+/** Terminates an option table. */
+#define CLI_OPT_END {NULL, 0, NULL, 0}
 
 /** What is left after the options: positionals, then the command tail. */
 typedef struct cli_args {
@@ -75,21 +73,36 @@ typedef struct cli_args {
 } cli_args;
 
 /**
- * Parse a verb's argv (argv[0] is the verb). Accepts --opt VALUE, --opt=VALUE,
- * -o VALUE, -oVALUE, the global options (--addr, --token-file, --json) in any
- * position, and "--" which starts the tail.
+ * Parse a verb's argv (argv[0] is the verb) with getopt_long. Accepts
+ * --opt VALUE, --opt=VALUE, -o VALUE, -oVALUE, the global options (--addr,
+ * --token-file, --json) in any position, -h/--help (prints the verb's usage to
+ * stdout), and "--" which starts the tail. Positionals and options may mix;
+ * nothing is reordered. Long options are never abbreviated.
  *
- * @param tables      NULL-terminated list of option tables.
+ * @param tables      NULL-terminated list of option tables (see CLI_LONG_ONLY).
  * @param tail_after  -1: the tail starts only at "--"; k >= 0: the first
  *                    positional after k positionals also starts it (so
  *                    `spawn ID sh -c x` works without "--").
- * @param on_opt      called for each verb option; returns 0 or a FLAME_E* code
- *                    (having printed the error).
+ * @param on_opt      called with each verb option's val and value (NULL for
+ *                    none); returns 0 or a FLAME_E* code (having printed it).
  * @param[out] out    pos/tail point into argv; free out->pos with free().
- * @return 0 or FLAME_EINVALID / FLAME_ENOMEM (printed).
+ * @return 0; 1 when the usage was printed for -h/--help (exit 0 without doing
+ *         anything); or FLAME_EINVALID / FLAME_ENOMEM (printed). Not
+ *         thread-safe (getopt's globals).
  */
-int cli_parse(cli *g, int argc, char **argv, const cli_opt *const *tables, int tail_after,
-              int (*on_opt)(void *ud, int id, const char *arg), void *ud, cli_args *out);
+int cli_parse(cli *g, int argc, char **argv, const struct option *const *tables, int tail_after,
+              int (*on_opt)(void *ud, int val, const char *arg), void *ud, cli_args *out);
+
+/**
+ * After getopt_long() matched longopts[longindex]: the argv word when it is an
+ * abbreviation of the option's name (GNU getopt accepts "--ima" for
+ * "--image"; flamectl does not, so a new option can never make an old command
+ * line ambiguous), else NULL. Reads optind and optarg; the word is argv's.
+ */
+const char *cli_long_abbreviated(char **argv, const struct option *longopts, int longindex);
+
+/** The exit code for cli_parse()'s result err != 0: 0 after --help, else err's. */
+#define CLI_PARSE_EXIT(err) ((err) > 0 ? 0 : flame_error_exit_code(err))
 
 /** Parse a decimal uint32 ("30000"); on error print "<what>: ..." and return FLAME_EINVALID. */
 int cli_parse_u32(const char *what, const char *s, uint32_t *out);
@@ -167,8 +180,8 @@ typedef struct cli_boot {
     const char *entrypoint[2];
 } cli_boot;
 
-/** The boot option table. */
-extern const cli_opt cli_boot_opts[];
+/** The boot option table (long-only vals from CLI_LONG_ONLY to CLI_LONG_ONLY + 99). */
+extern const struct option cli_boot_opts[];
 
 /** Handle a cli_boot_opts option (on_opt signature, ud = cli_boot *). */
 int cli_boot_option(void *ud, int id, const char *arg);

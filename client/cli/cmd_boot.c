@@ -8,33 +8,34 @@
 #include "cli.h"
 
 enum {
-    B_IMAGE = 1, B_NETWORK, B_POOL, B_ENV, B_LABEL, B_MEMORY, B_CPUS, B_HOST_CONFIG, B_MOUNT,
-    B_KEEP, B_PULL, B_BOOT_TIMEOUT, B_ENTRYPOINT, B_USER, B_WORKDIR, B_CMD,
-    B_REQUEST_ID, B_PARENT, B_LEASE_TTL, B_MAX_LIFETIME, B_IDLE_SHUTDOWN,
+    B_IMAGE = 'i', B_POOL = 'p', B_ENV = 'e', B_LABEL = 'l', B_MEMORY = 'm', B_USER = 'u',
+    B_WORKDIR = 'w',
+    B_NETWORK = CLI_LONG_ONLY, B_CPUS, B_HOST_CONFIG, B_MOUNT, B_KEEP, B_PULL, B_BOOT_TIMEOUT,
+    B_ENTRYPOINT, B_CMD, B_REQUEST_ID, B_PARENT, B_LEASE_TTL, B_MAX_LIFETIME, B_IDLE_SHUTDOWN,
 };
 
-const cli_opt cli_boot_opts[] = {
-    {"image", 'i', CLI_ARG, B_IMAGE},
-    {"network", 0, CLI_ARG, B_NETWORK},
-    {"pool", 'p', CLI_ARG, B_POOL},
-    {"env", 'e', CLI_ARG, B_ENV},
-    {"label", 'l', CLI_ARG, B_LABEL},
-    {"memory", 'm', CLI_ARG, B_MEMORY},
-    {"cpus", 0, CLI_ARG, B_CPUS},
-    {"host-config", 0, CLI_ARG, B_HOST_CONFIG},
-    {"mount", 0, CLI_ARG, B_MOUNT},
-    {"keep", 0, CLI_NOARG, B_KEEP},
-    {"pull", 0, CLI_ARG, B_PULL},
-    {"boot-timeout", 0, CLI_ARG, B_BOOT_TIMEOUT},
-    {"entrypoint", 0, CLI_ARG, B_ENTRYPOINT},
-    {"user", 'u', CLI_ARG, B_USER},
-    {"workdir", 'w', CLI_ARG, B_WORKDIR},
-    {"cmd", 0, CLI_ARG, B_CMD},
-    {"request-id", 0, CLI_ARG, B_REQUEST_ID},
-    {"parent", 0, CLI_ARG, B_PARENT},
-    {"lease-ttl", 0, CLI_ARG, B_LEASE_TTL},
-    {"max-lifetime", 0, CLI_ARG, B_MAX_LIFETIME},
-    {"idle-shutdown", 0, CLI_ARG, B_IDLE_SHUTDOWN},
+const struct option cli_boot_opts[] = {
+    {"image", required_argument, NULL, B_IMAGE},
+    {"network", required_argument, NULL, B_NETWORK},
+    {"pool", required_argument, NULL, B_POOL},
+    {"env", required_argument, NULL, B_ENV},
+    {"label", required_argument, NULL, B_LABEL},
+    {"memory", required_argument, NULL, B_MEMORY},
+    {"cpus", required_argument, NULL, B_CPUS},
+    {"host-config", required_argument, NULL, B_HOST_CONFIG},
+    {"mount", required_argument, NULL, B_MOUNT},
+    {"keep", no_argument, NULL, B_KEEP},
+    {"pull", required_argument, NULL, B_PULL},
+    {"boot-timeout", required_argument, NULL, B_BOOT_TIMEOUT},
+    {"entrypoint", required_argument, NULL, B_ENTRYPOINT},
+    {"user", required_argument, NULL, B_USER},
+    {"workdir", required_argument, NULL, B_WORKDIR},
+    {"cmd", required_argument, NULL, B_CMD},
+    {"request-id", required_argument, NULL, B_REQUEST_ID},
+    {"parent", required_argument, NULL, B_PARENT},
+    {"lease-ttl", required_argument, NULL, B_LEASE_TTL},
+    {"max-lifetime", required_argument, NULL, B_MAX_LIFETIME},
+    {"idle-shutdown", required_argument, NULL, B_IDLE_SHUTDOWN},
     CLI_OPT_END,
 };
 
@@ -106,7 +107,7 @@ void cli_boot_free(cli_boot *b)
 
 static int boot_run(cli *g, int argc, char **argv)
 {
-    static const cli_opt *const tables[] = {cli_boot_opts, NULL};
+    static const struct option *const tables[] = {cli_boot_opts, NULL};
     cli_boot b;
     cli_args args = {0};
     flame_client *c;
@@ -115,8 +116,8 @@ static int boot_run(cli *g, int argc, char **argv)
     int err, rc = 0;
 
     memset(&b, 0, sizeof(b));
-    if ((err = cli_parse(g, argc, argv, tables, -1, cli_boot_option, &b, &args)) < 0) {
-        rc = flame_error_exit_code(err);
+    if ((err = cli_parse(g, argc, argv, tables, -1, cli_boot_option, &b, &args)) != 0) {
+        rc = CLI_PARSE_EXIT(err);
         goto done;
     }
     if (args.n_pos > 0) {

@@ -10,11 +10,11 @@
 
 #define HEALTH_DEFAULT_TIMEOUT_MS 5000u
 
-enum { H_SERVICE = 1, H_TIMEOUT };
+enum { H_SERVICE = 's', H_TIMEOUT = 't' };
 
-static const cli_opt health_opts[] = {
-    {"service", 's', CLI_ARG, H_SERVICE},
-    {"timeout", 't', CLI_ARG, H_TIMEOUT},
+static const struct option health_opts[] = {
+    {"service", required_argument, NULL, H_SERVICE},
+    {"timeout", required_argument, NULL, H_TIMEOUT},
     CLI_OPT_END,
 };
 
@@ -54,14 +54,14 @@ int cli_server_health(cli *g, const char *service, uint32_t timeout_ms, int *sta
 
 static int health_run(cli *g, int argc, char **argv)
 {
-    static const cli_opt *const tables[] = {health_opts, NULL};
+    static const struct option *const tables[] = {health_opts, NULL};
     struct health_opts o = {NULL, 0};
     cli_args args = {0};
     flame_status st;
     int err, status = FLAME_HEALTH_UNKNOWN, rc = 1, printed = 0;
 
-    if ((err = cli_parse(g, argc, argv, tables, -1, health_option, &o, &args)) < 0) {
-        rc = flame_error_exit_code(err);
+    if ((err = cli_parse(g, argc, argv, tables, -1, health_option, &o, &args)) != 0) {
+        rc = CLI_PARSE_EXIT(err);
         goto done;
     }
     if (args.n_pos || args.n_tail) {

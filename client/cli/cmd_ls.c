@@ -8,12 +8,12 @@
 
 #include "cli.h"
 
-enum { L_POOL = 1, L_QUIET, L_TIMEOUT };
+enum { L_POOL = 'p', L_QUIET = 'q', L_TIMEOUT = 't' };
 
-static const cli_opt ls_opts[] = {
-    {"pool", 'p', CLI_ARG, L_POOL},
-    {"quiet", 'q', CLI_NOARG, L_QUIET},
-    {"timeout", 't', CLI_ARG, L_TIMEOUT},
+static const struct option ls_opts[] = {
+    {"pool", required_argument, NULL, L_POOL},
+    {"quiet", no_argument, NULL, L_QUIET},
+    {"timeout", required_argument, NULL, L_TIMEOUT},
     CLI_OPT_END,
 };
 
@@ -97,7 +97,7 @@ static void ls_table(flame_runner *const *rs, size_t n)
 
 static int ls_run(cli *g, int argc, char **argv)
 {
-    static const cli_opt *const tables[] = {ls_opts, NULL};
+    static const struct option *const tables[] = {ls_opts, NULL};
     struct ls_opts o = {0};
     cli_args args = {0};
     flame_client *c;
@@ -106,8 +106,8 @@ static int ls_run(cli *g, int argc, char **argv)
     size_t n = 0;
     int err, rc = 0;
 
-    if ((err = cli_parse(g, argc, argv, tables, -1, ls_option, &o, &args)) < 0) {
-        rc = flame_error_exit_code(err);
+    if ((err = cli_parse(g, argc, argv, tables, -1, ls_option, &o, &args)) != 0) {
+        rc = CLI_PARSE_EXIT(err);
         goto done;
     }
     if (args.n_pos || args.n_tail) {

@@ -15,16 +15,16 @@ static int no_option(void *ud, int id, const char *arg)
 
 static int renew_run(cli *g, int argc, char **argv)
 {
-    static const cli_opt none[] = {CLI_OPT_END};
-    static const cli_opt *const tables[] = {none, NULL};
+    static const struct option none[] = {CLI_OPT_END};
+    static const struct option *const tables[] = {none, NULL};
     cli_args args = {0};
     flame_client *c;
     flame_status st;
     unsigned renewed = 0;
     int err, rc = 0;
 
-    if ((err = cli_parse(g, argc, argv, tables, -1, no_option, NULL, &args)) < 0)
-        return flame_error_exit_code(err);
+    if ((err = cli_parse(g, argc, argv, tables, -1, no_option, NULL, &args)) != 0)
+        return CLI_PARSE_EXIT(err);
     if (args.n_pos != 1 || args.n_tail) {
         rc = cli_failf(FLAME_EINVALID, "usage: flamectl renew PARENT_ID");
         goto done;

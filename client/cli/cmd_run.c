@@ -8,11 +8,12 @@
 
 #include "cli.h"
 
-enum { R_TIMEOUT = 100, R_SHUTDOWN_TIMEOUT };
+/* long-only vals above cli_boot_opts' */
+enum { R_TIMEOUT = 't', R_SHUTDOWN_TIMEOUT = CLI_LONG_ONLY + 100 };
 
-static const cli_opt run_opts[] = {
-    {"timeout", 't', CLI_ARG, R_TIMEOUT},
-    {"shutdown-timeout", 0, CLI_ARG, R_SHUTDOWN_TIMEOUT},
+static const struct option run_opts[] = {
+    {"timeout", required_argument, NULL, R_TIMEOUT},
+    {"shutdown-timeout", required_argument, NULL, R_SHUTDOWN_TIMEOUT},
     CLI_OPT_END,
 };
 
@@ -35,7 +36,7 @@ static int run_option(void *ud, int id, const char *arg)
 
 static int run_run(cli *g, int argc, char **argv)
 {
-    static const cli_opt *const tables[] = {cli_boot_opts, run_opts, NULL};
+    static const struct option *const tables[] = {cli_boot_opts, run_opts, NULL};
     struct run_opts o;
     cli_args args = {0};
     flame_client *c;
@@ -46,8 +47,8 @@ static int run_run(cli *g, int argc, char **argv)
 
     memset(&o, 0, sizeof(o));
     memset(&sreq, 0, sizeof(sreq));
-    if ((err = cli_parse(g, argc, argv, tables, 0, run_option, &o, &args)) < 0) {
-        rc = flame_error_exit_code(err);
+    if ((err = cli_parse(g, argc, argv, tables, 0, run_option, &o, &args)) != 0) {
+        rc = CLI_PARSE_EXIT(err);
         goto done;
     }
     if (!o.boot.req.image || args.n_tail == 0) {

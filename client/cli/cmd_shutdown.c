@@ -7,10 +7,10 @@
 
 #include "cli.h"
 
-enum { D_TIMEOUT = 1 };
+enum { D_TIMEOUT = 't' };
 
-static const cli_opt shutdown_opts[] = {
-    {"timeout", 't', CLI_ARG, D_TIMEOUT},
+static const struct option shutdown_opts[] = {
+    {"timeout", required_argument, NULL, D_TIMEOUT},
     CLI_OPT_END,
 };
 
@@ -22,7 +22,7 @@ static int shutdown_option(void *ud, int id, const char *arg)
 
 static int shutdown_run(cli *g, int argc, char **argv)
 {
-    static const cli_opt *const tables[] = {shutdown_opts, NULL};
+    static const struct option *const tables[] = {shutdown_opts, NULL};
     cli_args args = {0};
     flame_client *c;
     flame_runner *r = NULL;
@@ -30,8 +30,8 @@ static int shutdown_run(cli *g, int argc, char **argv)
     uint32_t timeout_ms = 0;
     int err, rc = 0;
 
-    if ((err = cli_parse(g, argc, argv, tables, -1, shutdown_option, &timeout_ms, &args)) < 0) {
-        rc = flame_error_exit_code(err);
+    if ((err = cli_parse(g, argc, argv, tables, -1, shutdown_option, &timeout_ms, &args)) != 0) {
+        rc = CLI_PARSE_EXIT(err);
         goto done;
     }
     if (args.n_pos != 1 || args.n_tail) {

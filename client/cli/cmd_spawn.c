@@ -72,13 +72,13 @@ int cli_spawn(flame_client *c, const flame_spawn_request *req, int *exit_code, f
     return err;
 }
 
-enum { S_ENV = 1, S_WORKDIR, S_TIMEOUT, S_USER };
+enum { S_ENV = 'e', S_WORKDIR = 'w', S_TIMEOUT = 't', S_USER = 'u' };
 
-static const cli_opt spawn_opts[] = {
-    {"env", 'e', CLI_ARG, S_ENV},
-    {"workdir", 'w', CLI_ARG, S_WORKDIR},
-    {"timeout", 't', CLI_ARG, S_TIMEOUT},
-    {"user", 'u', CLI_ARG, S_USER},
+static const struct option spawn_opts[] = {
+    {"env", required_argument, NULL, S_ENV},
+    {"workdir", required_argument, NULL, S_WORKDIR},
+    {"timeout", required_argument, NULL, S_TIMEOUT},
+    {"user", required_argument, NULL, S_USER},
     CLI_OPT_END,
 };
 
@@ -102,7 +102,7 @@ static int spawn_option(void *ud, int id, const char *arg)
 
 static int spawn_run(cli *g, int argc, char **argv)
 {
-    static const cli_opt *const tables[] = {spawn_opts, NULL};
+    static const struct option *const tables[] = {spawn_opts, NULL};
     struct spawn_opts s;
     cli_args args = {0};
     flame_client *c;
@@ -110,8 +110,8 @@ static int spawn_run(cli *g, int argc, char **argv)
     int err, rc = 0, code = 0;
 
     memset(&s, 0, sizeof(s));
-    if ((err = cli_parse(g, argc, argv, tables, 1, spawn_option, &s, &args)) < 0) {
-        rc = flame_error_exit_code(err);
+    if ((err = cli_parse(g, argc, argv, tables, 1, spawn_option, &s, &args)) != 0) {
+        rc = CLI_PARSE_EXIT(err);
         goto done;
     }
     if (args.n_pos != 1 || args.n_tail == 0) {

@@ -7,11 +7,11 @@
 
 #include "cli.h"
 
-enum { V_CLIENT = 1, V_TIMEOUT };
+enum { V_TIMEOUT = 't', V_CLIENT = CLI_LONG_ONLY };
 
-static const cli_opt version_opts[] = {
-    {"client", 0, CLI_NOARG, V_CLIENT},
-    {"timeout", 't', CLI_ARG, V_TIMEOUT},
+static const struct option version_opts[] = {
+    {"client", no_argument, NULL, V_CLIENT},
+    {"timeout", required_argument, NULL, V_TIMEOUT},
     CLI_OPT_END,
 };
 
@@ -33,14 +33,14 @@ static int version_option(void *ud, int id, const char *arg)
 
 static int version_run(cli *g, int argc, char **argv)
 {
-    static const cli_opt *const tables[] = {version_opts, NULL};
+    static const struct option *const tables[] = {version_opts, NULL};
     struct version_opts o = {0, 0};
     cli_args args = {0};
     flame_status st;
     int err = 0, rc = 0, status = FLAME_HEALTH_UNKNOWN, printed = 0;
 
-    if ((err = cli_parse(g, argc, argv, tables, -1, version_option, &o, &args)) < 0)
-        return flame_error_exit_code(err);
+    if ((err = cli_parse(g, argc, argv, tables, -1, version_option, &o, &args)) != 0)
+        return CLI_PARSE_EXIT(err);
     if (args.n_pos || args.n_tail) {
         rc = cli_failf(FLAME_EINVALID, "version: unexpected argument '%s'",
                        args.n_pos ? args.pos[0] : args.tail[0]);

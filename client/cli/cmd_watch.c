@@ -8,15 +8,18 @@
 
 #include "cli.h"
 
-enum { W_POOL = 1, W_RUNNER, W_EXISTING, W_TIMEOUT, W_AFTER, W_PARENT };
+enum {
+    W_POOL = 'p', W_RUNNER = 'r', W_TIMEOUT = 't',
+    W_EXISTING = CLI_LONG_ONLY, W_AFTER, W_PARENT,
+};
 
-static const cli_opt watch_opts[] = {
-    {"pool", 'p', CLI_ARG, W_POOL},
-    {"runner", 'r', CLI_ARG, W_RUNNER},
-    {"existing", 0, CLI_NOARG, W_EXISTING},
-    {"timeout", 't', CLI_ARG, W_TIMEOUT},
-    {"after", 0, CLI_ARG, W_AFTER},
-    {"parent", 0, CLI_ARG, W_PARENT},
+static const struct option watch_opts[] = {
+    {"pool", required_argument, NULL, W_POOL},
+    {"runner", required_argument, NULL, W_RUNNER},
+    {"existing", no_argument, NULL, W_EXISTING},
+    {"timeout", required_argument, NULL, W_TIMEOUT},
+    {"after", required_argument, NULL, W_AFTER},
+    {"parent", required_argument, NULL, W_PARENT},
     CLI_OPT_END,
 };
 
@@ -63,7 +66,7 @@ static int on_tick(void *ud)
 
 static int watch_run(cli *g, int argc, char **argv)
 {
-    static const cli_opt *const tables[] = {watch_opts, NULL};
+    static const struct option *const tables[] = {watch_opts, NULL};
     flame_watch_request w;
     cli_args args = {0};
     flame_client *c;
@@ -71,8 +74,8 @@ static int watch_run(cli *g, int argc, char **argv)
     int err, rc = 0;
 
     memset(&w, 0, sizeof(w));
-    if ((err = cli_parse(g, argc, argv, tables, -1, watch_option, &w, &args)) < 0) {
-        rc = flame_error_exit_code(err);
+    if ((err = cli_parse(g, argc, argv, tables, -1, watch_option, &w, &args)) != 0) {
+        rc = CLI_PARSE_EXIT(err);
         goto done;
     }
     if (args.n_pos || args.n_tail) {

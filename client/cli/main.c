@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -211,23 +212,37 @@ static void usage(FILE *f)
             "  --token-file FILE  send the file's first line as a bearer token\n"
             "  --json             machine-readable output\n"
             "\n"
-            "Run 'flamectl help COMMAND' for a command's options.\n",
+            "Run 'flamectl help COMMAND' or 'flamectl COMMAND --help' for a command's options.\n",
             CLI_DEFAULT_ADDR);
+}
+
+static int no_option(void *ud, int val, const char *arg)
+{
+    (void)ud;
+    (void)val;
+    (void)arg;
+    return FLAME_ERROR; /* there are none: cli_parse() reports unknown ones */
 }
 
 static int help_run(cli *g, int argc, char **argv)
 {
+    static const struct option none[] = {CLI_OPT_END};
+    static const struct option *const tables[] = {none, NULL};
     const cli_cmd *cmd;
+    cli_args args = {0};
+    int err, rc = 0;
 
-    (void)g;
-    if (argc < 2) {
+    if ((err = cli_parse(g, argc, argv, tables, -1, no_option, NULL, &args)) != 0)
+        return CLI_PARSE_EXIT(err);
+    if (args.n_pos + args.n_tail == 0)
         usage(stdout);
-        return 0;
-    }
-    if (!(cmd = cli_find_command(argv[1])))
-        return cli_failf(FLAME_EINVALID, "unknown command '%s'; see 'flamectl help'", argv[1]);
-    printf("%s", cmd->usage);
-    return 0;
+    else if (!(cmd = cli_find_command(args.n_pos ? args.pos[0] : args.tail[0])))
+        rc = cli_failf(FLAME_EINVALID, "unknown command '%s'; see 'flamectl help'",
+                       args.n_pos ? args.pos[0] : args.tail[0]);
+    else
+        printf("%s", cmd->usage);
+    free(args.pos);
+    return rc;
 }
 
 const cli_cmd cli_cmd_help = {
@@ -237,48 +252,55 @@ const cli_cmd cli_cmd_help = {
     help_run,
 };
 
+/* getopt_long vals of the global options without a short form */
+enum { M_ADDR = CLI_LONG_ONLY, M_TOKEN_FILE, M_JSON, M_VERSION };
+
 int main(int argc, char **argv)
 {
+    static const struct option global[] = {
+        {"addr", required_argument, NULL, M_ADDR},
+        {"token-file", required_argument, NULL, M_TOKEN_FILE},
+        {"json", no_argument, NULL, M_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, M_VERSION},
+        CLI_OPT_END,
+    };
     cli g;
     const cli_cmd *cmd;
     const char *env_addr = getenv("FLAMED_ADDR");
-    int i, rc;
+    const char *abbrev = NULL;
+    int c, rc, longindex;
 
     memset(&g, 0, sizeof(g));
     g.addr = env_addr && *env_addr ? env_addr : CLI_DEFAULT_ADDR;
-    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-        const char *a = argv[i];
-
-        if (strcmp(a, "--json") == 0) {
-            g.json = 1;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--version") == 0) {
-            printf("flamectl %s\n", flame_version());
-            return 0;
-        } else if (strcmp(a, "--addr") == 0 || strcmp(a, "--token-file") == 0) {
-            if (i + 1 >= argc)
-                return cli_failf(FLAME_EINVALID, "%s needs a value", a);
-            if (a[2] == 'a')
-                g.addr = argv[++i];
-            else
-                g.token_file = argv[++i];
-        } else if (strncmp(a, "--addr=", 7) == 0) {
-            g.addr = a + 7;
-        } else if (strncmp(a, "--token-file=", 13) == 0) {
-            g.token_file = a + 13;
-        } else {
-            return cli_failf(FLAME_EINVALID, "unknown global option '%s'; see 'flamectl help'", a);
+    opterr = 0;
+    /* "+": the global options end at the verb, whose own options follow it */
+    while ((c = getopt_long(argc, argv, "+:h", global, (longindex = -1, &longindex))) != -1) {
+        if (longindex >= 0 && (abbrev = cli_long_abbreviated(argv, global, longindex)))
+            c = '?';
+        switch (c) {
+        case M_JSON: g.json = 1; break;
+        case M_ADDR: g.addr = optarg; break;
+        case M_TOKEN_FILE: g.token_file = optarg; break;
+        case 'h': usage(stdout); return 0;
+        case M_VERSION: printf("flamectl %s\n", flame_version()); return 0;
+        case ':':
+            return cli_failf(FLAME_EINVALID, "%s needs a value", argv[optind - 1]);
+        default:
+            if (!abbrev && optopt > 0 && optopt < CLI_LONG_ONLY)
+                return cli_failf(FLAME_EINVALID,
+                                 "unknown global option '-%c'; see 'flamectl help'", optopt);
+            return cli_failf(FLAME_EINVALID, "unknown global option '%s'; see 'flamectl help'",
+                             abbrev ? abbrev : argv[optind - 1]);
         }
     }
-    if (i >= argc) {
+    if (optind >= argc) {
         usage(stderr);
         return flame_error_exit_code(FLAME_EINVALID);
     }
-    if (!(cmd = cli_find_command(argv[i])))
-        return cli_failf(FLAME_EINVALID, "unknown command '%s'; see 'flamectl help'", argv[i]);
-    rc = cmd->run(&g, argc - i, argv + i);
+    if (!(cmd = cli_find_command(argv[optind])))
+        return cli_failf(FLAME_EINVALID, "unknown command '%s'; see 'flamectl help'", argv[optind]);
+    rc = cmd->run(&g, argc - optind, argv + optind);
     flame_client_close(g.client);
     return rc;
 }

@@ -1,10 +1,11 @@
 /*
- * opts.c - flamectl's option parser and small shared helpers.
+ * opts.c - flamectl's option parsing (getopt_long) and small shared helpers.
  *
- * Hand-written rather than getopt_long: GNU getopt permutes arguments, which
- * would mix the runner id of `spawn ID -- ARGV` with the command's own
- * arguments. Here options end at "--" (or at the command tail) and nothing
- * is reordered.
+ * getopt_long in REQUIRE_ORDER mode (a leading '+' in the optstring): GNU
+ * getopt would otherwise permute arguments, mixing the runner id of
+ * `spawn ID -- ARGV` with the command's own arguments. When getopt stops at a
+ * positional, cli_parse() records it and resumes after it, so options may
+ * follow positionals (`shutdown ID --timeout MS`) until "--" or the tail.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,130 +16,158 @@
 
 /* ------------------------------------------------------------ parser */
 
-static const cli_opt *find_opt(const cli_opt *const *tables, const char *long_name, size_t len,
-                               char short_name)
+/* getopt_long vals of the options every verb takes (above any verb's). */
+enum { G_ADDR = 0x1000, G_TOKEN_FILE, G_JSON };
+
+static const struct option global_opts[] = {
+    {"addr", required_argument, NULL, G_ADDR},
+    {"token-file", required_argument, NULL, G_TOKEN_FILE},
+    {"json", no_argument, NULL, G_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+const char *cli_long_abbreviated(char **argv, const struct option *longopts, int longindex)
 {
-    for (size_t t = 0; tables && tables[t]; t++) {
-        for (const cli_opt *o = tables[t]; o->long_name; o++) {
-            if (short_name ? o->short_name == short_name
-                           : strlen(o->long_name) == len && strncmp(o->long_name, long_name, len) == 0)
-                return o;
-        }
-    }
+    const struct option *o = &longopts[longindex];
+    /* the option's own word: before its separate value, if it took one */
+    int at = o->has_arg != no_argument && optarg && optind >= 2 && optarg == argv[optind - 1]
+                 ? optind - 2
+                 : optind - 1;
+    const char *word = argv[at], *w = word + 2;
+    size_t len = strcspn(w, "=");
+
+    if (strncmp(word, "--", 2) != 0 || (strlen(o->name) == len && strncmp(o->name, w, len) == 0))
+        return NULL;
+    return word;
+}
+
+/* The option whose getopt val is `val`, or NULL. */
+static const struct option *find_val(const struct option *longopts, int val)
+{
+    for (const struct option *o = longopts; o->name; o++)
+        if (o->val == val)
+            return o;
     return NULL;
 }
 
-/* --json, --addr, --token-file are accepted after the verb as well. */
-static int global_opt(cli *g, const char *name, size_t len, const char *inline_val, int argc,
-                      char **argv, int *i)
+/* Unknown or abbreviated long option: print the word up to '='. */
+static int unknown_long(const char *verb, const char *word)
 {
-    const char **dst = NULL;
+    const char *name = word + (strncmp(word, "--", 2) == 0 ? 2 : 0);
 
-    if (len == 4 && strncmp(name, "json", 4) == 0 && !inline_val) {
-        g->json = 1;
-        return 1;
-    }
-    if (len == 4 && strncmp(name, "addr", 4) == 0)
-        dst = &g->addr;
-    else if (len == 10 && strncmp(name, "token-file", 10) == 0)
-        dst = &g->token_file;
-    if (!dst)
-        return 0;
-    if (inline_val) {
-        *dst = inline_val;
-    } else if (*i + 1 < argc) {
-        *dst = argv[++*i];
-    } else {
-        cli_failf(FLAME_EINVALID, "--%.*s needs a value", (int)len, name);
-        return FLAME_EINVALID;
-    }
-    return 1;
+    cli_failf(FLAME_EINVALID, "%s: unknown option '--%.*s'; see 'flamectl help %s'", verb,
+              (int)strcspn(name, "="), name, verb);
+    return FLAME_EINVALID;
 }
 
-int cli_parse(cli *g, int argc, char **argv, const cli_opt *const *tables, int tail_after,
-              int (*on_opt)(void *ud, int id, const char *arg), void *ud, cli_args *out)
+int cli_parse(cli *g, int argc, char **argv, const struct option *const *tables, int tail_after,
+              int (*on_opt)(void *ud, int val, const char *arg), void *ud, cli_args *out)
 {
-    int i, err = 0;
+    const char *verb = argv[0];
+    struct option *longopts = NULL;
+    char *shorts = NULL;
+    size_t n_long = 0, n_short = 0;
+    int err = 0;
 
     memset(out, 0, sizeof(*out));
-    if (!(out->pos = calloc((size_t)argc + 1, sizeof(char *)))) {
+    for (size_t t = 0; tables && tables[t]; t++)
+        for (const struct option *o = tables[t]; o->name; o++)
+            n_long++;
+    n_long += sizeof(global_opts) / sizeof(global_opts[0]); /* with the terminator */
+    out->pos = calloc((size_t)argc + 1, sizeof(char *));
+    longopts = calloc(n_long, sizeof(*longopts));
+    shorts = calloc(3 + 2 * n_long + 1, 1);
+    if (!out->pos || !longopts || !shorts) {
         cli_failf(FLAME_ENOMEM, "out of memory");
-        return FLAME_ENOMEM;
+        err = FLAME_ENOMEM;
+        goto done;
     }
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = NULL;
-        const cli_opt *o;
-
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
+    /* "+": stop at the first positional; ":": report a missing value as ':' */
+    shorts[n_short++] = '+';
+    shorts[n_short++] = ':';
+    shorts[n_short++] = 'h';
+    n_long = 0;
+    for (size_t t = 0; tables && tables[t]; t++)
+        for (const struct option *o = tables[t]; o->name; o++) {
+            longopts[n_long++] = *o;
+            if (o->val > 0 && o->val < CLI_LONG_ONLY) {
+                shorts[n_short++] = (char)o->val;
+                if (o->has_arg == required_argument)
+                    shorts[n_short++] = ':';
+            }
         }
-        if (a[0] != '-' || a[1] == '\0') { /* positional ("-" too) */
-            if (tail_after >= 0 && out->n_pos >= tail_after)
+    memcpy(longopts + n_long, global_opts, sizeof(global_opts));
+
+    opterr = 0; /* errors are printed below, in flamectl's words */
+    optind = 0; /* glibc: start afresh (main() parsed the global options) */
+    for (;;) {
+        int prev = optind ? optind : 1, longindex = -1, c;
+        const struct option *o;
+        const char *abbrev;
+
+        c = getopt_long(argc, argv, shorts, longopts, &longindex);
+        if (c == -1) {
+            if (optind == prev + 1 && strcmp(argv[prev], "--") == 0)
+                break; /* "--": the rest is the tail */
+            if (optind >= argc)
                 break;
-            out->pos[out->n_pos++] = argv[i];
+            if (tail_after >= 0 && out->n_pos >= tail_after)
+                break; /* this positional starts the tail */
+            out->pos[out->n_pos++] = argv[optind++];
             continue;
         }
-        if (a[1] == '-') {
-            const char *name = a + 2, *eq = strchr(name, '=');
-            size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            int gr;
-
-            if ((gr = global_opt(g, name, len, eq ? eq + 1 : NULL, argc, argv, &i)) < 0) {
-                err = gr;
-                goto done;
-            }
-            if (gr > 0)
-                continue;
-            if (!(o = find_opt(tables, name, len, 0))) {
-                cli_failf(FLAME_EINVALID, "%s: unknown option '--%.*s'; see 'flamectl help %s'",
-                          argv[0], (int)len, name, argv[0]);
-                err = FLAME_EINVALID;
-                goto done;
-            }
-            if (o->has_arg) {
-                if (eq)
-                    val = eq + 1;
-                else if (i + 1 < argc)
-                    val = argv[++i];
-            } else if (eq) {
-                cli_failf(FLAME_EINVALID, "%s: option '--%s' takes no value", argv[0], o->long_name);
-                err = FLAME_EINVALID;
-                goto done;
-            }
-        } else {
-            if (!(o = find_opt(tables, NULL, 0, a[1]))) {
-                cli_failf(FLAME_EINVALID, "%s: unknown option '-%c'; see 'flamectl help %s'", argv[0],
-                          a[1], argv[0]);
-                err = FLAME_EINVALID;
-                goto done;
-            }
-            if (o->has_arg) {
-                if (a[2])
-                    val = a + 2;
-                else if (i + 1 < argc)
-                    val = argv[++i];
-            } else if (a[2]) {
-                cli_failf(FLAME_EINVALID, "%s: option '-%c' takes no value (combine short options "
-                          "separately)", argv[0], a[1]);
-                err = FLAME_EINVALID;
-                goto done;
-            }
+        if (longindex >= 0 && (abbrev = cli_long_abbreviated(argv, longopts, longindex))) {
+            err = unknown_long(verb, abbrev);
+            goto done;
         }
-        if (o->has_arg && !val) {
-            cli_failf(FLAME_EINVALID, "%s: option '--%s' needs a value", argv[0], o->long_name);
+        switch (c) {
+        case '?':
+            if (optopt && (o = find_val(longopts, optopt)) && o->has_arg == no_argument &&
+                strncmp(argv[optind - 1], "--", 2) == 0) {
+                cli_failf(FLAME_EINVALID, "%s: option '--%s' takes no value", verb, o->name);
+                err = FLAME_EINVALID;
+            } else if (optopt && optopt < CLI_LONG_ONLY) {
+                cli_failf(FLAME_EINVALID, "%s: unknown option '-%c'; see 'flamectl help %s'", verb,
+                          optopt, verb);
+                err = FLAME_EINVALID;
+            } else {
+                err = unknown_long(verb, argv[optind - 1]);
+            }
+            goto done;
+        case ':':
+            o = find_val(longopts, optopt);
+            if (optopt == G_ADDR || optopt == G_TOKEN_FILE)
+                cli_failf(FLAME_EINVALID, "--%s needs a value", o->name);
+            else if (o)
+                cli_failf(FLAME_EINVALID, "%s: option '--%s' needs a value", verb, o->name);
+            else
+                cli_failf(FLAME_EINVALID, "%s: option '-%c' needs a value", verb, optopt);
             err = FLAME_EINVALID;
             goto done;
-        }
-        if ((err = on_opt(ud, o->id, val)) < 0)
+        case 'h': {
+            const cli_cmd *cmd = cli_find_command(verb);
+
+            printf("%s", cmd ? cmd->usage : "");
+            err = 1;
             goto done;
+        }
+        case G_ADDR: g->addr = optarg; break;
+        case G_TOKEN_FILE: g->token_file = optarg; break;
+        case G_JSON: g->json = 1; break;
+        default:
+            if ((err = on_opt(ud, c, optarg)) < 0)
+                goto done;
+        }
     }
-    if (i < argc) {
-        out->tail = argv + i;
-        out->n_tail = argc - i;
+    if (optind < argc) {
+        out->tail = argv + optind;
+        out->n_tail = argc - optind;
     }
 done:
-    if (err < 0) {
+    free(longopts);
+    free(shorts);
+    if (err != 0) {
         free(out->pos);
         memset(out, 0, sizeof(*out));
     }

@@ -80,6 +80,49 @@ FL_TEST(flamectl_ls_shows_the_pool_runners)
     flame_runner_free(r);
 }
 
+/* Every verb's -h and --help print its usage to stdout and exit 0, without
+ * calling flamed; options may follow positionals; long options are exact. */
+FL_TEST(flamectl_every_verb_prints_its_usage_for_help)
+{
+    static const char *const verbs[] = {"boot",  "spawn",  "run",     "watch", "ls",
+                                        "shutdown", "renew", "health", "version", "help"};
+    static const char *const flags[] = {"-h", "--help"};
+    char *out = NULL, *err = NULL;
+    char want[64];
+
+    for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
+        for (size_t f = 0; f < 2; f++) {
+            const char *args[] = {verbs[v], flags[f], NULL, NULL};
+            if (strcmp(verbs[v], "shutdown") == 0) { /* after a positional too */
+                args[1] = "some-id";
+                args[2] = flags[f];
+            }
+            int code = fl_flamectl(e, args, &out, &err, 10000);
+            if (code != 0)
+                print_error("flamectl %s %s exited %d\nstderr: %s\n", verbs[v], flags[f], code,
+                            err);
+            assert_int_equal(code, 0);
+            snprintf(want, sizeof(want), "usage: flamectl %s", verbs[v]);
+            assert_true(strncmp(out, want, strlen(want)) == 0);
+            assert_string_equal(err, "");
+            free(out);
+            free(err);
+        }
+    /* -h in the command tail is the command's, not flamectl's */
+    const char *tail[] = {"spawn", "0123456789abcdef", "--", "sh", "-h", NULL};
+    assert_int_equal(fl_flamectl(e, tail, &out, &err, 60000),
+                     flame_error_exit_code(FLAME_ENOTFOUND));
+    free(out);
+    free(err);
+    /* an abbreviation is an unknown option, not --image */
+    const char *abbrev[] = {"boot", "--ima", FL_IMAGE_APP, NULL};
+    assert_int_equal(fl_flamectl(e, abbrev, &out, &err, 10000),
+                     flame_error_exit_code(FLAME_EINVALID));
+    fl_assert_contains(err, "unknown option '--ima'");
+    free(out);
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -87,6 +130,7 @@ int main(void)
         FL_UNIT(flamectl_run_boots_runs_and_shuts_down),
         FL_UNIT(flamectl_spawn_in_unknown_runner_exits_not_found),
         FL_UNIT(flamectl_ls_shows_the_pool_runners),
+        FL_UNIT(flamectl_every_verb_prints_its_usage_for_help),
     };
     return FL_RUN_SHARED("flamectl", tests);
 }
