@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 static atomic_int log_level_cur = LOG_INFO;
 static atomic_int log_format_cur = LOG_FORMAT_TEXT;
 
@@ -56,28 +58,28 @@ const char *log_quote(char *out, size_t outlen, const char *value)
     return out;
 }
 
-/* Append s[0..n) to buf as a JSON string body (no quotes). */
-static size_t json_escape(char *buf, size_t cap, size_t o, const char *s, size_t n)
+/* obj[key] = val: a JSON integer (already checked to be one) or a string. */
+static int add_pair(cJSON *obj, const char *k, size_t klen, const char *val, int numeric)
 {
-    for (size_t i = 0; i < n && o + 7 < cap; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\') {
-            buf[o++] = '\\';
-            buf[o++] = (char)ch;
-        } else if (ch < 0x20) {
-            o += (size_t)snprintf(buf + o, cap - o, "\\u%04x", ch);
-        } else {
-            buf[o++] = (char)ch;
-        }
-    }
-    return o;
+    char key[256];
+    cJSON *item;
+
+    if (klen >= sizeof(key))
+        klen = sizeof(key) - 1;
+    memcpy(key, k, klen);
+    key[klen] = '\0';
+    /* raw: a 17-digit integer printed by cJSON as a double would lose digits */
+    if (!(item = numeric ? cJSON_CreateRaw(val) : cJSON_CreateString(val)))
+        return -1;
+    cJSON_AddItemToObject(obj, key, item);
+    return 0;
 }
 
-/* Convert `k=v k2="v 2"` pairs into `,"k":"v","k2":"v 2"`. */
-static size_t kv_to_json(char *buf, size_t cap, size_t o, const char *kv)
+/* Add `k=v k2="v 2"` pairs to obj as "k":"v","k2":"v 2" (integers as numbers). */
+static int kv_to_json(cJSON *obj, const char *kv)
 {
     const char *p = kv;
-    while (*p && o + 16 < cap) {
+    while (*p) {
         while (*p == ' ')
             p++;
         const char *k = p;
@@ -121,25 +123,40 @@ static size_t kv_to_json(char *buf, size_t cap, size_t o, const char *kv)
         for (size_t i = d; numeric && i < vl; i++)
             if (val[i] < '0' || val[i] > '9')
                 numeric = 0;
-        /* Build the pair apart, and append it only whole: a cut line must stay valid JSON. */
-        char pair[2 * sizeof(val) + 300];
-        size_t q = 0;
-        pair[q++] = ',';
-        pair[q++] = '"';
-        q = json_escape(pair, 256, q, k, klen);
-        pair[q++] = '"';
-        pair[q++] = ':';
-        if (!numeric)
-            pair[q++] = '"';
-        q = json_escape(pair, sizeof(pair) - 2, q, val, vl);
-        if (!numeric)
-            pair[q++] = '"';
-        if (o + q + 2 > cap)
-            break;
-        memcpy(buf + o, pair, q);
-        o += q;
+        if (add_pair(obj, k, klen, val, numeric) < 0)
+            return -1;
     }
-    return o;
+    return 0;
+}
+
+/* The log line as one JSON object into line[0..cap), without the newline. Pairs
+ * that do not fit are dropped whole, last first: a cut line stays valid JSON.
+ * @return its length, or -1 (out of memory). */
+static int json_line(char *line, size_t cap, const char *when, const char *level, const char *msg,
+                     const char *kv)
+{
+    char msg_cut[1024];
+    cJSON *obj = cJSON_CreateObject();
+    int n = -1;
+
+    /* escaped, even 1 KiB of msg fits a 4 KiB line with ts and level */
+    snprintf(msg_cut, sizeof(msg_cut), "%s", msg);
+    if (!obj || !cJSON_AddStringToObject(obj, "ts", when) ||
+        !cJSON_AddStringToObject(obj, "level", level) ||
+        !cJSON_AddStringToObject(obj, "msg", msg_cut) || kv_to_json(obj, kv) < 0)
+        goto done;
+    /* cJSON's estimate of the room it needs may be a few bytes high: keep 5 spare */
+    while (!cJSON_PrintPreallocated(obj, line, (int)cap - 5, 0)) {
+        int size = cJSON_GetArraySize(obj);
+
+        if (size <= 3)
+            goto done;
+        cJSON_DeleteItemFromArray(obj, size - 1);
+    }
+    n = (int)strlen(line);
+done:
+    cJSON_Delete(obj);
+    return n;
 }
 
 void flamed_log(enum log_level level, const char *msg, const char *fmt, ...)
@@ -163,14 +180,11 @@ void flamed_log(enum log_level level, const char *msg, const char *fmt, ...)
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
     char line[4096];
     size_t o;
-    if (atomic_load(&log_format_cur) == LOG_FORMAT_JSON) {
-        o = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", when,
-                             names[level]);
-        o = json_escape(line, sizeof(line), o, msg, strlen(msg));
-        line[o++] = '"';
-        o = kv_to_json(line, sizeof(line) - 3, o, kv);
-        line[o++] = '}';
-    } else {
+    int jn;
+    if (atomic_load(&log_format_cur) == LOG_FORMAT_JSON &&
+        (jn = json_line(line, sizeof(line) - 1, when, names[level], msg, kv)) >= 0) {
+        o = (size_t)jn;
+    } else { /* also when out of memory for the JSON one: a line all the same */
         int n = snprintf(line, sizeof(line) - 1, "ts=%s level=%s msg=%s%s%s", when, names[level], msg,
                          kv[0] ? " " : "", kv);
         o = n < 0 ? 0 : ((size_t)n > sizeof(line) - 2 ? sizeof(line) - 2 : (size_t)n);
