@@ -28,11 +28,18 @@
 #include "rpc/health.h"
 #include "rpc/reflection.h"
 #include "rpc/rpc.h"
+#include "rpc/service_adapter.h"
 #include "rpc/unix_listen.h"
 #include "service/service.h"
 #include "service/metrics_source.h"
 
 #define DEFAULT_LISTEN "unix:/run/flamed/flamed.sock"
+
+/* The service's serving state, told to grpc.health.v1 (ud: the rpc_health). */
+static void serving_to_health(void *ud, int serving)
+{
+    rpc_health_set(ud, serving ? RPC_HEALTH_SERVING : RPC_HEALTH_NOT_SERVING);
+}
 #define MAX_LISTEN 8
 
 extern const unsigned char flamed_descriptor_set[];
@@ -342,6 +349,7 @@ int main(int argc, char **argv)
     struct service *svc = NULL;
     rpc_server *srv = NULL;
     rpc_health *health = NULL;
+    rpc_adapter *adapter = NULL;
     rpc_reflection *reflection = NULL;
     rpc_auth *auth = NULL;
     struct policy *policy = NULL;
@@ -404,7 +412,7 @@ int main(int argc, char **argv)
     static const char *const served[] = {"flame.v1.RunnerService", NULL};
     if (rpc_health_new(&health, served) < 0 ||
         rpc_reflection_new(&reflection, flamed_descriptor_set, flamed_descriptor_set_len) < 0 ||
-        service_health_start(svc, health) < 0) {
+        service_health_start(svc, serving_to_health, health) < 0) {
         fprintf(stderr, "flamed: cannot set up health and reflection services\n");
         exit_code = 70;
         goto done;
@@ -423,8 +431,12 @@ int main(int argc, char **argv)
     /* One method table: flame.v1.RunnerService, grpc.health.v1, grpc.reflection v1/v1alpha. */
     struct rpc_method methods[16];
     size_t n_methods = 0;
-    for (size_t i = 0; i < service_n_methods; i++)
-        methods[n_methods++] = service_methods[i];
+    if (rpc_adapter_new(&adapter, service_methods, service_n_methods, svc, methods) < 0) {
+        fprintf(stderr, "flamed: out of memory\n");
+        exit_code = 70;
+        goto done;
+    }
+    n_methods += service_n_methods;
     size_t health_at = n_methods;
     n_methods += rpc_health_methods(health, methods + n_methods);
     for (size_t i = health_at; i < n_methods; i++)
@@ -468,6 +480,7 @@ done:
     metrics_http_stop(metrics);
     service_metrics_unregister();
     rpc_server_free(srv);
+    rpc_adapter_free(adapter);
     service_stop(svc);
     rpc_health_free(health);
     rpc_reflection_free(reflection);

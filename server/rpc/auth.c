@@ -173,7 +173,7 @@ static int secret_equal(const char *a, size_t alen, const char *b, size_t blen)
     return diff == 0 && alen > 0;
 }
 
-int rpc_auth_check(const rpc_auth *a, const char *authorization, struct rpc_identity *id)
+int rpc_auth_check(const rpc_auth *a, const char *authorization, struct caller_identity *id)
 {
     if (!authorization)
         return FLAME_EUNAUTH;
@@ -200,7 +200,7 @@ int rpc_auth_check(const rpc_auth *a, const char *authorization, struct rpc_iden
 }
 
 int rpc_auth_check_headers(const rpc_auth *a, size_t n_headers, const char *first,
-                           struct rpc_identity *id, const char **why)
+                           struct caller_identity *id, const char **why)
 {
     if (n_headers > 1) {
         *why = "more than one authorization header: send exactly one, `authorization: Bearer "
@@ -212,15 +212,5 @@ int rpc_auth_check_headers(const rpc_auth *a, size_t n_headers, const char *firs
                "with a token from flamed's --auth-tokens file";
         return FLAME_EUNAUTH;
     }
-    return 0;
-}
-
-int rpc_identity_allows_pool(const struct rpc_identity *id, const char *pool)
-{
-    if (!id || !id->pools)
-        return 1;
-    for (size_t i = 0; i < id->n_pools; i++)
-        if (strcmp(id->pools[i], pool ? pool : "") == 0)
-            return 1;
     return 0;
 }

@@ -16,15 +16,11 @@
 
 #include <stddef.h>
 
+#include "common/identity.h"
+
 typedef struct rpc_auth rpc_auth;
 
-/** The caller of one call. Strings are borrowed from the rpc_auth or the call. */
-struct rpc_identity {
-    const char *name;               /* token name, certificate subject, or "anonymous" */
-    const char *const *pools;       /* pools this caller may use; NULL: all */
-    size_t n_pools;
-    const char *via;                /* "token", "tls" or "none" */
-};
+/* The caller of one call: struct caller_identity (common/identity.h). */
 
 /**
  * Load a tokens file.
@@ -44,7 +40,7 @@ size_t rpc_auth_count(const rpc_auth *a);
  * @param[out] id  the caller on success (borrowed from a).
  * @return 0; FLAME_EUNAUTH (missing, malformed or unknown token).
  */
-int rpc_auth_check(const rpc_auth *a, const char *authorization, struct rpc_identity *id);
+int rpc_auth_check(const rpc_auth *a, const char *authorization, struct caller_identity *id);
 
 /**
  * Check the "authorization" metadata of one call: exactly one value, which
@@ -59,9 +55,7 @@ int rpc_auth_check(const rpc_auth *a, const char *authorization, struct rpc_iden
  *         unknown token).
  */
 int rpc_auth_check_headers(const rpc_auth *a, size_t n_headers, const char *first,
-                           struct rpc_identity *id, const char **why);
+                           struct caller_identity *id, const char **why);
 
-/** May this identity use `pool`? (no pool list: yes) */
-int rpc_identity_allows_pool(const struct rpc_identity *id, const char *pool);
 
 #endif

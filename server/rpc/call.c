@@ -67,7 +67,7 @@ void rpc_call_unref(rpc_call *c)
         call_free(c);
 }
 
-const struct rpc_identity *rpc_call_identity(const rpc_call *c) { return &c->identity; }
+const struct caller_identity *rpc_call_identity(const rpc_call *c) { return &c->identity; }
 
 /* How many request metadata entries have this key (lowercase). */
 static size_t metadata_count(const rpc_call *c, const char *key)
@@ -87,7 +87,7 @@ static size_t metadata_count(const rpc_call *c, const char *key)
  */
 static int authenticate(rpc_call *c, const char **why)
 {
-    c->identity = (struct rpc_identity){"anonymous", NULL, 0, "none"};
+    c->identity = (struct caller_identity){"anonymous", NULL, 0, "none"};
     grpc_auth_context *ctx = grpc_call_auth_context(c->call);
     if (ctx) {
         grpc_auth_property_iterator it =
@@ -108,7 +108,7 @@ static int authenticate(rpc_call *c, const char **why)
     char header[1024];
     int present = rpc_call_metadata(c, "authorization", header, sizeof(header));
     size_t n_headers = metadata_count(c, "authorization");
-    struct rpc_identity id;
+    struct caller_identity id;
     int rc = rpc_auth_check_headers(auth, n_headers, present ? header : NULL, &id, why);
     /* Public methods (health) answer callers without a valid token as anonymous;
      * two authorization headers are refused everywhere. */
@@ -266,7 +266,8 @@ void rpc_call_on_close(rpc_call *c, void (*on_close)(rpc_call *call))
 
 struct worker_arg {
     rpc_call *call;
-    void (*fn)(rpc_call *call);
+    void (*fn)(rpc_call *call, void *arg);
+    void *arg;
 };
 
 static void *worker_main(void *p)
@@ -274,7 +275,7 @@ static void *worker_main(void *p)
     struct worker_arg a = *(struct worker_arg *)p;
     free(p);
     rpc_server *srv = a.call->srv;
-    a.fn(a.call);
+    a.fn(a.call, a.arg);
     rpc_call_unref(a.call);
     pthread_mutex_lock(&srv->mu);
     atomic_fetch_sub(&srv->workers, 1);
@@ -283,7 +284,7 @@ static void *worker_main(void *p)
     return NULL;
 }
 
-int rpc_call_run_worker(rpc_call *c, void (*fn)(rpc_call *call))
+int rpc_call_run_worker_arg(rpc_call *c, void (*fn)(rpc_call *call, void *arg), void *arg)
 {
     rpc_server *srv = c->srv;
     int max = srv->opts.max_workers ? srv->opts.max_workers : 512;
@@ -298,6 +299,7 @@ int rpc_call_run_worker(rpc_call *c, void (*fn)(rpc_call *call))
     }
     a->call = c;
     a->fn = fn;
+    a->arg = arg;
     rpc_call_ref(c);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -313,6 +315,30 @@ int rpc_call_run_worker(rpc_call *c, void (*fn)(rpc_call *call))
         return FLAME_EEXHAUSTED;
     }
     return 0;
+}
+
+/* rpc_call_run_worker's fn, carried as the argument. */
+struct plain_fn {
+    void (*fn)(rpc_call *call);
+};
+
+static void run_plain(rpc_call *c, void *arg)
+{
+    struct plain_fn f = *(struct plain_fn *)arg;
+    free(arg);
+    f.fn(c);
+}
+
+int rpc_call_run_worker(rpc_call *c, void (*fn)(rpc_call *call))
+{
+    struct plain_fn *f = malloc(sizeof(*f));
+    if (!f)
+        return FLAME_ENOMEM;
+    f->fn = fn;
+    int rc = rpc_call_run_worker_arg(c, run_plain, f);
+    if (rc < 0)
+        free(f);
+    return rc;
 }
 
 /* Start a send batch; caller holds c->mu and has checked nothing is in flight. */

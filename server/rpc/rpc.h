@@ -110,7 +110,7 @@ int64_t rpc_call_deadline_left_ms(const rpc_call *call);
  * The caller: token name and allowed pools, or the TLS client certificate's
  * subject, or "anonymous". Borrowed; valid for the call's life.
  */
-const struct rpc_identity *rpc_call_identity(const rpc_call *call);
+const struct caller_identity *rpc_call_identity(const rpc_call *call);
 
 /** Did the client cancel, disconnect or pass its deadline? Thread-safe. */
 int rpc_call_cancelled(const rpc_call *call);
@@ -134,6 +134,10 @@ void *rpc_call_state(const rpc_call *call);
  *         finished: the caller finishes it with that code).
  */
 int rpc_call_run_worker(rpc_call *call, void (*fn)(rpc_call *call));
+
+/** As rpc_call_run_worker(), with an argument for fn (owned by the caller; on
+ *  an error return fn does not run). */
+int rpc_call_run_worker_arg(rpc_call *call, void (*fn)(rpc_call *call, void *arg), void *arg);
 
 /**
  * Receive the next message of a client stream (client_streaming methods),

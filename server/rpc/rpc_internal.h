@@ -55,7 +55,7 @@ struct rpc_call {
     void *state;
     void (*state_free)(void *);
 
-    struct rpc_identity identity;
+    struct caller_identity identity;
     char subject[256];          /* TLS client certificate subject, when any */
 };
 

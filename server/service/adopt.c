@@ -47,10 +47,9 @@
 /* Tell the health service; caller holds sync_mu. */
 static void health_update_locked(struct service *svc)
 {
-    if (svc->health)
-        rpc_health_set(svc->health, svc->ping_ok && svc->sync_state == SERVICE_SYNC_READY
-                                        ? RPC_HEALTH_SERVING
-                                        : RPC_HEALTH_NOT_SERVING);
+    svc->serving = svc->ping_ok && svc->sync_state == SERVICE_SYNC_READY;
+    if (svc->serving_fn)
+        svc->serving_fn(svc->serving_ud, svc->serving);
 }
 
 void service_sync_init(struct service *svc)
@@ -66,11 +65,9 @@ void service_sync_destroy(struct service *svc)
     pthread_cond_destroy(&svc->sync_cv);
 }
 
-void service_sync_set_health(struct service *svc, rpc_health *health, int ping_ok)
+void service_sync_set_health(struct service *svc, int ping_ok)
 {
     pthread_mutex_lock(&svc->sync_mu);
-    if (health)
-        svc->health = health;
     svc->ping_ok = ping_ok;
     health_update_locked(svc);
     pthread_mutex_unlock(&svc->sync_mu);
@@ -106,6 +103,14 @@ int service_sync_state(struct service *svc)
     return s;
 }
 
+int service_serving(struct service *svc)
+{
+    pthread_mutex_lock(&svc->sync_mu);
+    int s = svc->serving_fn ? svc->serving : -1;
+    pthread_mutex_unlock(&svc->sync_mu);
+    return s;
+}
+
 int service_docker_away(struct service *svc)
 {
     return service_sync_state(svc) == SERVICE_SYNC_AWAY;
@@ -128,10 +133,10 @@ static void away_message_locked(struct service *svc, char *out, size_t outlen)
 
 /* ------------------------------------------------------------ the gate */
 
-void service_gate(rpc_call *call, void (*handler)(rpc_call *call), void (*waiter)(rpc_call *call),
+void service_gate(svc_call *call, void (*handler)(svc_call *call), void (*waiter)(svc_call *call),
                   int need_docker)
 {
-    struct service *svc = rpc_call_context(call);
+    struct service *svc = call->service;
     char msg[768];
     pthread_mutex_lock(&svc->sync_mu);
     int state = svc->sync_state, once = svc->synced_once;
@@ -141,21 +146,21 @@ void service_gate(rpc_call *call, void (*handler)(rpc_call *call), void (*waiter
     if (state == SERVICE_SYNC_READY || (state == SERVICE_SYNC_AWAY && !need_docker && once)) {
         handler(call);
     } else if (state == SERVICE_SYNC_AWAY) {
-        rpc_call_finish(call, FLAME_EUNAVAILABLE, "DOCKER_UNAVAILABLE", msg, NULL);
+        call_finish(call, FLAME_EUNAVAILABLE, "DOCKER_UNAVAILABLE", msg, NULL);
     } else {
-        int rc = rpc_call_run_worker(call, waiter);
+        int rc = call_run_blocking(call, waiter);
         if (rc < 0)
-            rpc_call_finish(call, rc, "TOO_MANY_CALLS",
+            call_finish(call, rc, "TOO_MANY_CALLS",
                             "flamed is at its limit of concurrent calls waiting for adoption: retry "
                             "in a moment",
                             NULL);
     }
 }
 
-void service_gate_wait(rpc_call *call, void (*handler)(rpc_call *call), int need_docker)
+void service_gate_wait(svc_call *call, void (*handler)(svc_call *call), int need_docker)
 {
-    struct service *svc = rpc_call_context(call);
-    int64_t left = rpc_call_deadline_left_ms(call);
+    struct service *svc = call->service;
+    int64_t left = call_deadline_left_ms(call);
     /* Answer a little before the client's deadline, so it gets our reason
      * rather than DEADLINE_EXCEEDED. */
     int64_t margin = left == INT64_MAX ? 0 : left / 10 < 5 ? 5 : left / 10 > 100 ? 100 : left / 10;
@@ -164,9 +169,9 @@ void service_gate_wait(rpc_call *call, void (*handler)(rpc_call *call), int need
     pthread_mutex_lock(&svc->sync_mu);
     for (;;) {
         state = svc->sync_state;
-        if (state != SERVICE_SYNC_ADOPTING || rpc_call_cancelled(call) || atomic_load(&svc->stopping))
+        if (state != SERVICE_SYNC_ADOPTING || call_cancelled(call) || atomic_load(&svc->stopping))
             break;
-        left = rpc_call_deadline_left_ms(call);
+        left = call_deadline_left_ms(call);
         if (left != INT64_MAX && left <= margin)
             break;
         int64_t wait_ms = 50; /* re-check cancellation that often */
@@ -197,14 +202,14 @@ void service_gate_wait(rpc_call *call, void (*handler)(rpc_call *call), int need
     pthread_mutex_unlock(&svc->sync_mu);
     if (state == SERVICE_SYNC_READY || (state == SERVICE_SYNC_AWAY && !need_docker && once))
         handler(call);
-    else if (rpc_call_cancelled(call))
-        rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+    else if (call_cancelled(call))
+        call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
     else if (atomic_load(&svc->stopping))
-        rpc_call_finish(call, FLAME_EUNAVAILABLE, "SHUTTING_DOWN", "flamed is shutting down: retry", NULL);
+        call_finish(call, FLAME_EUNAVAILABLE, "SHUTTING_DOWN", "flamed is shutting down: retry", NULL);
     else if (state == SERVICE_SYNC_AWAY)
-        rpc_call_finish(call, FLAME_EUNAVAILABLE, "DOCKER_UNAVAILABLE", msg, NULL);
+        call_finish(call, FLAME_EUNAVAILABLE, "DOCKER_UNAVAILABLE", msg, NULL);
     else
-        rpc_call_finish(call, FLAME_EUNAVAILABLE, "ADOPTING", msg, NULL);
+        call_finish(call, FLAME_EUNAVAILABLE, "ADOPTING", msg, NULL);
 }
 
 /* ------------------------------------------------------------ the resync */

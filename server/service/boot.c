@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/status_name.h"
 #include "common/metrics.h"
 #include "flame/error.h"
 #include "service/request.h"
@@ -59,13 +60,13 @@ static void sleep_ms(long ms)
  * gRPC deadline passed). An atomic load. */
 static int boot_cancelled(void *ud)
 {
-    return rpc_call_cancelled(ud);
+    return call_cancelled(ud);
 }
 
 /* Sleep up to ms, in slices, returning early once the client cancelled. */
-static void boot_sleep(rpc_call *call, long ms)
+static void boot_sleep(svc_call *call, long ms)
 {
-    while (ms > 0 && !rpc_call_cancelled(call)) {
+    while (ms > 0 && !call_cancelled(call)) {
         long slice = ms < 20 ? ms : 20;
         sleep_ms(slice);
         ms -= slice;
@@ -258,7 +259,7 @@ static long settle_left_ms(unsigned settle_ms, int64_t started_at_ms)
  * Wait until the container runs (and is healthy if it has a HEALTHCHECK).
  * Returns 0 with ip filled, or an error with err filled.
  */
-static int wait_running(struct service *svc, docker_client *dk, rpc_call *call,
+static int wait_running(struct service *svc, docker_client *dk, svc_call *call,
                         const struct runner *r, int64_t deadline_ms, char *ip, size_t iplen,
                         char *err, size_t errlen)
 {
@@ -288,7 +289,7 @@ static int wait_running(struct service *svc, docker_client *dk, rpc_call *call,
             snprintf(err, errlen, "Docker's inspect of runner %s has no State", r->id);
             return FLAME_ERROR;
         }
-        if (rpc_call_cancelled(call)) { /* whatever the state: never report a cancelled Boot */
+        if (call_cancelled(call)) { /* whatever the state: never report a cancelled Boot */
             snprintf(err, errlen, "the client cancelled Boot");
             return FLAME_ECANCELLED;
         }
@@ -320,7 +321,7 @@ static int wait_running(struct service *svc, docker_client *dk, rpc_call *call,
             append_logs(svc, r->container_id, err, errlen);
             return FLAME_EABORTED;
         }
-        if (rpc_call_cancelled(call)) {
+        if (call_cancelled(call)) {
             snprintf(err, errlen, "the client cancelled Boot");
             return FLAME_ECANCELLED;
         }
@@ -337,19 +338,19 @@ static int wait_running(struct service *svc, docker_client *dk, rpc_call *call,
     }
 }
 
-static void finish_ok(rpc_call *call, const struct runner *r, const char *event, int64_t t0)
+static void finish_ok(svc_call *call, const struct runner *r, const char *event, int64_t t0)
 {
     Flame__V1__BootResponse resp = FLAME__V1__BOOT_RESPONSE__INIT;
     Flame__V1__Runner pr;
     if (runner_to_proto(r, &pr) < 0) {
-        rpc_call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
         return;
     }
     resp.runner = &pr;
     flamed_log(LOG_INFO, event, "runner_id=%s pool=%s container_id=%.12s ip=%s request_id=%s duration_ms=%lld",
                r->id, r->pool, r->container_id, r->ip_address, r->request_id,
                (long long)(service_now_ms() - t0));
-    rpc_call_finish(call, 0, NULL, NULL, &resp.base);
+    call_finish(call, 0, NULL, NULL, &resp.base);
     runner_proto_release(&pr);
 }
 
@@ -358,11 +359,11 @@ static void finish_ok(rpc_call *call, const struct runner *r, const char *event,
  * booting, then answer with its runner (whatever its state now) or its failure.
  * Replaces *r with the latest snapshot.
  */
-static int await_same_request(struct service *svc, rpc_call *call, struct runner *r,
+static int await_same_request(struct service *svc, svc_call *call, struct runner *r,
                               int64_t deadline, char *err, size_t errlen, const char **reason)
 {
     while (r->state == FLAME__V1__RUNNER_STATE__RUNNER_STATE_BOOTING) {
-        if (rpc_call_cancelled(call)) {
+        if (call_cancelled(call)) {
             snprintf(err, errlen, "the client cancelled Boot");
             return FLAME_ECANCELLED;
         }
@@ -389,16 +390,16 @@ static int await_same_request(struct service *svc, rpc_call *call, struct runner
     return 0;
 }
 
-static void boot_worker(rpc_call *call)
+static void boot_worker(svc_call *call)
 {
-    struct service *svc = rpc_call_context(call);
-    const Flame__V1__BootRequest *req = (const Flame__V1__BootRequest *)rpc_call_request(call);
-    struct boot *b = rpc_call_state(call);
+    struct service *svc = call->service;
+    const Flame__V1__BootRequest *req = (const Flame__V1__BootRequest *)call->request;
+    struct boot *b = call->state;
     int64_t t0 = service_now_ms();
     unsigned timeout = req->boot_timeout_ms ? req->boot_timeout_ms
                                             : (svc->cfg.default_boot_timeout_ms ? svc->cfg.default_boot_timeout_ms : 30000);
     int64_t deadline = t0 + timeout;
-    int64_t client_left = rpc_call_deadline_left_ms(call);
+    int64_t client_left = call_deadline_left_ms(call);
     if (client_left != INT64_MAX && t0 + client_left < deadline)
         deadline = t0 + client_left;
 
@@ -482,7 +483,7 @@ static void boot_worker(rpc_call *call)
     }
     if ((rc = ensure_image(svc, dk, req, deadline - service_now_ms(), err, sizeof(err), &reason)) < 0)
         goto done;
-    if (rpc_call_cancelled(call)) {
+    if (call_cancelled(call)) {
         rc = FLAME_ECANCELLED;
         snprintf(err, sizeof(err), "the client cancelled Boot");
         goto done;
@@ -577,7 +578,7 @@ static void boot_worker(rpc_call *call)
     runner_set_str(&snap->container_id, container_id);
     runner_registry_set_container(svc->reg, snap->id, container_id);
 
-    if (rpc_call_cancelled(call)) {
+    if (call_cancelled(call)) {
         rc = FLAME_ECANCELLED;
         snprintf(err, sizeof(err), "the client cancelled Boot");
         goto done;
@@ -620,12 +621,12 @@ static void boot_worker(rpc_call *call)
     }
     /* The last look before RUNNING: a Boot whose client is gone, or whose answer
      * would reach the client after its deadline, removes its runner instead. */
-    if (rpc_call_cancelled(call)) {
+    if (call_cancelled(call)) {
         rc = FLAME_ECANCELLED;
         snprintf(err, sizeof(err), "the client cancelled Boot");
         goto done;
     }
-    if (client_left != INT64_MAX && rpc_call_deadline_left_ms(call) < BOOT_ANSWER_MARGIN_MS) {
+    if (client_left != INT64_MAX && call_deadline_left_ms(call) < BOOT_ANSWER_MARGIN_MS) {
         rc = FLAME_ETIMEOUT;
         reason = "BOOT_TIMEOUT";
         snprintf(err, sizeof(err), "runner %s was running only %d ms before the call's deadline: "
@@ -650,7 +651,7 @@ static void boot_worker(rpc_call *call)
         created = 0; /* whoever moved it owns its cleanup */
         goto done;
     }
-    if (rpc_call_cancelled(call)) {
+    if (call_cancelled(call)) {
         /* Cancelled between the last look and RUNNING: nobody will learn of this
          * runner, so it goes (STOPPING, then REMOVED) instead of being answered. */
         runner_registry_set_stopping(svc->reg, snap->id);
@@ -664,17 +665,17 @@ static void boot_worker(rpc_call *call)
                    "error=\"the client cancelled Boot as it became RUNNING: runner removed\"",
                    snap->id, snap->pool, (long long)(service_now_ms() - t0));
         metrics_boot_done(FLAME_ECANCELLED, service_now_ms() - t0);
-        rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client cancelled Boot", NULL);
+        call_finish(call, FLAME_ECANCELLED, NULL, "the client cancelled Boot", NULL);
         goto cleanup;
     }
 
 done:
-    /* Counted before the answer is on the wire (see rpc_call_finish). */
+    /* Counted before the answer is on the wire (see call_finish). */
     metrics_boot_done(rc, service_now_ms() - t0);
     if (rc < 0 && snap) {
         if (rc == FLAME_ENOMEM && !err[0])
             snprintf(err, sizeof(err), "out of memory");
-        if (rpc_call_cancelled(call) && rc != FLAME_ECANCELLED) {
+        if (call_cancelled(call) && rc != FLAME_ECANCELLED) {
             /* The client is gone (cancel or its deadline): say so in the logs. */
             rc = FLAME_ECANCELLED;
         }
@@ -687,7 +688,7 @@ done:
              * nothing anyway. */
             char rerr[256];
             int rrc = FLAME_ETIMEOUT;
-            if (!rpc_call_cancelled(call)) {
+            if (!call_cancelled(call)) {
                 docker_client *rdk = NULL;
                 int64_t at = service_now_ms();
                 struct docker_bounds rb = {
@@ -700,9 +701,9 @@ done:
                 char q[600];
                 flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=%s duration_ms=%lld "
                            "error=%s removing=1", snap->id, snap->pool,
-                           flame_grpc_status_name(flame_error_grpc_status(rc)),
+                           status_name_of(rc),
                            (long long)(service_now_ms() - t0), log_quote(q, sizeof(q), err));
-                rpc_call_finish(call, rc, reason, err, NULL);
+                call_finish(call, rc, reason, err, NULL);
                 logged = 1;
                 rrc = docker_container_remove(svc->docker, container_id, rerr, sizeof(rerr));
             }
@@ -718,12 +719,12 @@ done:
         if (!logged) {
             char q[600];
             flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=%s duration_ms=%lld error=%s",
-                       snap->id, snap->pool, flame_grpc_status_name(flame_error_grpc_status(rc)),
+                       snap->id, snap->pool, status_name_of(rc),
                        (long long)(service_now_ms() - t0), log_quote(q, sizeof(q), err));
-            rpc_call_finish(call, rc, reason, err, NULL);
+            call_finish(call, rc, reason, err, NULL);
         }
     } else if (rc < 0) {
-        rpc_call_finish(call, rc, reason, err[0] ? err : "out of memory", NULL);
+        call_finish(call, rc, reason, err[0] ? err : "out of memory", NULL);
     } else {
         finish_ok(call, snap, "boot_ok", t0);
     }
@@ -738,16 +739,16 @@ cleanup:
     free(entrypoint);
 }
 
-void service_boot(rpc_call *call)
+void service_boot(svc_call *call)
 {
-    const Flame__V1__BootRequest *req = (const Flame__V1__BootRequest *)rpc_call_request(call);
+    const Flame__V1__BootRequest *req = (const Flame__V1__BootRequest *)call->request;
     char err[1024];
     struct boot *b = calloc(1, sizeof(*b));
     if (!b) {
-        rpc_call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
         return;
     }
-    rpc_call_set_state(call, b, boot_free);
+    call_set_state(call, b, boot_free);
     const char *pool = (req->pool && req->pool[0]) ? req->pool : REQ_DEFAULT_POOL;
     service_audit(call, "pool=%.64s image=%.200s network=%.64s", pool, req->image ? req->image : "",
                   req->network ? req->network : "");
@@ -755,26 +756,26 @@ void service_boot(rpc_call *call)
         char pools[512];
         service_caller_pools(call, pools, sizeof(pools));
         snprintf(err, sizeof(err), "caller '%s' may not boot into pool '%.64s' (its token allows: %s)",
-                 rpc_call_identity(call)->name, pool, pools);
-        rpc_call_finish(call, FLAME_EPERM, "POOL_NOT_ALLOWED", err, NULL);
+                 call->identity->name, pool, pools);
+        call_finish(call, FLAME_EPERM, "POOL_NOT_ALLOWED", err, NULL);
         return;
     }
     int rc = request_boot_validate(req, &b->host_config, &b->mounts, err, sizeof(err));
     if (rc < 0) {
-        rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);
+        call_finish(call, rc, "INVALID_REQUEST", err, NULL);
         return;
     }
-    struct service *svc = rpc_call_context(call);
+    struct service *svc = call->service;
     if ((rc = policy_check_limits(svc->policy, req, err, sizeof(err))) < 0) {
-        rpc_call_finish(call, rc, "LIMIT_EXCEEDED", err, NULL);
+        call_finish(call, rc, "LIMIT_EXCEEDED", err, NULL);
         return;
     }
     rc = policy_check_boot(svc->policy, req, &b->host_config, b->mounts, err, sizeof(err));
     if (rc < 0) {
-        rpc_call_finish(call, rc, rc == FLAME_EPERM ? "POLICY_DENIED" : "INVALID_REQUEST", err, NULL);
+        call_finish(call, rc, rc == FLAME_EPERM ? "POLICY_DENIED" : "INVALID_REQUEST", err, NULL);
         return;
     }
-    if ((rc = rpc_call_run_worker(call, boot_worker)) < 0)
-        rpc_call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
+    if ((rc = call_run_blocking(call, boot_worker)) < 0)
+        call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
                                                     "Spawn and Shutdown calls: retry later", NULL);
 }

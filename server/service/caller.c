@@ -10,14 +10,14 @@
 #include "common/log.h"
 #include "service/service.h"
 
-int service_caller_allows(const rpc_call *call, const char *pool)
+int service_caller_allows(const svc_call *call, const char *pool)
 {
-    return rpc_identity_allows_pool(rpc_call_identity(call), pool);
+    return caller_identity_allows_pool(call->identity, pool);
 }
 
-void service_caller_pools(const rpc_call *call, char *out, size_t outlen)
+void service_caller_pools(const svc_call *call, char *out, size_t outlen)
 {
-    const struct rpc_identity *id = rpc_call_identity(call);
+    const struct caller_identity *id = call->identity;
     size_t o = 0;
     out[0] = '\0';
     for (size_t i = 0; id->pools && i < id->n_pools && o + 2 < outlen; i++) {
@@ -28,14 +28,14 @@ void service_caller_pools(const rpc_call *call, char *out, size_t outlen)
     }
 }
 
-void service_audit(const rpc_call *call, const char *fmt, ...)
+void service_audit(const svc_call *call, const char *fmt, ...)
 {
-    const struct rpc_identity *id = rpc_call_identity(call);
+    const struct caller_identity *id = call->identity;
     char kv[1024], who[300];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(kv, sizeof(kv), fmt, ap);
     va_end(ap);
-    flamed_log(LOG_INFO, "audit", "rpc=%s caller=%s via=%s %s", rpc_call_method_name(call),
+    flamed_log(LOG_INFO, "audit", "rpc=%s caller=%s via=%s %s", call->method,
                log_quote(who, sizeof(who), id->name), id->via, kv);
 }

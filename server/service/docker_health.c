@@ -2,9 +2,10 @@
  * Docker health: flamed is SERVING while Docker answers GET /_ping and the
  * registry matches Docker (adoption done, events followed: adopt.c), and
  * NOT_SERVING otherwise. One thread pings every 2 s (every 500 ms while down,
- * so recovery shows quickly); adopt.c tells the gRPC health service when the
+ * so recovery shows quickly); adopt.c tells the health service when the
  * sync state changes, this thread when the ping's answer does.
- * Follows: Docker Engine API SystemPing; grpc.health.v1.
+ * Follows: Docker Engine API SystemPing; the transport's health protocol
+ * (wired in main.c).
  */
 #include <stdio.h>
 #include <time.h>
@@ -20,7 +21,7 @@ static void *health_main(void *arg)
         char err[256] = "";
         int up = docker_ping(svc->docker, err, sizeof(err)) == 0;
         if (up != last) {
-            service_sync_set_health(svc, NULL, up);
+            service_sync_set_health(svc, up);
             if (up)
                 flamed_log(LOG_INFO, "docker_up", "api_version=%s", docker_client_api_version(svc->docker));
             else
@@ -36,9 +37,13 @@ static void *health_main(void *arg)
     return NULL;
 }
 
-int service_health_start(struct service *svc, rpc_health *health)
+int service_health_start(struct service *svc, void (*serving_fn)(void *ud, int serving), void *ud)
 {
-    service_sync_set_health(svc, health, 0);
+    pthread_mutex_lock(&svc->sync_mu);
+    svc->serving_fn = serving_fn;
+    svc->serving_ud = ud;
+    pthread_mutex_unlock(&svc->sync_mu);
+    service_sync_set_health(svc, 0);
     if (pthread_create(&svc->health_thread, NULL, health_main, svc) != 0)
         return FLAME_ENOMEM;
     svc->health_started = 1;

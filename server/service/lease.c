@@ -53,18 +53,18 @@ int service_janitor_start(struct service *svc)
     return 0;
 }
 
-void service_renew(rpc_call *call)
+void service_renew(svc_call *call)
 {
-    struct service *svc = rpc_call_context(call);
-    const Flame__V1__RenewRequest *req = (const Flame__V1__RenewRequest *)rpc_call_request(call);
+    struct service *svc = call->service;
+    const Flame__V1__RenewRequest *req = (const Flame__V1__RenewRequest *)call->request;
     char err[300];
     if (!req->parent_id || !req->parent_id[0]) {
-        rpc_call_finish(call, FLAME_EINVALID, "INVALID_REQUEST", "parent_id is required", NULL);
+        call_finish(call, FLAME_EINVALID, "INVALID_REQUEST", "parent_id is required", NULL);
         return;
     }
     int rc = request_key_validate(req->parent_id, "parent_id", 256, err, sizeof(err));
     if (rc < 0) {
-        rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);
+        call_finish(call, rc, "INVALID_REQUEST", err, NULL);
         return;
     }
     Flame__V1__RenewResponse resp = FLAME__V1__RENEW_RESPONSE__INIT;
@@ -72,5 +72,5 @@ void service_renew(rpc_call *call)
     runner_registry_renew_parent(svc->reg, req->parent_id, service_now_ms(), &renewed, &ttl);
     resp.renewed = renewed;
     resp.lease_ttl_ms = ttl;
-    rpc_call_finish(call, 0, NULL, NULL, &resp.base);
+    call_finish(call, 0, NULL, NULL, &resp.base);
 }

@@ -10,17 +10,17 @@
 
 static int caller_allows(void *call, const char *pool)
 {
-    return service_caller_allows((const rpc_call *)call, pool);
+    return service_caller_allows((const svc_call *)call, pool);
 }
 
-void service_list(rpc_call *call)
+void service_list(svc_call *call)
 {
-    struct service *svc = rpc_call_context(call);
-    const Flame__V1__ListRequest *req = (const Flame__V1__ListRequest *)rpc_call_request(call);
+    struct service *svc = call->service;
+    const Flame__V1__ListRequest *req = (const Flame__V1__ListRequest *)call->request;
     char err[256];
     int rc = request_pool_validate(req->pool, err, sizeof(err));
     if (rc < 0) {
-        rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);
+        call_finish(call, rc, "INVALID_REQUEST", err, NULL);
         return;
     }
     uint8_t *wire = NULL;
@@ -28,8 +28,8 @@ void service_list(rpc_call *call)
     rc = runner_registry_list_wire(svc->reg, req->pool, 1 /* ListResponse.runners */,
                                    caller_allows, call, &wire, &len);
     if (rc < 0) {
-        rpc_call_finish(call, rc, NULL, "out of memory", NULL);
+        call_finish(call, rc, NULL, "out of memory", NULL);
         return;
     }
-    rpc_call_finish_wire(call, wire, len);
+    call_finish_wire(call, wire, len);
 }

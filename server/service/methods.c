@@ -1,4 +1,6 @@
-/* flame.v1.RunnerService's method table: gRPC paths to handlers.
+/* flame.v1.RunnerService's RPCs: gRPC paths to the service's functions. A
+ * transport serves this table (one adapter for every entry, wired in
+ * main.c).
  *
  * Every method reads the registry, so each goes through the gate (adopt.c):
  * while flamed adopts its runners after a start (or resyncs after losing
@@ -11,8 +13,8 @@
 #include "service/service.h"
 
 #define GATED(name, handler, need_docker)                                                          \
-    static void name##_wait(rpc_call *call) { service_gate_wait(call, handler, need_docker); }    \
-    static void name(rpc_call *call) { service_gate(call, handler, name##_wait, need_docker); }
+    static void name##_wait(svc_call *call) { service_gate_wait(call, handler, need_docker); }    \
+    static void name(svc_call *call) { service_gate(call, handler, name##_wait, need_docker); }
 
 GATED(gated_boot, service_boot, 1)
 GATED(gated_spawn, service_spawn, 1)
@@ -21,12 +23,12 @@ GATED(gated_watch, service_watch, 1)
 GATED(gated_list, service_list, 1)
 GATED(gated_renew, service_renew, 0)
 
-const struct rpc_method service_methods[] = {
-    {.path = "/flame.v1.RunnerService/Boot", .request = &flame__v1__boot_request__descriptor, .handler = gated_boot},
-    {.path = "/flame.v1.RunnerService/Spawn", .request = &flame__v1__spawn_request__descriptor, .server_streaming = 1, .handler = gated_spawn},
-    {.path = "/flame.v1.RunnerService/Shutdown", .request = &flame__v1__shutdown_request__descriptor, .handler = gated_shutdown},
-    {.path = "/flame.v1.RunnerService/Watch", .request = &flame__v1__watch_request__descriptor, .server_streaming = 1, .handler = gated_watch},
-    {.path = "/flame.v1.RunnerService/List", .request = &flame__v1__list_request__descriptor, .handler = gated_list},
-    {.path = "/flame.v1.RunnerService/Renew", .request = &flame__v1__renew_request__descriptor, .handler = gated_renew},
+const struct svc_method service_methods[] = {
+    {.path = "/flame.v1.RunnerService/Boot", .request = &flame__v1__boot_request__descriptor, .fn = gated_boot},
+    {.path = "/flame.v1.RunnerService/Spawn", .request = &flame__v1__spawn_request__descriptor, .server_streaming = 1, .fn = gated_spawn},
+    {.path = "/flame.v1.RunnerService/Shutdown", .request = &flame__v1__shutdown_request__descriptor, .fn = gated_shutdown},
+    {.path = "/flame.v1.RunnerService/Watch", .request = &flame__v1__watch_request__descriptor, .server_streaming = 1, .fn = gated_watch},
+    {.path = "/flame.v1.RunnerService/List", .request = &flame__v1__list_request__descriptor, .fn = gated_list},
+    {.path = "/flame.v1.RunnerService/Renew", .request = &flame__v1__renew_request__descriptor, .fn = gated_renew},
 };
 const size_t service_n_methods = sizeof(service_methods) / sizeof(service_methods[0]);

@@ -61,9 +61,7 @@ static size_t watchers(void *ud)
 static int docker_up(void *ud)
 {
     struct service *svc = ud;
-    if (!svc->health)
-        return -1;
-    return rpc_health_get(svc->health) == RPC_HEALTH_SERVING;
+    return service_serving(svc);
 }
 
 static unsigned long docker_retries(void *ud)

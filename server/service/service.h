@@ -4,8 +4,10 @@
  * follower and reaper (events.c) that keep runner state true when runners
  * exit on their own.
  *
- * The service layer is where gRPC meets Docker: it validates requests, changes
- * runner state through the registry, and calls the Docker client.
+ * The service layer knows no transport: each RPC is a plain function of a
+ * call (service/call.h) that validates the request, changes runner state
+ * through the registry, and calls the Docker client. A transport serves the
+ * table service_methods (main.c wires the gRPC one to it).
  */
 #ifndef FLAMED_SERVICE_H
 #define FLAMED_SERVICE_H
@@ -15,8 +17,7 @@
 #include <stddef.h>
 
 #include "docker/docker.h"
-#include "rpc/health.h"
-#include "rpc/rpc.h"
+#include "service/call.h"
 #include "runner/event_hub.h"
 #include "runner/registry.h"
 #include "service/policy.h"
@@ -60,15 +61,18 @@ struct service {
     atomic_int adopt_total, adopt_done; /* containers this resync adopts / has adopted */
     char instance_label[512]; /* "flamed.instance=<instance>" */
     struct reaper *reaper;
-    rpc_health *health;       /* borrowed; set by service_health_start() */
+    /* Where health goes (service_health_start); under sync_mu. */
+    void (*serving_fn)(void *ud, int serving);
+    void *serving_ud;
+    int serving;              /* the last value told: ping_ok and READY */
     pthread_t janitor_thread;
     int janitor_started;
     pthread_t health_thread;
     int health_started;
 };
 
-/** flame.v1.RunnerService's method table for rpc_server_start(). */
-extern const struct rpc_method service_methods[];
+/** flame.v1.RunnerService's RPCs (methods.c), for a transport to serve. */
+extern const struct svc_method service_methods[];
 extern const size_t service_n_methods;
 
 /**
@@ -80,13 +84,20 @@ extern const size_t service_n_methods;
 int service_start(struct service **out, docker_client *docker, const struct service_config *cfg);
 
 /**
- * Start the Docker health monitor: `health` (borrowed, must outlive the
- * service) is SERVING while Docker answers /_ping.
+ * Start the Docker health monitor. serving_fn(ud, serving) is told each
+ * change of whether flamed serves (1 while Docker answers /_ping and the
+ * registry matches Docker; 0 at first), from the monitor's or the reaper's
+ * thread, under the service's sync lock: it must not call back into the
+ * service. `ud` is borrowed and must outlive the service.
  * @return 0 or FLAME_ENOMEM.
  */
-int service_health_start(struct service *svc, rpc_health *health);
+int service_health_start(struct service *svc, void (*serving_fn)(void *ud, int serving), void *ud);
 
-/** End every Watch stream (flamed is shutting down). Call before rpc_server_shutdown(). */
+/** 1 while flamed serves (as last told to serving_fn), else 0; -1 before
+ *  service_health_start. Thread-safe. */
+int service_serving(struct service *svc);
+
+/** End every Watch stream (flamed is shutting down). Call before the transport stops. */
 void service_close_watches(struct service *svc);
 
 /** Stop the event follower and reaper and free everything. Accepts NULL. */
@@ -95,18 +106,18 @@ void service_stop(struct service *svc);
 /* ---- shared by the RPC files (service-internal) ---- */
 
 /** The RPC handlers (run on CQ threads). */
-void service_boot(rpc_call *call);
-void service_spawn(rpc_call *call);
-void service_shutdown(rpc_call *call);
-void service_watch(rpc_call *call);
-void service_list(rpc_call *call);
+void service_boot(svc_call *call);
+void service_spawn(svc_call *call);
+void service_shutdown(svc_call *call);
+void service_watch(svc_call *call);
+void service_list(svc_call *call);
 
 /** May the call's caller use `pool`? (tokens scoped to pools; others: yes) */
-int service_caller_allows(const rpc_call *call, const char *pool);
+int service_caller_allows(const svc_call *call, const char *pool);
 /** The caller's pools, comma-separated, for messages ("" when unscoped). */
-void service_caller_pools(const rpc_call *call, char *out, size_t outlen);
+void service_caller_pools(const svc_call *call, char *out, size_t outlen);
 /** Log an audit line: rpc, caller (never a secret), and the given key=value pairs. */
-void service_audit(const rpc_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void service_audit(const svc_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /**
  * Stop a runner (grace in ms), record its exit, remove its container unless
@@ -117,7 +128,7 @@ int service_stop_runner(struct service *svc, const struct runner *r, unsigned gr
                         size_t errlen);
 
 /** The Renew RPC handler. */
-void service_renew(rpc_call *call);
+void service_renew(svc_call *call);
 
 /** Start the janitor thread (leases, max lifetime, idle shutdown). @return 0 or FLAME_ENOMEM. */
 int service_janitor_start(struct service *svc);
@@ -142,11 +153,11 @@ void service_sync_destroy(struct service *svc);
 void service_sync_stream(struct service *svc, int open, int docker_up, const char *error);
 
 /**
- * The health thread's news: `health` (borrowed; NULL keeps the current one)
- * and whether Docker answered /_ping. Health is SERVING iff ping_ok and READY.
+ * The health thread's news: whether Docker answered /_ping. flamed serves iff
+ * ping_ok and READY (told to the serving_fn of service_health_start).
  * Thread-safe.
  */
-void service_sync_set_health(struct service *svc, rpc_health *health, int ping_ok);
+void service_sync_set_health(struct service *svc, int ping_ok);
 
 /** The current enum service_sync. Thread-safe. */
 int service_sync_state(struct service *svc);
@@ -178,7 +189,7 @@ void service_resync_for_stream(struct service *svc);
  * ADOPTING: `waiter` (which calls service_gate_wait with the same handler) runs
  * on a worker thread. Call from the method's handler on a CQ thread.
  */
-void service_gate(rpc_call *call, void (*handler)(rpc_call *call), void (*waiter)(rpc_call *call),
+void service_gate(svc_call *call, void (*handler)(svc_call *call), void (*waiter)(svc_call *call),
                   int need_docker);
 
 /**
@@ -188,7 +199,7 @@ void service_gate(rpc_call *call, void (*handler)(rpc_call *call), void (*waiter
  * DOCKER_UNAVAILABLE when Docker goes away, CANCELLED when the client leaves,
  * UNAVAILABLE / SHUTTING_DOWN when flamed stops.
  */
-void service_gate_wait(rpc_call *call, void (*handler)(rpc_call *call), int need_docker);
+void service_gate_wait(svc_call *call, void (*handler)(svc_call *call), int need_docker);
 
 /** The runner exited on its own (or we learned so late): record it, reap it (events.c). */
 void service_runner_exited(struct service *svc, const struct runner *before, int exit_code, int oom);

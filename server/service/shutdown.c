@@ -14,16 +14,16 @@
 #include "service/request.h"
 #include "service/service.h"
 
-static void finish_with(rpc_call *call, struct runner *r)
+static void finish_with(svc_call *call, struct runner *r)
 {
     Flame__V1__ShutdownResponse resp = FLAME__V1__SHUTDOWN_RESPONSE__INIT;
     Flame__V1__Runner pr;
     if (!r || runner_to_proto(r, &pr) < 0) {
-        rpc_call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
         return;
     }
     resp.runner = &pr;
-    rpc_call_finish(call, 0, NULL, NULL, &resp.base);
+    call_finish(call, 0, NULL, NULL, &resp.base);
     runner_proto_release(&pr);
 }
 
@@ -115,11 +115,11 @@ int service_stop_runner(struct service *svc, const struct runner *r, unsigned gr
     return rc;
 }
 
-static void shutdown_worker(rpc_call *call)
+static void shutdown_worker(svc_call *call)
 {
-    struct service *svc = rpc_call_context(call);
-    const Flame__V1__ShutdownRequest *req = (const Flame__V1__ShutdownRequest *)rpc_call_request(call);
-    struct runner *r = rpc_call_state(call);
+    struct service *svc = call->service;
+    const Flame__V1__ShutdownRequest *req = (const Flame__V1__ShutdownRequest *)call->request;
+    struct runner *r = call->state;
     char err[2048] = "";
     int64_t t0 = service_now_ms();
     unsigned grace_ms = req->timeout_ms ? req->timeout_ms
@@ -135,7 +135,7 @@ static void shutdown_worker(rpc_call *call)
     if (rc < 0) {
         flamed_log(LOG_WARN, "shutdown_failed", "runner_id=%s pool=%s error=%s", r->id, r->pool, err);
         /* A reason names what failed: Docker unreachable, or Docker refused/failed. */
-        rpc_call_finish(call, rc, rc == FLAME_EUNAVAILABLE ? "DOCKER_UNAVAILABLE" : "DOCKER_ERROR", err,
+        call_finish(call, rc, rc == FLAME_EUNAVAILABLE ? "DOCKER_UNAVAILABLE" : "DOCKER_ERROR", err,
                         NULL);
         return;
     }
@@ -149,18 +149,18 @@ static void shutdown_worker(rpc_call *call)
 
 static void runner_free_void(void *p) { runner_free(p); }
 
-void service_shutdown(rpc_call *call)
+void service_shutdown(svc_call *call)
 {
-    struct service *svc = rpc_call_context(call);
-    const Flame__V1__ShutdownRequest *req = (const Flame__V1__ShutdownRequest *)rpc_call_request(call);
+    struct service *svc = call->service;
+    const Flame__V1__ShutdownRequest *req = (const Flame__V1__ShutdownRequest *)call->request;
     char err[512];
     int rc = request_runner_id_validate(req->runner_id, "runner_id", err, sizeof(err));
     if (rc < 0) {
-        rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);
+        call_finish(call, rc, "INVALID_REQUEST", err, NULL);
         return;
     }
     if (req->timeout_ms > 3600000u) {
-        rpc_call_finish(call, FLAME_EINVALID, "INVALID_REQUEST",
+        call_finish(call, FLAME_EINVALID, "INVALID_REQUEST",
                         "timeout_ms is larger than one hour (3600000)", NULL);
         return;
     }
@@ -173,16 +173,16 @@ void service_shutdown(rpc_call *call)
     if (!r && service_docker_away(svc)) { /* the registry may lag Docker: do not say "never" */
         snprintf(err, sizeof(err), "Docker does not answer, and runner '%s' is not among the runners "
                                    "flamed knows: retry once Docker is back", req->runner_id);
-        rpc_call_finish(call, FLAME_EUNAVAILABLE, "DOCKER_UNAVAILABLE", err, NULL);
+        call_finish(call, FLAME_EUNAVAILABLE, "DOCKER_UNAVAILABLE", err, NULL);
         return;
     }
     if (!r) {
         snprintf(err, sizeof(err), "runner '%s' not found: flamed never booted it (List shows "
                                    "the current runners)", req->runner_id);
-        rpc_call_finish(call, FLAME_ENOTFOUND, "RUNNER_NOT_FOUND", err, NULL);
+        call_finish(call, FLAME_ENOTFOUND, "RUNNER_NOT_FOUND", err, NULL);
         return;
     }
-    rpc_call_set_state(call, r, runner_free_void);
+    call_set_state(call, r, runner_free_void);
     int st = r->state;
     if (st == FLAME__V1__RUNNER_STATE__RUNNER_STATE_REMOVED ||
         (!r->container_id[0] && st == FLAME__V1__RUNNER_STATE__RUNNER_STATE_FAILED)) {
@@ -192,10 +192,10 @@ void service_shutdown(rpc_call *call)
     if (!r->container_id[0]) {
         snprintf(err, sizeof(err), "runner %s is still booting and has no container yet: retry "
                                    "Shutdown once Boot has returned", r->id);
-        rpc_call_finish(call, FLAME_EPRECONDITION, "RUNNER_BOOTING", err, NULL);
+        call_finish(call, FLAME_EPRECONDITION, "RUNNER_BOOTING", err, NULL);
         return;
     }
-    if ((rc = rpc_call_run_worker(call, shutdown_worker)) < 0)
-        rpc_call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
+    if ((rc = call_run_blocking(call, shutdown_worker)) < 0)
+        call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
                                                     "Spawn and Shutdown calls: retry later", NULL);
 }

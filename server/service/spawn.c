@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/status_name.h"
 #include "common/wire.h"
 #include "flame/error.h"
 #include "service/request.h"
@@ -58,7 +59,7 @@ struct pending {
 struct spawn {
     struct runner *runner;
     struct pending out;
-    rpc_call *call;
+    svc_call *call;
     int64_t deadline_ms;   /* INT64_MAX: none */
     int timed_out;
     int send_failed;
@@ -99,7 +100,7 @@ static int flush(struct spawn *s)
     o->buf = NULL;
     o->len = 0;
     o->stream = 0;
-    if (rpc_call_send_wire(s->call, start, len, buf) < 0) {
+    if (call_send_wire(s->call, start, len, buf) < 0) {
         s->send_failed = 1;
         return 1;
     }
@@ -148,7 +149,7 @@ static int64_t gather_left_us(const struct spawn *s)
 static int on_flush(void *ud)
 {
     struct spawn *s = ud;
-    if (!s->out.len || gather_left_us(s) > 0 || rpc_call_send_busy(s->call))
+    if (!s->out.len || gather_left_us(s) > 0 || call_send_busy(s->call))
         return 0;
     return flush(s);
 }
@@ -162,7 +163,7 @@ static long poll_ms(void *ud)
     struct spawn *s = ud;
     if (!s->out.len)
         return 0;
-    if (rpc_call_send_busy(s->call))
+    if (call_send_busy(s->call))
         return BUSY_POLL_MS;
     int64_t left_us = gather_left_us(s);
     return left_us <= 1000 ? 1 : (long)((left_us + 999) / 1000);
@@ -183,7 +184,7 @@ static long hold_us(void *ud)
 static int should_abort(void *ud)
 {
     struct spawn *s = ud;
-    if (rpc_call_cancelled(s->call))
+    if (call_cancelled(s->call))
         return 1;
     if (s->deadline_ms != INT64_MAX && service_now_ms() >= s->deadline_ms) {
         s->timed_out = 1;
@@ -208,7 +209,7 @@ static void sleep_ms(long ms)
  * deadline passed). An atomic load. */
 static int spawn_cancelled(void *ud)
 {
-    return rpc_call_cancelled(ud);
+    return call_cancelled(ud);
 }
 
 /* SIGTERM the command, within TERM_WAIT_MS. Sets *signalled to 1 when it was
@@ -257,11 +258,11 @@ static void kill_exec_later(struct service *svc, const char *exec_id, const char
     docker_exec_kill(svc->docker, exec_id, container_id, SIGKILL, derr, sizeof(derr));
 }
 
-static void spawn_worker(rpc_call *call)
+static void spawn_worker(svc_call *call)
 {
-    struct service *svc = rpc_call_context(call);
-    const Flame__V1__SpawnRequest *req = (const Flame__V1__SpawnRequest *)rpc_call_request(call);
-    struct spawn *s = rpc_call_state(call);
+    struct service *svc = call->service;
+    const Flame__V1__SpawnRequest *req = (const Flame__V1__SpawnRequest *)call->request;
+    struct spawn *s = call->state;
     char err[2048] = "", derr[1024] = "";
     const char *reason = NULL;
     char **env = NULL, **argv = NULL;
@@ -310,7 +311,7 @@ static void spawn_worker(rpc_call *call)
     Flame__V1__SpawnResponse msg = FLAME__V1__SPAWN_RESPONSE__INIT;
     msg.event_case = FLAME__V1__SPAWN_RESPONSE__EVENT_STARTED;
     msg.started = &started;
-    if (rpc_call_send(call, &msg.base) < 0) {
+    if (call_send(call, &msg.base) < 0) {
         rc = FLAME_ECANCELLED;
         snprintf(err, sizeof(err), "the client went away");
         term_exec(svc, exec_id, s->runner->container_id, &signalled);
@@ -326,9 +327,9 @@ static void spawn_worker(rpc_call *call)
     if (rc == FLAME_ETIMEOUT && !s->timed_out && s->deadline_ms != INT64_MAX &&
         service_now_ms() >= s->deadline_ms)
         s->timed_out = 1; /* the view's deadline ended the stream before should_abort saw it */
-    if (rc == FLAME_ECANCELLED || s->timed_out || s->send_failed || rpc_call_cancelled(call)) {
+    if (rc == FLAME_ECANCELLED || s->timed_out || s->send_failed || call_cancelled(call)) {
         const char *note = term_exec(svc, exec_id, s->runner->container_id, &signalled);
-        if (s->timed_out && !rpc_call_cancelled(call)) {
+        if (s->timed_out && !call_cancelled(call)) {
             snprintf(err, sizeof(err), "the command ran longer than its timeout (%u ms): %s",
                      req->timeout_ms, note);
             rc = FLAME_ETIMEOUT;
@@ -369,7 +370,7 @@ static void spawn_worker(rpc_call *call)
     Flame__V1__SpawnResponse emsg = FLAME__V1__SPAWN_RESPONSE__INIT;
     emsg.event_case = FLAME__V1__SPAWN_RESPONSE__EVENT_EXITED;
     emsg.exited = &exited;
-    if (rpc_call_send(call, &emsg.base) < 0) {
+    if (call_send(call, &emsg.base) < 0) {
         rc = FLAME_ECANCELLED;
         snprintf(err, sizeof(err), "the client went away");
         goto done;
@@ -380,12 +381,12 @@ done:
         runner_registry_spawn_end(svc->reg, s->runner->id, service_now_ms());
     flamed_log(rc == 0 ? LOG_INFO : LOG_WARN, "spawn_done",
                "runner_id=%s pool=%s status=%s exit_code=%d stdout_bytes=%llu stderr_bytes=%llu duration_ms=%lld",
-               s->runner->id, s->runner->pool, flame_grpc_status_name(flame_error_grpc_status(rc)),
+               s->runner->id, s->runner->pool, status_name_of(rc),
                exit_code, (unsigned long long)s->bytes_out, (unsigned long long)s->bytes_err,
                (long long)(service_now_ms() - t0));
     if (rc == FLAME_ENOMEM && !err[0])
         snprintf(err, sizeof(err), "out of memory");
-    rpc_call_finish(call, rc, reason, err, NULL);
+    call_finish(call, rc, reason, err, NULL);
     /* The answer is out: now wait for a SIGTERMed command, SIGKILL if it lingers. */
     if (signalled && exec_id)
         kill_exec_later(svc, exec_id, s->runner->container_id, signalled);
@@ -395,26 +396,26 @@ done:
     request_strv_free(env);
 }
 
-void service_spawn(rpc_call *call)
+void service_spawn(svc_call *call)
 {
-    struct service *svc = rpc_call_context(call);
-    const Flame__V1__SpawnRequest *req = (const Flame__V1__SpawnRequest *)rpc_call_request(call);
+    struct service *svc = call->service;
+    const Flame__V1__SpawnRequest *req = (const Flame__V1__SpawnRequest *)call->request;
     char err[1024];
     int rc = request_spawn_validate(req, err, sizeof(err));
     if (rc < 0) {
-        rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);
+        call_finish(call, rc, "INVALID_REQUEST", err, NULL);
         return;
     }
     if ((rc = policy_check_spawn(svc->policy, req, err, sizeof(err))) < 0) {
-        rpc_call_finish(call, rc, "LIMIT_EXCEEDED", err, NULL);
+        call_finish(call, rc, "LIMIT_EXCEEDED", err, NULL);
         return;
     }
     struct spawn *s = calloc(1, sizeof(*s));
     if (!s) {
-        rpc_call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
         return;
     }
-    rpc_call_set_state(call, s, spawn_free);
+    call_set_state(call, s, spawn_free);
     s->call = call;
     s->runner = runner_registry_get(svc->reg, req->runner_id);
     service_audit(call, "runner_id=%s argv0=%.64s", req->runner_id, req->argv[0]);
@@ -426,7 +427,7 @@ void service_spawn(rpc_call *call)
     if (!s->runner) {
         snprintf(err, sizeof(err), "runner '%s' not found: List shows the current runners",
                  req->runner_id);
-        rpc_call_finish(call, FLAME_ENOTFOUND, "RUNNER_NOT_FOUND", err, NULL);
+        call_finish(call, FLAME_ENOTFOUND, "RUNNER_NOT_FOUND", err, NULL);
         return;
     }
     if (s->runner->state != FLAME__V1__RUNNER_STATE__RUNNER_STATE_RUNNING) {
@@ -437,11 +438,11 @@ void service_spawn(rpc_call *call)
             snprintf(err, sizeof(err), "runner %s is %s (exit code %d), not RUNNING: boot a new "
                                        "runner", s->runner->id, runner_state_name(s->runner->state),
                      s->runner->exit_code);
-        rpc_call_finish(call, FLAME_EPRECONDITION, "RUNNER_NOT_RUNNING", err, NULL);
+        call_finish(call, FLAME_EPRECONDITION, "RUNNER_NOT_RUNNING", err, NULL);
         return;
     }
     s->deadline_ms = req->timeout_ms ? service_now_ms() + req->timeout_ms : INT64_MAX;
-    if ((rc = rpc_call_run_worker(call, spawn_worker)) < 0)
-        rpc_call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
+    if ((rc = call_run_blocking(call, spawn_worker)) < 0)
+        call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
                                                     "Spawn and Shutdown calls: retry later", NULL);
 }

@@ -26,7 +26,7 @@
 
 struct watch {
     pthread_mutex_t mu;
-    rpc_call *call;
+    svc_call *call;
     struct service *svc;
     hub_watcher *watcher;
     int sending;  /* a send (or the initial metadata) is in flight */
@@ -47,7 +47,7 @@ static void watch_free(void *p)
     mem_trim_note(); /* the call itself goes now: the trim waits for the burst's last */
 }
 
-static void on_sent(rpc_call *call, int ok);
+static void on_sent(svc_call *call, int ok);
 
 /* Send the next queued event or end the stream. Caller holds w->mu, nothing in flight. */
 static void pump_locked(struct watch *w)
@@ -59,10 +59,10 @@ static void pump_locked(struct watch *w)
     switch (event_hub_pop(w->watcher, &ev, &last)) {
     case HUB_POP_EVENT:
         w->sending = 1;
-        if (rpc_call_send_packed(w->call, ev->data, ev->len, on_sent) < 0) {
+        if (w->call->ops->send_packed(w->call, ev->data, ev->len, on_sent) < 0) {
             w->sending = 0;
             w->done = 1;
-            rpc_call_finish(w->call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+            call_finish(w->call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
         }
         hub_event_unref(ev);
         break;
@@ -77,12 +77,12 @@ static void pump_locked(struct watch *w)
         w->done = 1;
         flamed_log(LOG_WARN, "watch_overflow", "last_sequence=%llu", (unsigned long long)last);
         metrics_watch_dropped();
-        rpc_call_finish(w->call, FLAME_EEXHAUSTED, "WATCH_TOO_SLOW", msg, NULL);
+        call_finish(w->call, FLAME_EEXHAUSTED, "WATCH_TOO_SLOW", msg, NULL);
         break;
     }
     case HUB_POP_CLOSED:
         w->done = 1;
-        rpc_call_finish(w->call, FLAME_EUNAVAILABLE, "SHUTTING_DOWN",
+        call_finish(w->call, FLAME_EUNAVAILABLE, "SHUTTING_DOWN",
                         "flamed is shutting down: reconnect and Watch again", NULL);
         break;
     }
@@ -97,18 +97,18 @@ static void watch_kick(void *ud)
     pthread_mutex_unlock(&w->mu);
 }
 
-static void on_sent(rpc_call *call, int ok)
+static void on_sent(svc_call *call, int ok)
 {
-    struct watch *w = rpc_call_state(call);
+    struct watch *w = call->state;
     pthread_mutex_lock(&w->mu);
     w->sending = 0;
     if (w->finish_pending) {
         w->finish_pending = 0;
-        rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+        call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
     } else if (!ok) {
         if (!w->done) {
             w->done = 1;
-            rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+            call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
         }
     } else {
         pump_locked(w);
@@ -116,9 +116,9 @@ static void on_sent(rpc_call *call, int ok)
     pthread_mutex_unlock(&w->mu);
 }
 
-static void on_close(rpc_call *call)
+static void on_close(svc_call *call)
 {
-    struct watch *w = rpc_call_state(call);
+    struct watch *w = call->state;
     hub_watcher *hw;
     pthread_mutex_lock(&w->mu);
     w->closed = 1;
@@ -128,7 +128,7 @@ static void on_close(rpc_call *call)
         if (w->sending)
             w->finish_pending = 1;
         else
-            rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+            call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
     }
     pthread_mutex_unlock(&w->mu);
     /* Outside w->mu: the hub's lock comes before ours. */
@@ -143,10 +143,10 @@ static void on_close(rpc_call *call)
     mem_trim_note();
 }
 
-void service_watch(rpc_call *call)
+void service_watch(svc_call *call)
 {
-    struct service *svc = rpc_call_context(call);
-    const Flame__V1__WatchRequest *req = (const Flame__V1__WatchRequest *)rpc_call_request(call);
+    struct service *svc = call->service;
+    const Flame__V1__WatchRequest *req = (const Flame__V1__WatchRequest *)call->request;
     char err[256];
     int rc = request_pool_validate(req->pool, err, sizeof(err));
     if (rc == 0 && req->runner_id && req->runner_id[0])
@@ -154,22 +154,22 @@ void service_watch(rpc_call *call)
     if (rc == 0)
         rc = request_key_validate(req->parent_id, "parent_id", 256, err, sizeof(err));
     if (rc < 0) {
-        rpc_call_finish(call, rc, "INVALID_REQUEST", err, NULL);
+        call_finish(call, rc, "INVALID_REQUEST", err, NULL);
         return;
     }
     struct watch *w = calloc(1, sizeof(*w));
     if (!w) {
-        rpc_call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
         return;
     }
     pthread_mutex_init(&w->mu, NULL);
     w->call = call;
     w->svc = svc;
-    rpc_call_set_state(call, w, watch_free);
+    call_set_state(call, w, watch_free);
     /* Hold the pump until the initial metadata is out: sending = 1. */
     w->sending = 1;
     hub_watcher *hw = NULL;
-    const struct rpc_identity *id = rpc_call_identity(call);
+    const struct caller_identity *id = call->identity;
     rc = runner_registry_watch_resume(svc->reg, req->pool, req->runner_id, req->include_existing,
                                       req->after_sequence, id->pools, id->pools ? id->n_pools : 0,
                                       svc->cfg.watch_queue_max, watch_kick, w, &hw);
@@ -177,11 +177,11 @@ void service_watch(rpc_call *call)
         w->sending = 0;
         w->done = 1;
         if (rc == FLAME_ERANGE)
-            rpc_call_finish(call, rc, "WATCH_HISTORY_GONE",
+            call_finish(call, rc, "WATCH_HISTORY_GONE",
                             "after_sequence is older than flamed's event history (or from another "
                             "flamed process): List, then Watch again without after_sequence", NULL);
         else
-            rpc_call_finish(call, rc, NULL, "out of memory", NULL);
+            call_finish(call, rc, NULL, "out of memory", NULL);
         return;
     }
     if (req->after_sequence)
@@ -195,16 +195,16 @@ void service_watch(rpc_call *call)
     pthread_mutex_lock(&w->mu);
     w->watcher = hw;
     pthread_mutex_unlock(&w->mu);
-    rpc_call_on_close(call, on_close); /* runs at once if the call already ended */
-    if (rpc_call_send_initial_metadata(call, on_sent) != 0) {
+    call->ops->on_close(call, on_close); /* runs at once if the call already ended */
+    if (call->ops->send_initial_metadata(call, on_sent) != 0) {
         pthread_mutex_lock(&w->mu);
         w->sending = 0;
         if (w->finish_pending) {
             w->finish_pending = 0;
-            rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+            call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
         } else if (!w->done) {
             w->done = 1;
-            rpc_call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
+            call_finish(call, FLAME_ECANCELLED, NULL, "the client went away", NULL);
         }
         pthread_mutex_unlock(&w->mu);
     }

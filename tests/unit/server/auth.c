@@ -75,35 +75,35 @@ static void tokens_file_format(void **state)
                           "   # indented comment\n");
     assert_int_equal(rpc_auth_count(a), 3);
 
-    struct rpc_identity id;
+    struct caller_identity id;
     assert_int_equal(rpc_auth_check(a, "Bearer " ADMIN, &id), 0);
     assert_string_equal(id.name, "admin");
     assert_string_equal(id.via, "token");
     assert_null(id.pools);
-    assert_int_equal(rpc_identity_allows_pool(&id, "anything"), 1);
-    assert_int_equal(rpc_identity_allows_pool(&id, ""), 1);
+    assert_int_equal(caller_identity_allows_pool(&id, "anything"), 1);
+    assert_int_equal(caller_identity_allows_pool(&id, ""), 1);
 
     assert_int_equal(rpc_auth_check(a, "Bearer " ALICE, &id), 0);
     assert_string_equal(id.name, "alice");
     assert_int_equal(id.n_pools, 2);
     assert_string_equal(id.pools[0], "pool-a");
     assert_string_equal(id.pools[1], "pool-b");
-    assert_int_equal(rpc_identity_allows_pool(&id, "pool-a"), 1);
-    assert_int_equal(rpc_identity_allows_pool(&id, "pool-b"), 1);
-    assert_int_equal(rpc_identity_allows_pool(&id, "pool-c"), 0);
-    assert_int_equal(rpc_identity_allows_pool(&id, "pool"), 0);
-    assert_int_equal(rpc_identity_allows_pool(&id, "pool-a "), 0);
-    assert_int_equal(rpc_identity_allows_pool(&id, "default"), 0);
-    assert_int_equal(rpc_identity_allows_pool(&id, NULL), 0);
+    assert_int_equal(caller_identity_allows_pool(&id, "pool-a"), 1);
+    assert_int_equal(caller_identity_allows_pool(&id, "pool-b"), 1);
+    assert_int_equal(caller_identity_allows_pool(&id, "pool-c"), 0);
+    assert_int_equal(caller_identity_allows_pool(&id, "pool"), 0);
+    assert_int_equal(caller_identity_allows_pool(&id, "pool-a "), 0);
+    assert_int_equal(caller_identity_allows_pool(&id, "default"), 0);
+    assert_int_equal(caller_identity_allows_pool(&id, NULL), 0);
 
     assert_int_equal(rpc_auth_check(a, "Bearer " BOB, &id), 0);
     assert_string_equal(id.name, "bob");
     assert_int_equal(id.n_pools, 1);
-    assert_int_equal(rpc_identity_allows_pool(&id, "solo"), 1);
+    assert_int_equal(caller_identity_allows_pool(&id, "solo"), 1);
     rpc_auth_free(a);
 
     /* No identity: everything allowed (auth off). */
-    assert_int_equal(rpc_identity_allows_pool(NULL, "x"), 1);
+    assert_int_equal(caller_identity_allows_pool(NULL, "x"), 1);
     /* A file without a trailing newline; CRLF line ends. */
     a = load_ok("admin:" ADMIN);
     assert_int_equal(rpc_auth_count(a), 1);
@@ -141,7 +141,7 @@ static void checking_authorization_values(void **state)
 {
     (void)state;
     rpc_auth *a = load_ok("admin:" ADMIN "\nalice:" ALICE ":pool-a\n");
-    struct rpc_identity id = {0};
+    struct caller_identity id = {0};
     static const char *const bad[] = {
         NULL,
         "",
@@ -186,7 +186,7 @@ static void exactly_one_authorization_header_is_accepted(void **state)
 {
     (void)state;
     rpc_auth *a = load_ok("admin:" ADMIN "\nalice:" ALICE ":pool-a\n");
-    struct rpc_identity id = {0};
+    struct caller_identity id = {0};
     const char *why = NULL;
 
     assert_int_equal(rpc_auth_check_headers(a, 1, "Bearer " ALICE, &id, &why), 0);
