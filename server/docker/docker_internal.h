@@ -165,8 +165,10 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
 /* ------------------------------------------------------------- text helpers */
 
 /**
- * Percent-encode s into out. `keep` lists extra characters left as they are
- * (besides A-Za-z0-9-._~). @return 0 or FLAME_EINVALID (does not fit).
+ * Percent-encode s into out (curl_easy_escape: RFC 3986, all but A-Za-z0-9-._~
+ * as %XX). `keep` lists extra characters left as they are, or NULL.
+ * @return 0, FLAME_EINVALID (does not fit outlen bytes with the NUL) or
+ *         FLAME_ENOMEM. Thread-safe.
  */
 int docker__escape(const char *s, const char *keep, char *out, size_t outlen);
 

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,28 +196,40 @@ int docker__fmt(char *out, size_t outlen, const char *fmt, ...)
     return 0;
 }
 
+/* curl_easy_escape does the encoding (RFC 3986: all but A-Za-z0-9-._~); only
+ * the runs between `keep` characters go through it. */
 int docker__escape(const char *s, const char *keep, char *out, size_t outlen)
 {
-    static const char hex[] = "0123456789ABCDEF";
     size_t o = 0;
-    unsigned char ch;
 
     if (!out || outlen == 0)
         return FLAME_EINVALID;
-    for (; *s; s++) {
-        ch = (unsigned char)*s;
-        if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~' ||
-            (keep && strchr(keep, ch))) {
-            if (o + 1 >= outlen)
+    for (;;) {
+        size_t n = keep ? strcspn(s, keep) : strlen(s);
+
+        if (n > INT_MAX)
+            return FLAME_EINVALID;
+        if (n > 0) {
+            char *e = curl_easy_escape(NULL, s, (int)n); /* the handle is unused */
+            size_t en;
+
+            if (!e)
+                return FLAME_ENOMEM;
+            en = strlen(e);
+            if (o + en >= outlen) {
+                curl_free(e);
                 return FLAME_EINVALID;
-            out[o++] = (char)ch;
-        } else {
-            if (o + 3 >= outlen)
-                return FLAME_EINVALID;
-            out[o++] = '%';
-            out[o++] = hex[ch >> 4];
-            out[o++] = hex[ch & 15];
+            }
+            memcpy(out + o, e, en);
+            o += en;
+            curl_free(e);
         }
+        s += n;
+        if (!*s)
+            break;
+        if (o + 1 >= outlen)
+            return FLAME_EINVALID;
+        out[o++] = *s++; /* a `keep` character, as it is */
     }
     out[o] = '\0';
     return 0;
