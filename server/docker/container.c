@@ -234,33 +234,14 @@ done:
 int docker_container_inspect(docker_client *c, const char *id, cJSON **out, char *err,
                              size_t errlen)
 {
-    struct docker__response r;
     char path[DOCKER__PATH_MAX];
     int rc;
 
-    memset(&r, 0, sizeof r);
     if (out)
         *out = NULL;
     if ((rc = docker__container_path(id, "/json", path, sizeof path, err, errlen)) < 0)
-        goto done;
-    if ((rc = docker__do(c, "GET", path, NULL, DOCKER__CALL_TIMEOUT_MS, &r, err, errlen)) < 0)
-        goto done;
-    if (r.status != 200) {
-        rc = docker__response_error(&r, err, errlen, "inspect container '%s'", id);
-        goto done;
-    }
-    if (!cJSON_IsObject(r.json)) {
-        rc = docker__fail(err, errlen, FLAME_ERROR,
-                          "inspect container '%s': Docker sent no JSON object", id);
-        goto done;
-    }
-    if (out) {
-        *out = r.json;
-        r.json = NULL;
-    }
-done:
-    docker__response_free(&r);
-    return rc;
+        return rc;
+    return docker__inspect(c, path, "container", id, out, err, errlen);
 }
 
 int docker_container_list(docker_client *c, const char *label, cJSON **out, char *err,

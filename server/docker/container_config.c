@@ -19,27 +19,6 @@ static int docker__add(cJSON *obj, const char *key, cJSON *item)
     return 0;
 }
 
-/* A JSON array of strings from a NULL-terminated vector. */
-static int docker__add_strv(cJSON *obj, const char *key, const char *const *v)
-{
-    cJSON *arr, *s;
-    size_t i;
-
-    arr = cJSON_AddArrayToObject(obj, key);
-    if (!arr)
-        return FLAME_ENOMEM;
-    for (i = 0; v[i]; i++) {
-        s = cJSON_CreateString(v[i]);
-        if (!s)
-            return FLAME_ENOMEM;
-        if (!cJSON_AddItemToArray(arr, s)) {
-            cJSON_Delete(s);
-            return FLAME_ENOMEM;
-        }
-    }
-    return 0;
-}
-
 static int docker__is_array_of_objects(const cJSON *a)
 {
     const cJSON *e;

@@ -127,6 +127,18 @@ int docker__response_error(const struct docker__response *r, char *err, size_t e
 int docker__do(docker_client *c, const char *method, const char *path, const cJSON *body,
                long timeout_ms, struct docker__response *r, char *err, size_t errlen);
 
+/**
+ * The inspect skeleton of containers, networks and images: GET path (30 s
+ * timeout) and expect HTTP 200 with a JSON object.
+ * @param kind, name  for messages: "inspect <kind> '<name>': <Docker's message>".
+ * @param[out] out    the object, owned by the caller (cJSON_Delete); NULL: not kept.
+ * @return 0; FLAME_ENOTFOUND for HTTP 404 only (callers may replace the
+ *         message with a hint); another status's code (docker__status_code);
+ *         FLAME_ERROR when the body is no JSON object; transport codes.
+ */
+int docker__inspect(docker_client *c, const char *path, const char *kind, const char *name,
+                    cJSON **out, char *err, size_t errlen);
+
 /* ------------------------------------------------------------- streams */
 
 /** A long request on its own handle, driven by a private multi handle. */
@@ -175,6 +187,12 @@ int docker__escape(const char *s, const char *keep, char *out, size_t outlen);
 /** snprintf that reports truncation: 0 or FLAME_EINVALID. */
 int docker__fmt(char *out, size_t outlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/**
+ * obj[key] = a JSON array of the strings of v (NULL-terminated; copied).
+ * @return 0 or FLAME_ENOMEM (obj may then hold a partial array: delete obj).
+ */
+int docker__add_strv(cJSON *obj, const char *key, const char *const *v);
 
 /** Copy a JSON string field (or "") into out, truncating. */
 void docker__copy_string(char *out, size_t outlen, const cJSON *obj, const char *key);

@@ -30,25 +30,6 @@ static int docker__exec_path(const char *exec_id, const char *suffix, char *path
     return 0;
 }
 
-static int docker__strv(cJSON *obj, const char *key, const char *const *v)
-{
-    cJSON *arr = cJSON_AddArrayToObject(obj, key), *s;
-    size_t i;
-
-    if (!arr)
-        return FLAME_ENOMEM;
-    for (i = 0; v[i]; i++) {
-        s = cJSON_CreateString(v[i]);
-        if (!s)
-            return FLAME_ENOMEM;
-        if (!cJSON_AddItemToArray(arr, s)) {
-            cJSON_Delete(s);
-            return FLAME_ENOMEM;
-        }
-    }
-    return 0;
-}
-
 int docker_exec_create(docker_client *c, const char *container_id, const char *const *argv,
                        const char *const *env, const char *working_dir, const char *user,
                        char **exec_id, char *err, size_t errlen)
@@ -76,7 +57,7 @@ int docker_exec_create(docker_client *c, const char *container_id, const char *c
     if (!body || !cJSON_AddFalseToObject(body, "AttachStdin") ||
         !cJSON_AddTrueToObject(body, "AttachStdout") ||
         !cJSON_AddTrueToObject(body, "AttachStderr") || !cJSON_AddFalseToObject(body, "Tty") ||
-        docker__strv(body, "Cmd", argv) < 0 || (env && docker__strv(body, "Env", env) < 0) ||
+        docker__add_strv(body, "Cmd", argv) < 0 || (env && docker__add_strv(body, "Env", env) < 0) ||
         (working_dir && *working_dir &&
          !cJSON_AddStringToObject(body, "WorkingDir", working_dir)) ||
         (user && *user && !cJSON_AddStringToObject(body, "User", user))) {

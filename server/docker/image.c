@@ -9,42 +9,20 @@
 
 int docker_image_inspect(docker_client *c, const char *ref, cJSON **out, char *err, size_t errlen)
 {
-    struct docker__response r;
     char esc[DOCKER__PATH_MAX / 2], path[DOCKER__PATH_MAX];
     int rc;
 
-    memset(&r, 0, sizeof r);
     if (out)
         *out = NULL;
     if ((rc = docker__check_name("image reference", ref, err, errlen)) < 0)
-        goto done;
+        return rc;
     if (docker__escape(ref, "/:@", esc, sizeof esc) < 0 ||
-        docker__fmt(path, sizeof path, "/images/%s/json", esc) < 0) {
-        rc = docker__fail(err, errlen, FLAME_EINVALID, "image reference too long");
-        goto done;
-    }
-    if ((rc = docker__do(c, "GET", path, NULL, 30000, &r, err, errlen)) < 0)
-        goto done;
-    if (r.status == 404) {
+        docker__fmt(path, sizeof path, "/images/%s/json", esc) < 0)
+        return docker__fail(err, errlen, FLAME_EINVALID, "image reference too long");
+    rc = docker__inspect(c, path, "image", ref, out, err, errlen);
+    if (rc == FLAME_ENOTFOUND)
         rc = docker__fail(err, errlen, FLAME_ENOTFOUND,
                           "image '%s' not found locally: pull it with `docker pull %s`", ref, ref);
-        goto done;
-    }
-    if (r.status != 200) {
-        rc = docker__response_error(&r, err, errlen, "inspect image '%s'", ref);
-        goto done;
-    }
-    if (!cJSON_IsObject(r.json)) {
-        rc = docker__fail(err, errlen, FLAME_ERROR,
-                          "inspect image '%s': Docker sent no JSON object", ref);
-        goto done;
-    }
-    if (out) {
-        *out = r.json;
-        r.json = NULL;
-    }
-done:
-    docker__response_free(&r);
     return rc;
 }
 

@@ -25,38 +25,18 @@ static int docker__network_path(const char *name, char *path, size_t pathlen, ch
 int docker_network_inspect(docker_client *c, const char *name, cJSON **out, char *err,
                            size_t errlen)
 {
-    struct docker__response r;
     char path[DOCKER__PATH_MAX];
     int rc;
 
-    memset(&r, 0, sizeof r);
     if (out)
         *out = NULL;
     if ((rc = docker__network_path(name, path, sizeof path, err, errlen)) < 0)
-        goto done;
-    if ((rc = docker__do(c, "GET", path, NULL, 30000, &r, err, errlen)) < 0)
-        goto done;
-    if (r.status == 404) {
+        return rc;
+    rc = docker__inspect(c, path, "network", name, out, err, errlen);
+    if (rc == FLAME_ENOTFOUND)
         rc = docker__fail(err, errlen, FLAME_ENOTFOUND,
                           "network '%s' not found: create it with `docker network create %s`", name,
                           name);
-        goto done;
-    }
-    if (r.status != 200) {
-        rc = docker__response_error(&r, err, errlen, "inspect network '%s'", name);
-        goto done;
-    }
-    if (!cJSON_IsObject(r.json)) {
-        rc = docker__fail(err, errlen, FLAME_ERROR,
-                          "inspect network '%s': Docker sent no JSON object", name);
-        goto done;
-    }
-    if (out) {
-        *out = r.json;
-        r.json = NULL;
-    }
-done:
-    docker__response_free(&r);
     return rc;
 }
 

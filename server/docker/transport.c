@@ -235,6 +235,23 @@ int docker__escape(const char *s, const char *keep, char *out, size_t outlen)
     return 0;
 }
 
+int docker__add_strv(cJSON *obj, const char *key, const char *const *v)
+{
+    cJSON *arr = cJSON_AddArrayToObject(obj, key), *s;
+
+    if (!arr)
+        return FLAME_ENOMEM;
+    for (size_t i = 0; v[i]; i++) {
+        if (!(s = cJSON_CreateString(v[i])))
+            return FLAME_ENOMEM;
+        if (!cJSON_AddItemToArray(arr, s)) {
+            cJSON_Delete(s);
+            return FLAME_ENOMEM;
+        }
+    }
+    return 0;
+}
+
 void docker__copy_string(char *out, size_t outlen, const cJSON *obj, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -761,6 +778,35 @@ done:
     }
     curl_slist_free_all(hdrs);
     cJSON_free(json_text);
+    return rc;
+}
+
+int docker__inspect(docker_client *c, const char *path, const char *kind, const char *name,
+                    cJSON **out, char *err, size_t errlen)
+{
+    struct docker__response r;
+    int rc;
+
+    memset(&r, 0, sizeof r);
+    if (out)
+        *out = NULL;
+    if ((rc = docker__do(c, "GET", path, NULL, 30000, &r, err, errlen)) < 0)
+        goto done;
+    if (r.status != 200) {
+        rc = docker__response_error(&r, err, errlen, "inspect %s '%s'", kind, name);
+        goto done;
+    }
+    if (!cJSON_IsObject(r.json)) {
+        rc = docker__fail(err, errlen, FLAME_ERROR, "inspect %s '%s': Docker sent no JSON object",
+                          kind, name);
+        goto done;
+    }
+    if (out) {
+        *out = r.json;
+        r.json = NULL;
+    }
+done:
+    docker__response_free(&r);
     return rc;
 }
 
