@@ -22,6 +22,7 @@ typedef struct cli {
     const char *addr;       /* --addr, $FLAMED_ADDR or the default socket */
     const char *token_file; /* --token-file or NULL */
     int json;               /* --json */
+    int quiet;              /* -q, --quiet: no progress lines */
     uint32_t timeout_ms;    /* unary deadline for cli_client(); 0: libflame's (120 s) */
     flame_client *client;   /* opened by cli_client() */
 } cli;
@@ -149,6 +150,27 @@ void cli_json_string(FILE *f, const char *s);
 /** Write a runner as one JSON object (proto field names, no newline). */
 void cli_json_runner(FILE *f, const flame_runner *r);
 
+/* ------------------------------------------------------------ progress (progress.c) */
+
+/**
+ * 1 when progress lines go out: stderr is a terminal, and neither --json nor
+ * -q/--quiet was given. Thread-safe (reads g).
+ */
+int cli_progress_on(const cli *g);
+/**
+ * Show one transient status line on stderr, replacing the previous one (only
+ * when cli_progress_on()). Not thread-safe: call from flamectl's main thread.
+ */
+void cli_progress(const cli *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Erase the status line (only when cli_progress_on()). */
+void cli_progress_done(const cli *g);
+/** "10 s" for whole seconds, else "1500 ms"; returns buf. */
+const char *cli_duration(uint32_t ms, char *buf, size_t buflen);
+/** The line for a Boot: what it does and how long it may wait (boot_timeout_ms, 0: 30 s). */
+void cli_progress_boot(const cli *g, const flame_boot_request *req);
+/** The line for a Shutdown: SIGTERM sent, up to timeout_ms (0: 10 s) before SIGKILL. */
+void cli_progress_shutdown(const cli *g, const char *runner_id, uint32_t timeout_ms);
+
 /* ------------------------------------------------------------ spawn (cmd_spawn.c) */
 
 /**
@@ -157,6 +179,15 @@ void cli_json_runner(FILE *f, const flame_runner *r);
  * @return flame_client_spawn()'s result; st explains a cancellation.
  */
 int cli_spawn(flame_client *c, const flame_spawn_request *req, int *exit_code, flame_status *st);
+
+/**
+ * As cli_spawn(), writing JSON lines to stdout instead of the raw output (with
+ * --json): {"type":"started","exec_id":...}, {"type":"stdout"|"stderr",
+ * "data":TEXT} (or "data_base64" when a chunk is not valid UTF-8), and last
+ * {"type":"exited","exit_code":N}. Each line is flushed as it is written.
+ */
+int cli_spawn_json(flame_client *c, const flame_spawn_request *req, int *exit_code,
+                   flame_status *st);
 
 /* ------------------------------------------------------------ health (cmd_health.c) */
 

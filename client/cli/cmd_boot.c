@@ -146,7 +146,10 @@ static int boot_run(cli *g, int argc, char **argv)
         rc = flame_error_exit_code(err);
         goto done;
     }
-    if ((err = flame_client_boot(c, &b.req, &r, &st)) < 0) {
+    cli_progress_boot(g, &b.req);
+    err = flame_client_boot(c, &b.req, &r, &st);
+    cli_progress_done(g);
+    if (err < 0) {
         rc = cli_fail(err, &st);
         goto done;
     }

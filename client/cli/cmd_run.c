@@ -40,7 +40,7 @@ static int run_run(cli *g, int argc, char **argv)
     struct run_opts o;
     cli_args args = {0};
     flame_client *c;
-    flame_runner *r = NULL;
+    flame_runner *r = NULL, *final = NULL;
     flame_spawn_request sreq;
     flame_status st, sd_st;
     int err, sd_err, rc = 0, code = 0;
@@ -65,9 +65,17 @@ static int run_run(cli *g, int argc, char **argv)
     }
     /* From here SIGINT only sets a flag: the runner must be shut down. */
     cli_trap_signals("flamectl: interrupted, shutting the runner down (again to force)\n");
-    if ((err = flame_client_boot(c, &o.boot.req, &r, &st)) < 0) {
+    cli_progress_boot(g, &o.boot.req);
+    err = flame_client_boot(c, &o.boot.req, &r, &st);
+    cli_progress_done(g);
+    if (err < 0) {
         rc = cli_fail(err, &st);
         goto done;
+    }
+    if (g->json) {
+        fputs("{\"type\":\"booted\",\"runner\":", stdout);
+        cli_json_runner(stdout, r);
+        fputs("}\n", stdout);
     }
     if (cli_interrupted()) {
         err = FLAME_ECANCELLED;
@@ -76,12 +84,20 @@ static int run_run(cli *g, int argc, char **argv)
         sreq.runner_id = r->id;
         sreq.argv = (const char *const *)args.tail;
         sreq.timeout_ms = o.timeout_ms;
-        if ((err = cli_spawn(c, &sreq, &code, &st)) < 0)
+        if ((err = (g->json ? cli_spawn_json : cli_spawn)(c, &sreq, &code, &st)) < 0)
             rc = cli_fail(err, &st);
         else
             rc = code & 0xff;
     }
-    if ((sd_err = flame_client_shutdown(c, r->id, o.shutdown_timeout_ms, NULL, &sd_st)) < 0) {
+    cli_progress_shutdown(g, r->id, o.shutdown_timeout_ms);
+    sd_err = flame_client_shutdown(c, r->id, o.shutdown_timeout_ms, g->json ? &final : NULL, &sd_st);
+    cli_progress_done(g);
+    if (sd_err == 0 && g->json) {
+        fputs("{\"type\":\"shut_down\",\"runner\":", stdout);
+        cli_json_runner(stdout, final);
+        fputs("}\n", stdout);
+    }
+    if (sd_err < 0) {
         int sd_rc = cli_fail(sd_err, &sd_st);
 
         fprintf(stderr, "flamectl: runner %s may still be running\n", r->id);
@@ -90,6 +106,7 @@ static int run_run(cli *g, int argc, char **argv)
     }
 done:
     flame_runner_free(r);
+    flame_runner_free(final);
     free(args.pos);
     cli_boot_free(&o.boot);
     return rc;
@@ -101,7 +118,9 @@ const cli_cmd cli_cmd_run = {
     "usage: flamectl run --image IMAGE [OPTIONS] [--] ARGV...\n"
     "\n"
     "Boot a runner, run ARGV in it (as `spawn`), then shut the runner down, also\n"
-    "on error or Ctrl-C. Exits with the command's exit code.\n"
+    "on error or Ctrl-C. Exits with the command's exit code. With --json, JSON\n"
+    "lines: {\"type\":\"booted\",\"runner\":...}, the command's lines as `spawn\n"
+    "--json` prints them, then {\"type\":\"shut_down\",\"runner\":...}.\n"
     "\n"
     "Options:\n" CLI_BOOT_OPTIONS_HELP
     "  -t, --timeout MS   kill the command after MS milliseconds\n"

@@ -42,7 +42,10 @@ static int shutdown_run(cli *g, int argc, char **argv)
         rc = flame_error_exit_code(err);
         goto done;
     }
-    if ((err = flame_client_shutdown(c, args.pos[0], timeout_ms, &r, &st)) < 0) {
+    cli_progress_shutdown(g, args.pos[0], timeout_ms);
+    err = flame_client_shutdown(c, args.pos[0], timeout_ms, &r, &st);
+    cli_progress_done(g);
+    if (err < 0) {
         rc = cli_fail(err, &st);
         goto done;
     }

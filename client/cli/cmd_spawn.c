@@ -72,6 +72,115 @@ int cli_spawn(flame_client *c, const flame_spawn_request *req, int *exit_code, f
     return err;
 }
 
+/* ---- --json: one JSON object per line ---- */
+
+struct json_state {
+    int write_failed;
+};
+
+/* 1 when p[0..len) is valid UTF-8 without NUL (a JSON string carries it as text). */
+static int is_utf8_text(const unsigned char *p, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned c = p[i];
+        size_t n;            /* continuation bytes */
+        unsigned lo = 0x80, hi = 0xbf; /* range of the first continuation byte */
+
+        if (c == 0)
+            return 0;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 1;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 2, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 3, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+        else
+            return 0; /* a continuation byte first, an overlong lead, or above U+10FFFF */
+        if (len - i <= n || p[i + 1] < lo || p[i + 1] > hi)
+            return 0;
+        for (size_t k = 2; k <= n; k++)
+            if ((p[i + k] & 0xc0) != 0x80)
+                return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+static void put_base64(FILE *f, const unsigned char *p, size_t len)
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    fputc('"', f);
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0) |
+                     (i + 2 < len ? p[i + 2] : 0);
+
+        fputc(a[v >> 18 & 63], f);
+        fputc(a[v >> 12 & 63], f);
+        fputc(i + 1 < len ? a[v >> 6 & 63] : '=', f);
+        fputc(i + 2 < len ? a[v & 63] : '=', f);
+    }
+    fputc('"', f);
+}
+
+static void json_started(void *ud, const char *exec_id)
+{
+    struct json_state *j = ud;
+
+    fputs("{\"type\":\"started\",\"exec_id\":", stdout);
+    cli_json_string(stdout, exec_id);
+    fputs("}\n", stdout);
+    j->write_failed |= fflush(stdout) != 0;
+}
+
+static int json_output(void *ud, int stream, const void *data, size_t len)
+{
+    struct json_state *j = ud;
+    char *text;
+
+    printf("{\"type\":\"%s\",", stream == 2 ? "stderr" : "stdout");
+    if (is_utf8_text(data, len) && (text = strndup(data, len))) {
+        fputs("\"data\":", stdout);
+        cli_json_string(stdout, text);
+        free(text);
+    } else {
+        fputs("\"data_base64\":", stdout);
+        put_base64(stdout, data, len);
+    }
+    fputs("}\n", stdout);
+    if (fflush(stdout) != 0)
+        j->write_failed = 1;
+    return j->write_failed; /* cancel: nobody reads the output any more */
+}
+
+int cli_spawn_json(flame_client *c, const flame_spawn_request *req, int *exit_code,
+                   flame_status *st)
+{
+    struct json_state j = {0};
+    flame_spawn_handler h;
+    int err;
+
+    memset(&h, 0, sizeof(h));
+    h.on_started = json_started;
+    h.on_output = json_output;
+    h.on_tick = on_tick;
+    h.ud = &j;
+    fflush(stdout);
+    err = flame_client_spawn(c, req, &h, exit_code, st);
+    if (err == 0) {
+        printf("{\"type\":\"exited\",\"exit_code\":%d}\n", *exit_code);
+        fflush(stdout);
+    } else if (err == FLAME_ECANCELLED && st && (j.write_failed || cli_interrupted())) {
+        snprintf(st->message, sizeof(st->message), "%s; the command was killed",
+                 j.write_failed ? "could not write the command's output" : "interrupted");
+    }
+    return err;
+}
+
 enum { S_ENV = 'e', S_WORKDIR = 'w', S_TIMEOUT = 't', S_USER = 'u' };
 
 static const struct option spawn_opts[] = {
@@ -126,7 +235,7 @@ static int spawn_run(cli *g, int argc, char **argv)
         goto done;
     }
     cli_trap_signals("flamectl: interrupted, stopping the command\n");
-    if ((err = cli_spawn(c, &s.req, &code, &st)) < 0) {
+    if ((err = (g->json ? cli_spawn_json : cli_spawn)(c, &s.req, &code, &st)) < 0) {
         rc = cli_fail(err, &st);
         goto done;
     }
@@ -143,7 +252,10 @@ const cli_cmd cli_cmd_spawn = {
     "usage: flamectl spawn RUNNER_ID [OPTIONS] [--] ARGV...\n"
     "\n"
     "Run ARGV (no shell) in the runner; its stdout and stderr go to ours as they\n"
-    "arrive. Exits with the command's exit code.\n"
+    "arrive. Exits with the command's exit code. With --json, one JSON object per\n"
+    "line instead: {\"type\":\"started\",\"exec_id\":...}, {\"type\":\"stdout\" or\n"
+    "\"stderr\",\"data\":TEXT} (\"data_base64\" when a chunk is not valid UTF-8), then\n"
+    "{\"type\":\"exited\",\"exit_code\":N}. Stdin is not forwarded.\n"
     "\n"
     "Options:\n"
     "  -e, --env K=V      extra environment variable (repeatable)\n"

@@ -198,7 +198,7 @@ done:
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: flamectl [--addr ADDR] [--token-file FILE] [--json] COMMAND [ARGS...]\n"
+            "usage: flamectl [--addr ADDR] [--token-file FILE] [--json] [-q] COMMAND [ARGS...]\n"
             "\n"
             "Boot, use and shut down FLAME runners through flamed.\n"
             "\n"
@@ -210,7 +210,8 @@ static void usage(FILE *f)
             "Global options:\n"
             "  --addr ADDR        flamed's gRPC address (default $FLAMED_ADDR or %s)\n"
             "  --token-file FILE  send the file's first line as a bearer token\n"
-            "  --json             machine-readable output\n"
+            "  --json             machine-readable output (JSON lines for streams)\n"
+            "  -q, --quiet        no progress lines (they go to stderr, on a terminal only)\n"
             "\n"
             "Run 'flamectl help COMMAND' or 'flamectl COMMAND --help' for a command's options.\n",
             CLI_DEFAULT_ADDR);
@@ -261,6 +262,7 @@ int main(int argc, char **argv)
         {"addr", required_argument, NULL, M_ADDR},
         {"token-file", required_argument, NULL, M_TOKEN_FILE},
         {"json", no_argument, NULL, M_JSON},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, M_VERSION},
         CLI_OPT_END,
@@ -275,11 +277,12 @@ int main(int argc, char **argv)
     g.addr = env_addr && *env_addr ? env_addr : CLI_DEFAULT_ADDR;
     opterr = 0;
     /* "+": the global options end at the verb, whose own options follow it */
-    while ((c = getopt_long(argc, argv, "+:h", global, (longindex = -1, &longindex))) != -1) {
+    while ((c = getopt_long(argc, argv, "+:hq", global, (longindex = -1, &longindex))) != -1) {
         if (longindex >= 0 && (abbrev = cli_long_abbreviated(argv, global, longindex)))
             c = '?';
         switch (c) {
         case M_JSON: g.json = 1; break;
+        case 'q': g.quiet = 1; break;
         case M_ADDR: g.addr = optarg; break;
         case M_TOKEN_FILE: g.token_file = optarg; break;
         case 'h': usage(stdout); return 0;

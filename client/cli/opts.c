@@ -17,12 +17,13 @@
 /* ------------------------------------------------------------ parser */
 
 /* getopt_long vals of the options every verb takes (above any verb's). */
-enum { G_ADDR = 0x1000, G_TOKEN_FILE, G_JSON };
+enum { G_ADDR = 0x1000, G_TOKEN_FILE, G_JSON, G_QUIET };
 
 static const struct option global_opts[] = {
     {"addr", required_argument, NULL, G_ADDR},
     {"token-file", required_argument, NULL, G_TOKEN_FILE},
     {"json", no_argument, NULL, G_JSON},
+    {"quiet", no_argument, NULL, G_QUIET}, /* a verb's own --quiet (ls) comes first */
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -68,7 +69,7 @@ int cli_parse(cli *g, int argc, char **argv, const struct option *const *tables,
     struct option *longopts = NULL;
     char *shorts = NULL;
     size_t n_long = 0, n_short = 0;
-    int err = 0;
+    int err = 0, own_q = 0;
 
     memset(out, 0, sizeof(*out));
     for (size_t t = 0; tables && tables[t]; t++)
@@ -92,12 +93,15 @@ int cli_parse(cli *g, int argc, char **argv, const struct option *const *tables,
         for (const struct option *o = tables[t]; o->name; o++) {
             longopts[n_long++] = *o;
             if (o->val > 0 && o->val < CLI_LONG_ONLY) {
+                own_q |= o->val == 'q';
                 shorts[n_short++] = (char)o->val;
                 if (o->has_arg == required_argument)
                     shorts[n_short++] = ':';
             }
         }
     memcpy(longopts + n_long, global_opts, sizeof(global_opts));
+    if (!own_q)
+        shorts[n_short++] = 'q'; /* the global -q, unless the verb has its own */
 
     opterr = 0; /* errors are printed below, in flamectl's words */
     optind = 0; /* glibc: start afresh (main() parsed the global options) */
@@ -121,6 +125,8 @@ int cli_parse(cli *g, int argc, char **argv, const struct option *const *tables,
             err = unknown_long(verb, abbrev);
             goto done;
         }
+        if (c == 'q' && !own_q)
+            c = G_QUIET;
         switch (c) {
         case '?':
             if (optopt && (o = find_val(longopts, optopt)) && o->has_arg == no_argument &&
@@ -155,6 +161,7 @@ int cli_parse(cli *g, int argc, char **argv, const struct option *const *tables,
         case G_ADDR: g->addr = optarg; break;
         case G_TOKEN_FILE: g->token_file = optarg; break;
         case G_JSON: g->json = 1; break;
+        case G_QUIET: g->quiet = 1; break;
         default:
             if ((err = on_opt(ud, c, optarg)) < 0)
                 goto done;

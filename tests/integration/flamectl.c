@@ -5,8 +5,10 @@
  */
 #include "harness.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 FL_TEST(flamectl_spawn_prints_output_and_exits_with_the_command_code)
 {
@@ -123,6 +125,101 @@ FL_TEST(flamectl_every_verb_prints_its_usage_for_help)
     free(err);
 }
 
+/* --json makes spawn a stream of JSON lines: started, each chunk (text, or
+ * base64 when not UTF-8), exited; the exit code stays the command's. */
+FL_TEST(flamectl_spawn_json_prints_one_object_per_line)
+{
+    flame_runner *r = fl_boot_default(e, NULL);
+    const char *args[] = {"--json", "spawn", r->id, "--", "sh", "-c",
+                          "echo hi; printf '\\377\\376' >&2; exit 3", NULL};
+    char *out = NULL, *err = NULL;
+    int code = fl_flamectl(e, args, &out, &err, 60000);
+    if (code != 3)
+        print_error("flamectl exited %d\nstdout: %s\nstderr: %s\n", code, out, err);
+    assert_int_equal(code, 3);
+    const char *first = "{\"type\":\"started\",\"exec_id\":\"";
+    assert_true(strncmp(out, first, strlen(first)) == 0);
+    fl_assert_contains(out, "\n{\"type\":\"stdout\",\"data\":\"hi\\n\"}\n");
+    fl_assert_contains(out, "\n{\"type\":\"stderr\",\"data_base64\":\"//4=\"}\n");
+    /* exited is the last line */
+    const char *last = "{\"type\":\"exited\",\"exit_code\":3}\n";
+    assert_true(strlen(out) > strlen(last));
+    assert_string_equal(out + strlen(out) - strlen(last), last);
+    assert_string_equal(err, "");
+    free(out);
+    free(err);
+    fl_shutdown(e, r->id);
+    flame_runner_free(r);
+}
+
+/* Run flamectl under `script` (a pseudo-terminal for its stdin, stdout and
+ * stderr); returns what the terminal showed, malloc'd. */
+static char *on_terminal(const fl_env *e, const char *args, int *status)
+{
+    char cmd[1024];
+    char *buf = calloc(1, 65536);
+    size_t n = 0, got;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "script -qec '%s --addr %s %s' /dev/null </dev/null",
+             getenv("FLAMECTL_BIN"), e->addr, args);
+    assert_non_null(buf);
+    assert_non_null(p = popen(cmd, "r"));
+    while (n < 65535 && (got = fread(buf + n, 1, 65535 - n, p)) > 0)
+        n += got;
+    *status = pclose(p);
+    return buf;
+}
+
+/* On a terminal, boot and shutdown say what they wait for (and why, with the
+ * grace), then erase the line; -q silences it; off a terminal (the tests'
+ * pipes) stderr stays empty. */
+FL_TEST(flamectl_progress_only_on_a_terminal)
+{
+    char args[512];
+    int status;
+    char *tty;
+
+    /* off a terminal: nothing on stderr */
+    const char *boot[] = {"boot", "--image", FL_IMAGE_APP, "--network", e->network, "--pool",
+                          e->pool, "--label", e->run_label, NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(fl_flamectl(e, boot, &out, &err, 60000), 0);
+    assert_string_equal(err, "");
+    char id[40];
+    snprintf(id, sizeof(id), "%.*s", (int)strcspn(out, "\n"), out);
+    free(out);
+    free(err);
+
+    snprintf(args, sizeof(args), "shutdown --timeout 1500 %s", id);
+    tty = on_terminal(e, args, &status);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char want[160];
+    snprintf(want, sizeof(want),
+             "\r\033[Kflamectl: stopping %s: SIGTERM sent, waiting up to 1500 ms before SIGKILL\r\033[K",
+             id);
+    fl_assert_contains(tty, want);
+    fl_assert_contains(tty, "REMOVED");
+    free(tty);
+
+    snprintf(args, sizeof(args), "-q run --image %s --network %s --pool %s --label %s -- true",
+             FL_IMAGE_APP, e->network, e->pool, e->run_label);
+    tty = on_terminal(e, args, &status);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_null(strstr(tty, "flamectl:"));
+    free(tty);
+
+    snprintf(args, sizeof(args), "run --image %s --network %s --pool %s --label %s "
+             "--shutdown-timeout 2000 -- true", FL_IMAGE_APP, e->network, e->pool, e->run_label);
+    tty = on_terminal(e, args, &status);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    fl_assert_contains(tty, "flamectl: booting a runner from " FL_IMAGE_APP
+                            ": pull if missing, create, start, wait until it runs (up to 30 s)");
+    fl_assert_contains(tty, "SIGTERM sent, waiting up to 2 s before SIGKILL");
+    free(tty);
+    assert_int_equal(fl_count_labelled(e, e->run_label), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +228,8 @@ int main(void)
         FL_UNIT(flamectl_spawn_in_unknown_runner_exits_not_found),
         FL_UNIT(flamectl_ls_shows_the_pool_runners),
         FL_UNIT(flamectl_every_verb_prints_its_usage_for_help),
+        FL_UNIT(flamectl_spawn_json_prints_one_object_per_line),
+        FL_UNIT(flamectl_progress_only_on_a_terminal),
     };
     return FL_RUN_SHARED("flamectl", tests);
 }
