@@ -9,8 +9,6 @@
 #include "common/metrics.h"
 #include "flame/error.h"
 
-#ifdef FLAMED_HAVE_MICROHTTPD
-
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -183,25 +181,3 @@ void metrics_http_stop(metrics_http *m)
         MHD_stop_daemon(m->daemon);
     free(m);
 }
-
-#else /* !FLAMED_HAVE_MICROHTTPD */
-
-struct metrics_http {
-    int unused;
-};
-
-int metrics_http_start(metrics_http **out, const char *addr, int *bound_port, char *err,
-                       size_t errlen)
-{
-    (void)addr;
-    *out = NULL;
-    if (bound_port)
-        *bound_port = 0;
-    snprintf(err, errlen, "flamed was built without libmicrohttpd: --metrics-listen is not "
-                          "available (install libmicrohttpd-dev and rebuild)");
-    return FLAME_EUNIMPLEMENTED;
-}
-
-void metrics_http_stop(metrics_http *m) { (void)m; }
-
-#endif

@@ -27,7 +27,7 @@ typedef struct metrics_http metrics_http;
  * @param[out] bound_port  the port listened on (for port 0); may be NULL.
  * @param err, errlen      why it failed.
  * @return 0; FLAME_EINVALID (bad address); FLAME_EUNAVAILABLE (cannot listen);
- *         FLAME_EUNIMPLEMENTED (built without libmicrohttpd); FLAME_ENOMEM.
+ *         FLAME_ENOMEM.
  */
 int metrics_http_start(metrics_http **out, const char *addr, int *bound_port, char *err,
                        size_t errlen);
