@@ -239,8 +239,7 @@ static void auth_health_open_by_default_closed_with_auth_health(void **state)
 static void auth_tokens_file_errors_stop_flamed_at_start(void **state)
 {
     fl_env *e = *state;
-    if (e->skip_reason[0])
-        skip();
+    FL_SKIP_IF_NO_DOCKER(e);
     static const struct {
         const char *content, *want;
     } cases[] = {

@@ -334,8 +334,7 @@ static const struct pcase pull_cases[] = {
 static void boot_fails_as_documented_when_docker_fails(void **state)
 {
     fl_env *e0 = *state;
-    if (e0->skip_reason[0])
-        skip();
+    FL_SKIP_IF_NO_DOCKER(e0);
     proxy_start();
     char host[160];
     snprintf(host, sizeof host, "unix://%s", P.path);
@@ -406,8 +405,7 @@ static void boot_fails_as_documented_when_docker_fails(void **state)
 static void boot_answers_docker_unavailable_when_nobody_listens(void **state)
 {
     fl_env *e0 = *state;
-    if (e0->skip_reason[0])
-        skip();
+    FL_SKIP_IF_NO_DOCKER(e0);
     proxy_start();
     char host[160];
     snprintf(host, sizeof host, "unix://%s", P.path);

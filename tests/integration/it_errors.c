@@ -376,8 +376,7 @@ static void make_world(fl_env *e, struct world *w)
 static void errors_bad_input_matrix(void **state)
 {
     fl_env *e0 = *state;
-    if (e0->skip_reason[0])
-        skip();
+    FL_SKIP_IF_NO_DOCKER(e0);
     const char *path = flx_write(e0, "policy.json", "{\"quotas\": {\"max_runners_per_pool\": 1}}");
     const char *args[] = {"--policy", path, NULL};
     fl_env *e = flx_begin(state, &(flx_flamed){.args = args});

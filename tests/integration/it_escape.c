@@ -640,8 +640,7 @@ static fl_env *begin(void **state, const char *policy_json, const char *extra_po
     static const char *args[8];
     static char tokens[512];
     fl_env *e0 = *state;
-    if (e0->skip_reason[0])
-        skip();
+    FL_SKIP_IF_NO_DOCKER(e0);
     reset_run();
     snprintf(R.dir, sizeof(R.dir), "%s", flx_dir(e0));
     snprintf(R.allowed, sizeof(R.allowed), "%s/allowed", R.dir);
@@ -1643,8 +1642,7 @@ static void legit_gpu_pool(fl_env *e, const char *gpu_pool)
 static void escape_matrix_policy_file(void **state)
 {
     fl_env *e0 = *state;
-    if (e0->skip_reason[0])
-        skip();
+    FL_SKIP_IF_NO_DOCKER(e0);
     /* The allowed prefix and what lies in it exist before flamed resolves it at start. */
     char a[300], p[400];
     snprintf(a, sizeof(a), "%s/allowed", flx_dir(e0));

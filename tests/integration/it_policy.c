@@ -21,8 +21,7 @@
 static fl_env *begin_with_policy(void **state, const char *json)
 {
     fl_env *e0 = *state;
-    if (e0->skip_reason[0])
-        skip();
+    FL_SKIP_IF_NO_DOCKER(e0);
     const char *path = flx_write(e0, "policy.json", json);
     const char *args[] = {"--policy", path, NULL};
     return flx_begin(state, &(flx_flamed){.args = args});
@@ -282,8 +281,7 @@ static void policy_allow_switches(void **state)
 static void policy_host_binds(void **state)
 {
     fl_env *e0 = *state;
-    if (e0->skip_reason[0])
-        skip();
+    FL_SKIP_IF_NO_DOCKER(e0);
     const char *data = flx_path(e0, "data");
     assert_int_equal(mkdir(data, 0755), 0);
     char p[512], json[1024];
@@ -785,8 +783,7 @@ static void policy_size_limits(void **state)
 static void policy_file_errors_stop_flamed_at_start(void **state)
 {
     fl_env *e = *state;
-    if (e->skip_reason[0])
-        skip();
+    FL_SKIP_IF_NO_DOCKER(e);
     static const struct {
         const char *json, *want;
     } cases[] = {

@@ -28,8 +28,7 @@ static int list_via(fl_env *e, const flx_target *t, flame_status *st)
 static void tls_server_only(void **state)
 {
     fl_env *e0 = *state;
-    if (e0->skip_reason[0])
-        skip();
+    FL_SKIP_IF_NO_DOCKER(e0);
     flx_pki pki;
     flx_make_pki(e0, &pki);
     const char *args[] = {"--tls-cert", pki.server_cert, "--tls-key", pki.server_key, NULL};
@@ -76,8 +75,7 @@ static void tls_server_only(void **state)
 static void tls_mutual(void **state)
 {
     fl_env *e0 = *state;
-    if (e0->skip_reason[0])
-        skip();
+    FL_SKIP_IF_NO_DOCKER(e0);
     flx_pki pki;
     flx_make_pki(e0, &pki);
     const char *args[] = {"--tls-cert",      pki.server_cert, "--tls-key", pki.server_key,
@@ -126,8 +124,7 @@ static void tls_mutual(void **state)
 static void tls_with_tokens_needs_both(void **state)
 {
     fl_env *e0 = *state;
-    if (e0->skip_reason[0])
-        skip();
+    FL_SKIP_IF_NO_DOCKER(e0);
     flx_pki pki;
     flx_make_pki(e0, &pki);
     const char *secret = "tls-and-token-secret-0123456789";
@@ -165,8 +162,7 @@ static void tls_with_tokens_needs_both(void **state)
 static void tls_flag_errors(void **state)
 {
     fl_env *e = *state;
-    if (e->skip_reason[0])
-        skip();
+    FL_SKIP_IF_NO_DOCKER(e);
     flx_pki pki;
     flx_make_pki(e, &pki);
     char sock[160];

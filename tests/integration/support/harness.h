@@ -105,7 +105,7 @@ fl_env *fl_begin(void **state);
  * $FLTEST_TIMES prints where each test's time went.
  */
 #define FL_RUN(name, tests)                                                                       \
-    (fl_apply_filter(), cmocka_run_group_tests_name(name, tests, NULL, NULL))
+    (fl_apply_filter(), fl_group_result(cmocka_run_group_tests_name(name, tests, NULL, NULL)))
 #define FL_RUN_SHARED(name, tests)                                                                \
     (fl_apply_filter(),                                                                           \
      fl_group_result(cmocka_run_group_tests_name(name, tests, fl_group_setup, fl_group_teardown)))
@@ -113,8 +113,28 @@ void fl_apply_filter(void);
 int fl_group_setup(void **state);
 int fl_group_teardown(void **state);
 /** cmocka 1.1 reports a failed group teardown (flamed did not exit 0) but
- *  does not count it: non-zero when the run or the group teardown failed. */
+ *  does not count it: non-zero when the run or the group teardown failed;
+ *  else FL_EXIT_SKIPPED when a test was skipped (fl_skip), else 0. */
 int fl_group_result(int cmocka_rc);
+
+/** The exit code of a run with no failure but a skipped test: ctest's
+ *  SKIP_RETURN_CODE (tests/CMakeLists.txt) reports the program as Skipped, and
+ *  scripts/test counts it (and fails under CI). */
+#define FL_EXIT_SKIPPED 77
+
+/**
+ * The current test does not run, for `why` (printed): cmocka skip(), counted
+ * so that the program exits FL_EXIT_SKIPPED. With $CI set (non-empty) this
+ * fails the test instead: CI must never go green without running a test.
+ */
+void fl_skip(const char *why);
+
+/** fl_skip() when e has a skip reason (Docker does not answer). */
+#define FL_SKIP_IF_NO_DOCKER(e)                                                                   \
+    do {                                                                                          \
+        if ((e)->skip_reason[0])                                                                  \
+            fl_skip((e)->skip_reason);                                                            \
+    } while (0)
 
 /* ------------------------------------------------------------ flamed */
 

@@ -282,10 +282,7 @@ fl_env *flx_begin(void **state, const flx_flamed *f)
     fl_env *e = *state;
     ext_bind(e);
     char err[512] = "";
-    if (e->skip_reason[0]) {
-        print_message("skipped: %s\n", e->skip_reason);
-        skip();
-    }
+    FL_SKIP_IF_NO_DOCKER(e);
     const char *images[] = {FL_IMAGE_BUSYBOX, FL_IMAGE_APP, FL_IMAGE_HEALTHY};
     for (size_t i = 0; i < 3; i++)
         if (docker_image_inspect(e->docker, images[i], NULL, err, sizeof(err)) < 0)

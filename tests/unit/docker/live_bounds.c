@@ -184,5 +184,5 @@ int main(void)
         cmocka_unit_test(cancel_aborts_a_stream),
         cmocka_unit_test(view_of_view_keeps_the_tighter_deadline),
     };
-    return cmocka_run_group_tests(tests, live_group_setup, live_group_teardown);
+    return LIVE_RESULT(cmocka_run_group_tests(tests, live_group_setup, live_group_teardown));
 }

@@ -281,5 +281,5 @@ int main(void)
         cmocka_unit_test(start_of_a_removed_container_is_notfound),
         cmocka_unit_test(create_naming_a_missing_volume_plugin_is_invalid_not_notfound),
     };
-    return cmocka_run_group_tests(tests, live_group_setup, live_group_teardown);
+    return LIVE_RESULT(cmocka_run_group_tests(tests, live_group_setup, live_group_teardown));
 }

@@ -214,5 +214,5 @@ int main(void)
         cmocka_unit_test(should_stop_ends_an_idle_stream_promptly),
         cmocka_unit_test(stream_on_a_missing_socket_is_unavailable),
     };
-    return cmocka_run_group_tests(tests, live_group_setup, live_group_teardown);
+    return LIVE_RESULT(cmocka_run_group_tests(tests, live_group_setup, live_group_teardown));
 }

@@ -344,5 +344,5 @@ int main(void)
         cmocka_unit_test(exec_of_a_missing_binary_reports_the_error_in_stdout),
         cmocka_unit_test(start_of_a_missing_exec_is_notfound),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return LIVE_RESULT(cmocka_run_group_tests(tests, setup, teardown));
 }

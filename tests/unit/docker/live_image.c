@@ -61,5 +61,5 @@ int main(void)
         cmocka_unit_test(pull_of_a_nonexistent_image_fails_quickly_with_a_detail),
         cmocka_unit_test(pull_of_an_invalid_reference_is_invalid),
     };
-    return cmocka_run_group_tests(tests, live_group_setup, live_group_teardown);
+    return LIVE_RESULT(cmocka_run_group_tests(tests, live_group_setup, live_group_teardown));
 }

@@ -93,5 +93,5 @@ int main(void)
         cmocka_unit_test(removing_a_missing_network_is_notfound),
         cmocka_unit_test(removing_a_network_in_use_is_conflict),
     };
-    return cmocka_run_group_tests(tests, live_group_setup, live_group_teardown);
+    return LIVE_RESULT(cmocka_run_group_tests(tests, live_group_setup, live_group_teardown));
 }

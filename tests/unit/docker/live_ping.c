@@ -111,5 +111,5 @@ int main(void)
         cmocka_unit_test(request_http_404_is_an_exchange_not_an_error),
         cmocka_unit_test(concurrent_requests_share_one_client),
     };
-    return cmocka_run_group_tests(tests, live_group_setup, live_group_teardown);
+    return LIVE_RESULT(cmocka_run_group_tests(tests, live_group_setup, live_group_teardown));
 }

@@ -12,6 +12,7 @@
  * Files only in a temp dir (a fake Docker socket behind a symlinked
  * directory, as /var/run -> /run; a unix socket; seccomp profiles).
  */
+#include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -365,17 +366,13 @@ static void example_of_docs_security_md_parses(void **state)
 {
     (void)state;
     const char *self = __FILE__, *at = strstr(self, "tests/unit/server/policy.c");
-    if (!at) {
-        print_message("skipped: __FILE__ (%s) does not locate the source tree\n", self);
-        skip();
-    }
+    if (!at)
+        fail_msg("__FILE__ (%s) does not locate the source tree", self);
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%.*sdocs/security.md", (int)(at - self), self);
     FILE *f = fopen(path, "r");
-    if (!f) {
-        print_message("skipped: cannot read %s\n", path);
-        skip();
-    }
+    if (!f)
+        fail_msg("cannot read %s: %s", path, strerror(errno));
     static char doc[1 << 16];
     size_t n = fread(doc, 1, sizeof(doc) - 1, f);
     fclose(f);
