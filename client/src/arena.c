@@ -271,6 +271,11 @@ size_t flame__arena_blocks(const flame__arena *a)
     return n;
 }
 
+size_t flame__arena_refs(const flame__arena *a)
+{
+    return atomic_load_explicit(&a->refs, memory_order_acquire);
+}
+
 void flame__arena_reset(flame__arena *a)
 {
     a->block = &a->first;

@@ -124,6 +124,8 @@ int flame__arena_failed(const flame__arena *a);
 size_t flame__arena_used(const flame__arena *a);
 size_t flame__arena_capacity(const flame__arena *a);
 size_t flame__arena_blocks(const flame__arena *a);
+/** References held now (tests: who releases the arena when). */
+size_t flame__arena_refs(const flame__arena *a);
 
 /**
  * Forget everything allocated, keeping the blocks for reuse (one message

@@ -292,19 +292,30 @@ static void a_runner_taken_out_of_a_list_outlives_it(void **state)
     flame_runner_free(kept2);
 }
 
+/* Each runner holds one reference on the list's arena and the array one
+ * more: freeing a runner drops exactly its own, the array's last frees it. */
 static void runners_freed_one_by_one_then_the_array(void **state)
 {
     size_t len, n;
     uint8_t *buf = pack_list(4, 1, &len);
     flame_runner **rs = list_from(buf, len, 0, &n);
+    flame__arena *a = rs[0]->internal;
 
     (void)state;
+    assert_int_equal(n, 4);
+    assert_non_null(a);
+    assert_int_equal(flame__arena_refs(a), n + 1);
     for (size_t i = 0; i < n; i++) {
+        assert_ptr_equal(rs[i]->internal, a);
         flame_runner_free(rs[i]);
         rs[i] = NULL;
+        assert_int_equal(flame__arena_refs(a), n - i);
     }
-    flame_runner_list_free(rs, n);
-    flame_runner_list_free(NULL, 3);
+    /* the runners are gone, the array (all NULL now) still holds the arena */
+    assert_int_equal(flame__arena_refs(a), 1);
+    assert_int_equal(flame__arena_failed(a), 0);
+    flame_runner_list_free(rs, n); /* the last reference: LSan/valgrind see no leak */
+    flame_runner_list_free(NULL, 3); /* accepted, nothing to do */
     flame_runner_free(NULL);
     free(buf);
 }

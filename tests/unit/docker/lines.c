@@ -120,7 +120,11 @@ static void free_without_feeding_is_safe(void **state)
     (void)state;
     docker_lines_init(&l, 0);
     docker_lines_free(&l);
+    assert_null(l.buf); /* emptied, so that a second free is harmless */
+    assert_int_equal(l.len, 0);
+    assert_int_equal(l.cap, 0);
     docker_lines_free(&l);
+    assert_null(l.buf);
     docker_lines_free(NULL);
 }
 

@@ -422,8 +422,13 @@ static void unsubscribe_with_queued_events_releases_them(void **state)
 
     insert(fx, "r1", "p");
     insert(fx, "r2", "p");
+    assert_true(k.n >= 1); /* two events queued for w */
+    assert_int_equal(event_hub_watchers(fx->hub), 1);
     event_hub_unsubscribe(fx->hub, w); /* ASan reports a leak if the events are kept */
+    assert_int_equal(event_hub_watchers(fx->hub), 0);
+    int kicks = k.n;
     insert(fx, "r3", "p");
+    assert_int_equal(k.n, kicks); /* nobody is told of r3: w is gone */
 }
 
 static void watcher_count_follows_subscriptions(void **state)
