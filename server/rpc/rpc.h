@@ -13,8 +13,8 @@
  * worker hold a reference.
  *
  * Follows: gRPC core (grpc/grpc.h 1.51): grpc_server_request_registered_call,
- * GRPC_OP_RECV_CLOSE_ON_SERVER, grpc_server_shutdown_and_notify;
- * ../shared/notes/grpc-c-core.md.
+ * GRPC_OP_RECV_CLOSE_ON_SERVER, grpc_server_shutdown_and_notify, as the gRPC
+ * Core API reference documents them (https://grpc.github.io/grpc/core/grpc_8h.html).
  */
 #ifndef FLAMED_RPC_H
 #define FLAMED_RPC_H
