@@ -30,8 +30,10 @@
 #include "rpc/rpc.h"
 #include "rpc/service_adapter.h"
 #include "rpc/unix_listen.h"
-#include "service/service.h"
+#include "service/docker_health.h"
+#include "service/lifecycle.h"
 #include "service/metrics_source.h"
+#include "service/service.h"
 
 #define DEFAULT_LISTEN "unix:/run/flamed/flamed.sock"
 

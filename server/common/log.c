@@ -10,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/clock.h"
+
 static atomic_int log_level_cur = LOG_INFO;
 static atomic_int log_format_cur = LOG_FORMAT_TEXT;
 
@@ -171,13 +173,13 @@ void flamed_log(enum log_level level, const char *msg, const char *fmt, ...)
         vsnprintf(kv, sizeof(kv), fmt, ap);
         va_end(ap);
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ns = clock_unix_ns();
+    time_t now_s = (time_t)(now_ns / 1000000000LL);
     struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&now_s, &tm);
     char when[64];
     snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(now_ns % 1000000000LL / 1000000));
     char line[4096];
     size_t o;
     int jn;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "flame/error.h"
 
 /* Beyond this many series new label sets are not recorded (and counted in
@@ -232,12 +233,11 @@ void metrics_set_source(const struct metrics_source *src)
 
 void metrics_set_build_info(const char *version, const char *grpc_version)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ns = clock_unix_ns();
     pthread_mutex_lock(&mu);
     snprintf(build_version, sizeof(build_version), "%s", version ? version : "unknown");
     snprintf(build_grpc, sizeof(build_grpc), "%s", grpc_version ? grpc_version : "unknown");
-    start_time_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    start_time_s = (double)(now_ns / 1000000000LL) + (double)(now_ns % 1000000000LL) / 1e9;
     pthread_mutex_unlock(&mu);
 }
 

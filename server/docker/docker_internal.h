@@ -48,8 +48,6 @@ struct docker_client {
 /* Attempts for one plain request on transient failures (see docker__do). */
 #define DOCKER__RETRIES 4
 
-/** Monotonic ms. */
-int64_t docker__now_ms(void);
 /** Sleep ms. */
 void docker__sleep_ms(long ms);
 

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "docker_internal.h"
 #include "observe.h"
 
@@ -123,13 +124,6 @@ void docker__buf_reset(struct docker__buf *b)
     b->overflow = 0;
     if (b->data)
         b->data[0] = '\0';
-}
-
-int64_t docker__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void docker__sleep_ms(long ms)
@@ -336,7 +330,7 @@ const char *docker_client_socket_path(const docker_client *c)
 
 int64_t docker_now_ms(void)
 {
-    return docker__now_ms();
+    return clock_mono_ms();
 }
 
 int docker_client_bounded(docker_client **out, docker_client *parent,
@@ -381,7 +375,7 @@ int docker__bound_timeout(const docker_client *c, long timeout_ms, const char *m
         return docker__fail(err, errlen, FLAME_ECANCELLED, "cancelled before %s %s", method, path);
     if (!c->deadline_ms)
         return 0;
-    left = c->deadline_ms - docker__now_ms();
+    left = c->deadline_ms - clock_mono_ms();
     if (left <= 0)
         return docker__fail(err, errlen, FLAME_ETIMEOUT,
                             "the deadline passed before %s %s was sent to Docker", method, path);
@@ -714,12 +708,12 @@ int docker__do(docker_client *c, const char *method, const char *path, const cJS
      * (dockerd is down: fail fast, UNAVAILABLE) are not. A POST that is retried
      * may have taken effect once: callers handle the 409 that can follow.
      */
-    int64_t t_start = docker__now_ms();
+    int64_t t_start = clock_mono_ms();
     long backoff_ms = 50;
     for (int attempt = 1;; attempt++) {
         long left = timeout_ms;
         if (timeout_ms > 0) {
-            left = timeout_ms - (long)(docker__now_ms() - t_start);
+            left = timeout_ms - (long)(clock_mono_ms() - t_start);
             if (left < 1)
                 left = 1;
             DOCKER__SETOPT(h, CURLOPT_TIMEOUT_MS, left);
@@ -736,7 +730,7 @@ int docker__do(docker_client *c, const char *method, const char *path, const cJS
             transient = r->status == 502 || r->status == 503 || r->status == 504;
         if (!transient || attempt >= DOCKER__RETRIES)
             break;
-        if (timeout_ms > 0 && (long)(docker__now_ms() - t_start) + backoff_ms >= timeout_ms)
+        if (timeout_ms > 0 && (long)(clock_mono_ms() - t_start) + backoff_ms >= timeout_ms)
             break;
         docker__sleep_ms(backoff_ms);
         if (docker__is_cancelled(c)) {
@@ -863,7 +857,7 @@ int docker_ping(docker_client *c, char *err, size_t errlen)
 
     if ((rc = docker__do(c, "GET", "/_ping", NULL, 10000, &r, err, errlen)) < 0) {
         /* A bounded view's own deadline stays a timeout: Docker may be fine. */
-        if (rc == FLAME_ETIMEOUT && (!c->deadline_ms || docker__now_ms() < c->deadline_ms))
+        if (rc == FLAME_ETIMEOUT && (!c->deadline_ms || clock_mono_ms() < c->deadline_ms))
             rc = docker__fail(err, errlen, FLAME_EUNAVAILABLE,
                               "Docker at %s did not answer GET /_ping within 10 s (is dockerd "
                               "stuck?)",
@@ -1068,7 +1062,7 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
             st.cancelled = 1;
             break;
         }
-        if (c->deadline_ms && docker__now_ms() >= c->deadline_ms) {
+        if (c->deadline_ms && clock_mono_ms() >= c->deadline_ms) {
             rc = docker__fail(err, errlen, FLAME_ETIMEOUT,
                               "the deadline passed while streaming %s %s from Docker", s->method,
                               s->path);
@@ -1086,7 +1080,7 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
         if (c->cancelled && wait_ms > 50)
             wait_ms = 50;
         if (c->deadline_ms) {
-            int64_t to_deadline = c->deadline_ms - docker__now_ms();
+            int64_t to_deadline = c->deadline_ms - clock_mono_ms();
             if (to_deadline < wait_ms)
                 wait_ms = to_deadline > 1 ? (long)to_deadline : 1;
         }

@@ -8,18 +8,12 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "flame/error.h"
 #include "rpc/rpc_internal.h"
 #include "rpc/wire_depth.h"
-
-int64_t rpc__now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 rpc_call *rpc__call_new(rpc_server *srv, const struct rpc_method *m, grpc_call *call,
                         gpr_timespec deadline, grpc_metadata_array *md)
@@ -33,7 +27,7 @@ rpc_call *rpc__call_new(rpc_server *srv, const struct rpc_method *m, grpc_call *
     c->call = call;
     c->deadline = deadline;
     c->md = *md;
-    c->start_ns = rpc__now_ns();
+    c->start_ns = clock_mono_ns();
     c->t_close = (struct rpc_tag){TAG_CLOSE, c};
     c->t_send = (struct rpc_tag){TAG_SEND, c};
     c->t_recv = (struct rpc_tag){TAG_RECV, c};
@@ -577,7 +571,7 @@ static void finish(rpc_call *c, int err, const char *reason, const char *detail,
 
 static void on_finish_done(rpc_call *c, int success)
 {
-    int64_t ms = (rpc__now_ns() - c->start_ns) / 1000000;
+    int64_t ms = (clock_mono_ns() - c->start_ns) / 1000000;
     enum log_level lvl = c->finish_status == 0 ? LOG_DEBUG : LOG_INFO;
     if (log_enabled(lvl)) {
         /* Slices are not NUL-terminated: copy, bounded by the slice length. */

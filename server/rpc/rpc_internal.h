@@ -82,6 +82,5 @@ rpc_call *rpc__call_new(rpc_server *srv, const struct rpc_method *m, grpc_call *
                         gpr_timespec deadline, grpc_metadata_array *md);
 void rpc__call_start(rpc_call *c, grpc_byte_buffer *payload);
 void rpc__call_on_tag(struct rpc_tag *tag, int success);
-int64_t rpc__now_ns(void);
 
 #endif

@@ -12,6 +12,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "flame/error.h"
 #include "rpc/rpc_internal.h"
@@ -453,13 +454,7 @@ fail:
 static int wait_until(rpc_server *srv, int (*done)(rpc_server *), long ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    clock_realtime_after_ms(&ts, ms);
     pthread_mutex_lock(&srv->mu);
     int ok;
     while (!(ok = done(srv))) {

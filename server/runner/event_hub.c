@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "flame/error.h"
 
@@ -53,7 +54,7 @@ int event_hub_new(event_hub **out)
     if (!h)
         return FLAME_ENOMEM;
     pthread_mutex_init(&h->mu, NULL);
-    h->sequence = (uint64_t)(runner_now_unix_nano() / 1000);
+    h->sequence = (uint64_t)(clock_unix_ns() / 1000);
     h->first_sequence = h->sequence + 1;
     *out = h;
     return 0;
@@ -80,7 +81,7 @@ static hub_event *event_pack(int type, const struct runner *r, uint64_t seq)
     resp.type = (Flame__V1__RunnerEventType)type;
     resp.runner = &pr;
     resp.sequence = seq;
-    resp.time_unix_nano = runner_now_unix_nano();
+    resp.time_unix_nano = clock_unix_ns();
     ev = calloc(1, sizeof(*ev));
     if (!ev)
         goto done;

@@ -234,10 +234,3 @@ const char *runner_state_name(int state)
         return "UNSPECIFIED";
     return names[state];
 }
-
-int64_t runner_now_unix_nano(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}

@@ -54,7 +54,7 @@ struct runner {
     uint32_t lease_ttl_ms;
     uint64_t max_lifetime_ms;
     uint64_t idle_after_ms;
-    /* Runtime bookkeeping, CLOCK_MONOTONIC ms (service_now_ms()). */
+    /* Runtime bookkeeping, CLOCK_MONOTONIC ms (clock_mono_ms()). */
     int64_t started_ms;        /* when it became RUNNING (or was adopted) */
     int64_t lease_expires_ms;  /* 0: no lease */
     int64_t last_active_ms;    /* last Spawn end, or start */
@@ -121,8 +121,5 @@ void runner_id_generate(char out[RUNNER_ID_LEN + 1]);
 
 /** "RUNNING", "EXITED", ...; static. */
 const char *runner_state_name(int state);
-
-/** Unix time in ns (CLOCK_REALTIME). */
-int64_t runner_now_unix_nano(void);
 
 #endif

@@ -32,8 +32,11 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "flame/error.h"
+#include "service/adopt.h"
+#include "service/reaper.h"
 #include "service/service.h"
 
 #define S(x) FLAME__V1__RUNNER_STATE__RUNNER_STATE_##x
@@ -41,6 +44,19 @@
 /* Inspects at once during a resync: enough to hide Docker's latency, few
  * enough not to crowd a loaded daemon (dockerd serialises much of its work). */
 #define ADOPT_WORKERS 8
+
+/* ------------------------------------------------------------ exits */
+
+void service_runner_exited(struct service *svc, const struct runner *before, int exit_code, int oom)
+{
+    runner_registry_set_exited(svc->reg, before->id, exit_code, oom);
+    /* BOOTING: Boot owns the cleanup. STOPPING: Shutdown does. */
+    if (before->state == S(RUNNING) && !before->keep_runner)
+        reaper_push(svc->reaper, REAPER_REMOVE, before->id);
+    if (before->state == S(RUNNING))
+        flamed_log(LOG_INFO, "runner_exited", "runner_id=%s pool=%s exit_code=%d oom_killed=%d",
+                   before->id, before->pool, exit_code, oom > 0);
+}
 
 /* ------------------------------------------------------------ sync state */
 
@@ -178,10 +194,7 @@ void service_gate_wait(svc_call *call, void (*handler)(svc_call *call), int need
         if (left != INT64_MAX && left - margin < wait_ms)
             wait_ms = left - margin;
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)(wait_ms * 1000000);
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
+        clock_realtime_after_ms(&ts, wait_ms);
         pthread_cond_timedwait(&svc->sync_cv, &svc->sync_mu, &ts);
     }
     int once = svc->synced_once;
@@ -192,13 +205,13 @@ void service_gate_wait(svc_call *call, void (*handler)(svc_call *call), int need
                  "flamed is still adopting its runners from Docker (waiting for Docker's container "
                  "list, for %lld ms): the call's deadline passed first; retry, or give it a longer "
                  "deadline",
-                 (long long)(svc->adopt_started_ms ? service_now_ms() - svc->adopt_started_ms : 0));
+                 (long long)(svc->adopt_started_ms ? clock_mono_ms() - svc->adopt_started_ms : 0));
     else if (state == SERVICE_SYNC_ADOPTING)
         snprintf(msg, sizeof(msg),
                  "flamed is still adopting its runners from Docker (%d of %d so far, for %lld ms): "
                  "the call's deadline passed first; retry, or give it a longer deadline",
                  atomic_load(&svc->adopt_done), atomic_load(&svc->adopt_total),
-                 (long long)(svc->adopt_started_ms ? service_now_ms() - svc->adopt_started_ms : 0));
+                 (long long)(svc->adopt_started_ms ? clock_mono_ms() - svc->adopt_started_ms : 0));
     pthread_mutex_unlock(&svc->sync_mu);
     if (state == SERVICE_SYNC_READY || (state == SERVICE_SYNC_AWAY && !need_docker && once))
         handler(call);
@@ -280,13 +293,13 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const cJSON
         r->idle_after_ms = strtoull(v, NULL, 10);
     /* Leases and idle clocks restart at adoption: the parent gets a full TTL to
      * reconnect. Max lifetime counts from the container's start, which Docker knows. */
-    int64_t now = service_now_ms();
+    int64_t now = clock_mono_ms();
     r->started_ms = now;
     r->last_active_ms = now;
     if (r->lease_ttl_ms)
         r->lease_expires_ms = now + r->lease_ttl_ms;
     if (inspect && st.started_at_ms > 0 && r->max_lifetime_ms) {
-        int64_t age_ms = runner_now_unix_nano() / 1000000 - st.started_at_ms;
+        int64_t age_ms = clock_unix_ns() / 1000000 - st.started_at_ms;
         if (age_ms > 0)
             r->started_ms = now - age_ms;
     }
@@ -305,7 +318,7 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const cJSON
         return FLAME_EEXISTS;
     }
     if (exited_unkept)
-        service_reap(svc, id);
+        reaper_push(svc->reaper, REAPER_REMOVE, id);
     return 0;
 }
 
@@ -373,7 +386,7 @@ int service_resync(struct service *svc, char *err, size_t errlen)
     size_t n_tracked = 0;
     struct adopt_pass p;
     int rc;
-    int64_t t0 = service_now_ms();
+    int64_t t0 = clock_mono_ms();
 
     memset(&p, 0, sizeof(p));
     p.svc = svc;
@@ -448,7 +461,7 @@ int service_resync(struct service *svc, char *err, size_t errlen)
         pthread_join(th[i], NULL);
     if (p.adopted || to_adopt)
         flamed_log(LOG_INFO, "runners_adopted", "count=%d listed=%d inspected=%d duration_ms=%lld",
-                   p.adopted, cJSON_GetArraySize(list), p.inspected, (long long)(service_now_ms() - t0));
+                   p.adopted, cJSON_GetArraySize(list), p.inspected, (long long)(clock_mono_ms() - t0));
     rc = 0;
 done:
     for (size_t i = 0; i < p.n; i++)
@@ -469,7 +482,7 @@ void service_resync_for_stream(struct service *svc)
     pthread_mutex_lock(&svc->sync_mu);
     unsigned gen = svc->stream_gen;
     if (svc->adopt_started_ms == 0 || svc->sync_state != SERVICE_SYNC_ADOPTING)
-        svc->adopt_started_ms = service_now_ms();
+        svc->adopt_started_ms = clock_mono_ms();
     atomic_store(&svc->adopt_total, 0); /* "waiting for the list" until it is in */
     pthread_mutex_unlock(&svc->sync_mu);
     char err[512] = "";
@@ -482,7 +495,7 @@ void service_resync_for_stream(struct service *svc)
         svc->sync_state = SERVICE_SYNC_READY;
         if (!svc->synced_once)
             flamed_log(LOG_INFO, "adoption_done", "duration_ms=%lld",
-                       (long long)(service_now_ms() - svc->adopt_started_ms));
+                       (long long)(clock_mono_ms() - svc->adopt_started_ms));
         svc->synced_once = 1;
         svc->adopt_started_ms = 0;
         pthread_cond_broadcast(&svc->sync_cv);
@@ -497,6 +510,6 @@ void service_resync_for_stream(struct service *svc)
         int again = gen == svc->stream_gen && svc->stream_open;
         pthread_mutex_unlock(&svc->sync_mu);
         if (again)
-            service_reap(svc, "");
+            reaper_push(svc->reaper, REAPER_RESYNC_STREAM, NULL);
     }
 }

@@ -13,10 +13,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
-#include "common/status_name.h"
 #include "common/metrics.h"
+#include "common/status_name.h"
 #include "flame/error.h"
+#include "service/reaper.h"
 #include "service/request.h"
 #include "service/service.h"
 
@@ -87,7 +89,7 @@ static struct runner *runner_for(const struct service *svc, const Flame__V1__Boo
              runner_set_str(&r->pool, pool) | runner_set_str(&r->image, req->image) |
              runner_set_str(&r->network, req->network);
     r->keep_runner = req->keep_runner;
-    r->created_unix_nano = runner_now_unix_nano();
+    r->created_unix_nano = clock_unix_ns();
     rc |= runner_set_str(&r->request_id, req->request_id) | runner_set_str(&r->parent_id, req->parent_id);
     r->lease_ttl_ms = req->lease_ttl_ms;
     r->max_lifetime_ms = req->max_lifetime_ms;
@@ -199,7 +201,7 @@ static int ensure_image(struct service *svc, docker_client *dk, const Flame__V1_
      * tried and that failed is IMAGE_PULL_FAILED. */
     char perr[256];
     docker_client *probe = NULL;
-    struct docker_bounds pb = {.deadline_ms = service_now_ms() + 2000};
+    struct docker_bounds pb = {.deadline_ms = clock_mono_ms() + 2000};
     if (docker_client_bounded(&probe, svc->docker, &pb) < 0)
         return docker_failure(FLAME_ENOMEM, reason);
     int prc = docker_ping(probe, perr, sizeof(perr));
@@ -220,7 +222,7 @@ static void append_logs(struct service *svc, const char *container_id, char *err
     char *logs = NULL;
     char derr[256];
     docker_client *dk = NULL;
-    struct docker_bounds b = {.deadline_ms = service_now_ms() + BOOT_LOGS_MS};
+    struct docker_bounds b = {.deadline_ms = clock_mono_ms() + BOOT_LOGS_MS};
     if (docker_client_bounded(&dk, svc->docker, &b) < 0)
         return;
     int rc = docker_container_logs_tail(dk, container_id, 20, &logs, derr, sizeof(derr));
@@ -249,7 +251,7 @@ static long settle_left_ms(unsigned settle_ms, int64_t started_at_ms)
         return 0;
     if (!started_at_ms)
         return (long)settle_ms;
-    int64_t ran = runner_now_unix_nano() / 1000000 - started_at_ms;
+    int64_t ran = clock_unix_ns() / 1000000 - started_at_ms;
     if (ran < 0)
         return (long)settle_ms;
     return ran >= (int64_t)settle_ms ? 0 : (long)((int64_t)settle_ms - ran);
@@ -300,7 +302,7 @@ static int wait_running(struct service *svc, docker_client *dk, svc_call *call,
              * answers ~15 ms after it, more under load), not from this inspect; when
              * Docker's clock is off, at most the whole settle is waited. */
             long wait = settled ? 0 : settle_left_ms(svc->cfg.boot_settle_ms, st.started_at_ms);
-            if (wait <= 0 || service_now_ms() + wait >= deadline_ms) {
+            if (wait <= 0 || clock_mono_ms() + wait >= deadline_ms) {
                 snprintf(ip, iplen, "%s", st.ip_address);
                 return 0;
             }
@@ -325,7 +327,7 @@ static int wait_running(struct service *svc, docker_client *dk, svc_call *call,
             snprintf(err, errlen, "the client cancelled Boot");
             return FLAME_ECANCELLED;
         }
-        if (service_now_ms() >= deadline_ms) {
+        if (clock_mono_ms() >= deadline_ms) {
             snprintf(err, errlen, "runner %s (%s) was not %s within boot_timeout (state %s%s%s)",
                      r->id, r->name, st.health[0] ? "healthy" : "running", st.status,
                      st.health[0] ? ", health " : "", st.health);
@@ -349,7 +351,7 @@ static void finish_ok(svc_call *call, const struct runner *r, const char *event,
     resp.runner = &pr;
     flamed_log(LOG_INFO, event, "runner_id=%s pool=%s container_id=%.12s ip=%s request_id=%s duration_ms=%lld",
                r->id, r->pool, r->container_id, r->ip_address, r->request_id,
-               (long long)(service_now_ms() - t0));
+               (long long)(clock_mono_ms() - t0));
     call_finish(call, 0, NULL, NULL, &resp.base);
     runner_proto_release(&pr);
 }
@@ -367,7 +369,7 @@ static int await_same_request(struct service *svc, svc_call *call, struct runner
             snprintf(err, errlen, "the client cancelled Boot");
             return FLAME_ECANCELLED;
         }
-        if (service_now_ms() >= deadline) {
+        if (clock_mono_ms() >= deadline) {
             snprintf(err, errlen, "runner %s (request_id %s) is still booting", r->id, r->request_id);
             *reason = "BOOT_TIMEOUT";
             return FLAME_ETIMEOUT;
@@ -395,7 +397,7 @@ static void boot_worker(svc_call *call)
     struct service *svc = call->service;
     const Flame__V1__BootRequest *req = (const Flame__V1__BootRequest *)call->request;
     struct boot *b = call->state;
-    int64_t t0 = service_now_ms();
+    int64_t t0 = clock_mono_ms();
     unsigned timeout = req->boot_timeout_ms ? req->boot_timeout_ms
                                             : (svc->cfg.default_boot_timeout_ms ? svc->cfg.default_boot_timeout_ms : 30000);
     int64_t deadline = t0 + timeout;
@@ -481,7 +483,7 @@ static void boot_worker(svc_call *call)
             goto done;
         }
     }
-    if ((rc = ensure_image(svc, dk, req, deadline - service_now_ms(), err, sizeof(err), &reason)) < 0)
+    if ((rc = ensure_image(svc, dk, req, deadline - clock_mono_ms(), err, sizeof(err), &reason)) < 0)
         goto done;
     if (call_cancelled(call)) {
         rc = FLAME_ECANCELLED;
@@ -583,7 +585,7 @@ static void boot_worker(svc_call *call)
         snprintf(err, sizeof(err), "the client cancelled Boot");
         goto done;
     }
-    int64_t left = deadline - service_now_ms();
+    int64_t left = deadline - clock_mono_ms();
     rc = docker_container_start(dk, container_id, left > 0 ? left : 1, derr, sizeof(derr));
     if (rc < 0) {
         if (rc == FLAME_ENOTFOUND && strstr(derr, "network")) {
@@ -634,7 +636,7 @@ static void boot_worker(svc_call *call)
                  snap->id, BOOT_ANSWER_MARGIN_MS);
         goto done;
     }
-    runner_registry_set_started_at(svc->reg, snap->id, service_now_ms());
+    runner_registry_set_started_at(svc->reg, snap->id, clock_mono_ms());
     runner_registry_set_running(svc->reg, snap->id, ip);
     struct runner *now = runner_registry_get(svc->reg, snap->id);
     if (!now) {
@@ -660,18 +662,18 @@ static void boot_worker(svc_call *call)
         if (rrc == 0 || rrc == FLAME_ENOTFOUND)
             runner_registry_set_removed(svc->reg, snap->id);
         else
-            service_reap(svc, snap->id);
+            reaper_push(svc->reaper, REAPER_REMOVE, snap->id);
         flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=CANCELLED duration_ms=%lld "
                    "error=\"the client cancelled Boot as it became RUNNING: runner removed\"",
-                   snap->id, snap->pool, (long long)(service_now_ms() - t0));
-        metrics_boot_done(FLAME_ECANCELLED, service_now_ms() - t0);
+                   snap->id, snap->pool, (long long)(clock_mono_ms() - t0));
+        metrics_boot_done(FLAME_ECANCELLED, clock_mono_ms() - t0);
         call_finish(call, FLAME_ECANCELLED, NULL, "the client cancelled Boot", NULL);
         goto cleanup;
     }
 
 done:
     /* Counted before the answer is on the wire (see call_finish). */
-    metrics_boot_done(rc, service_now_ms() - t0);
+    metrics_boot_done(rc, clock_mono_ms() - t0);
     if (rc < 0 && snap) {
         if (rc == FLAME_ENOMEM && !err[0])
             snprintf(err, sizeof(err), "out of memory");
@@ -690,7 +692,7 @@ done:
             int rrc = FLAME_ETIMEOUT;
             if (!call_cancelled(call)) {
                 docker_client *rdk = NULL;
-                int64_t at = service_now_ms();
+                int64_t at = clock_mono_ms();
                 struct docker_bounds rb = {
                     .deadline_ms = (deadline > at ? deadline : at) + BOOT_CLEANUP_WAIT_MS};
                 if (docker_client_bounded(&rdk, svc->docker, &rb) == 0)
@@ -702,7 +704,7 @@ done:
                 flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=%s duration_ms=%lld "
                            "error=%s removing=1", snap->id, snap->pool,
                            status_name_of(rc),
-                           (long long)(service_now_ms() - t0), log_quote(q, sizeof(q), err));
+                           (long long)(clock_mono_ms() - t0), log_quote(q, sizeof(q), err));
                 call_finish(call, rc, reason, err, NULL);
                 logged = 1;
                 rrc = docker_container_remove(svc->docker, container_id, rerr, sizeof(rerr));
@@ -713,14 +715,14 @@ done:
                 /* Never leave it behind: the reaper retries until Docker lets it go. */
                 flamed_log(LOG_WARN, "boot_cleanup_retry", "runner_id=%s container_id=%.12s error=%s",
                            snap->id, container_id, rerr);
-                service_reap(svc, snap->id);
+                reaper_push(svc->reaper, REAPER_REMOVE, snap->id);
             }
         }
         if (!logged) {
             char q[600];
             flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=%s duration_ms=%lld error=%s",
                        snap->id, snap->pool, status_name_of(rc),
-                       (long long)(service_now_ms() - t0), log_quote(q, sizeof(q), err));
+                       (long long)(clock_mono_ms() - t0), log_quote(q, sizeof(q), err));
             call_finish(call, rc, reason, err, NULL);
         }
     } else if (rc < 0) {

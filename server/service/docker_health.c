@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "service/adopt.h"
+#include "service/docker_health.h"
 #include "service/service.h"
 
 static void *health_main(void *arg)

@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "flame/error.h"
+#include "service/lease.h"
 #include "service/request.h"
 #include "service/service.h"
+#include "service/shutdown.h"
 
 static void *janitor_main(void *arg)
 {
@@ -25,7 +28,7 @@ static void *janitor_main(void *arg)
         nanosleep(&ts, NULL);
         struct runner_due *due = NULL;
         size_t n = 0;
-        if (runner_registry_take_due(svc->reg, service_now_ms(), &due, &n) < 0)
+        if (runner_registry_take_due(svc->reg, clock_mono_ms(), &due, &n) < 0)
             continue;
         for (size_t i = 0; i < n && !atomic_load(&svc->stopping); i++) {
             struct runner *r = runner_registry_get(svc->reg, due[i].id);
@@ -69,7 +72,7 @@ void service_renew(svc_call *call)
     }
     Flame__V1__RenewResponse resp = FLAME__V1__RENEW_RESPONSE__INIT;
     unsigned renewed = 0, ttl = 0;
-    runner_registry_renew_parent(svc->reg, req->parent_id, service_now_ms(), &renewed, &ttl);
+    runner_registry_renew_parent(svc->reg, req->parent_id, clock_mono_ms(), &renewed, &ttl);
     resp.renewed = renewed;
     resp.lease_ttl_ms = ttl;
     call_finish(call, 0, NULL, NULL, &resp.base);

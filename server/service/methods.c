@@ -10,6 +10,8 @@
  * adopted, it goes on while Docker is away. Shutdown goes on too, for runners
  * the registry knows: it answers UNAVAILABLE / DOCKER_UNAVAILABLE from its own
  * Docker calls and leaves the runner to the reaper (see shutdown.c). */
+#include "service/adopt.h"
+#include "service/lease.h"
 #include "service/service.h"
 
 #define GATED(name, handler, need_docker)                                                          \

@@ -10,6 +10,7 @@
 
 #include "common/metrics.h"
 #include "runner/runner.h"
+#include "service/adopt.h"
 #include "service/service.h"
 
 /* Runner states by their proto enum value, as List and Watch name them. */

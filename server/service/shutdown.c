@@ -9,10 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "flame/error.h"
+#include "service/adopt.h"
+#include "service/reaper.h"
 #include "service/request.h"
 #include "service/service.h"
+#include "service/shutdown.h"
 
 static void finish_with(svc_call *call, struct runner *r)
 {
@@ -103,7 +107,7 @@ int service_stop_runner(struct service *svc, const struct runner *r, unsigned gr
             (status == 200 || status == 404))
             rc = 0;
         else {
-            service_reap(svc, r->id);
+            reaper_push(svc->reaper, REAPER_REMOVE, r->id);
             return 0;
         }
     }
@@ -121,14 +125,14 @@ static void shutdown_worker(svc_call *call)
     const Flame__V1__ShutdownRequest *req = (const Flame__V1__ShutdownRequest *)call->request;
     struct runner *r = call->state;
     char err[2048] = "";
-    int64_t t0 = service_now_ms();
+    int64_t t0 = clock_mono_ms();
     unsigned grace_ms = req->timeout_ms ? req->timeout_ms
                                         : (svc->cfg.default_stop_timeout_ms ? svc->cfg.default_stop_timeout_ms : 10000);
     int rc = service_stop_runner(svc, r, grace_ms, err, sizeof(err));
     if (rc < 0 && !r->keep_runner) {
         /* Docker did not stop or remove it (an outage, a hung daemon): the
          * reaper keeps removing it (DELETE ?force=1) so it is not left behind. */
-        service_reap(svc, r->id);
+        reaper_push(svc->reaper, REAPER_REMOVE, r->id);
         size_t n = strlen(err);
         snprintf(err + n, sizeof(err) - n, "; flamed keeps trying to remove it");
     }
@@ -142,7 +146,7 @@ static void shutdown_worker(svc_call *call)
     struct runner *final = runner_registry_get(svc->reg, r->id);
     flamed_log(LOG_INFO, "shutdown_ok", "runner_id=%s pool=%s state=%s exit_code=%d duration_ms=%lld",
                r->id, r->pool, final ? runner_state_name(final->state) : "?",
-               final ? final->exit_code : -1, (long long)(service_now_ms() - t0));
+               final ? final->exit_code : -1, (long long)(clock_mono_ms() - t0));
     finish_with(call, final);
     runner_free(final);
 }

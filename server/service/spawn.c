@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/status_name.h"
 #include "common/wire.h"
@@ -125,7 +126,7 @@ static int on_output(void *ud, int stream, const char *data, size_t len)
             return 1;
         }
         if (!o->len)
-            o->since_us = service_now_us();
+            o->since_us = clock_mono_us();
         size_t take = DOCKER_EXEC_READ_BYTES - o->len;
         if (take > len)
             take = len;
@@ -141,7 +142,7 @@ static int on_output(void *ud, int stream, const char *data, size_t len)
 /* µs left of the held output's GATHER_US window (<= 0: it is up). */
 static int64_t gather_left_us(const struct spawn *s)
 {
-    return GATHER_US - (service_now_us() - s->out.since_us);
+    return GATHER_US - (clock_mono_us() - s->out.since_us);
 }
 
 /* After each socket read, and when polled: send what has waited GATHER_US,
@@ -186,7 +187,7 @@ static int should_abort(void *ud)
     struct spawn *s = ud;
     if (call_cancelled(s->call))
         return 1;
-    if (s->deadline_ms != INT64_MAX && service_now_ms() >= s->deadline_ms) {
+    if (s->deadline_ms != INT64_MAX && clock_mono_ms() >= s->deadline_ms) {
         s->timed_out = 1;
         return 1;
     }
@@ -220,7 +221,7 @@ static const char *term_exec(struct service *svc, const char *exec_id, const cha
 {
     char derr[256];
     docker_client *dk = NULL;
-    struct docker_bounds b = {.deadline_ms = service_now_ms() + TERM_WAIT_MS};
+    struct docker_bounds b = {.deadline_ms = clock_mono_ms() + TERM_WAIT_MS};
     *signalled = 0;
     if (docker_client_bounded(&dk, svc->docker, &b) < 0)
         return "signalling the command failed (out of memory)";
@@ -268,7 +269,7 @@ static void spawn_worker(svc_call *call)
     char **env = NULL, **argv = NULL;
     char *exec_id = NULL;
     int rc, exit_code = -1, signalled = 0;
-    int64_t t0 = service_now_ms();
+    int64_t t0 = clock_mono_ms();
     /* The Spawn's timeout and its client's cancel reach every Docker call. */
     docker_client *dk = NULL;
     struct docker_bounds bounds = {.deadline_ms = s->deadline_ms != INT64_MAX ? s->deadline_ms : 0,
@@ -319,13 +320,13 @@ static void spawn_worker(svc_call *call)
     }
     flamed_log(LOG_INFO, "spawn_start", "runner_id=%s pool=%s exec_id=%.12s", s->runner->id,
                s->runner->pool, exec_id);
-    runner_registry_spawn_begin(svc->reg, s->runner->id, service_now_ms());
+    runner_registry_spawn_begin(svc->reg, s->runner->id, clock_mono_ms());
     s->counted = 1;
     struct docker_exec_io io = {.on_output = on_output, .should_abort = should_abort, .ud = s, .on_flush = on_flush,
                                  .poll_ms = poll_ms, .hold_us = hold_us};
     rc = docker_exec_start(dk, exec_id, &io, derr, sizeof(derr));
     if (rc == FLAME_ETIMEOUT && !s->timed_out && s->deadline_ms != INT64_MAX &&
-        service_now_ms() >= s->deadline_ms)
+        clock_mono_ms() >= s->deadline_ms)
         s->timed_out = 1; /* the view's deadline ended the stream before should_abort saw it */
     if (rc == FLAME_ECANCELLED || s->timed_out || s->send_failed || call_cancelled(call)) {
         const char *note = term_exec(svc, exec_id, s->runner->container_id, &signalled);
@@ -378,12 +379,12 @@ static void spawn_worker(svc_call *call)
     rc = 0;
 done:
     if (s->counted)
-        runner_registry_spawn_end(svc->reg, s->runner->id, service_now_ms());
+        runner_registry_spawn_end(svc->reg, s->runner->id, clock_mono_ms());
     flamed_log(rc == 0 ? LOG_INFO : LOG_WARN, "spawn_done",
                "runner_id=%s pool=%s status=%s exit_code=%d stdout_bytes=%llu stderr_bytes=%llu duration_ms=%lld",
                s->runner->id, s->runner->pool, status_name_of(rc),
                exit_code, (unsigned long long)s->bytes_out, (unsigned long long)s->bytes_err,
-               (long long)(service_now_ms() - t0));
+               (long long)(clock_mono_ms() - t0));
     if (rc == FLAME_ENOMEM && !err[0])
         snprintf(err, sizeof(err), "out of memory");
     call_finish(call, rc, reason, err, NULL);
@@ -441,7 +442,7 @@ void service_spawn(svc_call *call)
         call_finish(call, FLAME_EPRECONDITION, "RUNNER_NOT_RUNNING", err, NULL);
         return;
     }
-    s->deadline_ms = req->timeout_ms ? service_now_ms() + req->timeout_ms : INT64_MAX;
+    s->deadline_ms = req->timeout_ms ? clock_mono_ms() + req->timeout_ms : INT64_MAX;
     if ((rc = call_run_blocking(call, spawn_worker)) < 0)
         call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
                                                     "Spawn and Shutdown calls: retry later", NULL);

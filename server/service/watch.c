@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/mem_trim.h"
 #include "common/metrics.h"
@@ -134,7 +135,7 @@ static void on_close(svc_call *call)
     /* Outside w->mu: the hub's lock comes before ours. */
     event_hub_unsubscribe(w->svc->hub, hw);
     if (w->parent_id)
-        runner_registry_parent_watch(w->svc->reg, w->parent_id, -1, service_now_ms());
+        runner_registry_parent_watch(w->svc->reg, w->parent_id, -1, clock_mono_ms());
     pthread_mutex_lock(&w->mu);
     w->watcher = NULL;
     pthread_mutex_unlock(&w->mu);
@@ -190,7 +191,7 @@ void service_watch(svc_call *call)
         /* The parent is here: its runners' leases hold while this stream is open. */
         w->parent_id = strdup(req->parent_id);
         if (w->parent_id)
-            runner_registry_parent_watch(svc->reg, w->parent_id, +1, service_now_ms());
+            runner_registry_parent_watch(svc->reg, w->parent_id, +1, clock_mono_ms());
     }
     pthread_mutex_lock(&w->mu);
     w->watcher = hw;

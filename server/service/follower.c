@@ -1,0 +1,159 @@
+/*
+ * The Docker event follower: how flamed notices runners that exit on their
+ * own (idle shutdown inside the runner, crash, OOM).
+ *
+ * One thread holds one GET /events stream filtered by this flamed's instance
+ * label (flamed.instance). `oom` marks the runner OOM-killed, `die` records its exit code
+ * (EXITED), `destroy` marks it REMOVED. A runner that exits on its own while
+ * RUNNING is handed to the reaper (reaper.h), which removes its container
+ * unless it is kept. The event thread never calls Docker itself (a subscriber
+ * that does not read within 100 ms misses events), except to ping it after
+ * losing the stream; the stream resumes with since = the last event's time.
+ *
+ * Each opening of the stream queues a resync on the reaper (adopt.c): at
+ * start it adopts the containers that carry the instance label (running ones
+ * as RUNNING, exited kept ones as EXITED), so a restarted flamed still lists,
+ * watches and shuts down its runners; after a loss it catches up on what the
+ * gap hid. A lost stream makes the registry ADOPTING (Docker still answers)
+ * or AWAY (it does not) until the next opening's resync.
+ * Follows: Docker Engine API SystemEvents.
+ */
+#include "service/follower.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "flame/error.h"
+#include "service/adopt.h"
+#include "service/reaper.h"
+#include "service/service.h"
+
+#define S(x) FLAME__V1__RUNNER_STATE__RUNNER_STATE_##x
+
+struct follower {
+    struct service *svc;
+    int64_t last_time_nano;
+    int opened;
+};
+
+static const char *attr(const cJSON *ev, const char *key)
+{
+    const cJSON *actor = cJSON_GetObjectItemCaseSensitive(ev, "Actor");
+    const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(actor, "Attributes");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(attrs, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int on_event(void *ud, const cJSON *ev)
+{
+    struct follower *f = ud;
+    struct service *svc = f->svc;
+    const cJSON *action = cJSON_GetObjectItemCaseSensitive(ev, "Action");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(ev, "id");
+    const cJSON *tn = cJSON_GetObjectItemCaseSensitive(ev, "timeNano");
+    if (cJSON_IsNumber(tn) && (int64_t)tn->valuedouble > f->last_time_nano)
+        f->last_time_nano = (int64_t)tn->valuedouble;
+    if (!cJSON_IsString(action) || !cJSON_IsString(id))
+        return 0;
+    const char *a = action->valuestring;
+    struct runner *r = runner_registry_get_by_container(svc->reg, id->valuestring);
+    if (!r) {
+        const char *rid = attr(ev, RUNNER_LABEL_ID);
+        if (rid)
+            r = runner_registry_get(svc->reg, rid);
+    }
+    if (!r) {
+        /* Ours (the stream is filtered by our instance label) but untracked: a create
+         * that a killed flamed sent finished after we adopted. Adopt it (once queued). */
+        if (strncmp(a, "destroy", 7) != 0 && !atomic_exchange(&svc->adopt_pending, 1))
+            reaper_push(svc->reaper, REAPER_ADOPT, NULL);
+        return 0;
+    }
+    /* REMOVED: Boot's own removal is done (it found nothing, or this is a stale
+     * event); FAILED with the name as container id: Boot lost its create's answer
+     * and may be removing by name right now. Otherwise Boot's cleanup owns it. */
+    if ((strcmp(a, "create") == 0 || strcmp(a, "start") == 0) && !r->keep_runner &&
+        (r->state == S(REMOVED) ||
+         (r->state == S(FAILED) && strcmp(r->container_id, r->name) == 0))) {
+        reaper_push(svc->reaper, REAPER_REMOVE_LATE, r->id);
+    } else if (strncmp(a, "oom", 3) == 0) {
+        runner_registry_set_oom(svc->reg, r->id);
+    } else if (strncmp(a, "die", 3) == 0) {
+        const char *code = attr(ev, "exitCode");
+        long ec = code ? strtol(code, NULL, 10) : -1;
+        service_runner_exited(svc, r, (int)ec, -1);
+    } else if (strncmp(a, "destroy", 7) == 0) {
+        runner_registry_set_removed(svc->reg, r->id);
+    }
+    if (log_enabled(LOG_DEBUG))
+        flamed_log(LOG_DEBUG, "docker_event", "action=%s runner_id=%s", a, r->id);
+    runner_free(r);
+    return 0;
+}
+
+static void on_open(void *ud)
+{
+    struct follower *f = ud;
+    f->opened = 1;
+    service_sync_stream(f->svc, 1, 1, NULL);
+    /* resync on the reaper thread: never block the reader */
+    reaper_push(f->svc->reaper, REAPER_RESYNC_STREAM, NULL);
+}
+
+static int should_stop(void *ud)
+{
+    struct follower *f = ud;
+    return atomic_load(&f->svc->stopping);
+}
+
+static void *follower_main(void *arg)
+{
+    struct service *svc = arg;
+    struct follower f = {svc, 0, 0};
+    long backoff = 100;
+    while (!atomic_load(&svc->stopping)) {
+        char derr[512] = "";
+        f.opened = 0;
+        struct docker_events_io io = {on_event, on_open, should_stop, &f};
+        /* Events before this point are covered by the reconcile below. */
+        int64_t since = f.last_time_nano;
+        int rc = docker_events_stream(svc->docker, svc->instance_label, since, &io, derr, sizeof(derr));
+        if (atomic_load(&svc->stopping))
+            break;
+        if (f.opened)
+            backoff = 100;
+        /* Until the next opening's resync, the registry may miss what Docker did. */
+        char perr[256] = "";
+        int up = docker_ping(svc->docker, perr, sizeof(perr)) == 0;
+        service_sync_stream(svc, 0, up, up ? NULL : perr);
+        metrics_docker_events_lost();
+        flamed_log(LOG_WARN, "docker_events_lost", "error=%s retry_ms=%ld", rc < 0 ? derr : "stream ended",
+                   backoff);
+        struct timespec ts = {backoff / 1000, (backoff % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        if (backoff < 5000)
+            backoff *= 2;
+    }
+    return NULL;
+}
+
+int follower_start(struct service *svc)
+{
+    if (pthread_create(&svc->events_thread, NULL, follower_main, svc) != 0)
+        return FLAME_ENOMEM;
+    svc->events_started = 1;
+    return 0;
+}
+
+void follower_join(struct service *svc)
+{
+    if (svc->events_started)
+        pthread_join(svc->events_thread, NULL);
+    svc->events_started = 0;
+}
