@@ -26,6 +26,11 @@
 #define RUNNER_LABEL_MAX_LIFETIME "flamed.max-lifetime-ms"
 #define RUNNER_LABEL_IDLE_AFTER "flamed.idle-shutdown-after-ms"
 #define RUNNER_LABEL_INSTANCE "flamed.instance"
+/* The Boot's own label keys, a JSON array: adoption shows these and flamed.*
+ * only, not the labels the image adds to its containers. */
+#define RUNNER_LABEL_BOOT_LABELS "flamed.labels"
+/* created_unix_nano to the nanosecond (Docker's list says whole seconds). */
+#define RUNNER_LABEL_CREATED "flamed.created-unix-nano"
 #define RUNNER_LABEL_PREFIX "flamed."
 
 #define RUNNER_ID_LEN 16 /* hex digits */

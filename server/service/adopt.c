@@ -258,6 +258,30 @@ static const char *label_of(const cJSON *c, const char *key)
 }
 
 /* Adopt one container from its list entry and, when needed, its inspect. */
+/* The container's labels that are the runner's: flamed.* and the Boot's own
+ * (RUNNER_LABEL_BOOT_LABELS lists their keys), not those the image adds (Docker
+ * merges image labels into the container's). A container booted before that
+ * label existed keeps all its labels. */
+static void adopt_labels(struct runner *r, const cJSON *labels)
+{
+    const cJSON *boot = cJSON_GetObjectItemCaseSensitive(labels, RUNNER_LABEL_BOOT_LABELS), *l;
+    cJSON *keys = NULL;
+    if (cJSON_IsString(boot))
+        keys = cJSON_ParseWithLength(boot->valuestring, strlen(boot->valuestring));
+    cJSON_ArrayForEach(l, labels)
+    {
+        if (!cJSON_IsString(l))
+            continue;
+        int ours = !cJSON_IsArray(keys) ||
+                   strncmp(l->string, RUNNER_LABEL_PREFIX, strlen(RUNNER_LABEL_PREFIX)) == 0;
+        for (const cJSON *k = ours ? NULL : keys->child; k && !ours; k = k->next)
+            ours = cJSON_IsString(k) && strcmp(k->valuestring, l->string) == 0;
+        if (ours)
+            runner_add_label(r, l->string, l->valuestring);
+    }
+    cJSON_Delete(keys);
+}
+
 static int adopt_one(struct service *svc, const struct adopt_job *j, const cJSON *inspect)
 {
     const cJSON *c = j->entry;
@@ -303,13 +327,14 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const cJSON
         if (age_ms > 0)
             r->started_ms = now - age_ms;
     }
-    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels"), *l;
-    cJSON_ArrayForEach(l, labels)
-    {
-        if (cJSON_IsString(l))
-            runner_add_label(r, l->string, l->valuestring);
-    }
+    adopt_labels(r, cJSON_GetObjectItemCaseSensitive(c, "Labels"));
     r->created_unix_nano = j->sum.created_unix_s * 1000000000LL;
+    if ((v = label_of(c, RUNNER_LABEL_CREATED))) {
+        char *end;
+        long long ns = strtoll(v, &end, 10);
+        if (*end == '\0' && end != v && ns > 0)
+            r->created_unix_nano = ns; /* the Boot's own reading, as List showed it before */
+    }
     int exited_unkept = !running && !r->keep_runner;
     char id[RUNNER_ID_LEN + 8];
     snprintf(id, sizeof(id), "%s", rid);

@@ -94,8 +94,19 @@ static struct runner *runner_for(const struct service *svc, const Flame__V1__Boo
     r->lease_ttl_ms = req->lease_ttl_ms;
     r->max_lifetime_ms = req->max_lifetime_ms;
     r->idle_after_ms = req->idle_shutdown_after_ms;
-    for (size_t i = 0; i < req->n_labels; i++)
+    cJSON *keys = cJSON_CreateArray();
+    char *keys_json = NULL;
+    rc |= !keys;
+    for (size_t i = 0; i < req->n_labels; i++) {
         rc |= runner_add_label(r, req->labels[i]->key, req->labels[i]->value);
+        rc |= !cJSON_AddItemToArray(keys, cJSON_CreateString(req->labels[i]->key));
+    }
+    if (!rc && (keys_json = cJSON_PrintUnformatted(keys)))
+        rc |= runner_add_label(r, RUNNER_LABEL_BOOT_LABELS, keys_json);
+    else
+        rc = 1;
+    free(keys_json);
+    cJSON_Delete(keys);
     rc |= runner_add_label(r, RUNNER_LABEL_MANAGED_BY, RUNNER_LABEL_MANAGED_BY_VALUE);
     rc |= runner_add_label(r, RUNNER_LABEL_INSTANCE, strchr(svc->instance_label, '=') + 1);
     rc |= runner_add_label(r, RUNNER_LABEL_ID, id);
@@ -105,6 +116,8 @@ static struct runner *runner_for(const struct service *svc, const Flame__V1__Boo
         rc |= runner_add_label(r, RUNNER_LABEL_NETWORK, req->network);
     /* Everything a restarted flamed needs to keep enforcing this runner's rules. */
     char num[32];
+    snprintf(num, sizeof(num), "%lld", (long long)r->created_unix_nano);
+    rc |= runner_add_label(r, RUNNER_LABEL_CREATED, num);
     if (req->request_id && req->request_id[0])
         rc |= runner_add_label(r, RUNNER_LABEL_REQUEST_ID, req->request_id);
     if (req->parent_id && req->parent_id[0])

@@ -4,8 +4,8 @@
  *
  *  - adopt_after_restart: running and kept-exited runners are adopted: List
  *    shows them with their fields (pool, name, ip, request_id, parent_id,
- *    lease_ttl_ms, labels), Watch include_existing reports them, Shutdown
- *    works on them.
+ *    lease_ttl_ms, the same labels without the image's, the exact created
+ *    time), Watch include_existing reports them, Shutdown works on them.
  *  - lease_after_restart: a leased runner whose parent never comes back is
  *    retired about a TTL after the restart (lifetime rules restored from labels).
  *  - request_id_after_restart: a Boot retried after a restart with the same
@@ -96,6 +96,17 @@ FL_TEST(adopt_after_restart)
     assert_string_equal(a2->request_id, rid);
     assert_string_equal(a2->parent_id, parent);
     assert_string_equal(flame_runner_label(a2, FL_RUN_LABEL_KEY), e->tag);
+    /* The same labels as before the restart (flamed's and the Boot's, not the
+     * image's LABEL org.opencontainers.image.source), and the exact created time. */
+    assert_null(flame_runner_label(a2, "org.opencontainers.image.source"));
+    assert_int_equal(a2->n_labels, a->n_labels);
+    for (size_t i = 0; i < a->n_labels; i++) {
+        const char *v = flame_runner_label(a2, a->label_keys[i]);
+        if (!v || strcmp(v, a->label_values[i]) != 0)
+            fail_msg("label %s: %s before the restart, %s after", a->label_keys[i],
+                     a->label_values[i], v ? v : "(none)");
+    }
+    assert_true(a2->created_unix_nano == a->created_unix_nano);
     assert_int_equal(k2->state, FLAME_RUNNER_EXITED);
     assert_int_equal(k2->keep_runner, 1);
 
