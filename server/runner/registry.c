@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/wire.h"
 #include "flame/error.h"
 
@@ -99,24 +100,36 @@ static struct runner *find_request(runner_registry *reg, const char *pool, const
     return NULL;
 }
 
-static int add(runner_registry *reg, struct runner *r, int publish, size_t max_total,
-               size_t max_pool, size_t *live_total, size_t *live_pool, struct runner **existing)
+/* Insert r (taken on success); with publish, publish BOOTING. opts and info as
+ * runner_registry_insert() (adopt passes neither). */
+static int add(runner_registry *reg, struct runner *r, int publish, const struct runner_insert_opts *opts,
+               struct runner_insert_info *info)
 {
+    static const struct runner_insert_opts none;
     int err = 0;
+    if (!opts)
+        opts = &none;
+    if (info)
+        *info = (struct runner_insert_info){0};
     pthread_mutex_lock(&reg->mu);
     if (find(reg, r->id)) {
         err = FLAME_EEXISTS;
         goto done;
     }
-    if (existing) {
+    if (opts->idempotent) {
         struct runner *same = find_request(reg, r->pool, r->request_id);
         if (same && same->state != S(FAILED)) {
-            *existing = runner_dup(same);
-            err = *existing ? FLAME_EEXISTS : FLAME_ENOMEM;
+            struct runner *snap = runner_dup(same);
+            err = snap ? FLAME_EEXISTS : FLAME_ENOMEM;
+            if (info)
+                info->existing = snap;
+            else
+                runner_free(snap);
             goto done;
         }
     }
-    if (max_total || max_pool || live_total || live_pool) {
+    size_t max_total = opts->max_total, max_pool = opts->max_pool;
+    if (max_total || max_pool || info) {
         size_t total = 0, in_pool = 0;
         for (size_t i = 0; i < reg->n; i++) {
             if (!runner_state_is_live(reg->rs[i]->state))
@@ -124,10 +137,10 @@ static int add(runner_registry *reg, struct runner *r, int publish, size_t max_t
             total++;
             in_pool += strcmp(reg->rs[i]->pool, r->pool) == 0;
         }
-        if (live_total)
-            *live_total = total;
-        if (live_pool)
-            *live_pool = in_pool;
+        if (info) {
+            info->live_total = total;
+            info->live_pool = in_pool;
+        }
         if ((max_total && total >= max_total) || (max_pool && in_pool >= max_pool)) {
             err = FLAME_EEXHAUSTED;
             goto done;
@@ -152,31 +165,16 @@ done:
     return err;
 }
 
-int runner_registry_insert(runner_registry *reg, struct runner *r)
+int runner_registry_insert(runner_registry *reg, struct runner *r, const struct runner_insert_opts *opts,
+                           struct runner_insert_info *info)
 {
     r->state = S(BOOTING);
-    return add(reg, r, 1, 0, 0, NULL, NULL, NULL);
-}
-
-int runner_registry_insert_within(runner_registry *reg, struct runner *r, size_t max_total,
-                                  size_t max_pool, size_t *live_total, size_t *live_pool)
-{
-    r->state = S(BOOTING);
-    return add(reg, r, 1, max_total, max_pool, live_total, live_pool, NULL);
-}
-
-int runner_registry_insert_once(runner_registry *reg, struct runner *r, size_t max_total,
-                                size_t max_pool, size_t *live_total, size_t *live_pool,
-                                struct runner **existing)
-{
-    *existing = NULL;
-    r->state = S(BOOTING);
-    return add(reg, r, 1, max_total, max_pool, live_total, live_pool, existing);
+    return add(reg, r, 1, opts, info);
 }
 
 int runner_registry_adopt(runner_registry *reg, struct runner *r)
 {
-    return add(reg, r, 0, 0, 0, NULL, NULL, NULL);
+    return add(reg, r, 0, NULL, NULL);
 }
 
 void runner_registry_spawn_begin(runner_registry *reg, const char *id, int64_t now_ms)
@@ -327,31 +325,43 @@ int runner_registry_take_due(runner_registry *reg, int64_t now_ms, struct runner
 
 
 
-struct runner *runner_registry_get(runner_registry *reg, const char *id)
+/* Snapshot r (or not found) into *out. */
+static int snapshot(const struct runner *r, struct runner **out)
 {
-    pthread_mutex_lock(&reg->mu);
-    struct runner *r = find(reg, id);
-    struct runner *c = r ? runner_dup(r) : NULL;
-    pthread_mutex_unlock(&reg->mu);
-    return c;
+    *out = NULL;
+    if (!r)
+        return FLAME_ENOTFOUND;
+    *out = runner_dup(r);
+    return *out ? 0 : FLAME_ENOMEM;
 }
 
-struct runner *runner_registry_get_by_container(runner_registry *reg, const char *container_id)
+int runner_registry_get(runner_registry *reg, const char *id, struct runner **out)
 {
+    pthread_mutex_lock(&reg->mu);
+    int rc = snapshot(find(reg, id), out);
+    pthread_mutex_unlock(&reg->mu);
+    return rc;
+}
+
+int runner_registry_get_by_container(runner_registry *reg, const char *container_id,
+                                     struct runner **out)
+{
+    *out = NULL;
     size_t len = strlen(container_id);
     if (len < 12)
-        return NULL;
-    struct runner *c = NULL;
+        return FLAME_ENOTFOUND;
+    const struct runner *found = NULL;
     pthread_mutex_lock(&reg->mu);
     /* Newest first: a container id belongs to one runner, but tombstones may share a prefix. */
     for (size_t i = reg->n; i-- > 0;) {
         if (strncmp(reg->rs[i]->container_id, container_id, len) == 0) {
-            c = runner_dup(reg->rs[i]);
+            found = reg->rs[i];
             break;
         }
     }
+    int rc = snapshot(found, out);
     pthread_mutex_unlock(&reg->mu);
-    return c;
+    return rc;
 }
 
 void runner_list_free(struct runner **rs, size_t n)
@@ -440,16 +450,6 @@ done:
     return 0;
 }
 
-size_t runner_registry_count(runner_registry *reg, const char *pool)
-{
-    size_t k = 0;
-    pthread_mutex_lock(&reg->mu);
-    for (size_t i = 0; i < reg->n; i++)
-        k += listed(reg->rs[i], pool);
-    pthread_mutex_unlock(&reg->mu);
-    return k;
-}
-
 /* The one transition routine: apply fn to the runner under the lock; if it
  * returns an event type, publish it. */
 typedef int (*transition_fn)(struct runner *r, const void *arg);
@@ -529,8 +529,7 @@ static int t_failed(struct runner *r, const void *arg)
      * its own path to EXITED and REMOVED, and List keeps it until then. */
     if (r->state != S(BOOTING))
         return 0;
-    if (runner_set_str(&r->error, arg) < 0)
-        return FLAME_ENOMEM;
+    runner_set_str(&r->error, arg); /* out of memory: FAILED all the same, without the reason */
     r->state = S(FAILED);
     return E(FAILED);
 }
@@ -580,43 +579,26 @@ int runner_registry_set_removed(runner_registry *reg, const char *id)
     return transition(reg, id, t_removed, NULL);
 }
 
-int runner_registry_watch(runner_registry *reg, const char *pool, const char *runner_id,
-                          int include_existing, size_t max_queue, void (*kick)(void *ud), void *ud,
+int runner_registry_watch(runner_registry *reg, const struct runner_watch_opts *opts,
                           hub_watcher **out)
 {
-    return runner_registry_watch_scoped(reg, pool, runner_id, include_existing, NULL, 0, max_queue,
-                                        kick, ud, out);
-}
-
-int runner_registry_watch_scoped(runner_registry *reg, const char *pool, const char *runner_id,
-                                 int include_existing, const char *const *pools, size_t n_pools,
-                                 size_t max_queue, void (*kick)(void *ud), void *ud,
-                                 hub_watcher **out)
-{
-    return runner_registry_watch_resume(reg, pool, runner_id, include_existing, 0, pools, n_pools,
-                                        max_queue, kick, ud, out);
-}
-
-int runner_registry_watch_resume(runner_registry *reg, const char *pool, const char *runner_id,
-                                 int include_existing, uint64_t after_sequence,
-                                 const char *const *pools, size_t n_pools, size_t max_queue,
-                                 void (*kick)(void *ud), void *ud, hub_watcher **out)
-{
     int err;
+    *out = NULL;
     pthread_mutex_lock(&reg->mu);
-    if ((err = event_hub_subscribe(reg->hub, pool, runner_id, max_queue, kick, ud, out)) < 0)
+    if ((err = event_hub_subscribe(reg->hub, opts->pool, opts->runner_id, opts->max_queue, opts->kick,
+                                   opts->ud, out)) < 0)
         goto done;
-    if ((err = event_hub_restrict(*out, pools, n_pools)) < 0) {
+    if ((err = event_hub_restrict(*out, opts->pools, opts->n_pools)) < 0) {
         event_hub_unsubscribe(reg->hub, *out);
         *out = NULL;
         goto done;
     }
-    if (after_sequence) {
-        if ((err = event_hub_replay(reg->hub, *out, after_sequence)) < 0) {
+    if (opts->after_sequence) {
+        if ((err = event_hub_replay(reg->hub, *out, opts->after_sequence)) < 0) {
             event_hub_unsubscribe(reg->hub, *out);
             *out = NULL;
         }
-    } else if (include_existing) {
+    } else if (opts->include_existing) {
         size_t owed = 0;
         for (size_t i = 0; i < reg->n; i++)
             owed += runner_state_is_live(reg->rs[i]->state) && event_hub_matches(*out, reg->rs[i]);
@@ -646,4 +628,12 @@ static int t_error(struct runner *r, const void *arg) { return runner_set_str(&r
 int runner_registry_set_error(runner_registry *reg, const char *id, const char *error)
 {
     return transition(reg, id, t_error, error);
+}
+
+int runner_registry_checked(int rc, const char *transition, const char *id)
+{
+    if (rc < 0)
+        flamed_log(LOG_WARN, "registry_transition_failed", "transition=%s runner_id=%s error=%s",
+                   transition, id ? id : "", flame_error_name(rc));
+    return rc;
 }

@@ -30,36 +30,38 @@ typedef struct runner_registry runner_registry;
 int runner_registry_new(runner_registry **out, event_hub *hub);
 void runner_registry_free(runner_registry *reg);
 
-/**
- * Add a runner being booted (takes ownership of r; its state is set to
- * BOOTING) and publish BOOTING.
- * @return 0; FLAME_EEXISTS (id taken).
- */
-int runner_registry_insert(runner_registry *reg, struct runner *r);
+/** How runner_registry_insert() admits a runner; all zero: no quota, not idempotent. */
+struct runner_insert_opts {
+    size_t max_total; /* live runners in all, this one included, at most (0: no quota) */
+    size_t max_pool;  /* live runners of r->pool at most (0: no quota) */
+    /* 1: when r->request_id is set and a runner of the same pool with the same
+     * request_id exists that did not fail, insert nothing and answer with it.
+     * The key is (pool, request_id): another pool's runner never matches, so
+     * a request_id reused across pools makes a new runner and says nothing of
+     * the other pool. */
+    int idempotent;
+};
+
+/** What runner_registry_insert() found. */
+struct runner_insert_info {
+    size_t live_total, live_pool; /* live runners (in all, in r->pool) at the check, for messages */
+    struct runner *existing;      /* idempotent match (FLAME_EEXISTS): a snapshot owned by the
+                                   * caller (runner_free()); NULL otherwise */
+};
 
 /**
- * runner_registry_insert() within quotas, checked atomically with the insert
- * (so concurrent Boots cannot overshoot). 0 = no quota.
- * @param[out] live_total, live_pool  the counts at the check (for messages); may be NULL.
- * @return 0; FLAME_EEXHAUSTED (r is not taken: the caller frees it); FLAME_EEXISTS.
+ * Add a runner being booted (its state is set to BOOTING) and publish
+ * BOOTING. The id, the idempotency key and the quotas are checked atomically
+ * with the insert, so concurrent Boots cannot overshoot a quota or make two
+ * runners for one key.
+ * @param r     taken on success only; on an error the caller still owns (and frees) it.
+ * @param opts  borrowed; NULL: all zero.
+ * @param[out] info  may be NULL; set on every return.
+ * @return 0; FLAME_EEXISTS (r->id taken, or an idempotent match: info->existing);
+ *         FLAME_EEXHAUSTED (a quota is full); FLAME_ENOMEM.
  */
-int runner_registry_insert_within(runner_registry *reg, struct runner *r, size_t max_total,
-                                  size_t max_pool, size_t *live_total, size_t *live_pool);
-
-/**
- * Idempotent insert: like runner_registry_insert_within(), but when
- * r->request_id is set and a runner of the same pool with the same request_id
- * exists that did not fail, nothing is inserted and *existing receives its
- * snapshot (owned by the caller). The key is (pool, request_id): another
- * pool's runner never matches, so a request_id reused across pools makes a
- * new runner and says nothing of the other pool. Checked under the lock, so
- * two concurrent Boots with one key make one runner.
- * @return 0 (inserted, *existing NULL); FLAME_EEXISTS (*existing set);
- *         FLAME_EEXHAUSTED (quota; r not taken).
- */
-int runner_registry_insert_once(runner_registry *reg, struct runner *r, size_t max_total,
-                                size_t max_pool, size_t *live_total, size_t *live_pool,
-                                struct runner **existing);
+int runner_registry_insert(runner_registry *reg, struct runner *r, const struct runner_insert_opts *opts,
+                           struct runner_insert_info *info);
 
 /* ---- lifetime rules: leases, idle shutdown, max lifetime (times: monotonic ms) ---- */
 
@@ -101,16 +103,27 @@ int runner_registry_set_error(runner_registry *reg, const char *id, const char *
 
 /**
  * Adopt a runner found in Docker (state as given, published as EXISTING-free:
- * no event, it is reported through include_existing). Takes ownership.
- * @return 0; FLAME_EEXISTS.
+ * no event, it is reported through include_existing).
+ * @param r  taken on success only.
+ * @return 0; FLAME_EEXISTS (id taken); FLAME_ENOMEM.
  */
 int runner_registry_adopt(runner_registry *reg, struct runner *r);
 
-/** Snapshot by runner id. @return NULL if unknown (or out of memory). */
-struct runner *runner_registry_get(runner_registry *reg, const char *id);
+/**
+ * Snapshot by runner id (live or a tombstone).
+ * @param[out] out  the snapshot, owned by the caller (runner_free()); NULL on an error.
+ * @return 0; FLAME_ENOTFOUND (no such runner); FLAME_ENOMEM (no snapshot).
+ */
+int runner_registry_get(runner_registry *reg, const char *id, struct runner **out);
 
-/** Snapshot by container id (full or a prefix of >= 12). NULL if unknown. */
-struct runner *runner_registry_get_by_container(runner_registry *reg, const char *container_id);
+/**
+ * Snapshot by container id: the full id or a prefix of at least 12
+ * characters; the newest runner wins when tombstones share a prefix.
+ * @param[out] out  as runner_registry_get().
+ * @return 0; FLAME_ENOTFOUND (none, or a prefix shorter than 12); FLAME_ENOMEM.
+ */
+int runner_registry_get_by_container(runner_registry *reg, const char *container_id,
+                                     struct runner **out);
 
 /**
  * Snapshots of live runners (not REMOVED, not FAILED), oldest first.
@@ -135,10 +148,21 @@ int runner_registry_list_wire(runner_registry *reg, const char *pool, int field_
                               int (*allow)(void *ctx, const char *pool), void *ctx, uint8_t **out,
                               size_t *len);
 
-/** Number of live runners (for shutdown accounting and quotas); pool "" = all. */
-size_t runner_registry_count(runner_registry *reg, const char *pool);
+/*
+ * Transitions. Each returns 0 (also when the state does not move: see the
+ * top), FLAME_ENOTFOUND for an unknown id, or FLAME_ENOMEM when a string it
+ * records could not be copied (set_container, set_running, set_error; the
+ * runner is then unchanged). Callers check the result: see
+ * runner_registry_checked().
+ */
 
-/* Transitions. Each returns 0, or FLAME_ENOTFOUND for an unknown id. */
+/**
+ * Log a failed transition (rc < 0) at WARN as registry_transition_failed, with
+ * the transition's name (say "set_removed"), the runner id and the error's
+ * name, and return rc unchanged; rc >= 0 is returned silently.
+ * Thread-safe.
+ */
+int runner_registry_checked(int rc, const char *transition, const char *id);
 
 /** Record the container id (BOOTING). */
 int runner_registry_set_container(runner_registry *reg, const char *id, const char *container_id);
@@ -154,39 +178,46 @@ int runner_registry_set_stopping(runner_registry *reg, const char *id);
 int runner_registry_set_exited(runner_registry *reg, const char *id, int exit_code, int oom_killed);
 /** Record an OOM kill (Docker's `oom` event precedes `die`). */
 int runner_registry_set_oom(runner_registry *reg, const char *id);
-/** BOOTING -> FAILED with a reason; publishes FAILED. */
+/**
+ * BOOTING -> FAILED with a reason; publishes FAILED. The state is recorded
+ * even when the reason cannot be copied (the runner must not stay BOOTING),
+ * so this fails only with FLAME_ENOTFOUND.
+ */
 int runner_registry_set_failed(runner_registry *reg, const char *id, const char *error);
 /** Any -> REMOVED; publishes REMOVED (once). */
 int runner_registry_set_removed(runner_registry *reg, const char *id);
 
+/** What a watcher sees; all zero but kick: every runner's events from now on. */
+struct runner_watch_opts {
+    const char *pool;      /* only this pool's runners ("" or NULL: all); copied */
+    const char *runner_id; /* only this runner ("" or NULL: all); copied */
+    /* 1: first queue every live matching runner as EXISTING */
+    int include_existing;
+    /* > 0: first replay the kept events after this sequence (a resume)
+     * instead of listing existing runners */
+    uint64_t after_sequence;
+    /* the caller is limited to these pools (n_pools = 0: all): runners of
+     * other pools are neither listed as EXISTING nor streamed; copied */
+    const char *const *pools;
+    size_t n_pools;
+    size_t max_queue; /* queue bound in events (0: 1024) */
+    /* called (hub lock held) when the queue goes from empty to non-empty,
+     * overflows, or the hub closes: see event_hub_subscribe() */
+    void (*kick)(void *ud);
+    void *ud;
+};
+
 /**
- * Subscribe a watcher and, when include_existing, queue every live matching
- * runner as EXISTING, atomically with respect to transitions (nothing missed,
- * nothing doubled).
- * @return as event_hub_subscribe().
+ * Subscribe a watcher, then list existing runners or replay kept events as
+ * opts says, atomically with respect to transitions (nothing missed, nothing
+ * doubled).
+ * @param opts  borrowed for the call.
+ * @param[out] out  the watcher; release with event_hub_unsubscribe(); NULL on an error.
+ * @return 0; FLAME_ENOMEM; FLAME_ERANGE (after_sequence is older than the
+ *         kept history).
  */
-int runner_registry_watch(runner_registry *reg, const char *pool, const char *runner_id,
-                          int include_existing, size_t max_queue, void (*kick)(void *ud), void *ud,
+int runner_registry_watch(runner_registry *reg, const struct runner_watch_opts *opts,
                           hub_watcher **out);
-
-/**
- * runner_registry_watch() for a caller limited to some pools (n_pools = 0:
- * all): runners of other pools are neither listed as EXISTING nor streamed.
- */
-int runner_registry_watch_scoped(runner_registry *reg, const char *pool, const char *runner_id,
-                                 int include_existing, const char *const *pools, size_t n_pools,
-                                 size_t max_queue, void (*kick)(void *ud), void *ud,
-                                 hub_watcher **out);
-
-/**
- * runner_registry_watch_scoped() that first replays the kept events after
- * after_sequence (resume) instead of listing existing runners; 0: no replay.
- * @return as above, or FLAME_ERANGE (history too short; *out is NULL).
- */
-int runner_registry_watch_resume(runner_registry *reg, const char *pool, const char *runner_id,
-                                 int include_existing, uint64_t after_sequence,
-                                 const char *const *pools, size_t n_pools, size_t max_queue,
-                                 void (*kick)(void *ud), void *ud, hub_watcher **out);
 
 /** Is the state live (tracked in List)? */
 int runner_state_is_live(int state);

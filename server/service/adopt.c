@@ -49,7 +49,9 @@
 
 void service_runner_exited(struct service *svc, const struct runner *before, int exit_code, int oom)
 {
-    runner_registry_set_exited(svc->reg, before->id, exit_code, oom);
+    if (runner_registry_checked(runner_registry_set_exited(svc->reg, before->id, exit_code, oom),
+                                "set_exited", before->id) < 0)
+        return; /* not tracked any more: nothing to record or reap */
     /* BOOTING: Boot owns the cleanup. STOPPING: Shutdown does. */
     if (before->state == S(RUNNING) && !before->keep_runner)
         reaper_push(svc->reaper, REAPER_REMOVE, before->id);
@@ -338,9 +340,12 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const cJSON
     int exited_unkept = !running && !r->keep_runner;
     char id[RUNNER_ID_LEN + 8];
     snprintf(id, sizeof(id), "%s", rid);
-    if (runner_registry_adopt(svc->reg, r) != 0) {
-        runner_free(r); /* adopted meanwhile (an event's adopt pass, a Boot's own) */
-        return FLAME_EEXISTS;
+    int rc = runner_registry_adopt(svc->reg, r);
+    if (rc < 0) {
+        runner_free(r); /* EEXISTS: adopted meanwhile (an event's adopt pass, a Boot's own) */
+        if (rc != FLAME_EEXISTS)
+            flamed_log(LOG_WARN, "adopt_failed", "runner_id=%s error=%s", id, flame_error_name(rc));
+        return rc;
     }
     if (exited_unkept)
         reaper_push(svc->reaper, REAPER_REMOVE, id);
@@ -363,7 +368,8 @@ static void run_job(struct adopt_pass *p, struct adopt_job *j)
             flamed_log(LOG_WARN, "adopt_inspect_failed", "container_id=%.12s error=%s", cid, derr);
         atomic_fetch_add(&svc->adopt_done, 1);
     } else if (rc == FLAME_ENOTFOUND && j->kind == JOB_CHECK) {
-        runner_registry_set_removed(svc->reg, j->snap->id);
+        runner_registry_checked(runner_registry_set_removed(svc->reg, j->snap->id), "set_removed",
+                                j->snap->id);
     } else if (rc == 0) {
         struct docker_container_state st;
         if (docker_container_state_parse(inspect, j->snap->network, &st) == 0 && !st.running &&
@@ -438,8 +444,13 @@ int service_resync(struct service *svc, char *err, size_t errlen)
         struct adopt_job *j = &p.jobs[p.n];
         if (!rid || docker_container_summary_parse(c, label_of(c, RUNNER_LABEL_NETWORK), &j->sum) < 0)
             continue;
-        struct runner *r = runner_registry_get(svc->reg, rid);
-        if (!r) {
+        struct runner *r = NULL;
+        if ((rc = runner_registry_get(svc->reg, rid, &r)) == FLAME_ENOMEM) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+        rc = 0;
+        if (!r) { /* FLAME_ENOTFOUND: not tracked */
             const char *ml = label_of(c, RUNNER_LABEL_MAX_LIFETIME);
             j->kind = JOB_ADOPT;
             j->entry = c;

@@ -388,9 +388,14 @@ static int await_same_request(struct service *svc, svc_call *call, struct runner
             return FLAME_ETIMEOUT;
         }
         sleep_ms(50);
-        struct runner *now = runner_registry_get(svc->reg, r->id);
-        if (!now)
-            return FLAME_ENOMEM;
+        struct runner *now = NULL;
+        int grc = runner_registry_get(svc->reg, r->id, &now);
+        if (grc < 0) {
+            if (grc == FLAME_ENOTFOUND) /* a tombstone pruned meanwhile */
+                snprintf(err, errlen, "runner %s (request_id %s) is no longer known: retry the Boot",
+                         r->id, r->request_id);
+            return grc;
+        }
         /* Swap contents so the caller's pointer stays valid. */
         struct runner tmp = *r;
         *r = *now;
@@ -439,12 +444,13 @@ static void boot_worker(svc_call *call)
         goto done;
     }
     snap = runner_dup(r);
-    size_t live_total = 0, live_pool = 0;
     const struct policy *pol = svc->policy;
-    struct runner *existing = NULL;
-    if (!snap || (rc = runner_registry_insert_once(svc->reg, r, pol->max_runners,
-                                                   pol->max_runners_per_pool, &live_total,
-                                                   &live_pool, &existing)) < 0) {
+    const struct runner_insert_opts admit = {
+        .max_total = pol->max_runners, .max_pool = pol->max_runners_per_pool, .idempotent = 1};
+    struct runner_insert_info found = {0};
+    if (!snap || (rc = runner_registry_insert(svc->reg, r, &admit, &found)) < 0) {
+        struct runner *existing = found.existing;
+        size_t live_total = found.live_total, live_pool = found.live_pool;
         runner_free(r);
         if (rc == FLAME_EEXISTS && existing) {
             /* A retry of a Boot we already have: answer with that runner, never a second one. */
@@ -583,15 +589,24 @@ static void boot_worker(svc_call *call)
                  * reaper, which goes by the registry's container id); one that Docker
                  * creates later is removed on its create event (events.c). */
                 created = 1;
-                runner_registry_set_container(svc->reg, snap->id, container_id);
+                /* Not recorded (out of memory): the removal by name below still runs. */
+                runner_registry_checked(runner_registry_set_container(svc->reg, snap->id, container_id),
+                                        "set_container", snap->id);
             }
             rc = docker_failure(rc, &reason);
         }
         goto done;
     }
     created = 1;
-    runner_set_str(&snap->container_id, container_id);
-    runner_registry_set_container(svc->reg, snap->id, container_id);
+    /* Unrecorded, the container would be invisible to Shutdown and the event
+     * follower: fail the Boot (which removes it) instead. */
+    if ((rc = runner_set_str(&snap->container_id, container_id)) < 0 ||
+        (rc = runner_registry_checked(runner_registry_set_container(svc->reg, snap->id, container_id),
+                                      "set_container", snap->id)) < 0) {
+        snprintf(err, sizeof(err), "recording runner %s's container: %s", snap->id,
+                 flame_error_name(rc));
+        goto done;
+    }
 
     if (call_cancelled(call)) {
         rc = FLAME_ECANCELLED;
@@ -650,12 +665,12 @@ static void boot_worker(svc_call *call)
         goto done;
     }
     runner_registry_set_started_at(svc->reg, snap->id, clock_mono_ms());
-    runner_registry_set_running(svc->reg, snap->id, ip);
-    struct runner *now = runner_registry_get(svc->reg, snap->id);
-    if (!now) {
-        rc = FLAME_ENOMEM;
+    /* Not RUNNING (out of memory for its IP): the state check below fails the
+     * Boot and removes the container. */
+    runner_registry_checked(runner_registry_set_running(svc->reg, snap->id, ip), "set_running", snap->id);
+    struct runner *now = NULL;
+    if ((rc = runner_registry_get(svc->reg, snap->id, &now)) < 0)
         goto done;
-    }
     runner_free(snap);
     snap = now;
     if (snap->state != FLAME__V1__RUNNER_STATE__RUNNER_STATE_RUNNING) {
@@ -669,11 +684,12 @@ static void boot_worker(svc_call *call)
     if (call_cancelled(call)) {
         /* Cancelled between the last look and RUNNING: nobody will learn of this
          * runner, so it goes (STOPPING, then REMOVED) instead of being answered. */
-        runner_registry_set_stopping(svc->reg, snap->id);
+        runner_registry_checked(runner_registry_set_stopping(svc->reg, snap->id), "set_stopping", snap->id);
         char rerr[256];
         int rrc = docker_container_remove(svc->docker, container_id, rerr, sizeof(rerr));
         if (rrc == 0 || rrc == FLAME_ENOTFOUND)
-            runner_registry_set_removed(svc->reg, snap->id);
+            runner_registry_checked(runner_registry_set_removed(svc->reg, snap->id), "set_removed",
+                                    snap->id);
         else
             reaper_push(svc->reaper, REAPER_REMOVE, snap->id);
         flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=CANCELLED duration_ms=%lld "
@@ -694,7 +710,8 @@ done:
             /* The client is gone (cancel or its deadline): say so in the logs. */
             rc = FLAME_ECANCELLED;
         }
-        runner_registry_set_failed(svc->reg, snap->id, err);
+        runner_registry_checked(runner_registry_set_failed(svc->reg, snap->id, err), "set_failed",
+                                snap->id);
         if (created && !req->keep_runner) {
             /* The answer waits for the removal (the client then finds nothing left), but
              * not for long past the Boot's deadline: Docker removes a container it is
@@ -723,7 +740,8 @@ done:
                 rrc = docker_container_remove(svc->docker, container_id, rerr, sizeof(rerr));
             }
             if (rrc == 0 || rrc == FLAME_ENOTFOUND) {
-                runner_registry_set_removed(svc->reg, snap->id);
+                runner_registry_checked(runner_registry_set_removed(svc->reg, snap->id), "set_removed",
+                                        snap->id);
             } else {
                 /* Never leave it behind: the reaper retries until Docker lets it go. */
                 flamed_log(LOG_WARN, "boot_cleanup_retry", "runner_id=%s container_id=%.12s error=%s",

@@ -62,11 +62,19 @@ static int on_event(void *ud, const cJSON *ev)
     if (!cJSON_IsString(action) || !cJSON_IsString(id))
         return 0;
     const char *a = action->valuestring;
-    struct runner *r = runner_registry_get_by_container(svc->reg, id->valuestring);
-    if (!r) {
-        const char *rid = attr(ev, RUNNER_LABEL_ID);
-        if (rid)
-            r = runner_registry_get(svc->reg, rid);
+    struct runner *r = NULL;
+    int rc = runner_registry_get_by_container(svc->reg, id->valuestring, &r);
+    const char *rid = attr(ev, RUNNER_LABEL_ID);
+    if (rc == FLAME_ENOTFOUND && rid)
+        rc = runner_registry_get(svc->reg, rid, &r);
+    if (rc == FLAME_ENOMEM) {
+        /* The event cannot be applied now: a resync (the adopt pass) catches
+         * up on what it said, from Docker's own state. */
+        flamed_log(LOG_WARN, "docker_event_dropped", "action=%s container_id=%.12s reason=out_of_memory",
+                   a, id->valuestring);
+        if (!atomic_exchange(&svc->adopt_pending, 1))
+            reaper_push(svc->reaper, REAPER_ADOPT, NULL);
+        return 0;
     }
     if (!r) {
         /* Ours (the stream is filtered by our instance label) but untracked: a create
@@ -83,13 +91,13 @@ static int on_event(void *ud, const cJSON *ev)
          (r->state == S(FAILED) && strcmp(r->container_id, r->name) == 0))) {
         reaper_push(svc->reaper, REAPER_REMOVE_LATE, r->id);
     } else if (strncmp(a, "oom", 3) == 0) {
-        runner_registry_set_oom(svc->reg, r->id);
+        runner_registry_checked(runner_registry_set_oom(svc->reg, r->id), "set_oom", r->id);
     } else if (strncmp(a, "die", 3) == 0) {
         const char *code = attr(ev, "exitCode");
         long ec = code ? strtol(code, NULL, 10) : -1;
         service_runner_exited(svc, r, (int)ec, -1);
     } else if (strncmp(a, "destroy", 7) == 0) {
-        runner_registry_set_removed(svc->reg, r->id);
+        runner_registry_checked(runner_registry_set_removed(svc->reg, r->id), "set_removed", r->id);
     }
     if (log_enabled(LOG_DEBUG))
         flamed_log(LOG_DEBUG, "docker_event", "action=%s runner_id=%s", a, r->id);

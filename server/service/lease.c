@@ -31,11 +31,20 @@ static void *janitor_main(void *arg)
         if (runner_registry_take_due(svc->reg, clock_mono_ms(), &due, &n) < 0)
             continue;
         for (size_t i = 0; i < n && !atomic_load(&svc->stopping); i++) {
-            struct runner *r = runner_registry_get(svc->reg, due[i].id);
-            if (!r)
+            struct runner *r = NULL;
+            int rc = runner_registry_get(svc->reg, due[i].id, &r);
+            if (rc < 0) {
+                /* ENOTFOUND: gone meanwhile. ENOMEM: it is marked retiring and will not
+                 * be due again, so say so; Shutdown or its parent can still stop it. */
+                if (rc == FLAME_ENOMEM)
+                    flamed_log(LOG_WARN, "runner_retire_failed", "runner_id=%s error=\"out of memory\"",
+                               due[i].id);
                 continue;
+            }
             char err[1024] = "";
-            runner_registry_set_error(svc->reg, r->id, due[i].reason);
+            /* Without its reason (out of memory) the runner is retired all the same. */
+            runner_registry_checked(runner_registry_set_error(svc->reg, r->id, due[i].reason), "set_error",
+                                    r->id);
             flamed_log(LOG_INFO, "runner_retired", "runner_id=%s pool=%s reason=\"%s\"", r->id,
                        r->pool, due[i].reason);
             unsigned grace = svc->cfg.default_stop_timeout_ms ? svc->cfg.default_stop_timeout_ms : 10000;

@@ -27,7 +27,10 @@
  */
 static void remove_late(struct service *svc, const char *runner_id)
 {
-    struct runner *r = runner_registry_get(svc->reg, runner_id);
+    struct runner *r = NULL;
+    if (runner_registry_get(svc->reg, runner_id, &r) == FLAME_ENOMEM)
+        flamed_log(LOG_WARN, "boot_late_container_remove_failed", "runner_id=%s error=out of memory",
+                   runner_id);
     if (r && r->name[0] && !r->keep_runner) {
         char derr[512];
         int rc = docker_container_remove(svc->docker, r->name, derr, sizeof(derr));
@@ -44,13 +47,15 @@ static void remove_late(struct service *svc, const char *runner_id)
 /* Remove a runner's container; REAPER_RETRY while Docker refuses (not 409). */
 static int remove_container(struct service *svc, const struct reaper_job *job, int stopping)
 {
-    struct runner *r = runner_registry_get(svc->reg, job->runner_id);
+    struct runner *r = NULL;
     int out = REAPER_DONE;
+    if (runner_registry_get(svc->reg, job->runner_id, &r) == FLAME_ENOMEM)
+        return job->attempts + 1 < REAPER_REMOVE_ATTEMPTS && !stopping ? REAPER_RETRY : REAPER_DONE;
     if (r && r->container_id[0] && !r->keep_runner && r->state != S(REMOVED)) {
         char derr[512];
         int rc = docker_container_remove(svc->docker, r->container_id, derr, sizeof(derr));
         if (rc == 0 || rc == FLAME_ENOTFOUND) {
-            runner_registry_set_removed(svc->reg, r->id);
+            runner_registry_checked(runner_registry_set_removed(svc->reg, r->id), "set_removed", r->id);
             if (rc == 0)
                 flamed_log(LOG_INFO, "runner_reaped", "runner_id=%s pool=%s exit_code=%d oom_killed=%d",
                            r->id, r->pool, r->exit_code, r->oom_killed);

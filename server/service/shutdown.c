@@ -76,10 +76,11 @@ int service_stop_runner(struct service *svc, const struct runner *r, unsigned gr
                         size_t errlen)
 {
     char derr[1024] = "";
-    runner_registry_set_stopping(svc->reg, r->id);
+    /* Not tracked any more (logged): its container is stopped all the same. */
+    runner_registry_checked(runner_registry_set_stopping(svc->reg, r->id), "set_stopping", r->id);
     int rc = stop_container(svc, r, grace_ms, derr, sizeof(derr));
     if (rc == FLAME_ENOTFOUND) {
-        runner_registry_set_removed(svc->reg, r->id);
+        runner_registry_checked(runner_registry_set_removed(svc->reg, r->id), "set_removed", r->id);
         return 0;
     }
     if (rc < 0) {
@@ -90,7 +91,8 @@ int service_stop_runner(struct service *svc, const struct runner *r, unsigned gr
     if (docker_container_inspect(svc->docker, r->container_id, &inspect, derr, sizeof(derr)) == 0) {
         struct docker_container_state st;
         if (docker_container_state_parse(inspect, r->network, &st) == 0)
-            runner_registry_set_exited(svc->reg, r->id, st.exit_code, st.oom_killed);
+            runner_registry_checked(runner_registry_set_exited(svc->reg, r->id, st.exit_code, st.oom_killed),
+                                    "set_exited", r->id);
         cJSON_Delete(inspect);
     }
     if (r->keep_runner)
@@ -112,7 +114,7 @@ int service_stop_runner(struct service *svc, const struct runner *r, unsigned gr
         }
     }
     if (rc == 0 || rc == FLAME_ENOTFOUND) {
-        runner_registry_set_removed(svc->reg, r->id);
+        runner_registry_checked(runner_registry_set_removed(svc->reg, r->id), "set_removed", r->id);
         return 0;
     }
     snprintf(err, errlen, "removing runner %s's container: %s", r->id, derr);
@@ -143,7 +145,8 @@ static void shutdown_worker(svc_call *call)
                         NULL);
         return;
     }
-    struct runner *final = runner_registry_get(svc->reg, r->id);
+    struct runner *final = NULL;
+    runner_registry_get(svc->reg, r->id, &final); /* NULL: finish_with answers out of memory */
     flamed_log(LOG_INFO, "shutdown_ok", "runner_id=%s pool=%s state=%s exit_code=%d duration_ms=%lld",
                r->id, r->pool, final ? runner_state_name(final->state) : "?",
                final ? final->exit_code : -1, (long long)(clock_mono_ms() - t0));
@@ -168,8 +171,13 @@ void service_shutdown(svc_call *call)
                         "timeout_ms is larger than one hour (3600000)", NULL);
         return;
     }
-    struct runner *r = runner_registry_get(svc->reg, req->runner_id);
+    struct runner *r = NULL;
+    rc = runner_registry_get(svc->reg, req->runner_id, &r);
     service_audit(call, "runner_id=%s", req->runner_id);
+    if (rc == FLAME_ENOMEM) {
+        call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        return;
+    }
     if (r && !service_caller_allows(call, r->pool)) { /* another tenant's: as if unknown */
         runner_free(r);
         r = NULL;

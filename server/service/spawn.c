@@ -418,8 +418,12 @@ void service_spawn(svc_call *call)
     }
     call_set_state(call, s, spawn_free);
     s->call = call;
-    s->runner = runner_registry_get(svc->reg, req->runner_id);
+    int grc = runner_registry_get(svc->reg, req->runner_id, &s->runner);
     service_audit(call, "runner_id=%s argv0=%.64s", req->runner_id, req->argv[0]);
+    if (grc == FLAME_ENOMEM) {
+        call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        return;
+    }
     /* Another tenant's runner does not exist for this caller. */
     if (s->runner && !service_caller_allows(call, s->runner->pool)) {
         runner_free(s->runner);

@@ -171,9 +171,18 @@ void service_watch(svc_call *call)
     w->sending = 1;
     hub_watcher *hw = NULL;
     const struct caller_identity *id = call->identity;
-    rc = runner_registry_watch_resume(svc->reg, req->pool, req->runner_id, req->include_existing,
-                                      req->after_sequence, id->pools, id->pools ? id->n_pools : 0,
-                                      svc->cfg.watch_queue_max, watch_kick, w, &hw);
+    const struct runner_watch_opts wopts = {
+        .pool = req->pool,
+        .runner_id = req->runner_id,
+        .include_existing = req->include_existing,
+        .after_sequence = req->after_sequence,
+        .pools = id->pools,
+        .n_pools = id->pools ? id->n_pools : 0,
+        .max_queue = svc->cfg.watch_queue_max,
+        .kick = watch_kick,
+        .ud = w,
+    };
+    rc = runner_registry_watch(svc->reg, &wopts, &hw);
     if (rc < 0) {
         w->sending = 0;
         w->done = 1;

@@ -13,6 +13,7 @@
 #include "flame/error.h"
 #include "runner/event_hub.h"
 #include "runner/registry.h"
+#include "registry_support.h"
 
 #define S(x) FLAME__V1__RUNNER_STATE__RUNNER_STATE_##x
 #define E(x) FLAME__V1__RUNNER_EVENT_TYPE__RUNNER_EVENT_TYPE_##x
@@ -58,7 +59,7 @@ static void insert(struct fx *fx, const char *id, const char *pool)
     assert_non_null(r);
     assert_int_equal(runner_set_str(&r->id, id), 0);
     assert_int_equal(runner_set_str(&r->pool, pool), 0);
-    assert_int_equal(runner_registry_insert(fx->reg, r), 0);
+    assert_int_equal(runner_registry_insert(fx->reg, r, NULL, NULL), 0);
 }
 
 static hub_watcher *watch(struct fx *fx, const char *pool, const char *runner_id, int existing,
@@ -67,7 +68,7 @@ static hub_watcher *watch(struct fx *fx, const char *pool, const char *runner_id
     hub_watcher *w = NULL;
 
     assert_int_equal(
-        runner_registry_watch(fx->reg, pool, runner_id, existing, max_queue, kick, k, &w), 0);
+        reg_watch(fx->reg, pool, runner_id, existing, NULL, 0, max_queue, kick, k, &w), 0);
     assert_non_null(w);
     return w;
 }
@@ -279,7 +280,7 @@ static hub_watcher *watch_scoped(struct fx *fx, const char *pool, int existing,
 {
     hub_watcher *w = NULL;
 
-    assert_int_equal(runner_registry_watch_scoped(fx->reg, pool, "", existing, pools, n_pools, 0,
+    assert_int_equal(reg_watch(fx->reg, pool, "", existing, pools, n_pools, 0,
                                                   kick, k, &w),
                      0);
     assert_non_null(w);
@@ -632,7 +633,7 @@ static void labels_travel_in_the_event(void **state)
     assert_non_null(r);
     assert_int_equal(runner_set_str(&r->id, "r1"), 0);
     assert_int_equal(runner_add_label(r, "team", "video"), 0);
-    assert_int_equal(runner_registry_insert(fx->reg, r), 0);
+    assert_int_equal(runner_registry_insert(fx->reg, r, NULL, NULL), 0);
     assert_int_equal(event_hub_pop(w, &ev, NULL), HUB_POP_EVENT);
     resp = flame__v1__watch_response__unpack(NULL, ev->len, ev->data);
     assert_non_null(resp);

@@ -12,6 +12,7 @@
 #include "flame/error.h"
 #include "runner/event_hub.h"
 #include "runner/registry.h"
+#include "registry_support.h"
 
 #define S(x) FLAME__V1__RUNNER_STATE__RUNNER_STATE_##x
 #define E(x) FLAME__V1__RUNNER_EVENT_TYPE__RUNNER_EVENT_TYPE_##x
@@ -35,7 +36,7 @@ static int setup(void **state)
     assert_non_null(fx);
     assert_int_equal(event_hub_new(&fx->hub), 0);
     assert_int_equal(runner_registry_new(&fx->reg, fx->hub), 0);
-    assert_int_equal(runner_registry_watch(fx->reg, "", "", 0, 256, kick, fx, &fx->w), 0);
+    assert_int_equal(reg_watch(fx->reg, "", "", 0, NULL, 0, 256, kick, fx, &fx->w), 0);
     *state = fx;
     return 0;
 }
@@ -65,7 +66,7 @@ static struct runner *mk(const char *id, const char *pool)
 
 static void insert(struct fx *fx, const char *id, const char *pool)
 {
-    assert_int_equal(runner_registry_insert(fx->reg, mk(id, pool)), 0);
+    assert_int_equal(runner_registry_insert(fx->reg, mk(id, pool), NULL, NULL), 0);
 }
 
 /* Pop the next event, check its type and that its sequence is above the last one seen. */
@@ -109,7 +110,7 @@ static void expect_nothing(struct fx *fx)
 
 static int state_of(struct fx *fx, const char *id)
 {
-    struct runner *r = runner_registry_get(fx->reg, id);
+    struct runner *r = reg_get(fx->reg, id);
     int st;
 
     assert_non_null(r);
@@ -149,7 +150,7 @@ static void insert_sets_state_booting_whatever_it_was(void **state)
     struct runner *r = mk("r1", "p");
 
     r->state = S(EXITED);
-    assert_int_equal(runner_registry_insert(fx->reg, r), 0);
+    assert_int_equal(runner_registry_insert(fx->reg, r, NULL, NULL), 0);
     assert_int_equal(state_of(fx, "r1"), S(BOOTING));
 }
 
@@ -160,7 +161,7 @@ static void insert_of_a_taken_id_is_refused_without_event(void **state)
 
     insert(fx, "r1", "p");
     expect(fx, E(BOOTING), "r1", S(BOOTING));
-    assert_int_equal(runner_registry_insert(fx->reg, dup), FLAME_EEXISTS);
+    assert_int_equal(runner_registry_insert(fx->reg, dup, NULL, NULL), FLAME_EEXISTS);
     runner_free(dup); /* not taken on failure */
     expect_nothing(fx);
 }
@@ -245,7 +246,7 @@ static void set_exited_after_exited_publishes_nothing(void **state)
     expect(fx, E(STARTED), "r1", S(RUNNING));
     expect(fx, E(EXITED), "r1", S(EXITED));
     expect_nothing(fx);
-    r = runner_registry_get(fx->reg, "r1");
+    r = reg_get(fx->reg, "r1");
     assert_int_equal(r->exit_code, 1); /* the first exit is the one kept */
     assert_false(r->oom_killed);
     runner_free(r);
@@ -262,7 +263,7 @@ static void set_running_twice_publishes_once(void **state)
     expect(fx, E(BOOTING), "r1", S(BOOTING));
     expect(fx, E(STARTED), "r1", S(RUNNING));
     expect_nothing(fx);
-    r = runner_registry_get(fx->reg, "r1");
+    r = reg_get(fx->reg, "r1");
     assert_string_equal(r->ip_address, "10.0.0.2");
     runner_free(r);
 }
@@ -331,7 +332,7 @@ static void failed_twice_publishes_once(void **state)
     expect(fx, E(BOOTING), "r1", S(BOOTING));
     expect(fx, E(FAILED), "r1", S(FAILED));
     expect_nothing(fx);
-    r = runner_registry_get(fx->reg, "r1");
+    r = reg_get(fx->reg, "r1");
     assert_string_equal(r->error, "first");
     runner_free(r);
 }
@@ -351,7 +352,7 @@ static void failing_a_stopping_runner_publishes_nothing(void **state)
     expect(fx, E(STOPPING), "r1", S(STOPPING));
     expect(fx, E(EXITED), "r1", S(EXITED));
     expect_nothing(fx);
-    r = runner_registry_get(fx->reg, "r1");
+    r = reg_get(fx->reg, "r1");
     assert_int_equal(r->exit_code, 143);
     assert_string_equal(r->error, "");
     runner_free(r);
@@ -379,7 +380,7 @@ static void exit_while_booting_records_the_code_without_event(void **state)
     expect(fx, E(BOOTING), "r1", S(BOOTING));
     assert_int_equal(runner_registry_set_exited(fx->reg, "r1", 3, 0), 0);
     expect_nothing(fx);
-    r = runner_registry_get(fx->reg, "r1");
+    r = reg_get(fx->reg, "r1");
     assert_int_equal(r->state, S(BOOTING));
     assert_int_equal(r->exit_code, 3);
     runner_free(r);
@@ -412,7 +413,7 @@ static void exit_with_unknown_oom_keeps_recorded_oom(void **state)
     runner_registry_set_running(fx->reg, "r1", "10.0.0.2");
     runner_registry_set_oom(fx->reg, "r1");
     runner_registry_set_exited(fx->reg, "r1", 137, -1);
-    r = runner_registry_get(fx->reg, "r1");
+    r = reg_get(fx->reg, "r1");
     assert_true(r->oom_killed);
     runner_free(r);
 }
@@ -425,7 +426,7 @@ static void exit_reporting_oom_sets_oom_killed(void **state)
     insert(fx, "r1", "p");
     runner_registry_set_running(fx->reg, "r1", "10.0.0.2");
     runner_registry_set_exited(fx->reg, "r1", 137, 1);
-    r = runner_registry_get(fx->reg, "r1");
+    r = reg_get(fx->reg, "r1");
     assert_true(r->oom_killed);
     runner_free(r);
 }
@@ -447,7 +448,7 @@ static void unknown_id_is_not_found(void **state)
 
     insert(fx, "r1", "p");
     expect(fx, E(BOOTING), "r1", S(BOOTING));
-    assert_null(runner_registry_get(fx->reg, "nope"));
+    assert_null(reg_get(fx->reg, "nope"));
     assert_int_equal(runner_registry_set_container(fx->reg, "nope", CID), FLAME_ENOTFOUND);
     assert_int_equal(runner_registry_set_running(fx->reg, "nope", "1.2.3.4"), FLAME_ENOTFOUND);
     assert_int_equal(runner_registry_set_stopping(fx->reg, "nope"), FLAME_ENOTFOUND);
@@ -480,9 +481,9 @@ static void get_returns_a_snapshot(void **state)
     struct runner *before, *after;
 
     insert(fx, "r1", "p");
-    before = runner_registry_get(fx->reg, "r1");
+    before = reg_get(fx->reg, "r1");
     runner_registry_set_running(fx->reg, "r1", "10.0.0.2");
-    after = runner_registry_get(fx->reg, "r1");
+    after = reg_get(fx->reg, "r1");
     assert_int_equal(before->state, S(BOOTING));
     assert_string_equal(before->ip_address, "");
     assert_int_equal(after->state, S(RUNNING));
@@ -536,7 +537,7 @@ static void list_excludes_removed_and_failed(void **state)
     assert_string_equal(rs[0]->id, "booting");
     assert_string_equal(rs[1]->id, "exited");
     runner_list_free(rs, n);
-    assert_int_equal(runner_registry_count(fx->reg, ""), 2);
+    assert_int_equal(reg_count(fx->reg, ""), 2);
 }
 
 static void list_filters_by_pool(void **state)
@@ -554,9 +555,9 @@ static void list_filters_by_pool(void **state)
     assert_string_equal(rs[0]->id, "a1");
     assert_string_equal(rs[1]->id, "a2");
     runner_list_free(rs, n);
-    assert_int_equal(runner_registry_count(fx->reg, "alpha"), 2);
-    assert_int_equal(runner_registry_count(fx->reg, "beta"), 1);
-    assert_int_equal(runner_registry_count(fx->reg, "gamma"), 0);
+    assert_int_equal(reg_count(fx->reg, "alpha"), 2);
+    assert_int_equal(reg_count(fx->reg, "beta"), 1);
+    assert_int_equal(reg_count(fx->reg, "gamma"), 0);
 }
 
 static void empty_registry_lists_nothing(void **state)
@@ -593,7 +594,7 @@ static void list_wire_matches_the_snapshots_field_by_field(void **state)
     assert_int_equal(runner_add_label(r, "team", "media"), 0);
     assert_int_equal(runner_add_label(r, "flamed.pool", "p"), 0);
     assert_int_equal(runner_set_str(&r->network, "appnet"), 0);
-    assert_int_equal(runner_registry_insert(fx->reg, r), 0);
+    assert_int_equal(runner_registry_insert(fx->reg, r, NULL, NULL), 0);
     insert(fx, "w2", "q");
     insert(fx, "gone", "p");
     runner_registry_set_failed(fx->reg, "gone", "boom");
@@ -685,7 +686,7 @@ static void list_wire_of_long_runners_uses_multibyte_lengths(void **state)
     memset(v, 'x', sizeof(v) - 1);
     v[sizeof(v) - 1] = '\0';
     assert_int_equal(runner_add_label(r, "k", v), 0); /* runner > 127 bytes: 2-byte varint */
-    assert_int_equal(runner_registry_insert(fx->reg, r), 0);
+    assert_int_equal(runner_registry_insert(fx->reg, r, NULL, NULL), 0);
     insert(fx, "small", "p");
     Flame__V1__ListResponse *resp = list_wire(fx, "", NULL, NULL);
     assert_int_equal(resp->n_runners, 2);
@@ -701,7 +702,7 @@ static void get_by_container_finds_the_full_id(void **state)
 
     insert(fx, "r1", "p");
     runner_registry_set_container(fx->reg, "r1", CID);
-    r = runner_registry_get_by_container(fx->reg, CID);
+    r = reg_get_by_container(fx->reg, CID);
     assert_non_null(r);
     assert_string_equal(r->id, "r1");
     runner_free(r);
@@ -714,7 +715,7 @@ static void get_by_container_finds_a_12_character_prefix(void **state)
 
     insert(fx, "r1", "p");
     runner_registry_set_container(fx->reg, "r1", CID);
-    r = runner_registry_get_by_container(fx->reg, "4f3c2b1a09e8");
+    r = reg_get_by_container(fx->reg, "4f3c2b1a09e8");
     assert_non_null(r);
     assert_string_equal(r->id, "r1");
     runner_free(r);
@@ -726,8 +727,8 @@ static void get_by_container_refuses_prefixes_under_12_characters(void **state)
 
     insert(fx, "r1", "p");
     runner_registry_set_container(fx->reg, "r1", CID);
-    assert_null(runner_registry_get_by_container(fx->reg, "4f3c2b1a09e"));
-    assert_null(runner_registry_get_by_container(fx->reg, ""));
+    assert_null(reg_get_by_container(fx->reg, "4f3c2b1a09e"));
+    assert_null(reg_get_by_container(fx->reg, ""));
 }
 
 static void get_by_container_misses_an_unknown_id(void **state)
@@ -737,7 +738,7 @@ static void get_by_container_misses_an_unknown_id(void **state)
     insert(fx, "r1", "p");
     insert(fx, "r2", "p"); /* no container yet */
     runner_registry_set_container(fx->reg, "r1", CID);
-    assert_null(runner_registry_get_by_container(fx->reg, "ffffffffffff"));
+    assert_null(reg_get_by_container(fx->reg, "ffffffffffff"));
 }
 
 static void get_by_container_prefers_the_newest_runner(void **state)
@@ -750,7 +751,7 @@ static void get_by_container_prefers_the_newest_runner(void **state)
     runner_registry_set_removed(fx->reg, "old");
     insert(fx, "new", "p");
     runner_registry_set_container(fx->reg, "new", CID);
-    r = runner_registry_get_by_container(fx->reg, CID);
+    r = reg_get_by_container(fx->reg, CID);
     assert_string_equal(r->id, "new");
     runner_free(r);
 }
@@ -769,15 +770,15 @@ static void tombstones_beyond_4096_are_pruned_oldest_first(void **state)
         assert_int_equal(runner_registry_set_removed(fx->reg, id), 0);
     }
     insert(fx, "live", "p"); /* pruning happens on insert */
-    assert_null(runner_registry_get(fx->reg, "t0"));
-    assert_null(runner_registry_get(fx->reg, "t3"));
-    r = runner_registry_get(fx->reg, "t4");
+    assert_null(reg_get(fx->reg, "t0"));
+    assert_null(reg_get(fx->reg, "t3"));
+    r = reg_get(fx->reg, "t4");
     assert_non_null(r);
     runner_free(r);
-    r = runner_registry_get(fx->reg, "t4099");
+    r = reg_get(fx->reg, "t4099");
     assert_non_null(r);
     runner_free(r);
-    assert_int_equal(runner_registry_count(fx->reg, ""), 1);
+    assert_int_equal(reg_count(fx->reg, ""), 1);
 }
 
 /* registry.h: "Removed and failed runners are kept as tombstones (the most recent 4096)".
@@ -796,13 +797,13 @@ static void failed_tombstones_beyond_4096_are_pruned_oldest_first(void **state)
         assert_int_equal(runner_registry_set_failed(fx->reg, id, "image not found"), 0);
     }
     insert(fx, "live", "p");
-    assert_null(runner_registry_get(fx->reg, "f0"));
-    assert_null(runner_registry_get(fx->reg, "f3"));
-    r = runner_registry_get(fx->reg, "f4");
+    assert_null(reg_get(fx->reg, "f0"));
+    assert_null(reg_get(fx->reg, "f3"));
+    r = reg_get(fx->reg, "f4");
     assert_non_null(r);
     assert_int_equal(r->state, S(FAILED));
     runner_free(r);
-    r = runner_registry_get(fx->reg, "live");
+    r = reg_get(fx->reg, "live");
     assert_non_null(r);
     runner_free(r);
 }
@@ -823,11 +824,11 @@ static void recent_removed_tombstones_outlive_older_failed_ones(void **state)
     insert(fx, "gone", "p");
     runner_registry_set_removed(fx->reg, "gone");
     insert(fx, "live", "p");
-    r = runner_registry_get(fx->reg, "gone");
+    r = reg_get(fx->reg, "gone");
     assert_non_null(r);
     assert_int_equal(r->state, S(REMOVED));
     runner_free(r);
-    assert_null(runner_registry_get(fx->reg, "f0"));
+    assert_null(reg_get(fx->reg, "f0"));
 }
 
 /* ---------------------------------------------------------------- idempotency (pool, request_id) */
@@ -845,17 +846,15 @@ static void same_request_id_in_two_pools_makes_two_runners(void **state)
     struct fx *fx = *state;
     struct runner *existing = NULL;
 
-    assert_int_equal(runner_registry_insert_once(fx->reg, mk_request("b1", "poolb", "req-1"), 0, 0,
-                                                 NULL, NULL, &existing), 0);
+    assert_int_equal(reg_insert_once(fx->reg, mk_request("b1", "poolb", "req-1"), &existing), 0);
     assert_null(existing);
     assert_int_equal(runner_set_container_and_run(fx, "b1"), 0);
     /* poola reuses poolb's key: a new runner, nothing of poolb's handed back. */
-    assert_int_equal(runner_registry_insert_once(fx->reg, mk_request("a1", "poola", "req-1"), 0, 0,
-                                                 NULL, NULL, &existing), 0);
+    assert_int_equal(reg_insert_once(fx->reg, mk_request("a1", "poola", "req-1"), &existing), 0);
     assert_null(existing);
-    assert_int_equal(runner_registry_count(fx->reg, "poola"), 1);
-    assert_int_equal(runner_registry_count(fx->reg, "poolb"), 1);
-    struct runner *a = runner_registry_get(fx->reg, "a1");
+    assert_int_equal(reg_count(fx->reg, "poola"), 1);
+    assert_int_equal(reg_count(fx->reg, "poolb"), 1);
+    struct runner *a = reg_get(fx->reg, "a1");
     assert_non_null(a);
     assert_string_equal(a->pool, "poola");
     assert_string_equal(a->container_id, "");
@@ -867,11 +866,10 @@ static void same_request_id_in_one_pool_returns_the_existing_runner(void **state
     struct fx *fx = *state;
     struct runner *existing = NULL;
 
-    assert_int_equal(runner_registry_insert_once(fx->reg, mk_request("b1", "poolb", "req-1"), 0, 0,
-                                                 NULL, NULL, &existing), 0);
+    assert_int_equal(reg_insert_once(fx->reg, mk_request("b1", "poolb", "req-1"), &existing), 0);
     assert_int_equal(runner_set_container_and_run(fx, "b1"), 0);
     struct runner *again = mk_request("b2", "poolb", "req-1");
-    assert_int_equal(runner_registry_insert_once(fx->reg, again, 0, 0, NULL, NULL, &existing),
+    assert_int_equal(reg_insert_once(fx->reg, again, &existing),
                      FLAME_EEXISTS);
     runner_free(again); /* not taken */
     assert_non_null(existing);
@@ -879,8 +877,8 @@ static void same_request_id_in_one_pool_returns_the_existing_runner(void **state
     assert_string_equal(existing->pool, "poolb");
     assert_string_equal(existing->container_id, CID);
     runner_free(existing);
-    assert_int_equal(runner_registry_count(fx->reg, "poolb"), 1);
-    assert_null(runner_registry_get(fx->reg, "b2"));
+    assert_int_equal(reg_count(fx->reg, "poolb"), 1);
+    assert_null(reg_get(fx->reg, "b2"));
 }
 
 static void adopted_runner_keeps_its_key_within_its_pool(void **state)
@@ -893,10 +891,10 @@ static void adopted_runner_keeps_its_key_within_its_pool(void **state)
     r->state = S(RUNNING);
     assert_int_equal(runner_registry_adopt(fx->reg, r), 0);
     struct runner *other = mk_request("a1", "poola", "req-1");
-    assert_int_equal(runner_registry_insert_once(fx->reg, other, 0, 0, NULL, NULL, &existing), 0);
+    assert_int_equal(reg_insert_once(fx->reg, other, &existing), 0);
     assert_null(existing);
     struct runner *same = mk_request("b2", "poolb", "req-1");
-    assert_int_equal(runner_registry_insert_once(fx->reg, same, 0, 0, NULL, NULL, &existing),
+    assert_int_equal(reg_insert_once(fx->reg, same, &existing),
                      FLAME_EEXISTS);
     runner_free(same);
     assert_non_null(existing);
@@ -909,11 +907,9 @@ static void a_failed_runner_does_not_hold_its_key(void **state)
     struct fx *fx = *state;
     struct runner *existing = NULL;
 
-    assert_int_equal(runner_registry_insert_once(fx->reg, mk_request("b1", "poolb", "req-1"), 0, 0,
-                                                 NULL, NULL, &existing), 0);
+    assert_int_equal(reg_insert_once(fx->reg, mk_request("b1", "poolb", "req-1"), &existing), 0);
     assert_int_equal(runner_registry_set_failed(fx->reg, "b1", "image not found"), 0);
-    assert_int_equal(runner_registry_insert_once(fx->reg, mk_request("b2", "poolb", "req-1"), 0, 0,
-                                                 NULL, NULL, &existing), 0);
+    assert_int_equal(reg_insert_once(fx->reg, mk_request("b2", "poolb", "req-1"), &existing), 0);
     assert_null(existing);
 }
 

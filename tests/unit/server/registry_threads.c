@@ -15,6 +15,7 @@
 #include "flame/error.h"
 #include "runner/event_hub.h"
 #include "runner/registry.h"
+#include "registry_support.h"
 
 #define S(x) FLAME__V1__RUNNER_STATE__RUNNER_STATE_##x
 #define E(x) FLAME__V1__RUNNER_EVENT_TYPE__RUNNER_EVENT_TYPE_##x
@@ -49,7 +50,7 @@ static void *work(void *arg)
             wk->failures++;
             continue;
         }
-        if (runner_registry_insert(wk->reg, r) < 0) {
+        if (runner_registry_insert(wk->reg, r, NULL, NULL) < 0) {
             runner_free(r);
             wk->failures++;
             continue;
@@ -248,8 +249,7 @@ static void concurrent_transitions_reach_a_watcher_in_order_and_complete(void **
     popper_init(p);
     assert_int_equal(event_hub_new(&hub), 0);
     assert_int_equal(runner_registry_new(&reg, hub), 0);
-    assert_int_equal(runner_registry_watch(reg, "", "", 0, RUNNERS * STEPS + 16, popper_kick, p,
-                                           &p->w),
+    assert_int_equal(reg_watch(reg, "", "", 0, NULL, 0, RUNNERS * STEPS + 16, popper_kick, p, &p->w),
                      0);
     assert_int_equal(pthread_create(&pt, NULL, pop_loop, p), 0);
     run_workers(reg, wk, th);
@@ -264,7 +264,7 @@ static void concurrent_transitions_reach_a_watcher_in_order_and_complete(void **
                 fail_msg("runner t%d-%d: %d events, %d out of order", t, i, p->seen[t][i].n,
                          p->seen[t][i].bad);
         }
-    assert_int_equal(runner_registry_count(reg, ""), 0);
+    assert_int_equal(reg_count(reg, ""), 0);
     event_hub_unsubscribe(hub, p->w);
     runner_registry_free(reg);
     event_hub_free(hub);
@@ -288,8 +288,7 @@ static void watch_with_existing_during_transitions_misses_and_doubles_nothing(vo
     assert_int_equal(runner_registry_new(&reg, hub), 0);
     run_workers(reg, wk, th);
     nanosleep(&nap, NULL); /* subscribe mid-way (any moment is a valid test) */
-    assert_int_equal(runner_registry_watch(reg, "p", "", 1, RUNNERS * STEPS + 16, popper_kick,
-                                           p, &p->w),
+    assert_int_equal(reg_watch(reg, "p", "", 1, NULL, 0, RUNNERS * STEPS + 16, popper_kick, p, &p->w),
                      0);
     assert_int_equal(pthread_create(&pt, NULL, pop_loop, p), 0);
     join_workers(wk, th);
@@ -332,9 +331,8 @@ static void slow_watcher_overflows_without_blocking_publishers(void **state)
     popper_init(p);
     assert_int_equal(event_hub_new(&hub), 0);
     assert_int_equal(runner_registry_new(&reg, hub), 0);
-    assert_int_equal(runner_registry_watch(reg, "", "", 0, 8, popper_kick, p, &slow), 0);
-    assert_int_equal(runner_registry_watch(reg, "", "", 0, RUNNERS * STEPS + 16, popper_kick, p,
-                                           &p->w),
+    assert_int_equal(reg_watch(reg, "", "", 0, NULL, 0, 8, popper_kick, p, &slow), 0);
+    assert_int_equal(reg_watch(reg, "", "", 0, NULL, 0, RUNNERS * STEPS + 16, popper_kick, p, &p->w),
                      0);
     assert_int_equal(pthread_create(&pt, NULL, pop_loop, p), 0);
     run_workers(reg, wk, th);
