@@ -382,6 +382,29 @@ struct docker_exec_io {
 int docker_exec_start(docker_client *c, const char *exec_id, const struct docker_exec_io *io,
                       char *err, size_t errlen);
 
+/** What docker_container_logs() reads. */
+struct docker_logs_opts {
+    int follow;              /* keep reading until the container stops */
+    uint32_t tail_lines;     /* last N lines of past output; 0: all */
+    int64_t since_unix_nano; /* only output at or after this time (ns); <= 0: all */
+    int timestamps;          /* prefix each line with Docker's RFC 3339 time */
+};
+
+/**
+ * GET /containers/{id}/logs?stdout=1&stderr=1&follow&tail&since&timestamps and
+ * stream the demultiplexed output through io (same callbacks, same
+ * backpressure as docker_exec_start: on_output may block, the socket is not
+ * read meanwhile). Uses its own connection. Thread-safe for distinct io.
+ * Follows: Docker Engine API ContainerLogs (non-TTY multiplexed stream).
+ * @return 0 when Docker ended the stream (all past output read, or with
+ *         follow the container stopped); FLAME_ENOTFOUND (no such container);
+ *         FLAME_ECANCELLED when a callback or the client's view aborted;
+ *         FLAME_EINVALID on a malformed frame header; transport codes.
+ */
+int docker_container_logs(docker_client *c, const char *container_id,
+                          const struct docker_logs_opts *opts, const struct docker_exec_io *io,
+                          char *err, size_t errlen);
+
 /**
  * GET /exec/{id}/json.
  * @param[out] exit_code  ExitCode (-1 while running / null).

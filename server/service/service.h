@@ -91,6 +91,8 @@ extern const size_t service_n_methods;
 /** The RPC handlers (run on CQ threads). */
 void service_boot(svc_call *call);
 void service_spawn(svc_call *call);
+/** Logs (service/logs.c): a runner's container output, streamed. */
+void service_logs(svc_call *call);
 void service_shutdown(svc_call *call);
 void service_watch(svc_call *call);
 void service_list(svc_call *call);
