@@ -195,6 +195,10 @@ export declare class Client {
    *  (NOT_FOUND RUNNER_NOT_FOUND, FAILED_PRECONDITION RUNNER_NOT_RUNNING, ...) reject
    *  the iteration. */
   spawn(runnerId: string, argv: string[], opts?: SpawnOptions): CallStream<SpawnEvent>;
+  /** A runner's container output (Logs RPC), stdout and stderr apart. */
+  logs(runnerId: string, opts?: { follow?: boolean; tail?: number; since?: Date | number;
+    timestamps?: boolean; deadlineMs?: number; signal?: AbortSignal }):
+    CallStream<{ kind: 'stdout' | 'stderr'; data: Buffer }>;
   /** spawn() to the end, collected. */
   run(runnerId: string, argv: string[], opts?: SpawnOptions): Promise<Result>;
   /** Stop (SIGTERM, SIGKILL after the grace) and remove a runner; idempotent. Resolves

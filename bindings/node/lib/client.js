@@ -6,7 +6,7 @@ const grpc = require('@grpc/grpc-js');
 const { load } = require('./proto');
 const { FlamedError, toFlamedError } = require('./errors');
 const {
-  runnerFromPb, eventFromPb, spawnEventFromPb, toStruct, pullPolicy, u64,
+  runnerFromPb, eventFromPb, spawnEventFromPb, logsEventFromPb, toStruct, pullPolicy, u64,
 } = require('./convert');
 
 // flamed's defaults for boot_timeout_ms and Shutdown's grace: the client's
@@ -153,6 +153,34 @@ class Client {
     const deadline = opts.deadlineMs === undefined ? Infinity : this._deadline(opts.deadlineMs);
     const call = this._stub.Spawn(req, this._metadata(), { deadline });
     return new CallStream(call, spawnEventFromPb, opts.signal);
+  }
+
+  /**
+   * Read a runner's container output (Logs RPC); an async iterable of
+   * { kind: 'stdout'|'stderr', data: Buffer } in order per stream.
+   * opts: follow (bool: go on until the runner's container stops), tail (last N
+   * lines; undefined/0: all), since (Date or ms since the epoch; output at or
+   * after it), timestamps (bool), deadlineMs, signal (AbortSignal).
+   * Errors: FlamedError NOT_FOUND / RUNNER_NOT_FOUND (unknown runner, or another
+   * pool's for a pool-scoped token); FAILED_PRECONDITION / RUNNER_NOT_RUNNING
+   * (its container is gone).
+   */
+  logs(runnerId, opts = {}) {
+    let sinceNs = 0n;
+    if (opts.since !== undefined && opts.since !== null) {
+      const ms = opts.since instanceof Date ? opts.since.getTime() : Number(opts.since);
+      sinceNs = BigInt(Math.round(ms)) * 1000000n;
+    }
+    const req = {
+      runnerId,
+      follow: !!opts.follow,
+      tailLines: opts.tail || 0,
+      sinceUnixNano: sinceNs.toString(),
+      timestamps: !!opts.timestamps,
+    };
+    const deadline = opts.deadlineMs === undefined ? Infinity : this._deadline(opts.deadlineMs);
+    const call = this._stub.Logs(req, this._metadata(), { deadline });
+    return new CallStream(call, logsEventFromPb, opts.signal);
   }
 
   /** Run a command to its end; resolves to { stdout, stderr, exitCode }. */

@@ -47,6 +47,15 @@ function eventFromPb(m) {
   };
 }
 
+/** flame.v1.LogsResponse -> { kind: 'stdout'|'stderr', data: Buffer }. */
+function logsEventFromPb(m) {
+  switch (m.event) {
+    case 'stdout': return { kind: 'stdout', data: m.stdout };
+    case 'stderr': return { kind: 'stderr', data: m.stderr };
+    default: throw new FlamedError('INTERNAL', 'LogsResponse without an event (newer flamed?)');
+  }
+}
+
 /** flame.v1.SpawnResponse -> SpawnEvent. */
 function spawnEventFromPb(m) {
   switch (m.event) {
@@ -110,5 +119,5 @@ function u64(v, where) {
 }
 
 module.exports = {
-  runnerFromPb, eventFromPb, spawnEventFromPb, toStruct, pullPolicy, u64,
+  runnerFromPb, eventFromPb, spawnEventFromPb, logsEventFromPb, toStruct, pullPolicy, u64,
 };

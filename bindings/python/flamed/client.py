@@ -60,6 +60,16 @@ def event_from_pb(m: "pb.WatchResponse") -> Event:
                  sequence=m.sequence, time_unix_nano=m.time_unix_nano)
 
 
+def logs_event_from_pb(m: "pb.LogsResponse") -> SpawnEvent:
+    """Convert a flame.v1.LogsResponse into a SpawnEvent of kind "stdout" or "stderr"."""
+    kind = m.WhichOneof("event")
+    if kind == "stdout":
+        return SpawnEvent("stdout", data=m.stdout)
+    if kind == "stderr":
+        return SpawnEvent("stderr", data=m.stderr)
+    raise FlamedError("INTERNAL", "LogsResponse without an event (newer flamed?)")
+
+
 def spawn_event_from_pb(m: "pb.SpawnResponse") -> SpawnEvent:
     """Convert a flame.v1.SpawnResponse into a SpawnEvent."""
     kind = m.WhichOneof("event")
@@ -280,6 +290,33 @@ class Client:
                               working_dir=working_dir, user=user, timeout_ms=timeout_ms)
         call = self._stub.Spawn(req, timeout=timeout, metadata=self._metadata)
         return Stream(call, spawn_event_from_pb)
+
+    def logs(self, runner_id: str, follow: bool = False, tail: Optional[int] = None,
+             since: Optional[float] = None, *, timestamps: bool = False,
+             timeout: Optional[float] = None) -> Stream[SpawnEvent]:
+        """Stream a runner's container output (the Logs RPC), stdout and stderr apart.
+
+        Args:
+            runner_id: the runner's id (Runner.id).
+            follow: go on until the runner's container stops (the stream then ends).
+            tail: only the last `tail` lines of each stream's past output (None or 0: all).
+            since: only output at or after this time, in seconds since the Unix epoch
+                (fractions allowed; None: all).
+            timestamps: prefix each line with Docker's RFC 3339 time and a space.
+            timeout: the call's deadline in seconds (None: none).
+
+        Returns: a Stream of SpawnEvent of kind "stdout" or "stderr" (data set), in
+            order per stream.
+        Raises (while iterating): FlamedError NOT_FOUND (RUNNER_NOT_FOUND: unknown, or
+            another pool's runner for a pool-scoped token), FAILED_PRECONDITION
+            (RUNNER_NOT_RUNNING: its container is gone), UNAVAILABLE.
+        Follows: Docker ContainerLogs.
+        """
+        req = pb.LogsRequest(runner_id=runner_id, follow=follow, tail_lines=int(tail or 0),
+                             since_unix_nano=int(round((since or 0) * 1e9)),
+                             timestamps=timestamps)
+        call = self._stub.Logs(req, timeout=timeout, metadata=self._metadata)
+        return Stream(call, logs_event_from_pb)
 
     def run(self, runner_id: str, argv: Sequence[str], **kwargs) -> Result:
         """Run a command to its end and collect its output (spawn() without streaming).
