@@ -47,10 +47,11 @@ static void logs_free(void *p)
 static int on_output(void *ud, int stream, const char *data, size_t len)
 {
     struct logs *l = ud;
-    Flame__V1__LogsResponse msg = FLAME__V1__LOGS_RESPONSE__INIT;
+    Flame__V1__LogsResponse msg;
     ProtobufCBinaryData b = {.len = len, .data = (uint8_t *)data};
     if (!len)
         return 0;
+    flame__v1__logs_response__init(&msg); /* the INIT macro trips -Wmissing-braces (bytes in a oneof) */
     if (stream == 2) {
         msg.event_case = FLAME__V1__LOGS_RESPONSE__EVENT_STDERR;
         msg.stderr = b;
@@ -144,9 +145,13 @@ void service_logs(svc_call *call)
     }
     call_set_state(call, l, logs_free);
     l->call = call;
-    l->runner = runner_registry_get(svc->reg, req->runner_id);
+    int grc = runner_registry_get(svc->reg, req->runner_id, &l->runner);
     service_audit(call, "runner_id=%s follow=%d tail_lines=%u", req->runner_id,
                   req->follow ? 1 : 0, req->tail_lines);
+    if (grc == FLAME_ENOMEM) {
+        call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        return;
+    }
     /* Another tenant's runner does not exist for this caller. */
     if (l->runner && !service_caller_allows(call, l->runner->pool)) {
         runner_free(l->runner);
