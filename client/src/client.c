@@ -466,6 +466,81 @@ done:
     return err;
 }
 
+/* ------------------------------------------------------------ Logs */
+
+int flame_client_logs(flame_client *c, const flame_logs_request *req, const flame_logs_handler *h,
+                      flame_status *st)
+{
+    static const flame_logs_handler none = {0};
+    Flame__V1__LogsRequest m;
+    flame__call *call = NULL;
+    flame__arena *arena = NULL;
+    int err = 0, stopped = 0, rc;
+
+    if (!c || !req || !req->runner_id || !*req->runner_id) {
+        flame__status_local(st, FLAME_EINVALID, "flame_client_logs: NULL argument or empty runner id");
+        return FLAME_EINVALID;
+    }
+    if (!h)
+        h = &none;
+    flame__v1__logs_request__init(&m);
+    m.runner_id = (char *)req->runner_id;
+    m.follow = req->follow ? 1 : 0;
+    m.tail_lines = req->tail_lines;
+    m.since_unix_nano = req->since_unix_nano;
+    m.timestamps = req->timestamps ? 1 : 0;
+    if ((err = flame__arena_new(0, &arena)) < 0) {
+        flame__status_local(st, err, "out of memory");
+        goto done;
+    }
+    if ((err = flame__call_start(c, METHOD("Logs"), req->timeout_ms, &m.base, &call)) < 0) {
+        flame__status_local(st, err, "Logs: could not start the call");
+        goto done;
+    }
+    while (!stopped) {
+        Flame__V1__LogsResponse *ev = NULL;
+
+        flame__arena_reset(arena);
+        rc = flame__call_recv(call, &flame__v1__logs_response__descriptor, arena, h->on_tick,
+                              h->ud, (ProtobufCMessage **)&ev);
+        if (rc <= 0) {
+            if (rc < 0)
+                err = rc;
+            break;
+        }
+        if (ev->event_case == FLAME__V1__LOGS_RESPONSE__EVENT_STDOUT ||
+            ev->event_case == FLAME__V1__LOGS_RESPONSE__EVENT_STDERR) {
+            int is_err = ev->event_case == FLAME__V1__LOGS_RESPONSE__EVENT_STDERR;
+            ProtobufCBinaryData d = is_err ? ev->stderr : ev->stdout;
+
+            if (h->on_output && h->on_output(h->ud, is_err ? 2 : 1, d.data, d.len)) {
+                flame__call_cancel(call);
+                stopped = 1;
+            }
+        } /* else a newer flamed's event: skip */
+    }
+    stopped |= flame__call_ticked_out(call);
+    rc = flame__call_finish(call, st);
+    call = NULL;
+    if (err < 0) {
+        flame__status_local(st, err, "Logs: %s", err == FLAME_ENOMEM
+                                                     ? "out of memory"
+                                                     : "flamed sent a malformed message");
+        goto done;
+    }
+    if (stopped) {
+        err = FLAME_ECANCELLED;
+        flame__status_local(st, err, "Logs cancelled by the caller");
+        goto done;
+    }
+    err = rc;
+done:
+    if (call)
+        flame__call_finish(call, NULL);
+    flame__arena_unref(arena, 1);
+    return err;
+}
+
 /* ------------------------------------------------------------ Watch */
 
 int flame_client_watch(flame_client *c, const flame_watch_request *req,

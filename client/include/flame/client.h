@@ -248,6 +248,45 @@ int flame_client_shutdown(flame_client *c, const char *runner_id, uint32_t timeo
 int flame_client_list(flame_client *c, const char *pool, flame_runner ***out, size_t *n,
                       flame_status *st);
 
+/** What flame_client_logs() reads. Strings borrowed for the call. */
+typedef struct flame_logs_request {
+    const char *runner_id;    /* required */
+    int follow;               /* non-zero: go on until the runner's container stops */
+    uint32_t tail_lines;      /* last N lines of each stream's past output; 0: all */
+    int64_t since_unix_nano;  /* output at or after this time, ns since the epoch; 0: all */
+    int timestamps;           /* non-zero: Docker's RFC 3339 time before each line */
+    uint32_t timeout_ms;      /* the call's deadline in ms; 0: none */
+} flame_logs_request;
+
+/** Callbacks for flame_client_logs(); run on the calling thread. */
+typedef struct flame_logs_handler {
+    /* Output: stream 1 stdout, 2 stderr; data borrowed for the call. Return
+     * non-zero to cancel the call. May be NULL. */
+    int (*on_output)(void *ud, int stream, const void *data, size_t len);
+    void *ud;
+    /* Polled about every 100 ms while waiting for output; non-zero cancels
+     * the call (e.g. after SIGINT set a flag). May be NULL. */
+    int (*on_tick)(void *ud);
+} flame_logs_handler;
+
+/**
+ * Stream a runner's container output (stdout and stderr apart, in order per
+ * stream) until Docker ends it: at once for past output, or with follow when
+ * the runner's container stops.
+ * @param c       an open client (borrowed); thread-safe.
+ * @param req     what to read; borrowed for the call.
+ * @param h       callbacks, run on the calling thread; NULL discards output.
+ * @param[out] st status detail, or NULL.
+ * @return 0 when the stream ended; FLAME_EINVALID (no runner id);
+ *         FLAME_ENOTFOUND (RUNNER_NOT_FOUND: unknown, or another pool's runner
+ *         for a pool-scoped token); FLAME_EPRECONDITION (RUNNER_NOT_RUNNING:
+ *         its container is gone); FLAME_ECANCELLED (a callback asked to stop);
+ *         FLAME_ETIMEOUT (timeout_ms elapsed); FLAME_EUNAVAILABLE.
+ * Follows: flame.v1.RunnerService/Logs; Docker Engine API ContainerLogs.
+ */
+int flame_client_logs(flame_client *c, const flame_logs_request *req, const flame_logs_handler *h,
+                      flame_status *st);
+
 /** A command to run in a runner. Arrays NULL-terminated; copied. */
 typedef struct flame_spawn_request {
     const char *runner_id;
