@@ -385,7 +385,7 @@ int docker_exec_start(docker_client *c, const char *exec_id, const struct docker
 /** What docker_container_logs() reads. */
 struct docker_logs_opts {
     int follow;              /* keep reading until the container stops */
-    uint32_t tail_lines;     /* last N lines of past output; 0: all */
+    uint32_t tail_lines;     /* last N lines, both streams together; 0: all */
     int64_t since_unix_nano; /* only output at or after this time (ns); <= 0: all */
     int timestamps;          /* prefix each line with Docker's RFC 3339 time */
 };

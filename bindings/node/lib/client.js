@@ -159,7 +159,7 @@ class Client {
    * Read a runner's container output (Logs RPC); an async iterable of
    * { kind: 'stdout'|'stderr', data: Buffer } in order per stream.
    * opts: follow (bool: go on until the runner's container stops), tail (last N
-   * lines; undefined/0: all), since (Date or ms since the epoch; output at or
+   * lines, both streams together; undefined/0: all), since (Date or ms since the epoch; output at or
    * after it), timestamps (bool), deadlineMs, signal (AbortSignal).
    * Errors: FlamedError NOT_FOUND / RUNNER_NOT_FOUND (unknown runner, or another
    * pool's for a pool-scoped token); FAILED_PRECONDITION / RUNNER_NOT_RUNNING

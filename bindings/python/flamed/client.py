@@ -299,7 +299,8 @@ class Client:
         Args:
             runner_id: the runner's id (Runner.id).
             follow: go on until the runner's container stops (the stream then ends).
-            tail: only the last `tail` lines of each stream's past output (None or 0: all).
+            tail: only the last `tail` lines of past output, stdout and stderr
+                counted together (Docker's tail; None or 0: all).
             since: only output at or after this time, in seconds since the Unix epoch
                 (fractions allowed; None: all).
             timestamps: prefix each line with Docker's RFC 3339 time and a space.

@@ -252,7 +252,7 @@ int flame_client_list(flame_client *c, const char *pool, flame_runner ***out, si
 typedef struct flame_logs_request {
     const char *runner_id;    /* required */
     int follow;               /* non-zero: go on until the runner's container stops */
-    uint32_t tail_lines;      /* last N lines of each stream's past output; 0: all */
+    uint32_t tail_lines;      /* last N lines, stdout and stderr together; 0: all */
     int64_t since_unix_nano;  /* output at or after this time, ns since the epoch; 0: all */
     int timestamps;           /* non-zero: Docker's RFC 3339 time before each line */
     uint32_t timeout_ms;      /* the call's deadline in ms; 0: none */
