@@ -1,4 +1,4 @@
-/* A debounced malloc_trim(0) on its own thread; see mem_trim.h. */
+/* A debounced malloc_trim(0) on its own thread, and a late one; see mem_trim.h. */
 #include "common/mem_trim.h"
 
 #include <errno.h>
@@ -15,23 +15,69 @@ static pthread_t g_thread;
 static int g_running, g_stop, g_pending;
 static struct timespec g_due; /* CLOCK_MONOTONIC: trim at or after this */
 
+static void add_ms(struct timespec *ts, long ms)
+{
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    ts->tv_sec += ms / 1000 + ts->tv_nsec / 1000000000L;
+    ts->tv_nsec %= 1000000000L;
+}
+
 static void due_from_now(struct timespec *ts)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_nsec += (long)(MEM_TRIM_QUIET_MS % 1000) * 1000000L;
-    ts->tv_sec += MEM_TRIM_QUIET_MS / 1000 + ts->tv_nsec / 1000000000L;
-    ts->tv_nsec %= 1000000000L;
+    add_ms(ts, MEM_TRIM_QUIET_MS);
+}
+
+/* Free bytes in the arenas (malloc's own count, resident or not). */
+static size_t heap_free_bytes(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.fordblks;
+}
+
+static void trim(const char *why)
+{
+    int released = malloc_trim(0);
+    flamed_log(LOG_DEBUG, "malloc_trim", "reason=%s released=%d", why, released);
 }
 
 static void *trim_thread(void *arg)
 {
     (void)arg;
+    int armed = 0;      /* a burst was trimmed: look for late frees */
+    size_t floor = 0;   /* lowest free-byte count seen since the last trim */
+    size_t last = 0;    /* free bytes at the previous look */
     pthread_mutex_lock(&g_mu);
-    for (;;) {
-        while (!g_stop && !g_pending)
-            pthread_cond_wait(&g_cv, &g_mu);
-        if (g_stop)
-            break;
+    while (!g_stop) {
+        if (!g_pending) {
+            if (!armed) {
+                pthread_cond_wait(&g_cv, &g_mu);
+                continue;
+            }
+            struct timespec at;
+            clock_gettime(CLOCK_MONOTONIC, &at);
+            add_ms(&at, MEM_TRIM_LATE_POLL_MS);
+            while (!g_stop && !g_pending && pthread_cond_timedwait(&g_cv, &g_mu, &at) != ETIMEDOUT)
+                ;
+            if (g_stop || g_pending)
+                continue;
+            pthread_mutex_unlock(&g_mu);
+            /* Late frees: memory allocated during the burst and freed after its
+             * trim (a client connection's buffers when it closes). Trim once the
+             * free count grew and then held still between two looks, so a busy
+             * heap (List under load) is left alone. */
+            size_t now_free = heap_free_bytes();
+            size_t still = now_free > last ? now_free - last : last - now_free;
+            if (now_free < floor)
+                floor = now_free;
+            if (now_free >= floor + MEM_TRIM_LATE_BYTES && still < MEM_TRIM_LATE_BYTES / 4) {
+                trim("late_frees");
+                floor = now_free = heap_free_bytes();
+            }
+            last = now_free;
+            pthread_mutex_lock(&g_mu);
+            continue;
+        }
         /* Each note pushes g_due on: wait until a quiet period has passed. */
         while (!g_stop && pthread_cond_timedwait(&g_cv, &g_mu, &g_due) != ETIMEDOUT)
             ;
@@ -43,8 +89,9 @@ static void *trim_thread(void *arg)
             continue; /* a note came in while we woke */
         g_pending = 0;
         pthread_mutex_unlock(&g_mu);
-        int released = malloc_trim(0);
-        flamed_log(LOG_DEBUG, "malloc_trim", "released=%d", released);
+        trim("watch_closed");
+        floor = last = heap_free_bytes();
+        armed = 1;
         pthread_mutex_lock(&g_mu);
     }
     pthread_mutex_unlock(&g_mu);
