@@ -45,7 +45,10 @@ typedef struct cli_cmd {
 } cli_cmd;
 
 extern const cli_cmd cli_cmd_boot, cli_cmd_spawn, cli_cmd_watch, cli_cmd_ls, cli_cmd_shutdown,
-    cli_cmd_run, cli_cmd_version, cli_cmd_help, cli_cmd_renew, cli_cmd_health;
+    cli_cmd_run, cli_cmd_version, cli_cmd_help, cli_cmd_renew, cli_cmd_health, cli_cmd_logs;
+/** --json output chunk as spawn prints it ({"type":"stdout","data":...}); ud points to an
+ *  int set to 1 when stdout cannot be written (then returns non-zero). cmd_spawn.c. */
+int cli_json_output(void *ud, int stream, const void *data, size_t len);
 
 /** The command table, NULL-terminated (main.c). */
 extern const cli_cmd *const cli_commands[];

@@ -137,7 +137,7 @@ static void json_started(void *ud, const char *exec_id)
     j->write_failed |= fflush(stdout) != 0;
 }
 
-static int json_output(void *ud, int stream, const void *data, size_t len)
+int cli_json_output(void *ud, int stream, const void *data, size_t len)
 {
     struct json_state *j = ud;
     char *text;
@@ -166,7 +166,7 @@ int cli_spawn_json(flame_client *c, const flame_spawn_request *req, int *exit_co
 
     memset(&h, 0, sizeof(h));
     h.on_started = json_started;
-    h.on_output = json_output;
+    h.on_output = cli_json_output;
     h.on_tick = on_tick;
     h.ud = &j;
     fflush(stdout);

@@ -18,7 +18,7 @@
 
 const cli_cmd *const cli_commands[] = {
     &cli_cmd_boot,  &cli_cmd_spawn,  &cli_cmd_run,     &cli_cmd_watch, &cli_cmd_ls,
-    &cli_cmd_shutdown, &cli_cmd_renew, &cli_cmd_health, &cli_cmd_version, &cli_cmd_help, NULL,
+    &cli_cmd_shutdown, &cli_cmd_renew, &cli_cmd_logs, &cli_cmd_health, &cli_cmd_version, &cli_cmd_help, NULL,
 };
 
 const cli_cmd *cli_find_command(const char *name)

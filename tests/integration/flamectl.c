@@ -87,7 +87,7 @@ FL_TEST(flamectl_ls_shows_the_pool_runners)
 FL_TEST(flamectl_every_verb_prints_its_usage_for_help)
 {
     static const char *const verbs[] = {"boot",  "spawn",  "run",     "watch", "ls",
-                                        "shutdown", "renew", "health", "version", "help"};
+                                        "shutdown", "renew", "health", "version", "help", "logs"};
     static const char *const flags[] = {"-h", "--help"};
     char *out = NULL, *err = NULL;
     char want[64];
@@ -95,7 +95,7 @@ FL_TEST(flamectl_every_verb_prints_its_usage_for_help)
     for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
         for (size_t f = 0; f < 2; f++) {
             const char *args[] = {verbs[v], flags[f], NULL, NULL};
-            if (strcmp(verbs[v], "shutdown") == 0) { /* after a positional too */
+            if (strcmp(verbs[v], "shutdown") == 0 || strcmp(verbs[v], "logs") == 0) { /* after a positional too */
                 args[1] = "some-id";
                 args[2] = flags[f];
             }
@@ -146,6 +146,44 @@ FL_TEST(flamectl_spawn_json_prints_one_object_per_line)
     assert_true(strlen(out) > strlen(last));
     assert_string_equal(out + strlen(out) - strlen(last), last);
     assert_string_equal(err, "");
+    free(out);
+    free(err);
+    fl_shutdown(e, r->id);
+    flame_runner_free(r);
+}
+
+/* logs prints the runner's container output, stdout and stderr apart; --json
+ * as spawn's JSON lines. */
+FL_TEST(flamectl_logs_prints_the_container_output)
+{
+    flame_runner *r = fl_boot_default(e, NULL);
+    fl_output o = {0};
+    assert_int_equal(fl_spawn_sh(e, r->id, "echo hi > /proc/1/fd/1; echo oops > /proc/1/fd/2", &o), 0);
+    fl_output_free(&o);
+    const char *args[] = {"logs", r->id, NULL};
+    char *out = NULL, *err = NULL;
+    for (int i = 0; i < 50; i++) {
+        free(out);
+        free(err);
+        assert_int_equal(fl_flamectl(e, args, &out, &err, 60000), 0);
+        if (strcmp(out, "hi\n") == 0 && strcmp(err, "oops\n") == 0)
+            break;
+        fl_sleep_ms(100);
+    }
+    assert_string_equal(out, "hi\n");
+    assert_string_equal(err, "oops\n");
+    free(out);
+    free(err);
+    const char *json[] = {"--json", "logs", r->id, NULL};
+    assert_int_equal(fl_flamectl(e, json, &out, &err, 60000), 0);
+    fl_assert_contains(out, "{\"type\":\"stdout\",\"data\":\"hi\\n\"}\n");
+    fl_assert_contains(out, "{\"type\":\"stderr\",\"data\":\"oops\\n\"}\n");
+    assert_string_equal(err, "");
+    free(out);
+    free(err);
+    const char *unknown[] = {"logs", "0123456789abcdef", NULL};
+    assert_int_equal(fl_flamectl(e, unknown, &out, &err, 60000),
+                     flame_error_exit_code(FLAME_ENOTFOUND));
     free(out);
     free(err);
     fl_shutdown(e, r->id);
@@ -229,6 +267,7 @@ int main(void)
         FL_UNIT(flamectl_ls_shows_the_pool_runners),
         FL_UNIT(flamectl_every_verb_prints_its_usage_for_help),
         FL_UNIT(flamectl_spawn_json_prints_one_object_per_line),
+        FL_UNIT(flamectl_logs_prints_the_container_output),
         FL_UNIT(flamectl_progress_only_on_a_terminal),
     };
     return FL_RUN_SHARED("flamectl", tests);
