@@ -159,6 +159,10 @@ static void auth_missing_wrong_and_right_tokens(void **state)
         flame_client_shutdown(c, UNKNOWN_ID, 0, NULL, &st);
         flx_assert_st(st.code, &st, GS_UNAUTHENTICATED, "UNAUTHENTICATED", NULL);
 
+        flame_logs_request lreq = {.runner_id = UNKNOWN_ID};
+        flame_client_logs(c, &lreq, NULL, &st);
+        flx_assert_st(st.code, &st, GS_UNAUTHENTICATED, "UNAUTHENTICATED", NULL);
+
         flame_runner **rs = NULL;
         size_t n = 0;
         flame_client_list(c, NULL, &rs, &n, &st);
@@ -421,6 +425,17 @@ static void auth_pool_scoped_token_tenancy(void **state)
     shape(st.message, rb->id, s_other, sizeof(s_other));
     sreq.runner_id = UNKNOWN_ID;
     flame_client_spawn(e->client, &sreq, NULL, &exit_code, &st);
+    flx_assert_st(st.code, &st, GS_NOT_FOUND, "RUNNER_NOT_FOUND", NULL);
+    shape(st.message, UNKNOWN_ID, s_unknown, sizeof(s_unknown));
+    assert_string_equal(s_other, s_unknown);
+
+    /* Logs of admin's runner: the same NOT_FOUND as an unknown id. */
+    flame_logs_request lreq = {.runner_id = rb->id};
+    flame_client_logs(e->client, &lreq, NULL, &st);
+    flx_assert_st(st.code, &st, GS_NOT_FOUND, "RUNNER_NOT_FOUND", NULL);
+    shape(st.message, rb->id, s_other, sizeof(s_other));
+    lreq.runner_id = UNKNOWN_ID;
+    flame_client_logs(e->client, &lreq, NULL, &st);
     flx_assert_st(st.code, &st, GS_NOT_FOUND, "RUNNER_NOT_FOUND", NULL);
     shape(st.message, UNKNOWN_ID, s_unknown, sizeof(s_unknown));
     assert_string_equal(s_other, s_unknown);
