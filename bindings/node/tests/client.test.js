@@ -73,6 +73,24 @@ describe('spawn', () => {
     assert.equal(res.exitCode, 3);
   });
 
+  it('logs: the container output, stdout and stderr apart', async () => {
+    await h.client.run(runner.id, ['sh', '-c', 'echo hi > /proc/1/fd/1; echo oops > /proc/1/fd/2']);
+    let out = '';
+    let err = '';
+    for (let i = 0; i < 50; i++) {
+      out = '';
+      err = '';
+      for await (const ev of h.client.logs(runner.id)) {
+        if (ev.kind === 'stdout') out += ev.data.toString();
+        else err += ev.data.toString();
+      }
+      if (out.includes('hi\n') && err.includes('oops\n')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(out.includes('hi\n'), out);
+    assert.ok(err.includes('oops\n'), err);
+  });
+
   it('passes env and working directory', async () => {
     const res = await h.client.run(runner.id, ['sh', '-c', 'echo "$A"; pwd'], { env: { A: 'two words' }, workingDir: '/tmp' });
     assert.equal(res.stdout.toString(), 'two words\n/tmp\n');

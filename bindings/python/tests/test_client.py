@@ -42,6 +42,24 @@ class ClientTest(unittest.TestCase):
 
     # ------------------------------------------------------------ round trips
 
+    def test_logs_returns_the_container_output_apart(self):
+        import time
+        runner = self.boot()
+        self.client.run(runner.id, ["sh", "-c", "echo hi > /proc/1/fd/1; echo oops > /proc/1/fd/2"])
+        for _ in range(50):
+            with self.client.logs(runner.id) as stream:
+                events = list(stream)
+            out = b"".join(e.data for e in events if e.kind == "stdout")
+            err = b"".join(e.data for e in events if e.kind == "stderr")
+            if out == b"hi\n" and err == b"oops\n":
+                break
+            time.sleep(0.1)
+        self.assertEqual((out, err), (b"hi\n", b"oops\n"))
+        with self.assertRaises(flamed.FlamedError) as cm:
+            list(self.client.logs("0123456789abcdef"))
+        self.assertEqual((cm.exception.code, cm.exception.reason), ("NOT_FOUND", "RUNNER_NOT_FOUND"))
+
+
     def test_boot_spawn_shutdown_round_trip(self):
         runner = self.boot(env={"GREETING": "hello"},
                            host_config={"Memory": 64 * 2**20, "PidsLimit": 100})
