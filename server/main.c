@@ -23,6 +23,7 @@
 #include "common/metrics_http.h"
 #include "docker/docker.h"
 #include "docker/observe.h"
+#include "engine/docker_engine.h"
 #include "flame/error.h"
 #include "rpc/auth.h"
 #include "rpc/health.h"
@@ -348,6 +349,7 @@ int main(int argc, char **argv)
     metrics_http *metrics = NULL;
     int exit_code = 0;
     docker_client *docker = NULL;
+    struct engine *engine = NULL;
     struct service *svc = NULL;
     rpc_server *srv = NULL;
     rpc_health *health = NULL;
@@ -407,7 +409,7 @@ int main(int argc, char **argv)
         .instance = instance ? instance : listen[0],
         .boot_settle_ms = (unsigned)boot_settle,
     };
-    if (service_start(&svc, docker, &cfg) < 0) {
+    if (docker_engine_new(&engine, docker) < 0 || service_start(&svc, engine, &cfg) < 0) {
         exit_code = 71;
         goto done;
     }
@@ -488,6 +490,7 @@ done:
     rpc_reflection_free(reflection);
     rpc_auth_free(auth);
     policy_free(policy);
+    docker_engine_free(engine);
     docker_client_free(docker);
     grpc_shutdown();
     curl_global_cleanup();

@@ -146,7 +146,7 @@ static void away_message_locked(struct service *svc, char *out, size_t outlen)
         snprintf(out, outlen,
                  "Docker at %s does not answer: flamed cannot tell which runners exist until it is "
                  "back; start dockerd (or check --docker-host) and retry: flamed resyncs on its own",
-                 docker_client_socket_path(svc->docker));
+                 svc->engine->ops->address(svc->engine));
 }
 
 /* ------------------------------------------------------------ the gate */
@@ -237,8 +237,7 @@ enum job_kind {
 
 struct adopt_job {
     enum job_kind kind;
-    const cJSON *entry;  /* JOB_ADOPT: the list entry (borrowed from the list) */
-    struct docker_container_summary sum;
+    const struct engine_listed *sum; /* JOB_ADOPT: the list entry (borrowed from the list) */
     int inspect;         /* the entry lacks something: inspect the container */
     struct runner *snap; /* JOB_EXITED, JOB_CHECK: the registry's snapshot (owned) */
 };
@@ -252,10 +251,10 @@ struct adopt_pass {
     int adopted, inspected;
 };
 
-/* Read one label from a container list entry's Labels. */
-static const char *label_of(const cJSON *c, const char *key)
+/* Read one label from a container's labels. */
+static const char *label_of(const cJSON *labels, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "Labels"), key);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
@@ -284,29 +283,29 @@ static void adopt_labels(struct runner *r, const cJSON *labels)
     cJSON_Delete(keys);
 }
 
-static int adopt_one(struct service *svc, const struct adopt_job *j, const cJSON *inspect)
+static int adopt_one(struct service *svc, const struct adopt_job *j, const struct engine_state *inspect)
 {
-    const cJSON *c = j->entry;
+    const cJSON *c = j->sum->labels;
     const char *rid = label_of(c, RUNNER_LABEL_ID);
     const char *net = label_of(c, RUNNER_LABEL_NETWORK);
-    struct docker_container_state st;
+    struct engine_state st;
     memset(&st, 0, sizeof(st));
-    if (inspect && docker_container_state_parse(inspect, net, &st) < 0)
-        return FLAME_ERROR;
-    int running = inspect ? st.running : j->sum.running;
+    if (inspect)
+        st = *inspect;
+    int running = inspect ? st.running : j->sum->running;
     struct runner *r = runner_new();
     if (!r)
         return FLAME_ENOMEM;
     const char *keep = label_of(c, RUNNER_LABEL_KEEP), *v;
     runner_set_str(&r->id, rid);
-    runner_set_str(&r->container_id, j->sum.id);
-    runner_set_str(&r->name, j->sum.name);
+    runner_set_str(&r->container_id, j->sum->id);
+    runner_set_str(&r->name, j->sum->name);
     runner_set_str(&r->pool, label_of(c, RUNNER_LABEL_POOL));
-    runner_set_str(&r->image, j->sum.image);
+    runner_set_str(&r->image, j->sum->image);
     runner_set_str(&r->network, net);
-    runner_set_str(&r->ip_address, inspect && st.ip_address[0] ? st.ip_address : j->sum.ip_address);
+    runner_set_str(&r->ip_address, inspect && st.ip_address[0] ? st.ip_address : j->sum->ip_address);
     r->keep_runner = keep && strcmp(keep, "true") == 0;
-    r->exit_code = inspect ? st.exit_code : j->sum.exit_code < 0 ? 0 : j->sum.exit_code;
+    r->exit_code = inspect ? st.exit_code : j->sum->exit_code < 0 ? 0 : j->sum->exit_code;
     r->oom_killed = inspect ? st.oom_killed : 0;
     r->state = running ? S(RUNNING) : S(EXITED);
     runner_set_str(&r->request_id, label_of(c, RUNNER_LABEL_REQUEST_ID));
@@ -329,8 +328,8 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const cJSON
         if (age_ms > 0)
             r->started_ms = now - age_ms;
     }
-    adopt_labels(r, cJSON_GetObjectItemCaseSensitive(c, "Labels"));
-    r->created_unix_nano = j->sum.created_unix_s * 1000000000LL;
+    adopt_labels(r, c);
+    r->created_unix_nano = j->sum->created_unix_s * 1000000000LL;
     if ((v = label_of(c, RUNNER_LABEL_CREATED))) {
         char *end;
         long long ns = strtoll(v, &end, 10);
@@ -355,15 +354,16 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const cJSON
 static void run_job(struct adopt_pass *p, struct adopt_job *j)
 {
     struct service *svc = p->svc;
-    cJSON *inspect = NULL;
+    struct engine_state st;
     char derr[512];
     int rc = 0, adopted = 0;
-    const char *cid = j->kind == JOB_ADOPT ? j->sum.id : j->snap->container_id;
+    const char *cid = j->kind == JOB_ADOPT ? j->sum->id : j->snap->container_id;
+    const char *net = j->kind == JOB_ADOPT ? label_of(j->sum->labels, RUNNER_LABEL_NETWORK) : j->snap->network;
     if (j->inspect)
-        rc = docker_container_inspect(svc->docker, cid, &inspect, derr, sizeof(derr));
+        rc = svc->engine->ops->inspect(svc->engine, cid, net, &st, derr, sizeof(derr));
     if (j->kind == JOB_ADOPT) {
         if (rc == 0)
-            adopted = adopt_one(svc, j, inspect) == 0;
+            adopted = adopt_one(svc, j, j->inspect ? &st : NULL) == 0;
         else if (rc != FLAME_ENOTFOUND) /* gone since the list: nothing to adopt */
             flamed_log(LOG_WARN, "adopt_inspect_failed", "container_id=%.12s error=%s", cid, derr);
         atomic_fetch_add(&svc->adopt_done, 1);
@@ -371,12 +371,9 @@ static void run_job(struct adopt_pass *p, struct adopt_job *j)
         runner_registry_checked(runner_registry_set_removed(svc->reg, j->snap->id), "set_removed",
                                 j->snap->id);
     } else if (rc == 0) {
-        struct docker_container_state st;
-        if (docker_container_state_parse(inspect, j->snap->network, &st) == 0 && !st.running &&
-            (j->snap->state == S(RUNNING) || j->snap->state == S(STOPPING)))
+        if (!st.running && (j->snap->state == S(RUNNING) || j->snap->state == S(STOPPING)))
             service_runner_exited(svc, j->snap, st.exit_code, st.oom_killed);
     }
-    cJSON_Delete(inspect);
     pthread_mutex_lock(&p->mu);
     p->adopted += adopted;
     p->inspected += j->inspect;
@@ -398,12 +395,10 @@ static void *pass_worker(void *arg)
 }
 
 /* Is `id` among the list's runner ids? (n is small enough for a scan per runner.) */
-static int listed(const cJSON *list, const char *id)
+static int listed(const struct engine_list *list, const char *id)
 {
-    const cJSON *c;
-    cJSON_ArrayForEach(c, list)
-    {
-        const char *rid = label_of(c, RUNNER_LABEL_ID);
+    for (size_t i = 0; i < list->n; i++) {
+        const char *rid = label_of(list->items[i].labels, RUNNER_LABEL_ID);
         if (rid && strcmp(rid, id) == 0)
             return 1;
     }
@@ -412,7 +407,7 @@ static int listed(const cJSON *list, const char *id)
 
 int service_resync(struct service *svc, char *err, size_t errlen)
 {
-    cJSON *list = NULL;
+    struct engine_list *list = NULL;
     struct runner **tracked = NULL;
     size_t n_tracked = 0;
     struct adopt_pass p;
@@ -428,22 +423,23 @@ int service_resync(struct service *svc, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    if ((rc = docker_container_list(svc->docker, svc->instance_label, &list, err, errlen)) < 0)
+    if ((rc = svc->engine->ops->list(svc->engine, svc->instance_label, RUNNER_LABEL_NETWORK, &list,
+                                     err, errlen)) < 0)
         goto done;
-    size_t cap = (size_t)cJSON_GetArraySize(list) + n_tracked;
+    size_t cap = list->n + n_tracked;
     p.jobs = calloc(cap ? cap : 1, sizeof(*p.jobs));
     if (!p.jobs) {
         rc = FLAME_ENOMEM;
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    const cJSON *c;
-    cJSON_ArrayForEach(c, list)
-    {
-        const char *rid = label_of(c, RUNNER_LABEL_ID);
+    for (size_t li = 0; li < list->n; li++) {
+        const struct engine_listed *c = &list->items[li];
+        const char *rid = label_of(c->labels, RUNNER_LABEL_ID);
         struct adopt_job *j = &p.jobs[p.n];
-        if (!rid || docker_container_summary_parse(c, label_of(c, RUNNER_LABEL_NETWORK), &j->sum) < 0)
+        if (!rid)
             continue;
+        j->sum = c;
         struct runner *r = NULL;
         if ((rc = runner_registry_get(svc->reg, rid, &r)) == FLAME_ENOMEM) {
             snprintf(err, errlen, "out of memory");
@@ -451,14 +447,13 @@ int service_resync(struct service *svc, char *err, size_t errlen)
         }
         rc = 0;
         if (!r) { /* FLAME_ENOTFOUND: not tracked */
-            const char *ml = label_of(c, RUNNER_LABEL_MAX_LIFETIME);
+            const char *ml = label_of(c->labels, RUNNER_LABEL_MAX_LIFETIME);
             j->kind = JOB_ADOPT;
-            j->entry = c;
             /* What the entry lacks: an exited container's OOMKilled (and exit
              * code), a running one's IP, StartedAt for a max lifetime. */
-            j->inspect = !j->sum.running || !j->sum.ip_address[0] || (ml && strtoull(ml, NULL, 10) > 0);
+            j->inspect = !j->sum->running || !j->sum->ip_address[0] || (ml && strtoull(ml, NULL, 10) > 0);
             p.n++;
-        } else if (!j->sum.running && (r->state == S(RUNNING) || r->state == S(STOPPING))) {
+        } else if (!c->running && (r->state == S(RUNNING) || r->state == S(STOPPING))) {
             j->kind = JOB_EXITED;
             j->snap = r;
             j->inspect = 1;
@@ -497,7 +492,7 @@ int service_resync(struct service *svc, char *err, size_t errlen)
         pthread_join(th[i], NULL);
     if (p.adopted || to_adopt)
         flamed_log(LOG_INFO, "runners_adopted", "count=%d listed=%d inspected=%d duration_ms=%lld",
-                   p.adopted, cJSON_GetArraySize(list), p.inspected, (long long)(clock_mono_ms() - t0));
+                   p.adopted, list ? (int)list->n : 0, p.inspected, (long long)(clock_mono_ms() - t0));
     rc = 0;
 done:
     for (size_t i = 0; i < p.n; i++)
@@ -508,7 +503,8 @@ done:
             runner_free(tracked[i]);
         free(tracked);
     }
-    cJSON_Delete(list);
+    if (list)
+        svc->engine->ops->list_free(svc->engine, list);
     pthread_mutex_destroy(&p.mu);
     return rc;
 }

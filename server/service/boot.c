@@ -160,14 +160,14 @@ static int docker_failure(int rc, const char **reason)
 }
 
 /* Check the image is present, pulling it per policy. */
-static int ensure_image(struct service *svc, docker_client *dk, const Flame__V1__BootRequest *req,
+static int ensure_image(struct service *svc, struct engine *eng, const Flame__V1__BootRequest *req,
                         long timeout_ms, char *err, size_t errlen, const char **reason)
 {
     int rc;
     char derr[1024] = "";
     int absent = 0; /* the local Docker said it does not have the image */
     if (req->pull_policy != FLAME__V1__PULL_POLICY__PULL_POLICY_ALWAYS) {
-        rc = docker_image_inspect(dk, req->image, NULL, derr, sizeof(derr));
+        rc = eng->ops->image_present(eng, req->image, derr, sizeof(derr));
         if (rc == 0)
             return 0;
         if (rc == FLAME_EINVALID) {
@@ -190,7 +190,7 @@ static int ensure_image(struct service *svc, docker_client *dk, const Flame__V1_
         }
     }
     flamed_log(LOG_INFO, "image_pull", "image=%s", req->image);
-    rc = docker_image_pull(dk, req->image, NULL, timeout_ms, derr, sizeof(derr));
+    rc = eng->ops->image_pull(eng, req->image, timeout_ms, NULL, NULL, derr, sizeof(derr));
     if (rc == 0)
         return 0;
     /* Say first what the local Docker lacks, then what the pull said. */
@@ -213,12 +213,12 @@ static int ensure_image(struct service *svc, docker_client *dk, const Flame__V1_
     /* FLAME_EUNAVAILABLE: the registry, or Docker itself? Only a pull that Docker
      * tried and that failed is IMAGE_PULL_FAILED. */
     char perr[256];
-    docker_client *probe = NULL;
-    struct docker_bounds pb = {.deadline_ms = clock_mono_ms() + 2000};
-    if (docker_client_bounded(&probe, svc->docker, &pb) < 0)
+    struct engine *probe = NULL;
+    struct engine_bounds pb = {.deadline_ms = clock_mono_ms() + 2000};
+    if (engine_bounded(svc->engine, &pb, &probe) < 0)
         return docker_failure(FLAME_ENOMEM, reason);
-    int prc = docker_ping(probe, perr, sizeof(perr));
-    docker_client_free(probe);
+    int prc = probe->ops->ping(probe, perr, sizeof(perr));
+    engine_free_view(probe);
     if (prc < 0) {
         snprintf(err, errlen, "Docker does not answer (no pull was tried for image '%s'): %s",
                  req->image, derr);
@@ -234,12 +234,12 @@ static void append_logs(struct service *svc, const char *container_id, char *err
 {
     char *logs = NULL;
     char derr[256];
-    docker_client *dk = NULL;
-    struct docker_bounds b = {.deadline_ms = clock_mono_ms() + BOOT_LOGS_MS};
-    if (docker_client_bounded(&dk, svc->docker, &b) < 0)
+    struct engine *eng = NULL;
+    struct engine_bounds b = {.deadline_ms = clock_mono_ms() + BOOT_LOGS_MS};
+    if (engine_bounded(svc->engine, &b, &eng) < 0)
         return;
-    int rc = docker_container_logs_tail(dk, container_id, 20, &logs, derr, sizeof(derr));
-    docker_client_free(dk);
+    int rc = eng->ops->logs_tail(eng, container_id, 20, &logs, derr, sizeof(derr));
+    engine_free_view(eng);
     if (rc < 0 || !logs) {
         free(logs);
         return;
@@ -274,17 +274,16 @@ static long settle_left_ms(unsigned settle_ms, int64_t started_at_ms)
  * Wait until the container runs (and is healthy if it has a HEALTHCHECK).
  * Returns 0 with ip filled, or an error with err filled.
  */
-static int wait_running(struct service *svc, docker_client *dk, svc_call *call,
+static int wait_running(struct service *svc, struct engine *eng, svc_call *call,
                         const struct runner *r, int64_t deadline_ms, char *ip, size_t iplen,
                         char *err, size_t errlen)
 {
     long delay = 20;
     int settled = 0;
-    struct docker_container_state st;
+    struct engine_state st;
     for (;;) {
-        cJSON *inspect = NULL;
         char derr[512] = "";
-        int rc = docker_container_inspect(dk, r->container_id, &inspect, derr, sizeof(derr));
+        int rc = eng->ops->inspect(eng, r->container_id, r->network, &st, derr, sizeof(derr));
         if (rc == FLAME_ECANCELLED) {
             snprintf(err, errlen, "the client cancelled Boot");
             return rc;
@@ -297,12 +296,6 @@ static int wait_running(struct service *svc, docker_client *dk, svc_call *call,
         if (rc < 0) {
             snprintf(err, errlen, "inspecting runner %s's container: %s", r->id, derr);
             return rc == FLAME_ENOTFOUND ? FLAME_EABORTED : rc;
-        }
-        rc = docker_container_state_parse(inspect, r->network, &st);
-        cJSON_Delete(inspect);
-        if (rc < 0) {
-            snprintf(err, errlen, "Docker's inspect of runner %s has no State", r->id);
-            return FLAME_ERROR;
         }
         if (call_cancelled(call)) { /* whatever the state: never report a cancelled Boot */
             snprintf(err, errlen, "the client cancelled Boot");
@@ -427,14 +420,14 @@ static void boot_worker(svc_call *call)
     const char *reason = NULL;
     int rc = 0, created = 0, logged = 0;
     char **env = NULL, **cmd = NULL, **entrypoint = NULL;
-    cJSON *labels = NULL, *config = NULL;
+    cJSON *labels = NULL;
     char *container_id = NULL;
     struct runner *snap = NULL;
-    /* Every Docker call of this Boot goes through dk: the Boot's deadline and its
+    /* Every engine call of this Boot goes through eng: the Boot's deadline and its
      * client's cancel reach each one, including one in flight. */
-    docker_client *dk = NULL;
-    struct docker_bounds bounds = {.deadline_ms = deadline, .cancelled = boot_cancelled, .ud = call};
-    if (docker_client_bounded(&dk, svc->docker, &bounds) < 0) {
+    struct engine *eng = NULL;
+    struct engine_bounds bounds = {.deadline_ms = deadline, .cancelled = boot_cancelled, .ud = call};
+    if (engine_bounded(svc->engine, &bounds, &eng) < 0) {
         rc = FLAME_ENOMEM;
         goto done;
     }
@@ -485,7 +478,7 @@ static void boot_worker(svc_call *call)
                snap->pool, snap->image, snap->network[0] ? snap->network : "(default)");
 
     if (req->network && req->network[0]) {
-        rc = docker_network_inspect(dk, req->network, NULL, derr, sizeof(derr));
+        rc = eng->ops->network_check(eng, req->network, derr, sizeof(derr));
         if (rc == FLAME_ENOTFOUND) {
             snprintf(err, sizeof(err), "network '%s' not found: create it with `docker network "
                                        "create %s` (a user-defined network gives runners DNS)",
@@ -502,7 +495,7 @@ static void boot_worker(svc_call *call)
             goto done;
         }
     }
-    if ((rc = ensure_image(svc, dk, req, deadline - clock_mono_ms(), err, sizeof(err), &reason)) < 0)
+    if ((rc = ensure_image(svc, eng, req, deadline - clock_mono_ms(), err, sizeof(err), &reason)) < 0)
         goto done;
     if (call_cancelled(call)) {
         rc = FLAME_ECANCELLED;
@@ -532,9 +525,9 @@ static void boot_worker(svc_call *call)
     }
     for (size_t i = 0; i < snap->n_labels; i++)
         cJSON_AddStringToObject(labels, snap->label_keys[i], snap->label_values[i]);
-    struct docker_container_spec spec = {
+    struct engine_spec spec = {
+        .name = snap->name,
         .image = req->image,
-        .hostname = snap->name,
         .network = req->network,
         .env = (const char *const *)env,
         .cmd = (const char *const *)cmd,
@@ -544,30 +537,12 @@ static void boot_worker(svc_call *call)
         .labels = labels,
         .host_config = b->host_config,
         .mounts = b->mounts,
+        /* A create whose first answer was lost may have worked: the name is ours
+         * if the container carries our runner id. */
+        .owner_key = RUNNER_LABEL_ID,
+        .owner_value = snap->id,
     };
-    if ((rc = docker_container_config_build(&spec, &config, derr, sizeof(derr))) < 0) {
-        snprintf(err, sizeof(err), "%s", derr);
-        reason = rc == FLAME_EINVALID ? "INVALID_REQUEST" : NULL;
-        goto done;
-    }
-    rc = docker_container_create(dk, snap->name, config, &container_id, derr, sizeof(derr));
-    if (rc == FLAME_EEXISTS) {
-        /* A create retried after a dropped connection may have worked the first time:
-         * the name is ours if the container carries our runner id. */
-        cJSON *inspect = NULL;
-        if (docker_container_inspect(dk, snap->name, &inspect, derr, sizeof(derr)) == 0) {
-            const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(inspect, "Config");
-            const cJSON *lid = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(cfg, "Labels"), RUNNER_LABEL_ID);
-            const cJSON *cid = cJSON_GetObjectItemCaseSensitive(inspect, "Id");
-            if (cJSON_IsString(lid) && strcmp(lid->valuestring, snap->id) == 0 && cJSON_IsString(cid) &&
-                (container_id = strdup(cid->valuestring)))
-                rc = 0;
-        }
-        cJSON_Delete(inspect);
-        if (rc == FLAME_EEXISTS)
-            snprintf(derr, sizeof(derr), "container name %s is taken by another container", snap->name);
-    }
+    rc = eng->ops->create(eng, &spec, &container_id, derr, sizeof(derr));
     if (rc < 0) {
         if (rc == FLAME_ENOTFOUND) {
             snprintf(err, sizeof(err), "image '%s' not found: %s", req->image, derr);
@@ -614,7 +589,7 @@ static void boot_worker(svc_call *call)
         goto done;
     }
     int64_t left = deadline - clock_mono_ms();
-    rc = docker_container_start(dk, container_id, left > 0 ? left : 1, derr, sizeof(derr));
+    rc = eng->ops->start(eng, container_id, left > 0 ? left : 1, derr, sizeof(derr));
     if (rc < 0) {
         if (rc == FLAME_ENOTFOUND && strstr(derr, "network")) {
             snprintf(err, sizeof(err), "starting runner %s: %s", snap->id, derr);
@@ -642,7 +617,7 @@ static void boot_worker(svc_call *call)
         goto done;
     }
     char ip[64] = "";
-    if ((rc = wait_running(svc, dk, call, snap, deadline, ip, sizeof(ip), err, sizeof(err))) < 0) {
+    if ((rc = wait_running(svc, eng, call, snap, deadline, ip, sizeof(ip), err, sizeof(err))) < 0) {
         if (rc == FLAME_EABORTED)
             reason = "RUNNER_EXITED";
         else
@@ -686,7 +661,7 @@ static void boot_worker(svc_call *call)
          * runner, so it goes (STOPPING, then REMOVED) instead of being answered. */
         runner_registry_checked(runner_registry_set_stopping(svc->reg, snap->id), "set_stopping", snap->id);
         char rerr[256];
-        int rrc = docker_container_remove(svc->docker, container_id, rerr, sizeof(rerr));
+        int rrc = svc->engine->ops->remove(svc->engine, container_id, rerr, sizeof(rerr));
         if (rrc == 0 || rrc == FLAME_ENOTFOUND)
             runner_registry_checked(runner_registry_set_removed(svc->reg, snap->id), "set_removed",
                                     snap->id);
@@ -721,13 +696,13 @@ done:
             char rerr[256];
             int rrc = FLAME_ETIMEOUT;
             if (!call_cancelled(call)) {
-                docker_client *rdk = NULL;
+                struct engine *reng = NULL;
                 int64_t at = clock_mono_ms();
-                struct docker_bounds rb = {
+                struct engine_bounds rb = {
                     .deadline_ms = (deadline > at ? deadline : at) + BOOT_CLEANUP_WAIT_MS};
-                if (docker_client_bounded(&rdk, svc->docker, &rb) == 0)
-                    rrc = docker_container_remove(rdk, container_id, rerr, sizeof(rerr));
-                docker_client_free(rdk);
+                if (engine_bounded(svc->engine, &rb, &reng) == 0)
+                    rrc = reng->ops->remove(reng, container_id, rerr, sizeof(rerr));
+                engine_free_view(reng);
             }
             if (rrc == FLAME_ETIMEOUT || rrc == FLAME_ENOMEM) {
                 char q[600];
@@ -737,7 +712,7 @@ done:
                            (long long)(clock_mono_ms() - t0), log_quote(q, sizeof(q), err));
                 call_finish(call, rc, reason, err, NULL);
                 logged = 1;
-                rrc = docker_container_remove(svc->docker, container_id, rerr, sizeof(rerr));
+                rrc = svc->engine->ops->remove(svc->engine, container_id, rerr, sizeof(rerr));
             }
             if (rrc == 0 || rrc == FLAME_ENOTFOUND) {
                 runner_registry_checked(runner_registry_set_removed(svc->reg, snap->id), "set_removed",
@@ -762,10 +737,9 @@ done:
         finish_ok(call, snap, "boot_ok", t0);
     }
 cleanup:
-    docker_client_free(dk);
+    engine_free_view(eng);
     runner_free(snap);
     free(container_id);
-    cJSON_Delete(config);
     cJSON_Delete(labels);
     request_strv_free(env);
     free(cmd);

@@ -21,11 +21,11 @@ static void *health_main(void *arg)
     int last = -1;
     while (!atomic_load(&svc->stopping)) {
         char err[256] = "";
-        int up = docker_ping(svc->docker, err, sizeof(err)) == 0;
+        int up = svc->engine->ops->ping(svc->engine, err, sizeof(err)) == 0;
         if (up != last) {
             service_sync_set_health(svc, up);
             if (up)
-                flamed_log(LOG_INFO, "docker_up", "api_version=%s", docker_client_api_version(svc->docker));
+                flamed_log(LOG_INFO, "docker_up", "api_version=%s", svc->engine->ops->api_version(svc->engine));
             else
                 flamed_log(LOG_WARN, "docker_down", "error=\"%s\"", err);
             last = up;

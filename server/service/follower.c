@@ -42,36 +42,25 @@ struct follower {
     int opened;
 };
 
-static const char *attr(const cJSON *ev, const char *key)
-{
-    const cJSON *actor = cJSON_GetObjectItemCaseSensitive(ev, "Actor");
-    const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(actor, "Attributes");
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(attrs, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int on_event(void *ud, const cJSON *ev)
+static int on_event(void *ud, const struct engine_event *ev)
 {
     struct follower *f = ud;
     struct service *svc = f->svc;
-    const cJSON *action = cJSON_GetObjectItemCaseSensitive(ev, "Action");
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(ev, "id");
-    const cJSON *tn = cJSON_GetObjectItemCaseSensitive(ev, "timeNano");
-    if (cJSON_IsNumber(tn) && (int64_t)tn->valuedouble > f->last_time_nano)
-        f->last_time_nano = (int64_t)tn->valuedouble;
-    if (!cJSON_IsString(action) || !cJSON_IsString(id))
+    if (ev->time_nano > f->last_time_nano)
+        f->last_time_nano = ev->time_nano;
+    if (!ev->action || !ev->id)
         return 0;
-    const char *a = action->valuestring;
+    const char *a = ev->action;
     struct runner *r = NULL;
-    int rc = runner_registry_get_by_container(svc->reg, id->valuestring, &r);
-    const char *rid = attr(ev, RUNNER_LABEL_ID);
+    int rc = runner_registry_get_by_container(svc->reg, ev->id, &r);
+    const char *rid = ev->runner_id;
     if (rc == FLAME_ENOTFOUND && rid)
         rc = runner_registry_get(svc->reg, rid, &r);
     if (rc == FLAME_ENOMEM) {
         /* The event cannot be applied now: a resync (the adopt pass) catches
          * up on what it said, from Docker's own state. */
         flamed_log(LOG_WARN, "docker_event_dropped", "action=%s container_id=%.12s reason=out_of_memory",
-                   a, id->valuestring);
+                   a, ev->id);
         if (!atomic_exchange(&svc->adopt_pending, 1))
             reaper_push(svc->reaper, REAPER_ADOPT, NULL);
         return 0;
@@ -93,7 +82,7 @@ static int on_event(void *ud, const cJSON *ev)
     } else if (strncmp(a, "oom", 3) == 0) {
         runner_registry_checked(runner_registry_set_oom(svc->reg, r->id), "set_oom", r->id);
     } else if (strncmp(a, "die", 3) == 0) {
-        const char *code = attr(ev, "exitCode");
+        const char *code = ev->exit_code;
         long ec = code ? strtol(code, NULL, 10) : -1;
         service_runner_exited(svc, r, (int)ec, -1);
     } else if (strncmp(a, "destroy", 7) == 0) {
@@ -128,17 +117,18 @@ static void *follower_main(void *arg)
     while (!atomic_load(&svc->stopping)) {
         char derr[512] = "";
         f.opened = 0;
-        struct docker_events_io io = {on_event, on_open, should_stop, &f};
+        struct engine_events_io io = {on_event, on_open, should_stop, &f};
         /* Events before this point are covered by the reconcile below. */
         int64_t since = f.last_time_nano;
-        int rc = docker_events_stream(svc->docker, svc->instance_label, since, &io, derr, sizeof(derr));
+        int rc = svc->engine->ops->events(svc->engine, svc->instance_label, RUNNER_LABEL_ID, since,
+                                          &io, derr, sizeof(derr));
         if (atomic_load(&svc->stopping))
             break;
         if (f.opened)
             backoff = 100;
         /* Until the next opening's resync, the registry may miss what Docker did. */
         char perr[256] = "";
-        int up = docker_ping(svc->docker, perr, sizeof(perr)) == 0;
+        int up = svc->engine->ops->ping(svc->engine, perr, sizeof(perr)) == 0;
         service_sync_stream(svc, 0, up, up ? NULL : perr);
         metrics_docker_events_lost();
         flamed_log(LOG_WARN, "docker_events_lost", "error=%s retry_ms=%ld", rc < 0 ? derr : "stream ended",

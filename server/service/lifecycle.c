@@ -18,19 +18,19 @@
 #include "service/reaper_jobs.h"
 #include "service/service.h"
 
-int service_start(struct service **out, docker_client *docker, const struct service_config *cfg)
+int service_start(struct service **out, struct engine *engine, const struct service_config *cfg)
 {
     struct service *svc = calloc(1, sizeof(*svc));
     if (!svc)
         return FLAME_ENOMEM;
     service_sync_init(svc);
     svc->cfg = *cfg;
-    svc->docker = docker;
+    svc->engine = engine;
     snprintf(svc->instance_label, sizeof(svc->instance_label), "%s=%s", RUNNER_LABEL_INSTANCE,
              cfg->instance && cfg->instance[0] ? cfg->instance : "default");
     if (!cfg->policy) {
         char perr[256];
-        if (policy_parse(&svc->builtin_policy, NULL, docker_client_socket_path(docker), perr,
+        if (policy_parse(&svc->builtin_policy, NULL, engine->ops->address(engine), perr,
                          sizeof(perr)) < 0)
             goto nomem;
     }

@@ -10,7 +10,7 @@
 #ifndef FLAMED_LIFECYCLE_H
 #define FLAMED_LIFECYCLE_H
 
-#include "docker/docker.h"
+#include "engine/engine.h"
 
 struct service;
 struct service_config;
@@ -20,11 +20,11 @@ struct service_config;
  * thread (which adopts flamed's existing containers and then follows
  * /events) and the janitor.
  * @param[out] out  the service; stop and free it with service_stop().
- * @param docker    borrowed; must outlive the service.
+ * @param engine    borrowed; must outlive the service.
  * @param cfg       copied (its strings and policy are borrowed, and must outlive the service).
  * @return 0 or FLAME_ENOMEM.
  */
-int service_start(struct service **out, docker_client *docker, const struct service_config *cfg);
+int service_start(struct service **out, struct engine *engine, const struct service_config *cfg);
 
 /** End every Watch stream (flamed is shutting down). Call before the transport stops. */
 void service_close_watches(struct service *svc);

@@ -68,7 +68,7 @@ static int docker_up(void *ud)
 static unsigned long docker_retries(void *ud)
 {
     struct service *svc = ud;
-    return docker_client_retries(svc->docker);
+    return svc->engine->ops->retries(svc->engine);
 }
 
 void service_metrics_register(struct service *svc)

@@ -33,7 +33,7 @@ static void remove_late(struct service *svc, const char *runner_id)
                    runner_id);
     if (r && r->name[0] && !r->keep_runner) {
         char derr[512];
-        int rc = docker_container_remove(svc->docker, r->name, derr, sizeof(derr));
+        int rc = svc->engine->ops->remove(svc->engine, r->name, derr, sizeof(derr));
         if (rc == 0)
             flamed_log(LOG_INFO, "boot_late_container_removed", "runner_id=%s pool=%s name=%s",
                        r->id, r->pool, r->name);
@@ -53,7 +53,7 @@ static int remove_container(struct service *svc, const struct reaper_job *job, i
         return job->attempts + 1 < REAPER_REMOVE_ATTEMPTS && !stopping ? REAPER_RETRY : REAPER_DONE;
     if (r && r->container_id[0] && !r->keep_runner && r->state != S(REMOVED)) {
         char derr[512];
-        int rc = docker_container_remove(svc->docker, r->container_id, derr, sizeof(derr));
+        int rc = svc->engine->ops->remove(svc->engine, r->container_id, derr, sizeof(derr));
         if (rc == 0 || rc == FLAME_ENOTFOUND) {
             runner_registry_checked(runner_registry_set_removed(svc->reg, r->id), "set_removed", r->id);
             if (rc == 0)

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker/docker.h"
+#include "engine/engine.h"
 #include "flame/error.h"
 #include "runner/runner.h"
 
@@ -121,7 +121,7 @@ int request_boot_validate(const Flame__V1__BootRequest *req, cJSON **host_config
     *mounts = NULL;
     if (!req->image || !req->image[0])
         return fail(err, errlen, "image is required (e.g. \"app:latest\")");
-    if (docker_image_ref_validate(req->image, err, errlen) < 0)
+    if (engine_image_ref_validate(req->image, err, errlen) < 0)
         return FLAME_EINVALID;
     if (req->network && req->network[0] &&
         (strlen(req->network) > REQ_NETWORK_MAX || !boot_config_docker_name_ok(req->network)))

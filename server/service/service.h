@@ -27,7 +27,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include "docker/docker.h"
+#include "engine/engine.h"
 #include "service/call.h"
 #include "runner/event_hub.h"
 #include "runner/registry.h"
@@ -52,7 +52,7 @@ struct service {
     struct service_config cfg;
     const struct policy *policy;  /* cfg.policy or builtin_policy */
     struct policy *builtin_policy;
-    docker_client *docker;
+    struct engine *engine;    /* borrowed */
     event_hub *hub;
     runner_registry *reg;
     atomic_int stopping;

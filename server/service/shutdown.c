@@ -31,54 +31,14 @@ static void finish_with(svc_call *call, struct runner *r)
     runner_proto_release(&pr);
 }
 
-/*
- * Stop with a grace period in ms. Docker's stop takes whole seconds, so a grace
- * that is not a whole number of seconds is done by hand the way dockerd does
- * it: the image's StopSignal (default SIGTERM), wait until not running, then
- * SIGKILL.
- */
-static int stop_container(struct service *svc, const struct runner *r, unsigned grace_ms,
-                          char *derr, size_t derrlen)
-{
-    if (grace_ms % 1000 == 0)
-        return docker_container_stop(svc->docker, r->container_id, (int)(grace_ms / 1000), derr, derrlen);
-    char signal[32] = "SIGTERM";
-    cJSON *inspect = NULL;
-    int rc = docker_container_inspect(svc->docker, r->container_id, &inspect, derr, derrlen);
-    if (rc < 0)
-        return rc;
-    const cJSON *sig = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(inspect, "Config"), "StopSignal");
-    if (cJSON_IsString(sig) && sig->valuestring[0])
-        snprintf(signal, sizeof(signal), "%s", sig->valuestring);
-    cJSON_Delete(inspect);
-    rc = docker_container_kill(svc->docker, r->container_id, signal, derr, derrlen);
-    if (rc == FLAME_ECONFLICT)
-        return 0; /* not running */
-    if (rc < 0)
-        return rc;
-    long status = 0;
-    rc = docker_container_wait(svc->docker, r->container_id, "not-running", (long)grace_ms, &status,
-                               derr, derrlen);
-    if (rc == 0 && status == 200)
-        return 0;
-    rc = docker_container_kill(svc->docker, r->container_id, "SIGKILL", derr, derrlen);
-    if (rc == FLAME_ECONFLICT)
-        return 0;
-    if (rc < 0)
-        return rc;
-    rc = docker_container_wait(svc->docker, r->container_id, "not-running", 30000, &status, derr,
-                               derrlen);
-    return rc < 0 ? rc : 0;
-}
-
 int service_stop_runner(struct service *svc, const struct runner *r, unsigned grace_ms, char *err,
                         size_t errlen)
 {
     char derr[1024] = "";
     /* Not tracked any more (logged): its container is stopped all the same. */
     runner_registry_checked(runner_registry_set_stopping(svc->reg, r->id), "set_stopping", r->id);
-    int rc = stop_container(svc, r, grace_ms, derr, sizeof(derr));
+    struct engine *eng = svc->engine;
+    int rc = eng->ops->stop(eng, r->container_id, grace_ms, derr, sizeof(derr));
     if (rc == FLAME_ENOTFOUND) {
         runner_registry_checked(runner_registry_set_removed(svc->reg, r->id), "set_removed", r->id);
         return 0;
@@ -87,26 +47,19 @@ int service_stop_runner(struct service *svc, const struct runner *r, unsigned gr
         snprintf(err, errlen, "stopping runner %s: %s", r->id, derr);
         return rc;
     }
-    cJSON *inspect = NULL;
-    if (docker_container_inspect(svc->docker, r->container_id, &inspect, derr, sizeof(derr)) == 0) {
-        struct docker_container_state st;
-        if (docker_container_state_parse(inspect, r->network, &st) == 0)
-            runner_registry_checked(runner_registry_set_exited(svc->reg, r->id, st.exit_code, st.oom_killed),
-                                    "set_exited", r->id);
-        cJSON_Delete(inspect);
-    }
+    struct engine_state st;
+    if (eng->ops->inspect(eng, r->container_id, r->network, &st, derr, sizeof(derr)) == 0)
+        runner_registry_checked(runner_registry_set_exited(svc->reg, r->id, st.exit_code, st.oom_killed),
+                                "set_exited", r->id);
     if (r->keep_runner)
         return 0;
-    rc = docker_container_remove(svc->docker, r->container_id, derr, sizeof(derr));
+    rc = eng->ops->remove(eng, r->container_id, derr, sizeof(derr));
     if (rc == FLAME_ECONFLICT) {
         /* 409 (with force=1): a removal is already in progress (the reaper,
          * a docker rm). Docker's wait?condition=removed answers when it ends
          * (404: it already has); after 10 s, the reaper keeps removing it
          * until Docker lets it go. */
-        long status = 0;
-        if (docker_container_wait(svc->docker, r->container_id, "removed", 10000, &status, derr,
-                                  sizeof(derr)) == 0 &&
-            (status == 200 || status == 404))
+        if (eng->ops->wait_removed(eng, r->container_id, 10000, derr, sizeof(derr)) == 0)
             rc = 0;
         else {
             reaper_push(svc->reaper, REAPER_REMOVE, r->id);

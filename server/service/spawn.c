@@ -6,7 +6,7 @@
  * sent as they arrive, with one message in flight: while the client has not
  * taken the previous one, flamed stops reading the exec stream, so a slow
  * reader pushes back on the command instead of growing flamed's memory.
- * Output is gathered per stream into messages of up to DOCKER_EXEC_READ_BYTES,
+ * Output is gathered per stream into messages of up to ENGINE_EXEC_READ_BYTES,
  * written in wire form straight into the buffer gRPC sends (no pack, no
  * copy). A message goes out when it is full, when the output switches
  * stream, or GATHER_US after its first byte once no message is in flight
@@ -51,7 +51,7 @@
 #define BUSY_POLL_MS 10
 
 struct pending {
-    uint8_t *buf; /* HDR_ROOM + DOCKER_EXEC_READ_BYTES, or NULL */
+    uint8_t *buf; /* HDR_ROOM + ENGINE_EXEC_READ_BYTES, or NULL */
     size_t len;   /* payload bytes */
     int stream;   /* 1 stdout, 2 stderr; 0 when empty */
     int64_t since_us; /* monotonic time of the first payload byte */
@@ -117,17 +117,17 @@ static int on_output(void *ud, int stream, const char *data, size_t len)
     else
         s->bytes_out += len;
     while (len > 0) {
-        if ((o->stream && o->stream != stream) || o->len == DOCKER_EXEC_READ_BYTES) {
+        if ((o->stream && o->stream != stream) || o->len == ENGINE_EXEC_READ_BYTES) {
             if (flush(s))
                 return 1;
         }
-        if (!o->buf && !(o->buf = malloc(HDR_ROOM + DOCKER_EXEC_READ_BYTES))) {
+        if (!o->buf && !(o->buf = malloc(HDR_ROOM + ENGINE_EXEC_READ_BYTES))) {
             s->send_failed = 1;
             return 1;
         }
         if (!o->len)
             o->since_us = clock_mono_us();
-        size_t take = DOCKER_EXEC_READ_BYTES - o->len;
+        size_t take = ENGINE_EXEC_READ_BYTES - o->len;
         if (take > len)
             take = len;
         memcpy(o->buf + HDR_ROOM + o->len, data, take);
@@ -176,7 +176,7 @@ static long poll_ms(void *ud)
 static long hold_us(void *ud)
 {
     struct spawn *s = ud;
-    if (!s->out.len || s->out.len >= DOCKER_EXEC_READ_BYTES)
+    if (!s->out.len || s->out.len >= ENGINE_EXEC_READ_BYTES)
         return 0;
     int64_t left_us = gather_left_us(s);
     return left_us > 0 ? (long)left_us : 0;
@@ -220,13 +220,13 @@ static const char *term_exec(struct service *svc, const char *exec_id, const cha
                              int *signalled)
 {
     char derr[256];
-    docker_client *dk = NULL;
-    struct docker_bounds b = {.deadline_ms = clock_mono_ms() + TERM_WAIT_MS};
+    struct engine *eng = NULL;
+    struct engine_bounds b = {.deadline_ms = clock_mono_ms() + TERM_WAIT_MS};
     *signalled = 0;
-    if (docker_client_bounded(&dk, svc->docker, &b) < 0)
+    if (engine_bounded(svc->engine, &b, &eng) < 0)
         return "signalling the command failed (out of memory)";
-    int rc = docker_exec_kill(dk, exec_id, container_id, SIGTERM, derr, sizeof(derr));
-    docker_client_free(dk);
+    int rc = eng->ops->exec_kill(eng, exec_id, container_id, SIGTERM, derr, sizeof(derr));
+    engine_free_view(eng);
     if (rc == FLAME_EUNIMPLEMENTED)
         return "the command could not be signalled (flamed cannot see the runner's processes) "
                "and runs to its end";
@@ -246,17 +246,17 @@ static void kill_exec_later(struct service *svc, const char *exec_id, const char
                             int signalled)
 {
     char derr[256];
+    struct engine *eng = svc->engine;
     if (signalled == 2 &&
-        docker_exec_kill(svc->docker, exec_id, container_id, SIGTERM, derr, sizeof(derr)) < 0)
+        eng->ops->exec_kill(eng, exec_id, container_id, SIGTERM, derr, sizeof(derr)) < 0)
         return;
     for (int i = 0; i < 20; i++) {
         int running = 0;
-        if (docker_exec_inspect(svc->docker, exec_id, NULL, &running, NULL, derr, sizeof(derr)) < 0 ||
-            !running)
+        if (eng->ops->exec_inspect(eng, exec_id, NULL, &running, derr, sizeof(derr)) < 0 || !running)
             return;
         sleep_ms(100);
     }
-    docker_exec_kill(svc->docker, exec_id, container_id, SIGKILL, derr, sizeof(derr));
+    eng->ops->exec_kill(eng, exec_id, container_id, SIGKILL, derr, sizeof(derr));
 }
 
 static void spawn_worker(svc_call *call)
@@ -270,11 +270,11 @@ static void spawn_worker(svc_call *call)
     char *exec_id = NULL;
     int rc, exit_code = -1, signalled = 0;
     int64_t t0 = clock_mono_ms();
-    /* The Spawn's timeout and its client's cancel reach every Docker call. */
-    docker_client *dk = NULL;
-    struct docker_bounds bounds = {.deadline_ms = s->deadline_ms != INT64_MAX ? s->deadline_ms : 0,
+    /* The Spawn's timeout and its client's cancel reach every engine call. */
+    struct engine *eng = NULL;
+    struct engine_bounds bounds = {.deadline_ms = s->deadline_ms != INT64_MAX ? s->deadline_ms : 0,
                                    .cancelled = spawn_cancelled, .ud = call};
-    if ((rc = docker_client_bounded(&dk, svc->docker, &bounds)) < 0)
+    if ((rc = engine_bounded(svc->engine, &bounds, &eng)) < 0)
         goto done;
 
     if ((rc = request_env_strv(req->env, req->n_env, &env)) < 0)
@@ -284,7 +284,7 @@ static void spawn_worker(svc_call *call)
         goto done;
     }
     memcpy(argv, req->argv, req->n_argv * sizeof(char *));
-    rc = docker_exec_create(dk, s->runner->container_id, (const char *const *)argv,
+    rc = eng->ops->exec_create(eng, s->runner->container_id, (const char *const *)argv,
                             (const char *const *)env, req->working_dir, req->user, &exec_id, derr,
                             sizeof(derr));
     if (rc < 0) {
@@ -322,9 +322,9 @@ static void spawn_worker(svc_call *call)
                s->runner->pool, exec_id);
     runner_registry_spawn_begin(svc->reg, s->runner->id, clock_mono_ms());
     s->counted = 1;
-    struct docker_exec_io io = {.on_output = on_output, .should_abort = should_abort, .ud = s, .on_flush = on_flush,
+    struct engine_exec_io io = {.on_output = on_output, .should_abort = should_abort, .ud = s, .on_flush = on_flush,
                                  .poll_ms = poll_ms, .hold_us = hold_us};
-    rc = docker_exec_start(dk, exec_id, &io, derr, sizeof(derr));
+    rc = eng->ops->exec_start(eng, exec_id, &io, derr, sizeof(derr));
     if (rc == FLAME_ETIMEOUT && !s->timed_out && s->deadline_ms != INT64_MAX &&
         clock_mono_ms() >= s->deadline_ms)
         s->timed_out = 1; /* the view's deadline ended the stream before should_abort saw it */
@@ -353,7 +353,8 @@ static void spawn_worker(svc_call *call)
     /* The stream ends when the process closes its output; its exit code follows shortly. */
     int running = 1;
     for (int i = 0; i < 100 && running; i++) {
-        rc = docker_exec_inspect(svc->docker, exec_id, &exit_code, &running, NULL, derr, sizeof(derr));
+        rc = svc->engine->ops->exec_inspect(svc->engine, exec_id, &exit_code, &running, derr,
+                                            sizeof(derr));
         if (rc < 0) {
             snprintf(err, sizeof(err), "reading the command's exit code: %s", derr);
             goto done;
@@ -391,7 +392,7 @@ done:
     /* The answer is out: now wait for a SIGTERMed command, SIGKILL if it lingers. */
     if (signalled && exec_id)
         kill_exec_later(svc, exec_id, s->runner->container_id, signalled);
-    docker_client_free(dk);
+    engine_free_view(eng);
     free(exec_id);
     free(argv);
     request_strv_free(env);
