@@ -1,0 +1,377 @@
+/*
+ * Boot through the transport-free call against the in-memory engine: the
+ * answer, every stage's failure and cancellation (no container is left in the
+ * engine, and the runner is never RUNNING), pool-scoped callers and replays.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "fixture.h"
+
+#define S(x) FLAME__V1__RUNNER_STATE__RUNNER_STATE_##x
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    if (!f || fixture_start(f, NULL) < 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    fixture_stop(f);
+    free(f);
+    return 0;
+}
+
+static void boot_req(Flame__V1__BootRequest *req)
+{
+    flame__v1__boot_request__init(req);
+    req->image = FIX_IMAGE;
+}
+
+/* A failed Boot leaves nothing: no container in the engine, no runner RUNNING. */
+static void assert_nothing_left(struct fixture *f)
+{
+    assert_int_equal(mem_engine_count(f->m), 0);
+    assert_int_equal(fixture_count_state(f, S(RUNNING)), 0);
+    assert_int_equal(fixture_count_state(f, S(BOOTING)), 0);
+}
+
+static void test_boot_ok(void **state)
+{
+    struct fixture *f = *state;
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    req.pool = "web";
+    fake_call *fc = fixture_call(f, "Boot", &req.base, NULL, 0);
+    assert_non_null(fc);
+    assert_int_equal(fake_call_code(fc), 0);
+    Flame__V1__BootResponse *resp =
+        (Flame__V1__BootResponse *)fake_call_response(fc, &flame__v1__boot_response__descriptor);
+    assert_non_null(resp);
+    assert_non_null(resp->runner);
+    assert_int_equal(resp->runner->state, S(RUNNING));
+    assert_string_equal(resp->runner->pool, "web");
+    assert_string_equal(resp->runner->image, FIX_IMAGE);
+    assert_true(strncmp(resp->runner->name, "flame-web-", 10) == 0 || resp->runner->name[0]);
+    assert_true(resp->runner->ip_address[0] != '\0');
+    assert_int_equal(fixture_state(f, resp->runner->id), S(RUNNING));
+    assert_int_equal(mem_engine_running(f->m), 1);
+    protobuf_c_message_free_unpacked(&resp->base, NULL);
+    fake_call_free(fc);
+}
+
+/* Boot's failure at a stage: code, reason, and nothing left behind. */
+static void expect_failure(struct fixture *f, Flame__V1__BootRequest *req, int code, const char *reason,
+                           const char *detail_has)
+{
+    fake_call *fc = fixture_call(f, "Boot", &req->base, NULL, 0);
+    assert_non_null(fc);
+    if (fake_call_code(fc) != code)
+        fprintf(stderr, "got %d %s: %s\n", fake_call_code(fc), fake_call_reason(fc), fake_call_detail(fc));
+    assert_int_equal(fake_call_code(fc), code);
+    assert_string_equal(fake_call_reason(fc), reason);
+    if (detail_has && !strstr(fake_call_detail(fc), detail_has)) {
+        fprintf(stderr, "detail: %s\n", fake_call_detail(fc));
+        fail();
+    }
+    fake_call_free(fc);
+    assert_nothing_left(f);
+}
+
+static void test_invalid_request(void **state)
+{
+    struct fixture *f = *state;
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    req.image = "Not A Ref";
+    expect_failure(f, &req, FLAME_EINVALID, "INVALID_REQUEST", "image");
+    assert_int_equal(mem_engine_calls(f->m, MEM_CREATE), 0);
+}
+
+static void test_network_missing(void **state)
+{
+    struct fixture *f = *state;
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    req.network = "nonet";
+    expect_failure(f, &req, FLAME_EPRECONDITION, "NETWORK_NOT_FOUND", "docker network create nonet");
+}
+
+static void test_network_check_unavailable(void **state)
+{
+    struct fixture *f = *state;
+    mem_engine_add_network(f->m, "net1");
+    mem_engine_fail(f->m, MEM_NETWORK, 1, FLAME_EUNAVAILABLE, "engine down");
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    req.network = "net1";
+    expect_failure(f, &req, FLAME_EUNAVAILABLE, "DOCKER_UNAVAILABLE", "engine down");
+}
+
+static void test_image_never(void **state)
+{
+    struct fixture *f = *state;
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    req.image = "flt/absent:1";
+    req.pull_policy = FLAME__V1__PULL_POLICY__PULL_POLICY_NEVER;
+    expect_failure(f, &req, FLAME_ENOTFOUND, "IMAGE_NOT_FOUND", "pull_policy is NEVER");
+    assert_int_equal(mem_engine_calls(f->m, MEM_IMAGE_PULL), 0);
+}
+
+static void test_pull_fails(void **state)
+{
+    struct fixture *f = *state;
+    mem_engine_fail(f->m, MEM_IMAGE_PULL, 1, FLAME_EUNAVAILABLE, "registry unreachable");
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    req.image = "flt/absent:1";
+    expect_failure(f, &req, FLAME_EUNAVAILABLE, "IMAGE_PULL_FAILED", "registry unreachable");
+}
+
+static void test_pull_then_boot(void **state)
+{
+    struct fixture *f = *state;
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    req.image = "flt/pulled:1";
+    fake_call *fc = fixture_call(f, "Boot", &req.base, NULL, 0);
+    assert_non_null(fc);
+    assert_int_equal(fake_call_code(fc), 0);
+    assert_int_equal(mem_engine_calls(f->m, MEM_IMAGE_PULL), 1);
+    fake_call_free(fc);
+}
+
+static void test_create_refused(void **state)
+{
+    struct fixture *f = *state;
+    mem_engine_fail(f->m, MEM_CREATE, 1, FLAME_EINVALID, "bad config");
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    expect_failure(f, &req, FLAME_EINVALID, "DOCKER_REFUSED", "bad config");
+}
+
+static void test_create_name_taken(void **state)
+{
+    struct fixture *f = *state;
+    mem_engine_fail(f->m, MEM_CREATE, 1, FLAME_EEXISTS, "name taken");
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    expect_failure(f, &req, FLAME_ECONFLICT, "NAME_CONFLICT", "retry the Boot");
+}
+
+static void test_create_answer_lost(void **state)
+{
+    struct fixture *f = *state;
+    mem_engine_fail(f->m, MEM_CREATE, 1, FLAME_EUNAVAILABLE, "connection reset");
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    expect_failure(f, &req, FLAME_EUNAVAILABLE, "DOCKER_UNAVAILABLE", "connection reset");
+    /* Boot removes by name whatever Docker may have made. */
+    assert_true(mem_engine_calls(f->m, MEM_REMOVE) >= 1);
+}
+
+static void test_start_fails(void **state)
+{
+    struct fixture *f = *state;
+    mem_engine_fail(f->m, MEM_START, 1, FLAME_EINVALID, "exec format error");
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    expect_failure(f, &req, FLAME_EINVALID, "START_FAILED", "exec format error");
+    assert_true(mem_engine_calls(f->m, MEM_REMOVE) >= 1);
+}
+
+static void test_exits_during_boot(void **state)
+{
+    struct fixture *f = *state;
+    struct mem_script s = {.exits = 1, .exit_code = 3};
+    mem_engine_script(f->m, &s);
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    expect_failure(f, &req, FLAME_EABORTED, "RUNNER_EXITED", "exit code 3");
+}
+
+static void test_unhealthy(void **state)
+{
+    struct fixture *f = *state;
+    struct mem_script s = {.health = "unhealthy", .health_after = 2};
+    mem_engine_script(f->m, &s);
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    expect_failure(f, &req, FLAME_EABORTED, "RUNNER_EXITED", "unhealthy");
+}
+
+static void test_healthy(void **state)
+{
+    struct fixture *f = *state;
+    struct mem_script s = {.health = "healthy", .health_after = 2};
+    mem_engine_script(f->m, &s);
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    fake_call *fc = fixture_call(f, "Boot", &req.base, NULL, 0);
+    assert_non_null(fc);
+    assert_int_equal(fake_call_code(fc), 0);
+    assert_int_equal(mem_engine_running(f->m), 1);
+    fake_call_free(fc);
+}
+
+static void test_boot_timeout(void **state)
+{
+    struct fixture *f = *state;
+    struct mem_script s = {.health = "healthy", .health_after = 1000000};
+    mem_engine_script(f->m, &s);
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    req.boot_timeout_ms = 300;
+    expect_failure(f, &req, FLAME_ETIMEOUT, "BOOT_TIMEOUT", "boot_timeout");
+}
+
+/* Cancel while the Boot is blocked in op: it ends CANCELLED and leaves nothing. */
+static void cancel_at(struct fixture *f, enum mem_op op)
+{
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    if (op == MEM_NETWORK) {
+        mem_engine_add_network(f->m, "net1");
+        req.network = "net1";
+    }
+    if (op == MEM_IMAGE_PULL)
+        req.image = "flt/absent:1";
+    int before = mem_engine_calls(f->m, op);
+    mem_engine_block(f->m, op);
+    fake_call *fc = fake_call_new(f->svc, "Boot", &req.base, NULL, 0);
+    fake_call_start(fc);
+    for (int i = 0; i < 2000 && mem_engine_calls(f->m, op) == before; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(mem_engine_calls(f->m, op) > before);
+    fake_call_cancel(fc);
+    assert_true(fake_call_wait(fc, 5000));
+    mem_engine_unblock(f->m, op);
+    assert_int_equal(fake_call_code(fc), FLAME_ECANCELLED);
+    fake_call_free(fc);
+    assert_nothing_left(f);
+}
+
+static void test_cancel_network(void **state) { cancel_at(*state, MEM_NETWORK); }
+static void test_cancel_image(void **state) { cancel_at(*state, MEM_IMAGE_PRESENT); }
+static void test_cancel_pull(void **state) { cancel_at(*state, MEM_IMAGE_PULL); }
+static void test_cancel_create(void **state) { cancel_at(*state, MEM_CREATE); }
+static void test_cancel_start(void **state) { cancel_at(*state, MEM_START); }
+static void test_cancel_wait(void **state) { cancel_at(*state, MEM_INSPECT); }
+
+static void test_pool_scoped_caller(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const pools[] = {"a"};
+    struct caller_identity id = {"team-a", pools, 1, "token"};
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    req.pool = "b";
+    fake_call *fc = fixture_call(f, "Boot", &req.base, &id, 0);
+    assert_non_null(fc);
+    assert_int_equal(fake_call_code(fc), FLAME_EPERM);
+    assert_string_equal(fake_call_reason(fc), "POOL_NOT_ALLOWED");
+    assert_non_null(strstr(fake_call_detail(fc), "team-a"));
+    fake_call_free(fc);
+    assert_int_equal(mem_engine_calls(f->m, MEM_CREATE), 0);
+    req.pool = "a";
+    fc = fixture_call(f, "Boot", &req.base, &id, 0);
+    assert_non_null(fc);
+    assert_int_equal(fake_call_code(fc), 0);
+    fake_call_free(fc);
+}
+
+static void test_replayed_request_id(void **state)
+{
+    struct fixture *f = *state;
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    req.request_id = "req-1";
+    fake_call *a = fixture_call(f, "Boot", &req.base, NULL, 0);
+    fake_call *b = fixture_call(f, "Boot", &req.base, NULL, 0);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(fake_call_code(a), 0);
+    assert_int_equal(fake_call_code(b), 0);
+    Flame__V1__BootResponse *ra =
+        (Flame__V1__BootResponse *)fake_call_response(a, &flame__v1__boot_response__descriptor);
+    Flame__V1__BootResponse *rb =
+        (Flame__V1__BootResponse *)fake_call_response(b, &flame__v1__boot_response__descriptor);
+    assert_string_equal(ra->runner->id, rb->runner->id);
+    assert_int_equal(mem_engine_count(f->m), 1);
+    protobuf_c_message_free_unpacked(&ra->base, NULL);
+    protobuf_c_message_free_unpacked(&rb->base, NULL);
+    fake_call_free(a);
+    fake_call_free(b);
+}
+
+static void test_replay_while_booting(void **state)
+{
+    struct fixture *f = *state;
+    struct mem_script s = {.health = "healthy", .health_after = 4};
+    mem_engine_script(f->m, &s);
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    req.request_id = "req-2";
+    fake_call *a = fake_call_new(f->svc, "Boot", &req.base, NULL, 0);
+    fake_call *b = fake_call_new(f->svc, "Boot", &req.base, NULL, 0);
+    fake_call_start(a);
+    while (mem_engine_calls(f->m, MEM_CREATE) == 0) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    fake_call_start(b);
+    assert_true(fake_call_wait(a, 10000));
+    assert_true(fake_call_wait(b, 10000));
+    assert_int_equal(fake_call_code(a), 0);
+    assert_int_equal(fake_call_code(b), 0);
+    assert_int_equal(mem_engine_count(f->m), 1);
+    fake_call_free(a);
+    fake_call_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_boot_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_network_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_network_check_unavailable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_image_never, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_then_boot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_name_taken, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_answer_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exits_during_boot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unhealthy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_healthy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_boot_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_network, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_image, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_pull, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_create, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pool_scoped_caller, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replayed_request_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_while_booting, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,72 @@
+/*
+ * tests/unit/service/mem_engine.h - an in-memory struct engine for the
+ * service's unit tests: containers are records in a list, events a queue,
+ * exec output a script. Faults are scriptable per op: fail the Nth call with
+ * a code, or block until the caller's view is cancelled or its deadline
+ * passes. Started containers run, exit with a code, or go through health
+ * states, as scripted.
+ *
+ * Thread-safety: every function may be called from any thread (one lock).
+ */
+#ifndef FLAMED_TESTS_MEM_ENGINE_H
+#define FLAMED_TESTS_MEM_ENGINE_H
+
+#include <stddef.h>
+
+#include "engine/engine.h"
+
+typedef struct mem_engine mem_engine;
+
+/* The ops a fault can be put on. */
+enum mem_op {
+    MEM_PING, MEM_NETWORK, MEM_IMAGE_PRESENT, MEM_IMAGE_PULL, MEM_CREATE, MEM_START,
+    MEM_INSPECT, MEM_STOP, MEM_REMOVE, MEM_LOGS, MEM_EXEC_CREATE, MEM_EXEC_START, MEM_LIST,
+    MEM_N_OPS
+};
+
+/** A new engine; *e is its struct engine, *m the handle for scripting. Free with mem_engine_free(). */
+int mem_engine_new(struct engine **e, mem_engine **m);
+void mem_engine_free(struct engine *e);
+
+/** The nth call from now of op (1: the next; 0: every one) fails with code and message. */
+void mem_engine_fail(mem_engine *m, enum mem_op op, int nth, int code, const char *msg);
+/** Calls of op block until their view is cancelled (FLAME_ECANCELLED) or its deadline passes
+ *  (FLAME_ETIMEOUT); unbounded calls block until mem_engine_unblock(). */
+void mem_engine_block(mem_engine *m, enum mem_op op);
+void mem_engine_unblock(mem_engine *m, enum mem_op op);
+/** How many times op was called. */
+int mem_engine_calls(mem_engine *m, enum mem_op op);
+
+/** Images present (pull makes them present unless it fails); networks that exist. */
+void mem_engine_add_image(mem_engine *m, const char *ref);
+void mem_engine_add_network(mem_engine *m, const char *name);
+
+/* What a container does once started. */
+struct mem_script {
+    int exits;             /* exits at once with exit_code instead of running */
+    int exit_code;
+    const char *health;    /* NULL: no health check; else the state after `health_after` inspects */
+    int health_after;      /* inspects while "starting" */
+};
+/** The script for containers started from now on. */
+void mem_engine_script(mem_engine *m, const struct mem_script *s);
+
+/** Exec output for execs started from now on, and their exit code. */
+void mem_engine_exec_script(mem_engine *m, const char *out, const char *err, int exit_code);
+
+/** Containers that exist (any state). */
+size_t mem_engine_count(mem_engine *m);
+/** Containers running. */
+size_t mem_engine_running(mem_engine *m);
+
+/**
+ * Add a container as if another flamed had made it: labels is a NULL-terminated
+ * key, value, key, value... list. @return its id (static for the engine's life).
+ */
+const char *mem_engine_add_container(mem_engine *m, const char *name, int running, int exit_code,
+                                     const char *const *labels);
+
+/** A running container exits on its own with code (a `die` event follows). */
+int mem_engine_exit(mem_engine *m, const char *id, int exit_code);
+
+#endif
