@@ -89,7 +89,8 @@ int fixture_until(struct fixture *f, int (*pred)(struct fixture *f, void *ud), v
 
 int fixture_state(struct fixture *f, const char *runner_id)
 {
-    struct runner *r = runner_registry_get(f->svc->reg, runner_id);
+    struct runner *r = NULL;
+    (void)runner_registry_get(f->svc->reg, runner_id, &r);
     int s = r ? (int)r->state : -1;
     runner_free(r);
     return s;

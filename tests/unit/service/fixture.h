@@ -8,6 +8,8 @@
 
 #include "fake_call.h"
 #include "mem_engine.h"
+#include "service/adopt.h"
+#include "service/lifecycle.h"
 #include "service/service.h"
 
 /* The image the fixture's engine has. */

@@ -205,7 +205,8 @@ static void test_watch_events(void **state)
     assert_true(fixture_until(f, pred_watch, &booting, 2000));
     assert_true(fixture_until(f, pred_watch, &started, 2000));
     /* The runner exits on its own: EXITED is reported and the reaper removes it. */
-    struct runner *r = runner_registry_get(f->svc->reg, id);
+    struct runner *r = NULL;
+    (void)runner_registry_get(f->svc->reg, id, &r);
     assert_non_null(r);
     assert_int_equal(mem_engine_exit(f->m, r->container_id, 9), 0);
     runner_free(r);
