@@ -1,10 +1,17 @@
 /*
- * Boot: FLAME.Backend.remote_boot/1 as a service. Validate, register the
- * runner (BOOTING), check the network, pull the image per policy, create the
- * container (name as a query parameter, Hostname = name, DNS alias = name,
- * flamed's labels), start it and wait until it is running (and healthy when
- * the image has a HEALTHCHECK). Every failure after create removes the
- * container (unless keep_runner), so nothing is orphaned.
+ * Boot: FLAME.Backend.remote_boot/1 as a service, in named stages:
+ *   prepare   (transport thread) the caller's pool, validation, the canonical
+ *             host_config/mounts, the policy;
+ *   register  the runner (BOOTING) within the quotas, or a replayed
+ *             request_id's runner;
+ *   create    the network and image (pull per policy), then the container
+ *             (Hostname = name, DNS alias = name, flamed's labels);
+ *   start     the container;
+ *   wait      until it runs (and is healthy when it has a health check), on
+ *             the engine's events (boot_news.h), inspect only as a fallback;
+ *   commit    RUNNING, unless the client left;
+ *   answer    OK, or the failure after removing the container (unless
+ *             keep_runner), so nothing is orphaned.
  * Follows: Docker Engine API ContainerCreate, ContainerStart, ContainerInspect,
  * ImageCreate; FLAME.Backend.remote_boot/1.
  */
@@ -15,9 +22,11 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "common/metrics.h"
 #include "common/status_name.h"
+#include "common/metrics.h"
 #include "flame/error.h"
+#include "service/adopt.h"
+#include "service/boot_news.h"
 #include "service/reaper.h"
 #include "service/request.h"
 #include "service/service.h"
@@ -52,27 +61,11 @@ static void boot_free(void *p)
     free(b);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* For the Docker client's bounded view: the Boot's client cancelled (or its
  * gRPC deadline passed). An atomic load. */
 static int boot_cancelled(void *ud)
 {
     return call_cancelled(ud);
-}
-
-/* Sleep up to ms, in slices, returning early once the client cancelled. */
-static void boot_sleep(svc_call *call, long ms)
-{
-    while (ms > 0 && !call_cancelled(call)) {
-        long slice = ms < 20 ? ms : 20;
-        sleep_ms(slice);
-        ms -= slice;
-    }
 }
 
 /* The runner record for a request, before any Docker call. */
@@ -270,82 +263,6 @@ static long settle_left_ms(unsigned settle_ms, int64_t started_at_ms)
     return ran >= (int64_t)settle_ms ? 0 : (long)((int64_t)settle_ms - ran);
 }
 
-/*
- * Wait until the container runs (and is healthy if it has a HEALTHCHECK).
- * Returns 0 with ip filled, or an error with err filled.
- */
-static int wait_running(struct service *svc, struct engine *eng, svc_call *call,
-                        const struct runner *r, int64_t deadline_ms, char *ip, size_t iplen,
-                        char *err, size_t errlen)
-{
-    long delay = 20;
-    int settled = 0;
-    struct engine_state st;
-    for (;;) {
-        char derr[512] = "";
-        int rc = eng->ops->inspect(eng, r->container_id, r->network, &st, derr, sizeof(derr));
-        if (rc == FLAME_ECANCELLED) {
-            snprintf(err, errlen, "the client cancelled Boot");
-            return rc;
-        }
-        if (rc == FLAME_ETIMEOUT) {
-            snprintf(err, errlen, "runner %s (%s) was not running within boot_timeout: %s", r->id,
-                     r->name, derr);
-            return rc;
-        }
-        if (rc < 0) {
-            snprintf(err, errlen, "inspecting runner %s's container: %s", r->id, derr);
-            return rc == FLAME_ENOTFOUND ? FLAME_EABORTED : rc;
-        }
-        if (call_cancelled(call)) { /* whatever the state: never report a cancelled Boot */
-            snprintf(err, errlen, "the client cancelled Boot");
-            return FLAME_ECANCELLED;
-        }
-        if (st.running && (!st.health[0] || strcmp(st.health, "healthy") == 0)) {
-            /* A command that fails at once (bad config, crash on start) is still "running"
-             * for a few ms after start: look again once it has run for the settle time
-             * before saying so. That time counts from Docker's State.StartedAt (start
-             * answers ~15 ms after it, more under load), not from this inspect; when
-             * Docker's clock is off, at most the whole settle is waited. */
-            long wait = settled ? 0 : settle_left_ms(svc->cfg.boot_settle_ms, st.started_at_ms);
-            if (wait <= 0 || clock_mono_ms() + wait >= deadline_ms) {
-                snprintf(ip, iplen, "%s", st.ip_address);
-                return 0;
-            }
-            settled = 1;
-            boot_sleep(call, wait);
-            continue;
-        }
-        if (!st.running && strcmp(st.status, "created") != 0) {
-            snprintf(err, errlen, "runner %s (%s) exited during boot with exit code %d%s%s%s",
-                     r->id, r->name, st.exit_code, st.oom_killed ? " (OOM killed)" : "",
-                     st.error[0] ? ": " : "", st.error);
-            append_logs(svc, r->container_id, err, errlen);
-            return FLAME_EABORTED;
-        }
-        if (strcmp(st.health, "unhealthy") == 0) {
-            snprintf(err, errlen, "runner %s (%s) is running but its HEALTHCHECK reports unhealthy",
-                     r->id, r->name);
-            append_logs(svc, r->container_id, err, errlen);
-            return FLAME_EABORTED;
-        }
-        if (call_cancelled(call)) {
-            snprintf(err, errlen, "the client cancelled Boot");
-            return FLAME_ECANCELLED;
-        }
-        if (clock_mono_ms() >= deadline_ms) {
-            snprintf(err, errlen, "runner %s (%s) was not %s within boot_timeout (state %s%s%s)",
-                     r->id, r->name, st.health[0] ? "healthy" : "running", st.status,
-                     st.health[0] ? ", health " : "", st.health);
-            append_logs(svc, r->container_id, err, errlen);
-            return FLAME_ETIMEOUT;
-        }
-        boot_sleep(call, delay);
-        if (delay < 200)
-            delay *= 2;
-    }
-}
-
 static void finish_ok(svc_call *call, const struct runner *r, const char *event, int64_t t0)
 {
     Flame__V1__BootResponse resp = FLAME__V1__BOOT_RESPONSE__INIT;
@@ -362,427 +279,627 @@ static void finish_ok(svc_call *call, const struct runner *r, const char *event,
     runner_proto_release(&pr);
 }
 
+/* ------------------------------------------------------------ one Boot's run */
+
+/* A Boot between its stages. */
+struct boot_run {
+    struct service *svc;
+    svc_call *call;
+    const Flame__V1__BootRequest *req;
+    struct boot *b;            /* prepare's canonical host_config and mounts */
+    struct engine *eng;        /* every engine call of this Boot: its deadline and cancel */
+    int64_t t0, deadline, client_left;
+    struct runner *snap;       /* the runner as this Boot knows it */
+    char *container_id;
+    int created;               /* a container may exist: remove it on failure */
+    int waiting;               /* waiter is registered */
+    struct boot_waiter waiter; /* news of the runner (boot_news.h) */
+    char **env, **cmd, **entrypoint;
+    cJSON *labels;
+    char ip[64];
+    const char *reason;
+    char err[ERRLEN], derr[1024];
+};
+
+/* Returned by a stage that has answered the call itself. */
+#define BOOT_ANSWERED 1
+
+/* How long the wait trusts the event stream before it inspects anyway (ms):
+ * longer while the stream is open and synced, short while it is not. */
+#define BOOT_FALLBACK_MS 1000
+#define BOOT_FALLBACK_AWAY_MS 200
+
+static int cancelled_err(struct boot_run *br)
+{
+    snprintf(br->err, sizeof(br->err), "the client cancelled Boot");
+    return FLAME_ECANCELLED;
+}
+
 /*
  * A Boot with a request_id we already have: wait while the first one is still
- * booting, then answer with its runner (whatever its state now) or its failure.
- * Replaces *r with the latest snapshot.
+ * booting (on its news, boot_news.h), then answer with its runner (whatever its
+ * state now) or its failure. Replaces *r with the latest snapshot.
  */
-static int await_same_request(struct service *svc, svc_call *call, struct runner *r,
-                              int64_t deadline, char *err, size_t errlen, const char **reason)
+static int await_same_request(struct boot_run *br, struct runner *r)
 {
+    struct service *svc = br->svc;
+    struct boot_waiter w;
+    boot_news_join(svc->news, &w, r->id);
+    int rc = 0;
     while (r->state == FLAME__V1__RUNNER_STATE__RUNNER_STATE_BOOTING) {
-        if (call_cancelled(call)) {
-            snprintf(err, errlen, "the client cancelled Boot");
-            return FLAME_ECANCELLED;
+        unsigned seen = boot_news_seen(svc->news, &w);
+        if (call_cancelled(br->call)) {
+            rc = cancelled_err(br);
+            break;
         }
-        if (clock_mono_ms() >= deadline) {
-            snprintf(err, errlen, "runner %s (request_id %s) is still booting", r->id, r->request_id);
-            *reason = "BOOT_TIMEOUT";
-            return FLAME_ETIMEOUT;
+        if (clock_mono_ms() >= br->deadline) {
+            snprintf(br->err, sizeof(br->err), "runner %s (request_id %s) is still booting", r->id,
+                     r->request_id);
+            br->reason = "BOOT_TIMEOUT";
+            rc = FLAME_ETIMEOUT;
+            break;
         }
-        sleep_ms(50);
         struct runner *now = NULL;
-        int grc = runner_registry_get(svc->reg, r->id, &now);
-        if (grc < 0) {
-            if (grc == FLAME_ENOTFOUND) /* a tombstone pruned meanwhile */
-                snprintf(err, errlen, "runner %s (request_id %s) is no longer known: retry the Boot",
-                         r->id, r->request_id);
-            return grc;
+        if ((rc = runner_registry_get(svc->reg, r->id, &now)) < 0) {
+            if (rc == FLAME_ENOTFOUND) /* a tombstone pruned meanwhile */
+                snprintf(br->err, sizeof(br->err),
+                         "runner %s (request_id %s) is no longer known: retry the Boot", r->id,
+                         r->request_id);
+            break;
         }
         /* Swap contents so the caller's pointer stays valid. */
         struct runner tmp = *r;
         *r = *now;
         *now = tmp;
         runner_free(now);
+        if (r->state != FLAME__V1__RUNNER_STATE__RUNNER_STATE_BOOTING)
+            break;
+        /* The first Boot tells when its runner leaves BOOTING; a second look now
+         * and then covers a Boot that ended without telling (it always does). */
+        int64_t until = clock_mono_ms() + BOOT_FALLBACK_MS;
+        boot_news_wait(svc->news, &w, seen, until < br->deadline ? until : br->deadline, br->call);
     }
-    if (r->state == FLAME__V1__RUNNER_STATE__RUNNER_STATE_FAILED) {
-        snprintf(err, errlen, "the Boot with request_id %s failed: %s", r->request_id, r->error);
-        *reason = "RUNNER_EXITED";
-        return FLAME_EABORTED;
+    boot_news_leave(svc->news, &w);
+    if (rc == 0 && r->state == FLAME__V1__RUNNER_STATE__RUNNER_STATE_FAILED) {
+        snprintf(br->err, sizeof(br->err), "the Boot with request_id %s failed: %s", r->request_id,
+                 r->error);
+        br->reason = "RUNNER_EXITED";
+        rc = FLAME_EABORTED;
     }
-    return 0;
+    return rc;
 }
 
-static void boot_worker(svc_call *call)
+/*
+ * Stage: register the runner (BOOTING) within the quotas, or find the runner a
+ * replayed request_id already has (then answer with it: BOOT_ANSWERED).
+ */
+static int boot_register(struct boot_run *br)
 {
-    struct service *svc = call->service;
-    const Flame__V1__BootRequest *req = (const Flame__V1__BootRequest *)call->request;
-    struct boot *b = call->state;
-    int64_t t0 = clock_mono_ms();
-    unsigned timeout = req->boot_timeout_ms ? req->boot_timeout_ms
-                                            : (svc->cfg.default_boot_timeout_ms ? svc->cfg.default_boot_timeout_ms : 30000);
-    int64_t deadline = t0 + timeout;
-    int64_t client_left = call_deadline_left_ms(call);
-    if (client_left != INT64_MAX && t0 + client_left < deadline)
-        deadline = t0 + client_left;
-
-    char err[ERRLEN] = "", derr[1024] = "";
-    const char *reason = NULL;
-    int rc = 0, created = 0, logged = 0;
-    char **env = NULL, **cmd = NULL, **entrypoint = NULL;
-    cJSON *labels = NULL;
-    char *container_id = NULL;
-    struct runner *snap = NULL;
-    /* Every engine call of this Boot goes through eng: the Boot's deadline and its
-     * client's cancel reach each one, including one in flight. */
-    struct engine *eng = NULL;
-    struct engine_bounds bounds = {.deadline_ms = deadline, .cancelled = boot_cancelled, .ud = call};
-    if (engine_bounded(svc->engine, &bounds, &eng) < 0) {
-        rc = FLAME_ENOMEM;
-        goto done;
-    }
-    struct runner *r = runner_for(svc, req);
-    if (!r) {
-        rc = FLAME_ENOMEM;
-        goto done;
-    }
-    snap = runner_dup(r);
+    struct service *svc = br->svc;
     const struct policy *pol = svc->policy;
+    struct runner *r = runner_for(svc, br->req);
+    if (!r)
+        return FLAME_ENOMEM;
+    br->snap = runner_dup(r);
     const struct runner_insert_opts admit = {
         .max_total = pol->max_runners, .max_pool = pol->max_runners_per_pool, .idempotent = 1};
     struct runner_insert_info found = {0};
-    if (!snap || (rc = runner_registry_insert(svc->reg, r, &admit, &found)) < 0) {
-        struct runner *existing = found.existing;
-        size_t live_total = found.live_total, live_pool = found.live_pool;
-        runner_free(r);
-        if (rc == FLAME_EEXISTS && existing) {
-            /* A retry of a Boot we already have: answer with that runner, never a second one. */
-            runner_free(snap);
-            snap = NULL;
-            rc = await_same_request(svc, call, existing, deadline, err, sizeof(err), &reason);
-            if (rc == 0) {
-                finish_ok(call, existing, "boot_replayed", t0);
-                runner_free(existing);
-                goto cleanup;
-            }
-            runner_free(existing);
-            goto done;
-        }
-        if (rc == FLAME_EEXHAUSTED) {
-            if (pol->max_runners && live_total >= pol->max_runners)
-                snprintf(err, sizeof(err), "flamed runs %zu runners, the limit is %zu (policy "
-                                           "quotas.max_runners): shut some down or retry later",
-                         live_total, pol->max_runners);
-            else
-                snprintf(err, sizeof(err), "pool '%s' has %zu runners, the limit is %zu (policy "
-                                           "quotas.max_runners_per_pool): shut some down or retry later",
-                         snap->pool, live_pool, pol->max_runners_per_pool);
-            reason = "QUOTA_EXCEEDED";
-            runner_free(snap);
-            snap = NULL;
-        }
-        rc = rc ? rc : FLAME_ENOMEM;
-        goto done;
+    int rc = 0;
+    if (br->snap && (rc = runner_registry_insert(svc->reg, r, &admit, &found)) == 0) {
+        boot_news_join(svc->news, &br->waiter, br->snap->id);
+        br->waiting = 1;
+        flamed_log(LOG_INFO, "boot_start", "runner_id=%s pool=%s image=%s network=%s", br->snap->id,
+                   br->snap->pool, br->snap->image, br->snap->network[0] ? br->snap->network : "(default)");
+        return 0;
     }
-    flamed_log(LOG_INFO, "boot_start", "runner_id=%s pool=%s image=%s network=%s", snap->id,
-               snap->pool, snap->image, snap->network[0] ? snap->network : "(default)");
+    runner_free(r);
+    struct runner *existing = found.existing;
+    size_t live_total = found.live_total, live_pool = found.live_pool;
+    if (rc == FLAME_EEXISTS && existing) {
+        /* A retry of a Boot we already have: answer with that runner, never a second one. */
+        runner_free(br->snap);
+        br->snap = NULL;
+        rc = await_same_request(br, existing);
+        if (rc == 0)
+            finish_ok(br->call, existing, "boot_replayed", br->t0);
+        runner_free(existing);
+        return rc == 0 ? BOOT_ANSWERED : rc;
+    }
+    if (rc == FLAME_EEXHAUSTED) {
+        if (pol->max_runners && live_total >= pol->max_runners)
+            snprintf(br->err, sizeof(br->err), "flamed runs %zu runners, the limit is %zu (policy "
+                                               "quotas.max_runners): shut some down or retry later",
+                     live_total, pol->max_runners);
+        else
+            snprintf(br->err, sizeof(br->err), "pool '%s' has %zu runners, the limit is %zu (policy "
+                                               "quotas.max_runners_per_pool): shut some down or retry later",
+                     br->snap->pool, live_pool, pol->max_runners_per_pool);
+        br->reason = "QUOTA_EXCEEDED";
+    }
+    runner_free(br->snap);
+    br->snap = NULL;
+    return rc ? rc : FLAME_ENOMEM;
+}
 
+/* Stage: the network and the image are there (pull per policy), then the
+ * container is created from the canonical request. */
+static int boot_create(struct boot_run *br)
+{
+    struct service *svc = br->svc;
+    const Flame__V1__BootRequest *req = br->req;
+    struct engine *eng = br->eng;
+    struct runner *snap = br->snap;
+    char *err = br->err, *derr = br->derr;
+    size_t errlen = sizeof(br->err), derrlen = sizeof(br->derr);
+    int rc;
     if (req->network && req->network[0]) {
-        rc = eng->ops->network_check(eng, req->network, derr, sizeof(derr));
+        rc = eng->ops->network_check(eng, req->network, derr, derrlen);
         if (rc == FLAME_ENOTFOUND) {
-            snprintf(err, sizeof(err), "network '%s' not found: create it with `docker network "
-                                       "create %s` (a user-defined network gives runners DNS)",
+            snprintf(err, errlen, "network '%s' not found: create it with `docker network "
+                                  "create %s` (a user-defined network gives runners DNS)",
                      req->network, req->network);
-            rc = FLAME_EPRECONDITION;
-            reason = "NETWORK_NOT_FOUND";
-            goto done;
+            br->reason = "NETWORK_NOT_FOUND";
+            return FLAME_EPRECONDITION;
         } else if (rc < 0) {
-            snprintf(err, sizeof(err), "checking network '%s': %s", req->network, derr);
+            snprintf(err, errlen, "checking network '%s': %s", req->network, derr);
             if (rc == FLAME_EINVALID)
-                reason = "INVALID_REQUEST";
+                br->reason = "INVALID_REQUEST";
             else
-                rc = docker_failure(rc, &reason);
-            goto done;
+                rc = docker_failure(rc, &br->reason);
+            return rc;
         }
     }
-    if ((rc = ensure_image(svc, eng, req, deadline - clock_mono_ms(), err, sizeof(err), &reason)) < 0)
-        goto done;
-    if (call_cancelled(call)) {
-        rc = FLAME_ECANCELLED;
-        snprintf(err, sizeof(err), "the client cancelled Boot");
-        goto done;
-    }
+    if ((rc = ensure_image(svc, eng, req, br->deadline - clock_mono_ms(), err, errlen, &br->reason)) < 0)
+        return rc;
+    if (call_cancelled(br->call))
+        return cancelled_err(br);
 
-    if ((rc = request_boot_env(req, &env)) < 0)
-        goto done;
+    if ((rc = request_boot_env(req, &br->env)) < 0)
+        return rc;
     if (req->n_cmd) {
-        if (!(cmd = calloc(req->n_cmd + 1, sizeof(char *)))) {
-            rc = FLAME_ENOMEM;
-            goto done;
-        }
-        memcpy(cmd, req->cmd, req->n_cmd * sizeof(char *));
+        if (!(br->cmd = calloc(req->n_cmd + 1, sizeof(char *))))
+            return FLAME_ENOMEM;
+        memcpy(br->cmd, req->cmd, req->n_cmd * sizeof(char *));
     }
     if (req->n_entrypoint) {
-        if (!(entrypoint = calloc(req->n_entrypoint + 1, sizeof(char *)))) {
-            rc = FLAME_ENOMEM;
-            goto done;
-        }
-        memcpy(entrypoint, req->entrypoint, req->n_entrypoint * sizeof(char *));
+        if (!(br->entrypoint = calloc(req->n_entrypoint + 1, sizeof(char *))))
+            return FLAME_ENOMEM;
+        memcpy(br->entrypoint, req->entrypoint, req->n_entrypoint * sizeof(char *));
     }
-    if (!(labels = cJSON_CreateObject())) {
-        rc = FLAME_ENOMEM;
-        goto done;
-    }
+    if (!(br->labels = cJSON_CreateObject()))
+        return FLAME_ENOMEM;
     for (size_t i = 0; i < snap->n_labels; i++)
-        cJSON_AddStringToObject(labels, snap->label_keys[i], snap->label_values[i]);
+        cJSON_AddStringToObject(br->labels, snap->label_keys[i], snap->label_values[i]);
     struct engine_spec spec = {
         .name = snap->name,
         .image = req->image,
         .network = req->network,
-        .env = (const char *const *)env,
-        .cmd = (const char *const *)cmd,
-        .entrypoint = (const char *const *)entrypoint,
+        .env = (const char *const *)br->env,
+        .cmd = (const char *const *)br->cmd,
+        .entrypoint = (const char *const *)br->entrypoint,
         .user = req->user,
         .working_dir = req->working_dir,
-        .labels = labels,
-        .host_config = b->host_config,
-        .mounts = b->mounts,
+        .labels = br->labels,
+        .host_config = br->b->host_config,
+        .mounts = br->b->mounts,
         /* A create whose first answer was lost may have worked: the name is ours
          * if the container carries our runner id. */
         .owner_key = RUNNER_LABEL_ID,
         .owner_value = snap->id,
     };
-    rc = eng->ops->create(eng, &spec, &container_id, derr, sizeof(derr));
+    rc = eng->ops->create(eng, &spec, &br->container_id, derr, derrlen);
     if (rc < 0) {
         if (rc == FLAME_ENOTFOUND) {
-            snprintf(err, sizeof(err), "image '%s' not found: %s", req->image, derr);
-            reason = "IMAGE_NOT_FOUND";
+            snprintf(err, errlen, "image '%s' not found: %s", req->image, derr);
+            br->reason = "IMAGE_NOT_FOUND";
         } else if (rc == FLAME_EINVALID) {
-            snprintf(err, sizeof(err), "Docker refused the container config: %s", derr);
-            reason = "DOCKER_REFUSED";
+            snprintf(err, errlen, "Docker refused the container config: %s", derr);
+            br->reason = "DOCKER_REFUSED";
         } else if (rc == FLAME_EEXISTS) {
             /* Not ours (see above): something else took the name; a retry draws a new id. */
-            snprintf(err, sizeof(err), "creating the container: %s: retry the Boot", derr);
+            snprintf(err, errlen, "creating the container: %s: retry the Boot", derr);
             rc = FLAME_ECONFLICT;
-            reason = "NAME_CONFLICT";
+            br->reason = "NAME_CONFLICT";
         } else {
-            snprintf(err, sizeof(err), "creating the container: %s", derr);
+            snprintf(err, errlen, "creating the container: %s", derr);
             if ((rc == FLAME_ETIMEOUT || rc == FLAME_EUNAVAILABLE || rc == FLAME_ECANCELLED) &&
-                (container_id = strdup(snap->name))) {
+                (br->container_id = strdup(snap->name))) {
                 /* The answer was lost (deadline, cancel, dropped connection): Docker may
                  * have created it, or may still. Remove it by name below (and by the
                  * reaper, which goes by the registry's container id); one that Docker
-                 * creates later is removed on its create event (events.c). */
-                created = 1;
-                /* Not recorded (out of memory): the removal by name below still runs. */
-                runner_registry_checked(runner_registry_set_container(svc->reg, snap->id, container_id),
+                 * creates later is removed on its create event (the event follower). */
+                br->created = 1;
+                /* Not recorded (out of memory): the removal by name still runs. */
+                runner_registry_checked(runner_registry_set_container(svc->reg, snap->id, br->container_id),
                                         "set_container", snap->id);
             }
-            rc = docker_failure(rc, &reason);
+            rc = docker_failure(rc, &br->reason);
         }
-        goto done;
+        return rc;
     }
-    created = 1;
+    br->created = 1;
     /* Unrecorded, the container would be invisible to Shutdown and the event
      * follower: fail the Boot (which removes it) instead. */
-    if ((rc = runner_set_str(&snap->container_id, container_id)) < 0 ||
-        (rc = runner_registry_checked(runner_registry_set_container(svc->reg, snap->id, container_id),
+    if ((rc = runner_set_str(&snap->container_id, br->container_id)) < 0 ||
+        (rc = runner_registry_checked(runner_registry_set_container(svc->reg, snap->id, br->container_id),
                                       "set_container", snap->id)) < 0) {
-        snprintf(err, sizeof(err), "recording runner %s's container: %s", snap->id,
+        snprintf(br->err, sizeof(br->err), "recording runner %s's container: %s", snap->id,
                  flame_error_name(rc));
-        goto done;
+        return rc;
     }
-
-    if (call_cancelled(call)) {
-        rc = FLAME_ECANCELLED;
-        snprintf(err, sizeof(err), "the client cancelled Boot");
-        goto done;
-    }
-    int64_t left = deadline - clock_mono_ms();
-    rc = eng->ops->start(eng, container_id, left > 0 ? left : 1, derr, sizeof(derr));
-    if (rc < 0) {
-        if (rc == FLAME_ENOTFOUND && strstr(derr, "network")) {
-            snprintf(err, sizeof(err), "starting runner %s: %s", snap->id, derr);
-            rc = FLAME_EPRECONDITION;
-            reason = "NETWORK_NOT_FOUND";
-        } else if (rc == FLAME_EINVALID) {
-            snprintf(err, sizeof(err), "Docker could not start runner %s: %s", snap->id, derr);
-            reason = "START_FAILED";
-        } else if (rc == FLAME_ENOTFOUND || rc == FLAME_ECONFLICT) {
-            snprintf(err, sizeof(err), "runner %s's container was removed before it started: %s",
-                     snap->id, derr);
-            rc = FLAME_EABORTED;
-            reason = "RUNNER_EXITED";
-        } else if (rc == FLAME_ETIMEOUT) {
-            snprintf(err, sizeof(err), "runner %s did not start within boot_timeout: %s", snap->id,
-                     derr);
-            reason = "BOOT_TIMEOUT";
-        } else if (rc == FLAME_ECANCELLED) {
-            snprintf(err, sizeof(err), "the client cancelled Boot while runner %s was starting",
-                     snap->id);
-        } else {
-            snprintf(err, sizeof(err), "starting runner %s: %s", snap->id, derr);
-            rc = docker_failure(rc, &reason);
-        }
-        goto done;
-    }
-    char ip[64] = "";
-    if ((rc = wait_running(svc, eng, call, snap, deadline, ip, sizeof(ip), err, sizeof(err))) < 0) {
-        if (rc == FLAME_EABORTED)
-            reason = "RUNNER_EXITED";
-        else
-            rc = docker_failure(rc, &reason); /* the boot_timeout, or Docker's inspect */
-        goto done;
-    }
-    /* The last look before RUNNING: a Boot whose client is gone, or whose answer
-     * would reach the client after its deadline, removes its runner instead. */
-    if (call_cancelled(call)) {
-        rc = FLAME_ECANCELLED;
-        snprintf(err, sizeof(err), "the client cancelled Boot");
-        goto done;
-    }
-    if (client_left != INT64_MAX && call_deadline_left_ms(call) < BOOT_ANSWER_MARGIN_MS) {
-        rc = FLAME_ETIMEOUT;
-        reason = "BOOT_TIMEOUT";
-        snprintf(err, sizeof(err), "runner %s was running only %d ms before the call's deadline: "
-                                   "it was removed (give Boot a longer deadline)",
-                 snap->id, BOOT_ANSWER_MARGIN_MS);
-        goto done;
-    }
-    runner_registry_set_started_at(svc->reg, snap->id, clock_mono_ms());
-    /* Not RUNNING (out of memory for its IP): the state check below fails the
-     * Boot and removes the container. */
-    runner_registry_checked(runner_registry_set_running(svc->reg, snap->id, ip), "set_running", snap->id);
-    struct runner *now = NULL;
-    if ((rc = runner_registry_get(svc->reg, snap->id, &now)) < 0)
-        goto done;
-    runner_free(snap);
-    snap = now;
-    if (snap->state != FLAME__V1__RUNNER_STATE__RUNNER_STATE_RUNNING) {
-        snprintf(err, sizeof(err), "runner %s left RUNNING during boot (now %s): it was shut down "
-                                   "or exited", snap->id, runner_state_name(snap->state));
-        rc = FLAME_EABORTED;
-        reason = "RUNNER_EXITED";
-        created = 0; /* whoever moved it owns its cleanup */
-        goto done;
-    }
-    if (call_cancelled(call)) {
-        /* Cancelled between the last look and RUNNING: nobody will learn of this
-         * runner, so it goes (STOPPING, then REMOVED) instead of being answered. */
-        runner_registry_checked(runner_registry_set_stopping(svc->reg, snap->id), "set_stopping", snap->id);
-        char rerr[256];
-        int rrc = svc->engine->ops->remove(svc->engine, container_id, rerr, sizeof(rerr));
-        if (rrc == 0 || rrc == FLAME_ENOTFOUND)
-            runner_registry_checked(runner_registry_set_removed(svc->reg, snap->id), "set_removed",
-                                    snap->id);
-        else
-            reaper_push(svc->reaper, REAPER_REMOVE, snap->id);
-        flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=CANCELLED duration_ms=%lld "
-                   "error=\"the client cancelled Boot as it became RUNNING: runner removed\"",
-                   snap->id, snap->pool, (long long)(clock_mono_ms() - t0));
-        metrics_boot_done(FLAME_ECANCELLED, clock_mono_ms() - t0);
-        call_finish(call, FLAME_ECANCELLED, NULL, "the client cancelled Boot", NULL);
-        goto cleanup;
-    }
-
-done:
-    /* Counted before the answer is on the wire (see call_finish). */
-    metrics_boot_done(rc, clock_mono_ms() - t0);
-    if (rc < 0 && snap) {
-        if (rc == FLAME_ENOMEM && !err[0])
-            snprintf(err, sizeof(err), "out of memory");
-        if (call_cancelled(call) && rc != FLAME_ECANCELLED) {
-            /* The client is gone (cancel or its deadline): say so in the logs. */
-            rc = FLAME_ECANCELLED;
-        }
-        runner_registry_checked(runner_registry_set_failed(svc->reg, snap->id, err), "set_failed",
-                                snap->id);
-        if (created && !req->keep_runner) {
-            /* The answer waits for the removal (the client then finds nothing left), but
-             * not for long past the Boot's deadline: Docker removes a container it is
-             * still starting only once the start is done, seconds under load. Then the
-             * answer goes first and the removal goes on. A client that is gone gets
-             * nothing anyway. */
-            char rerr[256];
-            int rrc = FLAME_ETIMEOUT;
-            if (!call_cancelled(call)) {
-                struct engine *reng = NULL;
-                int64_t at = clock_mono_ms();
-                struct engine_bounds rb = {
-                    .deadline_ms = (deadline > at ? deadline : at) + BOOT_CLEANUP_WAIT_MS};
-                if (engine_bounded(svc->engine, &rb, &reng) == 0)
-                    rrc = reng->ops->remove(reng, container_id, rerr, sizeof(rerr));
-                engine_free_view(reng);
-            }
-            if (rrc == FLAME_ETIMEOUT || rrc == FLAME_ENOMEM) {
-                char q[600];
-                flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=%s duration_ms=%lld "
-                           "error=%s removing=1", snap->id, snap->pool,
-                           status_name_of(rc),
-                           (long long)(clock_mono_ms() - t0), log_quote(q, sizeof(q), err));
-                call_finish(call, rc, reason, err, NULL);
-                logged = 1;
-                rrc = svc->engine->ops->remove(svc->engine, container_id, rerr, sizeof(rerr));
-            }
-            if (rrc == 0 || rrc == FLAME_ENOTFOUND) {
-                runner_registry_checked(runner_registry_set_removed(svc->reg, snap->id), "set_removed",
-                                        snap->id);
-            } else {
-                /* Never leave it behind: the reaper retries until Docker lets it go. */
-                flamed_log(LOG_WARN, "boot_cleanup_retry", "runner_id=%s container_id=%.12s error=%s",
-                           snap->id, container_id, rerr);
-                reaper_push(svc->reaper, REAPER_REMOVE, snap->id);
-            }
-        }
-        if (!logged) {
-            char q[600];
-            flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=%s duration_ms=%lld error=%s",
-                       snap->id, snap->pool, status_name_of(rc),
-                       (long long)(clock_mono_ms() - t0), log_quote(q, sizeof(q), err));
-            call_finish(call, rc, reason, err, NULL);
-        }
-    } else if (rc < 0) {
-        call_finish(call, rc, reason, err[0] ? err : "out of memory", NULL);
-    } else {
-        finish_ok(call, snap, "boot_ok", t0);
-    }
-cleanup:
-    engine_free_view(eng);
-    runner_free(snap);
-    free(container_id);
-    cJSON_Delete(labels);
-    request_strv_free(env);
-    free(cmd);
-    free(entrypoint);
+    return 0;
 }
 
-void service_boot(svc_call *call)
+/* Stage: start the container. */
+static int boot_start(struct boot_run *br)
 {
-    const Flame__V1__BootRequest *req = (const Flame__V1__BootRequest *)call->request;
-    char err[1024];
-    struct boot *b = calloc(1, sizeof(*b));
-    if (!b) {
+    struct engine *eng = br->eng;
+    const struct runner *snap = br->snap;
+    char *err = br->err, *derr = br->derr;
+    size_t errlen = sizeof(br->err);
+    if (call_cancelled(br->call))
+        return cancelled_err(br);
+    int64_t left = br->deadline - clock_mono_ms();
+    int rc = eng->ops->start(eng, br->container_id, left > 0 ? left : 1, derr, sizeof(br->derr));
+    if (rc == 0)
+        return 0;
+    if (rc == FLAME_ENOTFOUND && strstr(derr, "network")) {
+        snprintf(err, errlen, "starting runner %s: %s", snap->id, derr);
+        rc = FLAME_EPRECONDITION;
+        br->reason = "NETWORK_NOT_FOUND";
+    } else if (rc == FLAME_EINVALID) {
+        snprintf(err, errlen, "Docker could not start runner %s: %s", snap->id, derr);
+        br->reason = "START_FAILED";
+    } else if (rc == FLAME_ENOTFOUND || rc == FLAME_ECONFLICT) {
+        snprintf(err, errlen, "runner %s's container was removed before it started: %s", snap->id,
+                 derr);
+        rc = FLAME_EABORTED;
+        br->reason = "RUNNER_EXITED";
+    } else if (rc == FLAME_ETIMEOUT) {
+        snprintf(err, errlen, "runner %s did not start within boot_timeout: %s", snap->id, derr);
+        br->reason = "BOOT_TIMEOUT";
+    } else if (rc == FLAME_ECANCELLED) {
+        snprintf(err, errlen, "the client cancelled Boot while runner %s was starting", snap->id);
+    } else {
+        snprintf(err, errlen, "starting runner %s: %s", snap->id, derr);
+        rc = docker_failure(rc, &br->reason);
+    }
+    return rc;
+}
+
+/*
+ * Stage: wait until the container runs (and is healthy if it has a health
+ * check), filling br->ip. It looks (inspect) once after start, then again only
+ * when the engine's events bring news of this runner (start, die, oom,
+ * health_status, destroy: boot_news.h) or, should an event be missed, after
+ * BOOT_FALLBACK_MS (BOOT_FALLBACK_AWAY_MS while the event stream is not in
+ * sync); the settle look waits the same way.
+ */
+static int wait_running(struct boot_run *br)
+{
+    struct service *svc = br->svc;
+    struct engine *eng = br->eng;
+    const struct runner *r = br->snap;
+    char *err = br->err;
+    size_t errlen = sizeof(br->err);
+    int64_t settle_until = 0;
+    struct engine_state st;
+    for (;;) {
+        char derr[512] = "";
+        unsigned seen = boot_news_seen(svc->news, &br->waiter);
+        int rc = eng->ops->inspect(eng, r->container_id, r->network, &st, derr, sizeof(derr));
+        if (rc == FLAME_ECANCELLED)
+            return cancelled_err(br);
+        if (rc == FLAME_ETIMEOUT) {
+            snprintf(err, errlen, "runner %s (%s) was not running within boot_timeout: %s", r->id,
+                     r->name, derr);
+            return rc;
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "inspecting runner %s's container: %s", r->id, derr);
+            return rc == FLAME_ENOTFOUND ? FLAME_EABORTED : rc;
+        }
+        if (call_cancelled(br->call)) /* whatever the state: never report a cancelled Boot */
+            return cancelled_err(br);
+        int64_t now = clock_mono_ms();
+        int64_t until = now + (service_sync_state(svc) == SERVICE_SYNC_READY ? BOOT_FALLBACK_MS
+                                                                              : BOOT_FALLBACK_AWAY_MS);
+        if (st.running && (!st.health[0] || strcmp(st.health, "healthy") == 0)) {
+            /* A command that fails at once (bad config, crash on start) is still "running"
+             * for a few ms after start: look again once it has run for the settle time
+             * before saying so. That time counts from the engine's StartedAt (start
+             * answers ~15 ms after it, more under load), not from this inspect; when
+             * the engine's clock is off, at most the whole settle is waited. A die
+             * meanwhile is news: it is looked at at once. */
+            if (!settle_until) {
+                long wait = settle_left_ms(svc->cfg.boot_settle_ms, st.started_at_ms);
+                if (wait <= 0 || now + wait >= br->deadline) {
+                    snprintf(br->ip, sizeof(br->ip), "%s", st.ip_address);
+                    return 0;
+                }
+                settle_until = now + wait;
+            } else if (now >= settle_until) {
+                snprintf(br->ip, sizeof(br->ip), "%s", st.ip_address);
+                return 0;
+            }
+            boot_news_wait(svc->news, &br->waiter, seen, settle_until, br->call);
+            continue;
+        }
+        if (!st.running && strcmp(st.status, "created") != 0) {
+            snprintf(err, errlen, "runner %s (%s) exited during boot with exit code %d%s%s%s",
+                     r->id, r->name, st.exit_code, st.oom_killed ? " (OOM killed)" : "",
+                     st.error[0] ? ": " : "", st.error);
+            append_logs(svc, r->container_id, err, errlen);
+            return FLAME_EABORTED;
+        }
+        if (strcmp(st.health, "unhealthy") == 0) {
+            snprintf(err, errlen, "runner %s (%s) is running but its HEALTHCHECK reports unhealthy",
+                     r->id, r->name);
+            append_logs(svc, r->container_id, err, errlen);
+            return FLAME_EABORTED;
+        }
+        if (now >= br->deadline) {
+            snprintf(err, errlen, "runner %s (%s) was not %s within boot_timeout (state %s%s%s)",
+                     r->id, r->name, st.health[0] ? "healthy" : "running", st.status,
+                     st.health[0] ? ", health " : "", st.health);
+            append_logs(svc, r->container_id, err, errlen);
+            return FLAME_ETIMEOUT;
+        }
+        boot_news_wait(svc->news, &br->waiter, seen, until < br->deadline ? until : br->deadline,
+                       br->call);
+    }
+}
+
+/* Stage: wait until it runs (wait_running), with the Boot's reasons. */
+static int boot_wait(struct boot_run *br)
+{
+    int rc = wait_running(br);
+    if (rc == FLAME_EABORTED)
+        br->reason = "RUNNER_EXITED";
+    else if (rc < 0)
+        rc = docker_failure(rc, &br->reason); /* the boot_timeout, or the engine's inspect */
+    return rc;
+}
+
+/*
+ * Stage: the runner is RUNNING, unless the client left. The last look before
+ * RUNNING: a Boot whose client is gone, or whose answer would reach the client
+ * after its deadline, removes its runner instead; one cancelled between that
+ * look and RUNNING retires it (STOPPING, REMOVED) and answers itself
+ * (BOOT_ANSWERED).
+ */
+static int boot_commit(struct boot_run *br)
+{
+    struct service *svc = br->svc;
+    if (call_cancelled(br->call))
+        return cancelled_err(br);
+    if (br->client_left != INT64_MAX && call_deadline_left_ms(br->call) < BOOT_ANSWER_MARGIN_MS) {
+        br->reason = "BOOT_TIMEOUT";
+        snprintf(br->err, sizeof(br->err), "runner %s was running only %d ms before the call's "
+                                           "deadline: it was removed (give Boot a longer deadline)",
+                 br->snap->id, BOOT_ANSWER_MARGIN_MS);
+        return FLAME_ETIMEOUT;
+    }
+    runner_registry_set_started_at(svc->reg, br->snap->id, clock_mono_ms());
+    /* Not RUNNING (out of memory for its IP): the state check below fails the
+     * Boot and removes the container. */
+    runner_registry_checked(runner_registry_set_running(svc->reg, br->snap->id, br->ip), "set_running",
+                            br->snap->id);
+    boot_news_tell(svc->news, br->snap->id); /* for Boots replaying this request_id */
+    struct runner *now = NULL;
+    int rc = runner_registry_get(svc->reg, br->snap->id, &now);
+    if (rc < 0)
+        return rc;
+    runner_free(br->snap);
+    br->snap = now;
+    if (br->snap->state != FLAME__V1__RUNNER_STATE__RUNNER_STATE_RUNNING) {
+        snprintf(br->err, sizeof(br->err), "runner %s left RUNNING during boot (now %s): it was "
+                                           "shut down or exited",
+                 br->snap->id, runner_state_name(br->snap->state));
+        br->reason = "RUNNER_EXITED";
+        br->created = 0; /* whoever moved it owns its cleanup */
+        return FLAME_EABORTED;
+    }
+    if (call_cancelled(br->call)) {
+        /* Cancelled between the last look and RUNNING: nobody will learn of this
+         * runner, so it goes (STOPPING, then REMOVED) instead of being answered. */
+        runner_registry_checked(runner_registry_set_stopping(svc->reg, br->snap->id), "set_stopping",
+                                br->snap->id);
+        char rerr[256];
+        int rrc = svc->engine->ops->remove(svc->engine, br->container_id, rerr, sizeof(rerr));
+        if (rrc == 0 || rrc == FLAME_ENOTFOUND)
+            runner_registry_checked(runner_registry_set_removed(svc->reg, br->snap->id), "set_removed",
+                                    br->snap->id);
+        else
+            reaper_push(svc->reaper, REAPER_REMOVE, br->snap->id);
+        flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=CANCELLED duration_ms=%lld "
+                   "error=\"the client cancelled Boot as it became RUNNING: runner removed\"",
+                   br->snap->id, br->snap->pool, (long long)(clock_mono_ms() - br->t0));
+        metrics_boot_done(FLAME_ECANCELLED, clock_mono_ms() - br->t0);
+        call_finish(br->call, FLAME_ECANCELLED, NULL, "the client cancelled Boot", NULL);
+        return BOOT_ANSWERED;
+    }
+    return 0;
+}
+
+/*
+ * Answer the Boot: OK with its runner, or its failure, after marking the
+ * runner FAILED and removing its container (unless keep_runner).
+ */
+static void boot_answer(struct boot_run *br, int rc)
+{
+    struct service *svc = br->svc;
+    svc_call *call = br->call;
+    char *err = br->err;
+    size_t errlen = sizeof(br->err);
+    int logged = 0;
+    /* Counted before the answer is on the wire (see call_finish). */
+    metrics_boot_done(rc, clock_mono_ms() - br->t0);
+    if (rc == 0) {
+        finish_ok(call, br->snap, "boot_ok", br->t0);
+        return;
+    }
+    if (!br->snap) {
+        call_finish(call, rc, br->reason, err[0] ? err : "out of memory", NULL);
+        return;
+    }
+    struct runner *snap = br->snap;
+    if (rc == FLAME_ENOMEM && !err[0])
+        snprintf(err, errlen, "out of memory");
+    if (call_cancelled(call) && rc != FLAME_ECANCELLED) {
+        /* The client is gone (cancel or its deadline): say so in the logs. */
+        rc = FLAME_ECANCELLED;
+    }
+    runner_registry_checked(runner_registry_set_failed(svc->reg, snap->id, err), "set_failed", snap->id);
+    boot_news_tell(svc->news, snap->id); /* for Boots replaying this request_id */
+    if (br->created && !br->req->keep_runner) {
+        /* The answer waits for the removal (the client then finds nothing left), but
+         * not for long past the Boot's deadline: Docker removes a container it is
+         * still starting only once the start is done, seconds under load. Then the
+         * answer goes first and the removal goes on. A client that is gone gets
+         * nothing anyway. */
+        char rerr[256];
+        int rrc = FLAME_ETIMEOUT;
+        if (!call_cancelled(call)) {
+            struct engine *reng = NULL;
+            int64_t at = clock_mono_ms();
+            struct engine_bounds rb = {
+                .deadline_ms = (br->deadline > at ? br->deadline : at) + BOOT_CLEANUP_WAIT_MS};
+            if (engine_bounded(svc->engine, &rb, &reng) == 0)
+                rrc = reng->ops->remove(reng, br->container_id, rerr, sizeof(rerr));
+            engine_free_view(reng);
+        }
+        if (rrc == FLAME_ETIMEOUT || rrc == FLAME_ENOMEM) {
+            char q[600];
+            flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=%s duration_ms=%lld "
+                       "error=%s removing=1", snap->id, snap->pool, status_name_of(rc),
+                       (long long)(clock_mono_ms() - br->t0), log_quote(q, sizeof(q), err));
+            call_finish(call, rc, br->reason, err, NULL);
+            logged = 1;
+            rrc = svc->engine->ops->remove(svc->engine, br->container_id, rerr, sizeof(rerr));
+        }
+        if (rrc == 0 || rrc == FLAME_ENOTFOUND) {
+            runner_registry_checked(runner_registry_set_removed(svc->reg, snap->id), "set_removed",
+                                    snap->id);
+        } else {
+            /* Never leave it behind: the reaper retries until the engine lets it go. */
+            flamed_log(LOG_WARN, "boot_cleanup_retry", "runner_id=%s container_id=%.12s error=%s",
+                       snap->id, br->container_id, rerr);
+            reaper_push(svc->reaper, REAPER_REMOVE, snap->id);
+        }
+    }
+    if (!logged) {
+        char q[600];
+        flamed_log(LOG_WARN, "boot_failed", "runner_id=%s pool=%s status=%s duration_ms=%lld error=%s",
+                   snap->id, snap->pool, status_name_of(rc), (long long)(clock_mono_ms() - br->t0),
+                   log_quote(q, sizeof(q), err));
+        call_finish(call, rc, br->reason, err, NULL);
+    }
+}
+
+/* The blocking part of a Boot: register, create, start, wait, commit, answer. */
+static void boot_worker(svc_call *call)
+{
+    struct service *svc = call->service;
+    struct boot_run *br = calloc(1, sizeof(*br));
+    if (!br) {
         call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
         return;
     }
-    call_set_state(call, b, boot_free);
+    br->svc = svc;
+    br->call = call;
+    br->req = (const Flame__V1__BootRequest *)call->request;
+    br->b = call->state;
+    br->t0 = clock_mono_ms();
+    unsigned timeout = br->req->boot_timeout_ms
+                           ? br->req->boot_timeout_ms
+                           : (svc->cfg.default_boot_timeout_ms ? svc->cfg.default_boot_timeout_ms : 30000);
+    br->deadline = br->t0 + timeout;
+    br->client_left = call_deadline_left_ms(call);
+    if (br->client_left != INT64_MAX && br->t0 + br->client_left < br->deadline)
+        br->deadline = br->t0 + br->client_left;
+    /* Every engine call of this Boot goes through eng: the Boot's deadline and its
+     * client's cancel reach each one, including one in flight. */
+    struct engine_bounds bounds = {.deadline_ms = br->deadline, .cancelled = boot_cancelled, .ud = call};
+    int rc = engine_bounded(svc->engine, &bounds, &br->eng) < 0 ? FLAME_ENOMEM : 0;
+    if (rc == 0)
+        rc = boot_register(br);
+    if (rc == 0)
+        rc = boot_create(br);
+    if (rc == 0)
+        rc = boot_start(br);
+    if (rc == 0)
+        rc = boot_wait(br);
+    if (rc == 0)
+        rc = boot_commit(br);
+    if (rc != BOOT_ANSWERED)
+        boot_answer(br, rc);
+    if (br->waiting)
+        boot_news_leave(svc->news, &br->waiter);
+    engine_free_view(br->eng);
+    runner_free(br->snap);
+    free(br->container_id);
+    cJSON_Delete(br->labels);
+    request_strv_free(br->env);
+    free(br->cmd);
+    free(br->entrypoint);
+    free(br);
+}
+
+/*
+ * Stage: prepare (on the transport's thread, no blocking): the caller may use
+ * the pool, the request is valid, its host_config and mounts are read into
+ * flamed's canonical tree (boot_config.c), and the policy allows that tree.
+ * What the policy checks is what the engine receives.
+ */
+static int boot_prepare(svc_call *call, struct boot *b, char *err, size_t errlen, const char **reason)
+{
+    struct service *svc = call->service;
+    const Flame__V1__BootRequest *req = (const Flame__V1__BootRequest *)call->request;
     const char *pool = (req->pool && req->pool[0]) ? req->pool : REQ_DEFAULT_POOL;
     service_audit(call, "pool=%.64s image=%.200s network=%.64s", pool, req->image ? req->image : "",
                   req->network ? req->network : "");
     if (!service_caller_allows(call, pool)) {
         char pools[512];
         service_caller_pools(call, pools, sizeof(pools));
-        snprintf(err, sizeof(err), "caller '%s' may not boot into pool '%.64s' (its token allows: %s)",
+        snprintf(err, errlen, "caller '%s' may not boot into pool '%.64s' (its token allows: %s)",
                  call->identity->name, pool, pools);
-        call_finish(call, FLAME_EPERM, "POOL_NOT_ALLOWED", err, NULL);
-        return;
+        *reason = "POOL_NOT_ALLOWED";
+        return FLAME_EPERM;
     }
-    int rc = request_boot_validate(req, &b->host_config, &b->mounts, err, sizeof(err));
+    int rc = request_boot_validate(req, &b->host_config, &b->mounts, err, errlen);
     if (rc < 0) {
-        call_finish(call, rc, "INVALID_REQUEST", err, NULL);
-        return;
+        *reason = "INVALID_REQUEST";
+        return rc;
     }
-    struct service *svc = call->service;
-    if ((rc = policy_check_limits(svc->policy, req, err, sizeof(err))) < 0) {
-        call_finish(call, rc, "LIMIT_EXCEEDED", err, NULL);
-        return;
+    if ((rc = policy_check_limits(svc->policy, req, err, errlen)) < 0) {
+        *reason = "LIMIT_EXCEEDED";
+        return rc;
     }
-    rc = policy_check_boot(svc->policy, req, &b->host_config, b->mounts, err, sizeof(err));
+    rc = policy_check_boot(svc->policy, req, &b->host_config, b->mounts, err, errlen);
     if (rc < 0) {
-        call_finish(call, rc, rc == FLAME_EPERM ? "POLICY_DENIED" : "INVALID_REQUEST", err, NULL);
+        *reason = rc == FLAME_EPERM ? "POLICY_DENIED" : "INVALID_REQUEST";
+        return rc;
+    }
+    return 0;
+}
+
+void service_boot(svc_call *call)
+{
+    char err[1024];
+    const char *reason = NULL;
+    struct boot *b = calloc(1, sizeof(*b));
+    if (!b) {
+        call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
+        return;
+    }
+    call_set_state(call, b, boot_free);
+    int rc = boot_prepare(call, b, err, sizeof(err), &reason);
+    if (rc < 0) {
+        call_finish(call, rc, reason, err, NULL);
         return;
     }
     if ((rc = call_run_blocking(call, boot_worker)) < 0)
         call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
-                                                    "Spawn and Shutdown calls: retry later", NULL);
+                                                "Spawn and Shutdown calls: retry later", NULL);
 }

@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "flame/error.h"
+#include "service/boot_news.h"
 #include "service/adopt.h"
 #include "service/reaper.h"
 #include "service/service.h"
@@ -72,6 +73,10 @@ static int on_event(void *ud, const struct engine_event *ev)
             reaper_push(svc->reaper, REAPER_ADOPT, NULL);
         return 0;
     }
+    /* A Boot waiting for this runner looks again (boot.c: start, die, oom,
+     * health_status, destroy). */
+    if (r->state == S(BOOTING))
+        boot_news_tell(svc->news, r->id);
     /* REMOVED: Boot's own removal is done (it found nothing, or this is a stale
      * event); FAILED with the name as container id: Boot lost its create's answer
      * and may be removing by name right now. Otherwise Boot's cleanup owns it. */

@@ -3,6 +3,7 @@
  * order (reaper, then the follower that feeds it, then the janitor) and stop
  * in the reverse: the producers of reaper jobs end before the reaper drains.
  */
+#include "service/boot_news.h"
 #include "service/lifecycle.h"
 
 #include <pthread.h>
@@ -35,7 +36,8 @@ int service_start(struct service **out, struct engine *engine, const struct serv
             goto nomem;
     }
     svc->policy = cfg->policy ? cfg->policy : svc->builtin_policy;
-    if (event_hub_new(&svc->hub) < 0 || runner_registry_new(&svc->reg, svc->hub) < 0)
+    if (boot_news_new(&svc->news) < 0 || event_hub_new(&svc->hub) < 0 ||
+        runner_registry_new(&svc->reg, svc->hub) < 0)
         goto nomem;
     if (reaper_start(&svc->reaper, service_reaper_run, svc, REAPER_RETRY_DELAY_MS) < 0)
         goto nomem;
@@ -53,6 +55,7 @@ nomem:
     service_sync_destroy(svc);
     runner_registry_free(svc->reg);
     event_hub_free(svc->hub);
+    boot_news_free(svc->news);
     policy_free(svc->builtin_policy);
     free(svc);
     return FLAME_ENOMEM;
@@ -77,6 +80,7 @@ void service_stop(struct service *svc)
     reaper_stop(svc->reaper);
     runner_registry_free(svc->reg);
     event_hub_free(svc->hub);
+    boot_news_free(svc->news);
     policy_free(svc->builtin_policy);
     service_sync_destroy(svc);
     free(svc);

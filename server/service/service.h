@@ -46,6 +46,7 @@ struct service_config {
 };
 
 struct reaper; /* reaper.h */
+struct boot_news; /* boot_news.h */
 
 /** The service's state, shared by every call (borrowed by handlers). */
 struct service {
@@ -53,6 +54,7 @@ struct service {
     const struct policy *policy;  /* cfg.policy or builtin_policy */
     struct policy *builtin_policy;
     struct engine *engine;    /* borrowed */
+    struct boot_news *news;   /* news of booting runners (boot_news.h) */
     event_hub *hub;
     runner_registry *reg;
     atomic_int stopping;

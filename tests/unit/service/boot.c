@@ -207,7 +207,7 @@ static void test_exits_during_boot(void **state)
 static void test_unhealthy(void **state)
 {
     struct fixture *f = *state;
-    struct mem_script s = {.health = "unhealthy", .health_after = 2};
+    struct mem_script s = {.health = "unhealthy", .health_after_ms = 50};
     mem_engine_script(f->m, &s);
     Flame__V1__BootRequest req;
     boot_req(&req);
@@ -217,7 +217,7 @@ static void test_unhealthy(void **state)
 static void test_healthy(void **state)
 {
     struct fixture *f = *state;
-    struct mem_script s = {.health = "healthy", .health_after = 2};
+    struct mem_script s = {.health = "healthy", .health_after_ms = 50};
     mem_engine_script(f->m, &s);
     Flame__V1__BootRequest req;
     boot_req(&req);
@@ -228,10 +228,45 @@ static void test_healthy(void **state)
     fake_call_free(fc);
 }
 
+/* The wait follows the engine's events: one look after start, one per event
+ * of the runner (create and start may still be on their way, then
+ * health_status); no polling in between (20 -> 200 ms polling looked 8 times
+ * in 900 ms). */
+static void test_wait_follows_events(void **state)
+{
+    struct fixture *f = *state;
+    struct mem_script s = {.health = "healthy", .health_after_ms = 900};
+    mem_engine_script(f->m, &s);
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    fake_call *fc = fixture_call(f, "Boot", &req.base, NULL, 0);
+    assert_non_null(fc);
+    assert_int_equal(fake_call_code(fc), 0);
+    assert_in_range(mem_engine_calls(f->m, MEM_INSPECT), 2, 4);
+    fake_call_free(fc);
+}
+
+/* A missed event (a gap in the stream) only delays the wait: inspect is the fallback. */
+static void test_wait_missed_event(void **state)
+{
+    struct fixture *f = *state;
+    struct mem_script s = {.health = "healthy", .health_after_ms = 100};
+    mem_engine_script(f->m, &s);
+    mem_engine_drop_events(f->m, 1);
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    fake_call *fc = fixture_call(f, "Boot", &req.base, NULL, 0);
+    assert_non_null(fc);
+    assert_int_equal(fake_call_code(fc), 0);
+    assert_int_equal(mem_engine_running(f->m), 1);
+    mem_engine_drop_events(f->m, 0);
+    fake_call_free(fc);
+}
+
 static void test_boot_timeout(void **state)
 {
     struct fixture *f = *state;
-    struct mem_script s = {.health = "healthy", .health_after = 1000000};
+    struct mem_script s = {.health = "healthy", .health_after_ms = 1000000};
     mem_engine_script(f->m, &s);
     Flame__V1__BootRequest req;
     boot_req(&req);
@@ -323,7 +358,7 @@ static void test_replayed_request_id(void **state)
 static void test_replay_while_booting(void **state)
 {
     struct fixture *f = *state;
-    struct mem_script s = {.health = "healthy", .health_after = 4};
+    struct mem_script s = {.health = "healthy", .health_after_ms = 300};
     mem_engine_script(f->m, &s);
     Flame__V1__BootRequest req;
     boot_req(&req);
@@ -362,6 +397,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exits_during_boot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unhealthy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_healthy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_follows_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_missed_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_boot_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_network, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_image, setup, teardown),

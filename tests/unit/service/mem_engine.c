@@ -23,7 +23,7 @@ struct mem_container {
     int removed;
     char health[16];
     char health_final[16];
-    int health_left;
+    int64_t health_at_ms; /* when health becomes health_final */
     int64_t started_at_ms;
 };
 
@@ -59,6 +59,7 @@ struct mem_engine {
     int exec_exit;
     struct mem_event *head, *tail;
     unsigned next_id;
+    int drop_events;
 };
 
 /* A view: the engine and its bounds. */
@@ -236,6 +237,8 @@ size_t mem_engine_running(mem_engine *m)
 
 static void emit_locked(mem_engine *m, const char *action, int idx, int exit_code)
 {
+    if (m->drop_events)
+        return;
     struct mem_event *ev = calloc(1, sizeof(*ev));
     if (!ev)
         return;
@@ -249,6 +252,21 @@ static void emit_locked(mem_engine *m, const char *action, int idx, int exit_cod
         m->head = ev;
     m->tail = ev;
     pthread_cond_broadcast(&m->cv);
+}
+
+/* Health checks that are due reach their final state (with their event). */
+static void tick_locked(mem_engine *m)
+{
+    int64_t now = now_ms();
+    for (size_t i = 0; i < m->n; i++) {
+        struct mem_container *c = m->c[i];
+        if (c->removed || !c->running || !c->health_final[0] || now < c->health_at_ms ||
+            strcmp(c->health, c->health_final) == 0)
+            continue;
+        snprintf(c->health, sizeof(c->health), "%s", c->health_final);
+        emit_locked(m, c->health_final[0] == 'h' ? "health_status: healthy" : "health_status: unhealthy",
+                    (int)i, -1);
+    }
 }
 
 static int find_locked(mem_engine *m, const char *id)
@@ -473,7 +491,7 @@ static int start(struct engine *e, const char *id, long timeout_ms, char *err, s
             if (m->health_script[0]) {
                 snprintf(c->health, sizeof(c->health), "starting");
                 snprintf(c->health_final, sizeof(c->health_final), "%s", m->health_script);
-                c->health_left = m->script.health_after;
+                c->health_at_ms = now_ms() + m->script.health_after_ms;
             }
         }
     }
@@ -497,15 +515,7 @@ static int inspect(struct engine *e, const char *id, const char *network, struct
         rc = FLAME_ENOTFOUND;
     } else {
         struct mem_container *c = m->c[i];
-        if (c->health_final[0] && c->running) {
-            if (c->health_left > 0)
-                c->health_left--;
-            else if (strcmp(c->health, c->health_final) != 0) {
-                snprintf(c->health, sizeof(c->health), "%s", c->health_final);
-                emit_locked(m, c->health_final[0] == 'h' ? "health_status: healthy"
-                                                         : "health_status: unhealthy", i, -1);
-            }
-        }
+        tick_locked(m);
         snprintf(st->status, sizeof(st->status), "%s", c->status);
         st->running = c->running;
         st->exit_code = c->exit_code;
@@ -687,6 +697,7 @@ static int events(struct engine *e, const char *label, const char *id_label, int
         if (io->should_stop && io->should_stop(io->ud))
             return 0;
         pthread_mutex_lock(&m->mu);
+        tick_locked(m);
         struct mem_event *ev = m->head;
         if (ev) {
             m->head = ev->next;
@@ -807,6 +818,13 @@ const char *mem_engine_add_container(mem_engine *m, const char *name, int runnin
     pthread_mutex_unlock(&m->mu);
     cJSON_Delete(obj);
     return id;
+}
+
+void mem_engine_drop_events(mem_engine *m, int drop)
+{
+    pthread_mutex_lock(&m->mu);
+    m->drop_events = drop;
+    pthread_mutex_unlock(&m->mu);
 }
 
 int mem_engine_exit(mem_engine *m, const char *id, int exit_code)

@@ -45,8 +45,8 @@ void mem_engine_add_network(mem_engine *m, const char *name);
 struct mem_script {
     int exits;             /* exits at once with exit_code instead of running */
     int exit_code;
-    const char *health;    /* NULL: no health check; else the state after `health_after` inspects */
-    int health_after;      /* inspects while "starting" */
+    const char *health;    /* NULL: no health check; else the state it reaches (an event follows) */
+    long health_after_ms;  /* how long it stays "starting" after start */
 };
 /** The script for containers started from now on. */
 void mem_engine_script(mem_engine *m, const struct mem_script *s);
@@ -65,6 +65,9 @@ size_t mem_engine_running(mem_engine *m);
  */
 const char *mem_engine_add_container(mem_engine *m, const char *name, int running, int exit_code,
                                      const char *const *labels);
+
+/** Drop every event from now on (1), or deliver them again (0): a lost stream's gap. */
+void mem_engine_drop_events(mem_engine *m, int drop);
 
 /** A running container exits on its own with code (a `die` event follows). */
 int mem_engine_exit(mem_engine *m, const char *id, int exit_code);
