@@ -260,6 +260,23 @@ static int exec_start(struct engine *e, const char *exec_id, const struct engine
     return docker_exec_start(dk_of(e), exec_id, &dio, err, errlen);
 }
 
+static int logs(struct engine *e, const char *id, const struct engine_logs_opts *opts,
+                const struct engine_exec_io *io, char *err, size_t errlen)
+{
+    struct docker_logs_opts dopts = {.follow = opts->follow, .tail_lines = opts->tail_lines,
+                                     .since_unix_nano = opts->since_unix_nano,
+                                     .timestamps = opts->timestamps};
+    struct docker_exec_io dio = {
+        .on_output = io->on_output,
+        .should_abort = io->should_abort,
+        .ud = io->ud,
+        .on_flush = io->on_flush,
+        .poll_ms = io->poll_ms,
+        .hold_us = io->hold_us,
+    };
+    return docker_container_logs(dk_of(e), id, &dopts, &dio, err, errlen);
+}
+
 static int exec_inspect(struct engine *e, const char *exec_id, int *exit_code, int *running,
                         char *err, size_t errlen)
 {
@@ -411,6 +428,7 @@ static const struct engine_ops ops = {
     .remove = remove_,
     .wait_removed = wait_removed,
     .logs_tail = logs_tail,
+    .logs = logs,
     .exec_create = exec_create,
     .exec_start = exec_start,
     .exec_inspect = exec_inspect,

@@ -130,6 +130,14 @@ struct engine_exec_io {
     long (*hold_us)(void *ud);
 };
 
+/** Which of a container's logs to read (engine_ops.logs). */
+struct engine_logs_opts {
+    int follow;              /* keep reading until the container stops */
+    uint32_t tail_lines;     /* last N lines, both streams together; 0: all */
+    int64_t since_unix_nano; /* only output at or after this time (ns); <= 0: all */
+    int timestamps;          /* prefix each line with the engine's RFC 3339 time */
+};
+
 /* Bytes an exec stream is read at a time: the largest output chunk. */
 #define ENGINE_EXEC_READ_BYTES ((size_t)64 * 1024)
 
@@ -184,6 +192,14 @@ struct engine_ops {
     int (*wait_removed)(struct engine *e, const char *id, long timeout_ms, char *err, size_t errlen);
     /** Its last `lines` lines of output (*out malloc'd, may be ""). */
     int (*logs_tail)(struct engine *e, const char *id, int lines, char **out, char *err, size_t errlen);
+    /**
+     * Stream its logs, stdout and stderr apart, through io (the exec
+     * contract: on_output may block, which is the backpressure). With follow,
+     * until the container stops, should_abort or the view's cancel.
+     * FLAME_ENOTFOUND: no such container. Follows: Docker Engine API ContainerLogs.
+     */
+    int (*logs)(struct engine *e, const char *id, const struct engine_logs_opts *opts,
+                const struct engine_exec_io *io, char *err, size_t errlen);
 
     /** Create an exec of argv in it; *exec_id malloc'd. FLAME_EPRECONDITION/ECONFLICT: not running. */
     int (*exec_create)(struct engine *e, const char *id, const char *const *argv,

@@ -2,7 +2,7 @@
  * Logs: a runner's container output (Docker container logs), stdout and
  * stderr kept apart, optionally followed until the container stops.
  *
- * Each demultiplexed Docker chunk (at most DOCKER_EXEC_READ_BYTES) goes out as
+ * Each demultiplexed Docker chunk (at most ENGINE_EXEC_READ_BYTES) goes out as
  * one LogsResponse with one message in flight, as Spawn does: while the client
  * has not taken the previous message, flamed does not read Docker's stream, so
  * a slow reader pushes back on dockerd instead of growing flamed's memory (one
@@ -88,15 +88,15 @@ static void logs_worker(svc_call *call)
     const char *reason = NULL;
     int rc;
     int64_t t0 = clock_mono_ms();
-    docker_client *dk = NULL;
-    struct docker_bounds bounds = {.cancelled = logs_cancelled, .ud = call};
-    if ((rc = docker_client_bounded(&dk, svc->docker, &bounds)) < 0)
+    struct engine *eng = NULL;
+    struct engine_bounds bounds = {.cancelled = logs_cancelled, .ud = call};
+    if ((rc = engine_bounded(svc->engine, &bounds, &eng)) < 0)
         goto done;
-    struct docker_logs_opts opts = {.follow = req->follow, .tail_lines = req->tail_lines,
+    struct engine_logs_opts opts = {.follow = req->follow, .tail_lines = req->tail_lines,
                                     .since_unix_nano = req->since_unix_nano,
                                     .timestamps = req->timestamps};
-    struct docker_exec_io io = {.on_output = on_output, .should_abort = should_abort, .ud = l};
-    rc = docker_container_logs(dk, l->runner->container_id, &opts, &io, derr, sizeof(derr));
+    struct engine_exec_io io = {.on_output = on_output, .should_abort = should_abort, .ud = l};
+    rc = eng->ops->logs(eng, l->runner->container_id, &opts, &io, derr, sizeof(derr));
     if (rc == FLAME_ECANCELLED || l->send_failed || call_cancelled(call)) {
         rc = FLAME_ECANCELLED;
         snprintf(err, sizeof(err), "the client cancelled Logs");
@@ -118,7 +118,7 @@ done:
     if (rc == FLAME_ENOMEM && !err[0])
         snprintf(err, sizeof(err), "out of memory");
     call_finish(call, rc, reason, err, NULL);
-    docker_client_free(dk);
+    engine_free_view(eng);
 }
 
 void service_logs(svc_call *call)
