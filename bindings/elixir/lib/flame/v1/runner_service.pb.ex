@@ -253,6 +253,29 @@ defmodule Flame.V1.RenewResponse do
   field :lease_ttl_ms, 2, type: :uint32, json_name: "leaseTtlMs"
 end
 
+defmodule Flame.V1.LogsRequest do
+  @moduledoc false
+
+  use Protobuf, syntax: :proto3, protoc_gen_elixir_version: "0.12.0"
+
+  field :runner_id, 1, type: :string, json_name: "runnerId"
+  field :follow, 2, type: :bool
+  field :tail_lines, 3, type: :uint32, json_name: "tailLines"
+  field :since_unix_nano, 4, type: :int64, json_name: "sinceUnixNano"
+  field :timestamps, 5, type: :bool
+end
+
+defmodule Flame.V1.LogsResponse do
+  @moduledoc false
+
+  use Protobuf, syntax: :proto3, protoc_gen_elixir_version: "0.12.0"
+
+  oneof :event, 0
+
+  field :stdout, 1, type: :bytes, oneof: 0
+  field :stderr, 2, type: :bytes, oneof: 0
+end
+
 defmodule Flame.V1.RunnerService.Service do
   @moduledoc false
 
@@ -269,6 +292,8 @@ defmodule Flame.V1.RunnerService.Service do
   rpc :List, Flame.V1.ListRequest, Flame.V1.ListResponse
 
   rpc :Renew, Flame.V1.RenewRequest, Flame.V1.RenewResponse
+
+  rpc :Logs, Flame.V1.LogsRequest, stream(Flame.V1.LogsResponse)
 end
 
 defmodule Flame.V1.RunnerService.Stub do
