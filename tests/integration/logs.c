@@ -1,15 +1,20 @@
 /*
  * Logs: a runner's container output, stdout and stderr apart and in order per
- * stream; tail_lines; follow streams output written after the call started and
- * ends OK when the runner is shut down; an unknown runner is NOT_FOUND.
+ * stream; tail_lines; timestamps; since_unix_nano; follow streams output
+ * written after the call started and ends OK when the runner is shut down; an
+ * unknown runner is NOT_FOUND; a runner whose container was removed is
+ * FAILED_PRECONDITION.
  */
 #include "harness.h"
 
 #include <pthread.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define NOT_FOUND 5
+#define FAILED_PRECONDITION 9
 
 /* PID 1 writes two lines to each stream, then waits for SIGTERM. */
 static const char *const cmd_printing[] = {
@@ -152,12 +157,106 @@ FL_TEST(logs_of_an_unknown_runner_is_not_found)
     assert_string_equal(st.reason, "RUNNER_NOT_FOUND");
 }
 
+/* Each line of OUT matches RE (extended); OUT holds LINES lines. */
+static void assert_each_line(const char *out, const char *re, int lines)
+{
+    regex_t rx;
+    assert_int_equal(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
+    int n = 0;
+    for (const char *p = out; *p;) {
+        const char *nl = strchr(p, '\n');
+        assert_non_null(nl);
+        char line[512];
+        size_t len = (size_t)(nl - p);
+        assert_true(len < sizeof(line));
+        memcpy(line, p, len);
+        line[len] = '\0';
+        if (regexec(&rx, line, 0, NULL, 0) != 0)
+            fail_msg("line '%s' does not match /%s/", line, re);
+        n++;
+        p = nl + 1;
+    }
+    regfree(&rx);
+    assert_int_equal(n, lines);
+}
+
+FL_TEST(logs_with_timestamps_puts_dockers_rfc3339_time_before_each_line)
+{
+    flame_runner *r = boot_printing(e);
+    wait_lines(e, r->id, "out1\nout2\n");
+    struct got g = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    flame_status st;
+    flame_logs_request req = {.runner_id = r->id, .timestamps = 1};
+    fl_assert_status(read_logs(e, &req, &g, &st), &st, 0);
+    /* Docker's RFC 3339 with nanoseconds, in UTC: 2026-12-05T23:59:01.123456789Z out1 */
+    const char *ts = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z ";
+    char re[256];
+    snprintf(re, sizeof(re), "%sout[12]$", ts);
+    assert_each_line(g.out, re, 2);
+    snprintf(re, sizeof(re), "%serr[12]$", ts);
+    assert_each_line(g.err, re, 2);
+    assert_non_null(strstr(g.out, " out1\n"));
+    fl_shutdown(e, r->id);
+    flame_runner_free(r);
+}
+
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+FL_TEST(logs_since_leaves_out_earlier_output)
+{
+    flame_runner *r = boot_printing(e);
+    wait_lines(e, r->id, "out1\nout2\n");
+    fl_sleep_ms(50);
+    int64_t since = wall_ns();
+    fl_sleep_ms(50);
+    fl_output o = {0};
+    assert_int_equal(fl_spawn_sh(e, r->id, "echo later > /proc/1/fd/1", &o), 0);
+    fl_output_free(&o);
+    wait_lines(e, r->id, "out1\nout2\nlater\n");
+    struct got g = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    flame_status st;
+    flame_logs_request req = {.runner_id = r->id, .since_unix_nano = since};
+    fl_assert_status(read_logs(e, &req, &g, &st), &st, 0);
+    assert_string_equal(g.out, "later\n");
+    assert_string_equal(g.err, "");
+    /* since in the future: nothing (not an error). */
+    struct got none = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    req.since_unix_nano = wall_ns() + 3600LL * 1000000000;
+    fl_assert_status(read_logs(e, &req, &none, &st), &st, 0);
+    assert_string_equal(none.out, "");
+    assert_string_equal(none.err, "");
+    fl_shutdown(e, r->id);
+    flame_runner_free(r);
+}
+
+FL_TEST(logs_of_a_removed_runner_is_failed_precondition)
+{
+    flame_runner *r = boot_printing(e);
+    fl_shutdown(e, r->id); /* stops and removes the container */
+    struct got g = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    flame_status st;
+    flame_logs_request req = {.runner_id = r->id};
+    int rc = read_logs(e, &req, &g, &st);
+    fl_assert_status(rc, &st, FAILED_PRECONDITION);
+    assert_string_equal(st.reason, "RUNNER_NOT_RUNNING");
+    assert_string_equal(g.out, "");
+    flame_runner_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         FL_UNIT(logs_returns_stdout_and_stderr_apart_and_in_order),
         FL_UNIT(logs_follow_streams_new_output_and_ends_when_the_runner_is_shut_down),
+        FL_UNIT(logs_with_timestamps_puts_dockers_rfc3339_time_before_each_line),
+        FL_UNIT(logs_since_leaves_out_earlier_output),
         FL_UNIT(logs_of_an_unknown_runner_is_not_found),
+        FL_UNIT(logs_of_a_removed_runner_is_failed_precondition),
     };
     return FL_RUN_SHARED("logs", tests);
 }
