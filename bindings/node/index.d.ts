@@ -11,7 +11,7 @@ export type RunnerState =
 /** What happened to a runner (flame.v1.RunnerEventType without its prefix). */
 export type RunnerEventType =
   | 'UNSPECIFIED' | 'EXISTING' | 'BOOTING' | 'STARTED' | 'EXITED' | 'REMOVED' | 'FAILED'
-  | 'STOPPING';
+  | 'STOPPING' | 'PULLING';
 
 /** When Boot pulls the image; unset: IF_NOT_PRESENT. Case-insensitive. */
 export type PullPolicy = 'IF_NOT_PRESENT' | 'ALWAYS' | 'NEVER' | 'if_not_present' | 'always' | 'never';
@@ -57,6 +57,20 @@ export interface RunnerEvent {
   /** Strictly increasing per flamed process. */
   sequence: bigint;
   timeUnixNano: bigint;
+  /** Set on PULLING events only: how far the Boot's image pull has come. */
+  pull?: PullProgress;
+}
+
+/** How far a Boot's image pull has come (flame.v1.PullProgress). */
+export interface PullProgress {
+  image: string;
+  /** Bytes downloaded so far. */
+  bytesDone: bigint;
+  /** The layers' sizes as far as Docker has told them; 0 while none is known. */
+  bytesTotal: bigint;
+  /** Layers Docker has named, and of those the ones complete. */
+  layers: number;
+  layersDone: number;
 }
 
 /** One event of a spawned command, in order: started, output chunks, exited (last). */

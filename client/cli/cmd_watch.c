@@ -48,11 +48,24 @@ static int print_event(void *ud, const flame_event *ev)
         cli_json_string(stdout, flame_event_type_name(ev->type));
         printf(",\"time_unix_nano\":%lld,\"runner\":", (long long)ev->time_unix_nano);
         cli_json_runner(stdout, r);
+        if (ev->pull) {
+            fputs(",\"pull\":{\"image\":", stdout);
+            cli_json_string(stdout, ev->pull->image);
+            printf(",\"bytes_done\":%llu,\"bytes_total\":%llu,\"layers\":%u,\"layers_done\":%u}",
+                   (unsigned long long)ev->pull->bytes_done,
+                   (unsigned long long)ev->pull->bytes_total, (unsigned)ev->pull->layers,
+                   (unsigned)ev->pull->layers_done);
+        }
         fputs("}\n", stdout);
     } else {
-        printf("%llu %s %s %s %s exit=%d\n", (unsigned long long)ev->sequence,
+        printf("%llu %s %s %s %s exit=%d", (unsigned long long)ev->sequence,
                flame_event_type_name(ev->type), *r->id ? r->id : "-", *r->pool ? r->pool : "-",
                flame_runner_state_name(r->state), r->exit_code);
+        if (ev->pull) /* PULLING: bytes so far / known total, layers complete / named */
+            printf(" pulled=%llu/%llu layers=%u/%u", (unsigned long long)ev->pull->bytes_done,
+                   (unsigned long long)ev->pull->bytes_total, (unsigned)ev->pull->layers_done,
+                   (unsigned)ev->pull->layers);
+        putchar('\n');
     }
     /* a line per event, now: watchers pipe this into other programs */
     return fflush(stdout) != 0 ? 1 : 0;
@@ -109,6 +122,7 @@ const cli_cmd cli_cmd_watch = {
     "\n"
     "Print one line per runner event until interrupted or the timeout:\n"
     "  SEQ TYPE RUNNER_ID POOL STATE exit=N\n"
+    "(PULLING lines add: pulled=BYTES/TOTAL layers=DONE/NAMED)\n"
     "(with --json, one JSON object per line).\n"
     "\n"
     "Options:\n"

@@ -577,6 +577,7 @@ int flame_client_watch(flame_client *c, const flame_watch_request *req,
     while (!stopped) {
         Flame__V1__WatchResponse *ev = NULL;
         flame_event fe;
+        flame_pull_progress pull;
 
         flame__arena_reset(arena);
         rc = flame__call_recv(call, &flame__v1__watch_response__descriptor, arena, req->on_tick,
@@ -594,6 +595,15 @@ int flame_client_watch(flame_client *c, const flame_watch_request *req,
         fe.type = (int)ev->type;
         fe.sequence = ev->sequence;
         fe.time_unix_nano = ev->time_unix_nano;
+        fe.pull = NULL;
+        if (ev->pull) {
+            pull.image = ev->pull->image ? ev->pull->image : "";
+            pull.bytes_done = ev->pull->bytes_done;
+            pull.bytes_total = ev->pull->bytes_total;
+            pull.layers = ev->pull->layers;
+            pull.layers_done = ev->pull->layers_done;
+            fe.pull = &pull;
+        }
         if (fn(ud, &fe)) {
             flame__call_cancel(call);
             stopped = 1;

@@ -95,7 +95,7 @@ const char *flame_event_type_name(int type)
 {
     static const char *const names[] = {
         "UNSPECIFIED", "EXISTING", "BOOTING", "STARTED", "EXITED", "REMOVED", "FAILED",
-        "STOPPING",
+        "STOPPING",    "PULLING",
     };
     if (type < 0 || type >= (int)(sizeof(names) / sizeof(names[0])))
         return "UNKNOWN";

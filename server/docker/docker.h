@@ -184,13 +184,34 @@ int docker_image_inspect(docker_client *c, const char *ref, cJSON **out, char *e
  * @param registry_auth base64url X-Registry-Auth value or NULL.
  * @param timeout_ms   abort when no byte arrives for this long (low-speed
  *                     limit, not a total timeout); 0 = 60000.
+ * @param progress     called on the calling thread whenever the summed progress
+ *                     changes (each layer's download bytes; see struct
+ *                     docker_pull_progress); NULL for none. The struct is
+ *                     borrowed for the call.
  * @return 0; FLAME_ENOTFOUND when the registry says the image or tag does not
  *         exist or access is denied ("not found", "manifest unknown",
  *         "pull access denied", "repository does not exist");
  *         FLAME_EUNAVAILABLE for anything else (registry unreachable, DNS, TLS),
  *         the registry's words in the detail.
  */
+/**
+ * A pull's progress, summed over the layers Docker's pull stream has named so
+ * far ({"status":"Downloading","progressDetail":{"current":N,"total":M},"id":L},
+ * "Download complete", "Pull complete", "Already exists"). Bytes count the
+ * download (the compressed layers), not the extraction.
+ */
+struct docker_pull_progress {
+    int64_t bytes_done;  /* bytes downloaded */
+    int64_t bytes_total; /* the layers' sizes as far as known; 0 while none is */
+    int layers;          /* layers named (at most DOCKER_PULL_MAX_LAYERS are tracked) */
+    int layers_done;     /* layers complete: pulled, or already present */
+};
+
+/* Layers tracked per pull; more are left out of the sums (bounded memory). */
+#define DOCKER_PULL_MAX_LAYERS 128
+
 int docker_image_pull(docker_client *c, const char *ref, const char *registry_auth, long timeout_ms,
+                      void (*progress)(void *ud, const struct docker_pull_progress *p), void *ud,
                       char *err, size_t errlen);
 
 /* ------------------------------------------------------------- container */

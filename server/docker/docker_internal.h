@@ -221,4 +221,30 @@ int docker__check_name(const char *what, const char *value, char *err, size_t er
 int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct docker_exec_io *io,
                           int upgrade, long *status, char *err, size_t errlen);
 
+/* ------------------------------------------------------------- image pull */
+
+/** One layer of a pull, as its progress lines tell it (image.c). */
+struct docker__pull_layer {
+    char id[72];     /* the layer's short id, as Docker names it in the stream */
+    int64_t current; /* bytes downloaded */
+    int64_t total;   /* its size; 0 while unknown */
+    int done;        /* pulled, or already present */
+};
+
+/** A pull's layers and their sums. Zero-initialise before the first line. */
+struct docker__pull_tracker {
+    struct docker__pull_layer layer[DOCKER_PULL_MAX_LAYERS];
+    int n;
+    struct docker_pull_progress sum;
+};
+
+/**
+ * Feed one line of Docker's pull stream (parsed). Lines without a string
+ * "id" and a layer "status" (e.g. "Pulling from ...", "Digest: ...") are left
+ * out; layers beyond DOCKER_PULL_MAX_LAYERS too. Byte counts are clamped to
+ * [0, 2^53]. Exposed for the unit tests.
+ * @return 1 when t->sum changed, else 0.
+ */
+int docker__pull_track(struct docker__pull_tracker *t, const cJSON *line);
+
 #endif

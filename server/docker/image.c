@@ -31,7 +31,100 @@ int docker_image_inspect(docker_client *c, const char *ref, cJSON **out, char *e
 struct docker__pull {
     struct docker_lines lines;
     char error[1024]; /* the first error line's text */
+    struct docker__pull_tracker *track; /* NULL: no progress asked for */
+    void (*progress)(void *ud, const struct docker_pull_progress *p);
+    void *ud;
 };
+
+/* The statuses Docker's pull stream gives a layer (distribution/pull_v2.go,
+ * progress.Update / progress.Message with the layer's short id). */
+enum layer_status { L_SEEN, L_DOWNLOADING, L_DOWNLOADED, L_DONE };
+
+static int layer_status(const char *s, enum layer_status *out)
+{
+    static const struct {
+        const char *status;
+        enum layer_status st;
+    } known[] = {
+        {"Pulling fs layer", L_SEEN},      {"Waiting", L_SEEN},
+        {"Downloading", L_DOWNLOADING},    {"Verifying Checksum", L_DOWNLOADED},
+        {"Download complete", L_DOWNLOADED}, {"Extracting", L_DOWNLOADED},
+        {"Pull complete", L_DONE},         {"Already exists", L_DONE},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(s, known[i].status) == 0) {
+            *out = known[i].st;
+            return 0;
+        }
+    if (strncmp(s, "Retrying in ", 12) == 0) { /* a failed download starts again */
+        *out = L_SEEN;
+        return 0;
+    }
+    return -1;
+}
+
+static int64_t bytes_of(const cJSON *detail, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(detail, name);
+    if (!cJSON_IsNumber(v) || !(v->valuedouble > 0))
+        return 0;
+    return v->valuedouble > 9007199254740992.0 ? INT64_C(9007199254740992) : (int64_t)v->valuedouble;
+}
+
+int docker__pull_track(struct docker__pull_tracker *t, const cJSON *line)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(line, "id");
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(line, "status");
+    enum layer_status st;
+    struct docker__pull_layer *l = NULL;
+    struct docker_pull_progress sum = {0};
+    int i;
+
+    if (!cJSON_IsString(id) || !cJSON_IsString(status) || !id->valuestring[0] ||
+        strlen(id->valuestring) >= sizeof t->layer[0].id || layer_status(status->valuestring, &st) < 0)
+        return 0;
+    for (i = 0; i < t->n && !l; i++)
+        if (strcmp(t->layer[i].id, id->valuestring) == 0)
+            l = &t->layer[i];
+    if (!l) {
+        if (t->n == DOCKER_PULL_MAX_LAYERS)
+            return 0;
+        l = &t->layer[t->n++];
+        snprintf(l->id, sizeof l->id, "%s", id->valuestring);
+    }
+    switch (st) {
+    case L_SEEN:
+        l->current = 0;
+        break;
+    case L_DOWNLOADING: {
+        const cJSON *detail = cJSON_GetObjectItemCaseSensitive(line, "progressDetail");
+        int64_t total = bytes_of(detail, "total");
+        l->current = bytes_of(detail, "current");
+        if (total > 0)
+            l->total = total;
+        if (l->total > 0 && l->current > l->total)
+            l->current = l->total;
+        break;
+    }
+    case L_DOWNLOADED:
+        l->current = l->total;
+        break;
+    case L_DONE:
+        l->current = l->total;
+        l->done = 1;
+        break;
+    }
+    for (i = 0; i < t->n; i++) {
+        sum.bytes_done += t->layer[i].current;
+        sum.bytes_total += t->layer[i].total;
+        sum.layers_done += t->layer[i].done;
+    }
+    sum.layers = t->n;
+    if (memcmp(&sum, &t->sum, sizeof sum) == 0)
+        return 0;
+    t->sum = sum;
+    return 1;
+}
 
 static int docker__pull_line(void *ud, char *s, size_t n)
 {
@@ -51,6 +144,8 @@ static int docker__pull_line(void *ud, char *s, size_t n)
         snprintf(p->error, sizeof p->error, "%s", e->valuestring);
     else if (cJSON_IsString(detail) && detail->valuestring && *detail->valuestring)
         snprintf(p->error, sizeof p->error, "%s", detail->valuestring);
+    else if (p->track && docker__pull_track(p->track, obj))
+        p->progress(p->ud, &p->track->sum);
     cJSON_Delete(obj);
     return 0;
 }
@@ -85,6 +180,7 @@ static int docker__pull_classify(const char *ref, const char *msg, char *err, si
 }
 
 int docker_image_pull(docker_client *c, const char *ref, const char *registry_auth, long timeout_ms,
+                      void (*progress)(void *ud, const struct docker_pull_progress *p), void *ud,
                       char *err, size_t errlen)
 {
     struct docker__pull p;
@@ -103,6 +199,14 @@ int docker_image_pull(docker_client *c, const char *ref, const char *registry_au
     docker_lines_init(&p.lines, 0);
     if ((rc = docker__check_name("image reference", ref, err, errlen)) < 0)
         goto done;
+    if (progress) {
+        if (!(p.track = calloc(1, sizeof *p.track))) {
+            rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory");
+            goto done;
+        }
+        p.progress = progress;
+        p.ud = ud;
+    }
     if (docker_image_ref_split(ref, repo, sizeof repo, tag, sizeof tag) < 0) {
         rc = docker__fail(err, errlen, FLAME_EINVALID, "invalid image reference '%s'", ref);
         goto done;
@@ -165,6 +269,7 @@ int docker_image_pull(docker_client *c, const char *ref, const char *registry_au
 done:
     docker__response_free(&r);
     docker_lines_free(&p.lines);
+    free(p.track);
     free(auth_header);
     return rc;
 }

@@ -93,12 +93,29 @@ static int image_present(struct engine *e, const char *ref, char *err, size_t er
     return docker_image_inspect(dk_of(e), ref, NULL, err, errlen);
 }
 
-static int image_pull(struct engine *e, const char *ref, long timeout_ms,
-                      void (*progress)(void *ud, const char *line), void *ud, char *err, size_t errlen)
+/* Docker's summed pull progress, passed on as the engine's. */
+struct pull_relay {
+    void (*progress)(void *ud, const struct engine_pull_progress *p);
+    void *ud;
+};
+
+static void pull_relay(void *ud, const struct docker_pull_progress *d)
 {
-    (void)progress; /* docker_image_pull does not report progress yet */
-    (void)ud;
-    return docker_image_pull(dk_of(e), ref, NULL, timeout_ms, err, errlen);
+    const struct pull_relay *r = ud;
+    struct engine_pull_progress p = {.bytes_done = d->bytes_done,
+                                     .bytes_total = d->bytes_total,
+                                     .layers = d->layers,
+                                     .layers_done = d->layers_done};
+    r->progress(r->ud, &p);
+}
+
+static int image_pull(struct engine *e, const char *ref, long timeout_ms,
+                      void (*progress)(void *ud, const struct engine_pull_progress *p), void *ud,
+                      char *err, size_t errlen)
+{
+    struct pull_relay relay = {.progress = progress, .ud = ud};
+    return docker_image_pull(dk_of(e), ref, NULL, timeout_ms, progress ? pull_relay : NULL, &relay,
+                             err, errlen);
 }
 
 static int create(struct engine *e, const struct engine_spec *spec, char **id, char *err,

@@ -71,6 +71,15 @@ enum engine_pull {
     ENGINE_PULL_NEVER = 2,
 };
 
+/** How far an image pull has come: download bytes summed over the layers the
+ *  engine has named so far (flame.v1.PullProgress). */
+struct engine_pull_progress {
+    int64_t bytes_done;  /* bytes downloaded */
+    int64_t bytes_total; /* the layers' sizes as far as known; 0 while none is */
+    int layers;          /* layers named */
+    int layers_done;     /* layers complete: pulled, or already present */
+};
+
 /** A runner's container, as the engine sees it now. */
 struct engine_state {
     char status[16];      /* created, running, exited, dead, ... */
@@ -160,13 +169,14 @@ struct engine_ops {
     /** Is the image present? FLAME_ENOTFOUND when not; FLAME_EINVALID for a refused reference. */
     int (*image_present)(struct engine *e, const char *ref, char *err, size_t errlen);
     /**
-     * Pull the image, up to timeout_ms. progress (may be NULL) gets the
-     * engine's progress lines. FLAME_ENOTFOUND (no such image),
+     * Pull the image, up to timeout_ms. progress (may be NULL) is called on
+     * the calling thread whenever the pull's summed progress changes (see
+     * struct engine_pull_progress). FLAME_ENOTFOUND (no such image),
      * FLAME_EINVALID (refused reference), FLAME_EUNAVAILABLE (the pull failed).
      */
     int (*image_pull)(struct engine *e, const char *ref, long timeout_ms,
-                      void (*progress)(void *ud, const char *line), void *ud, char *err,
-                      size_t errlen);
+                      void (*progress)(void *ud, const struct engine_pull_progress *p), void *ud,
+                      char *err, size_t errlen);
 
     /**
      * Create the runner's container from spec; *id (malloc'd) is its id.

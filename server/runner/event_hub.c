@@ -71,9 +71,11 @@ void event_hub_free(event_hub *hub)
 }
 
 /* Pack a WatchResponse for r. Caller holds the hub lock (for seq). */
-static hub_event *event_pack(int type, const struct runner *r, uint64_t seq)
+static hub_event *event_pack(int type, const struct runner *r, const struct hub_pull *pull,
+                             uint64_t seq)
 {
     Flame__V1__WatchResponse resp = FLAME__V1__WATCH_RESPONSE__INIT;
+    Flame__V1__PullProgress pp = FLAME__V1__PULL_PROGRESS__INIT;
     Flame__V1__Runner pr;
     hub_event *ev = NULL;
     if (runner_to_proto(r, &pr) < 0)
@@ -82,6 +84,14 @@ static hub_event *event_pack(int type, const struct runner *r, uint64_t seq)
     resp.runner = &pr;
     resp.sequence = seq;
     resp.time_unix_nano = clock_unix_ns();
+    if (pull) {
+        pp.image = (char *)(pull->image ? pull->image : "");
+        pp.bytes_done = pull->bytes_done;
+        pp.bytes_total = pull->bytes_total;
+        pp.layers = pull->layers;
+        pp.layers_done = pull->layers_done;
+        resp.pull = &pp;
+    }
     ev = calloc(1, sizeof(*ev));
     if (!ev)
         goto done;
@@ -170,11 +180,11 @@ static int watcher_push(hub_watcher *w, hub_event *ev)
     return kick;
 }
 
-uint64_t event_hub_publish(event_hub *hub, int type, const struct runner *r)
+static uint64_t publish(event_hub *hub, int type, const struct runner *r, const struct hub_pull *pull)
 {
     pthread_mutex_lock(&hub->mu);
     uint64_t seq = ++hub->sequence;
-    hub_event *ev = event_pack(type, r, seq);
+    hub_event *ev = event_pack(type, r, pull, seq);
     if (!ev) {
         for (hub_watcher *w = hub->watchers; w; w = w->next) {
             pthread_mutex_lock(&w->mu);
@@ -201,6 +211,16 @@ uint64_t event_hub_publish(event_hub *hub, int type, const struct runner *r)
     hub->hist_count++;
     pthread_mutex_unlock(&hub->mu);
     return seq;
+}
+
+uint64_t event_hub_publish(event_hub *hub, int type, const struct runner *r)
+{
+    return publish(hub, type, r, NULL);
+}
+
+uint64_t event_hub_publish_pull(event_hub *hub, const struct runner *r, const struct hub_pull *pull)
+{
+    return publish(hub, FLAME__V1__RUNNER_EVENT_TYPE__RUNNER_EVENT_TYPE_PULLING, r, pull);
 }
 
 int event_hub_subscribe(event_hub *hub, const char *pool, const char *runner_id, size_t max_queue,
@@ -239,7 +259,7 @@ int event_hub_push_existing(event_hub *hub, hub_watcher *w, const struct runner 
 {
     pthread_mutex_lock(&hub->mu);
     uint64_t seq = ++hub->sequence;
-    hub_event *ev = event_pack(FLAME__V1__RUNNER_EVENT_TYPE__RUNNER_EVENT_TYPE_EXISTING, r, seq);
+    hub_event *ev = event_pack(FLAME__V1__RUNNER_EVENT_TYPE__RUNNER_EVENT_TYPE_EXISTING, r, NULL, seq);
     if (ev && watcher_push(w, ev))
         w->kick(w->ud);
     pthread_mutex_unlock(&hub->mu);

@@ -63,6 +63,21 @@ void event_hub_free(event_hub *hub);
  */
 uint64_t event_hub_publish(event_hub *hub, int type, const struct runner *r);
 
+/** A Boot's image pull progress, as a PULLING event carries it (flame.v1.PullProgress). */
+struct hub_pull {
+    const char *image;     /* borrowed for the call */
+    uint64_t bytes_done;   /* bytes downloaded */
+    uint64_t bytes_total;  /* the layers' sizes as far as known */
+    uint32_t layers, layers_done;
+};
+
+/**
+ * Publish a PULLING event about runner r with the pull's progress in
+ * WatchResponse.pull; otherwise as event_hub_publish().
+ * @return the sequence number, or 0 on allocation failure.
+ */
+uint64_t event_hub_publish_pull(event_hub *hub, const struct runner *r, const struct hub_pull *pull);
+
 /** Pop results. */
 enum hub_pop {
     HUB_POP_EVENT = 0,    /* *out holds an event (unref it when sent) */

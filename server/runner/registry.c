@@ -579,6 +579,19 @@ int runner_registry_set_removed(runner_registry *reg, const char *id)
     return transition(reg, id, t_removed, NULL);
 }
 
+int runner_registry_note_pull(runner_registry *reg, const char *id, const struct hub_pull *pull)
+{
+    int err = 0;
+    pthread_mutex_lock(&reg->mu);
+    struct runner *r = find(reg, id);
+    if (!r)
+        err = FLAME_ENOTFOUND;
+    else if (r->state == S(BOOTING))
+        event_hub_publish_pull(reg->hub, r, pull);
+    pthread_mutex_unlock(&reg->mu);
+    return err;
+}
+
 int runner_registry_watch(runner_registry *reg, const struct runner_watch_opts *opts,
                           hub_watcher **out)
 {

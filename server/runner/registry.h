@@ -186,6 +186,13 @@ int runner_registry_set_oom(runner_registry *reg, const char *id);
 int runner_registry_set_failed(runner_registry *reg, const char *id, const char *error);
 /** Any -> REMOVED; publishes REMOVED (once). */
 int runner_registry_set_removed(runner_registry *reg, const char *id);
+/**
+ * A BOOTING runner's image pull has come this far: publishes PULLING with the
+ * progress (the state does not change). A runner no longer BOOTING gets no
+ * event (a pull that outlived its Boot).
+ * @return 0; FLAME_ENOTFOUND (no such runner).
+ */
+int runner_registry_note_pull(runner_registry *reg, const char *id, const struct hub_pull *pull);
 
 /** What a watcher sees; all zero but kick: every runner's events from now on. */
 struct runner_watch_opts {

@@ -152,10 +152,46 @@ static int docker_failure(int rc, const char **reason)
     return FLAME_EUNAVAILABLE;
 }
 
-/* Check the image is present, pulling it per policy. */
-static int ensure_image(struct service *svc, struct engine *eng, const Flame__V1__BootRequest *req,
-                        long timeout_ms, char *err, size_t errlen, const char **reason)
+/* A pull's progress as PULLING events of the runner: the first at once, then
+ * at most one per PULL_EVENT_MS, and the last when the pull has finished. */
+#define PULL_EVENT_MS 250
+
+struct pull_news {
+    struct service *svc;
+    const char *runner_id, *image;
+    int64_t last_ms; /* when the last PULLING went out; 0: none yet */
+    int pending;     /* progress not yet published */
+    struct engine_pull_progress p;
+};
+
+static void pull_publish(struct pull_news *n)
 {
+    struct hub_pull hp = {.image = n->image,
+                          .bytes_done = (uint64_t)n->p.bytes_done,
+                          .bytes_total = (uint64_t)n->p.bytes_total,
+                          .layers = (uint32_t)n->p.layers,
+                          .layers_done = (uint32_t)n->p.layers_done};
+    runner_registry_note_pull(n->svc->reg, n->runner_id, &hp);
+    n->last_ms = clock_mono_ms();
+    n->pending = 0;
+}
+
+static void pull_progress(void *ud, const struct engine_pull_progress *p)
+{
+    struct pull_news *n = ud;
+    n->p = *p;
+    n->pending = 1;
+    if (!n->last_ms || clock_mono_ms() - n->last_ms >= PULL_EVENT_MS)
+        pull_publish(n);
+}
+
+/* Check the image is present, pulling it per policy (PULLING events go to the
+ * runner runner_id). */
+static int ensure_image(struct service *svc, struct engine *eng, const Flame__V1__BootRequest *req,
+                        const char *runner_id, long timeout_ms, char *err, size_t errlen,
+                        const char **reason)
+{
+    struct pull_news news = {.svc = svc, .runner_id = runner_id, .image = req->image};
     int rc;
     char derr[1024] = "";
     int absent = 0; /* the local Docker said it does not have the image */
@@ -183,7 +219,9 @@ static int ensure_image(struct service *svc, struct engine *eng, const Flame__V1
         }
     }
     flamed_log(LOG_INFO, "image_pull", "image=%s", req->image);
-    rc = eng->ops->image_pull(eng, req->image, timeout_ms, NULL, NULL, derr, sizeof(derr));
+    rc = eng->ops->image_pull(eng, req->image, timeout_ms, pull_progress, &news, derr, sizeof(derr));
+    if (news.pending)
+        pull_publish(&news);
     if (rc == 0)
         return 0;
     /* Say first what the local Docker lacks, then what the pull said. */
@@ -449,7 +487,8 @@ static int boot_create(struct boot_run *br)
             return rc;
         }
     }
-    if ((rc = ensure_image(svc, eng, req, br->deadline - clock_mono_ms(), err, errlen, &br->reason)) < 0)
+    if ((rc = ensure_image(svc, eng, req, snap->id, br->deadline - clock_mono_ms(), err, errlen,
+                           &br->reason)) < 0)
         return rc;
     if (call_cancelled(br->call))
         return cancelled_err(br);

@@ -39,12 +39,22 @@ function runnerFromPb(r) {
 
 /** flame.v1.WatchResponse -> RunnerEvent. */
 function eventFromPb(m) {
-  return {
+  const ev = {
     type: stripPrefix(m.type, 'RUNNER_EVENT_TYPE_'),
     runner: runnerFromPb(m.runner || {}),
     sequence: big(m.sequence),
     timeUnixNano: big(m.timeUnixNano),
   };
+  if (m.pull) {
+    ev.pull = {
+      image: m.pull.image || '',
+      bytesDone: big(m.pull.bytesDone),
+      bytesTotal: big(m.pull.bytesTotal),
+      layers: m.pull.layers || 0,
+      layersDone: m.pull.layersDone || 0,
+    };
+  }
+  return ev;
 }
 
 /** flame.v1.LogsResponse -> { kind: 'stdout'|'stderr', data: Buffer }. */

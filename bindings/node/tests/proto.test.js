@@ -10,7 +10,7 @@ const path = require('node:path');
 const { Client } = require('..');
 const { load } = require('../lib/proto');
 const { bootRequest } = require('../lib/client');
-const { runnerFromPb } = require('../lib/convert');
+const { runnerFromPb, eventFromPb } = require('../lib/convert');
 
 const def = load().definition;
 const camel = (s) => s.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
@@ -44,4 +44,15 @@ it('index.d.ts enum unions list every proto enum value', () => {
   const policies = def['flame.v1.PullPolicy'].type.value.map((v) => v.name.slice('PULL_POLICY_'.length))
     .filter((n) => n !== 'UNSPECIFIED').sort();
   assert.deepEqual(dtsUnion('PullPolicy'), policies);
+});
+
+it('a PULLING event carries its progress (every PullProgress field), others none', () => {
+  const ev = eventFromPb({
+    type: 'RUNNER_EVENT_TYPE_PULLING', sequence: '9', timeUnixNano: '1', runner: {},
+    pull: { image: 'app:1', bytesDone: '5', bytesTotal: '10', layers: 2, layersDone: 1 },
+  });
+  assert.equal(ev.type, 'PULLING');
+  assert.deepEqual(ev.pull, { image: 'app:1', bytesDone: 5n, bytesTotal: 10n, layers: 2, layersDone: 1 });
+  assert.deepEqual(Object.keys(ev.pull).sort(), fields('PullProgress'));
+  assert.equal(eventFromPb({ type: 'RUNNER_EVENT_TYPE_STARTED', runner: {} }).pull, undefined);
 });

@@ -13,10 +13,10 @@ import (or by bindings/python/generate) and regenerated when proto/ changes.
 from .client import Client, Stream
 from .pool import Pool
 from .types import (Event, EventType, FlamedError, PoolClosedError, PoolTimeoutError,
-                    PullPolicy, Renewal, Result, Runner, RunnerState, SpawnEvent)
+                    PullPolicy, PullProgress, Renewal, Result, Runner, RunnerState, SpawnEvent)
 
 __all__ = [
     "Client", "Stream", "Pool", "Event", "EventType", "FlamedError", "PoolClosedError",
-    "PoolTimeoutError", "PullPolicy", "Renewal", "Result", "Runner", "RunnerState", "SpawnEvent",
+    "PoolTimeoutError", "PullPolicy", "PullProgress", "Renewal", "Result", "Runner", "RunnerState", "SpawnEvent",
 ]
 __version__ = "0.1.0"

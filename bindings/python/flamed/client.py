@@ -19,7 +19,7 @@ _generate.ensure()
 from ._gen.flame.v1 import runner_service_pb2 as pb  # noqa: E402
 from ._gen.flame.v1 import runner_service_pb2_grpc as pb_grpc  # noqa: E402
 from .types import (  # noqa: E402
-    Event, EventType, FlamedError, PullPolicy, Renewal, Result, Runner, RunnerState, SpawnEvent)
+    Event, EventType, FlamedError, PullPolicy, PullProgress, Renewal, Result, Runner, RunnerState, SpawnEvent)
 
 T = TypeVar("T")
 
@@ -56,8 +56,13 @@ def runner_from_pb(r: "pb.Runner") -> Runner:
 
 def event_from_pb(m: "pb.WatchResponse") -> Event:
     """Convert a flame.v1.WatchResponse into an Event."""
+    pull = None
+    if m.HasField("pull"):
+        p = m.pull
+        pull = PullProgress(image=p.image, bytes_done=p.bytes_done, bytes_total=p.bytes_total,
+                            layers=p.layers, layers_done=p.layers_done)
     return Event(type=EventType(m.type), runner=runner_from_pb(m.runner),
-                 sequence=m.sequence, time_unix_nano=m.time_unix_nano)
+                 sequence=m.sequence, time_unix_nano=m.time_unix_nano, pull=pull)
 
 
 def logs_event_from_pb(m: "pb.LogsResponse") -> SpawnEvent:

@@ -48,6 +48,7 @@ class EventType(_ProtoEnum):
     REMOVED = 5
     FAILED = 6
     STOPPING = 7
+    PULLING = 8   #: Boot is pulling the image: Event.pull says how far.
 
 
 class PullPolicy(_ProtoEnum):
@@ -81,12 +82,23 @@ class Runner:
 
 
 @dataclass(frozen=True)
+class PullProgress:
+    """How far a Boot's image pull has come (flame.v1.PullProgress)."""
+    image: str
+    bytes_done: int    #: Bytes downloaded so far.
+    bytes_total: int   #: The layers' sizes as far as Docker has told them; 0: none yet.
+    layers: int        #: Layers Docker has named.
+    layers_done: int   #: Of those, the layers complete.
+
+
+@dataclass(frozen=True)
 class Event:
     """One runner lifecycle event from watch() (flame.v1.WatchResponse)."""
     type: EventType
     runner: Runner               #: The runner as it is after the event.
     sequence: int                #: Strictly increasing per flamed process.
     time_unix_nano: int
+    pull: Optional[PullProgress] = None  #: Set on PULLING events only.
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ class ProtoAgreementTest(unittest.TestCase):
 
     def test_dataclasses_carry_every_response_field(self):
         for cls, message in ((flamed.Runner, pb.Runner), (flamed.Event, pb.WatchResponse),
-                             (flamed.Renewal, pb.RenewResponse)):
+                             (flamed.Renewal, pb.RenewResponse),
+                             (flamed.PullProgress, pb.PullProgress)):
             self.assertEqual({f.name for f in dataclasses.fields(cls)}, fields(message), cls)
 
     def test_python_enums_cover_the_proto_enums(self):
@@ -51,6 +52,19 @@ class ProtoAgreementTest(unittest.TestCase):
                                   (flamed.PullPolicy, pb.PullPolicy, "PULL_POLICY_")):
             want = {name[len(prefix):]: number for name, number in proto.items()}
             self.assertEqual({m.name: m.value for m in py}, want)
+
+    def test_a_pulling_event_carries_its_progress_and_others_none(self):
+        from flamed.client import event_from_pb
+        m = pb.WatchResponse(type=pb.RUNNER_EVENT_TYPE_PULLING, sequence=9,
+                             runner=pb.Runner(id="0123456789abcdef", state=pb.RUNNER_STATE_BOOTING),
+                             pull=pb.PullProgress(image="app:1", bytes_done=5, bytes_total=10,
+                                                  layers=2, layers_done=1))
+        ev = event_from_pb(m)
+        self.assertEqual(ev.type, flamed.EventType.PULLING)
+        self.assertEqual(ev.pull, flamed.PullProgress("app:1", 5, 10, 2, 1))
+        m.ClearField("pull")
+        m.type = pb.RUNNER_EVENT_TYPE_STARTED
+        self.assertIsNone(event_from_pb(m).pull)
 
     def test_enums_print_as_their_names_and_compare_as_numbers(self):
         state = flamed.RunnerState(2)

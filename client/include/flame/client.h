@@ -66,6 +66,7 @@ enum flame_event_type {
     FLAME_EVENT_REMOVED = 5,
     FLAME_EVENT_FAILED = 6,
     FLAME_EVENT_STOPPING = 7,
+    FLAME_EVENT_PULLING = 8, /* Boot is pulling the image: flame_event.pull */
 };
 
 /** PullPolicy values (proto enum flame.v1.PullPolicy). */
@@ -347,11 +348,20 @@ typedef struct flame_watch_request {
 } flame_watch_request;
 
 /** One runner event; all fields borrowed for the callback's duration. */
+/** How far a Boot's image pull has come (flame.v1.PullProgress). */
+typedef struct flame_pull_progress {
+    const char *image;
+    uint64_t bytes_done;  /* bytes downloaded so far */
+    uint64_t bytes_total; /* the layers' sizes as far as Docker has told them; 0: none yet */
+    uint32_t layers, layers_done;
+} flame_pull_progress;
+
 typedef struct flame_event {
     int type;               /* enum flame_event_type */
     uint64_t sequence;
     int64_t time_unix_nano;
     const flame_runner *runner;
+    const flame_pull_progress *pull; /* PULLING events; NULL otherwise (borrowed for fn) */
 } flame_event;
 
 /**

@@ -33,7 +33,7 @@ static void pull_of_a_nonexistent_image_fails_quickly_with_a_detail(void **state
 
     (void)state;
     LIVE_REQUIRE();
-    rc = docker_image_pull(live, "flamed-test/fltest-dk-no-such-image:v0", NULL, 20000, err,
+    rc = docker_image_pull(live, "flamed-test/fltest-dk-no-such-image:v0", NULL, 20000, NULL, NULL, err,
                            sizeof err);
     if (rc != FLAME_ENOTFOUND && rc != FLAME_EUNAVAILABLE)
         fail_msg("pull: %d (%s)", rc, err);
@@ -48,7 +48,7 @@ static void pull_of_an_invalid_reference_is_invalid(void **state)
 
     (void)state;
     LIVE_REQUIRE();
-    assert_int_equal(docker_image_pull(live, "Flamed-Test/UPPER", NULL, 0, err, sizeof err),
+    assert_int_equal(docker_image_pull(live, "Flamed-Test/UPPER", NULL, 0, NULL, NULL, err, sizeof err),
                      FLAME_EINVALID);
     assert_true(err[0] != '\0');
 }

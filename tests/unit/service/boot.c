@@ -155,6 +155,78 @@ static void test_pull_then_boot(void **state)
     fake_call_free(fc);
 }
 
+static void nokick(void *ud) { (void)ud; }
+
+/* A pull's progress reaches watchers as PULLING events of the BOOTING runner,
+ * before STARTED: the first step at once, the last when the pull has finished
+ * (the steps between come within 250 ms, so they are folded into the last). */
+static void test_pull_progress_is_published_as_pulling_events(void **state)
+{
+    struct fixture *f = *state;
+    const struct runner_watch_opts o = {.kick = nokick};
+    hub_watcher *w = NULL;
+    assert_int_equal(runner_registry_watch(f->svc->reg, &o, &w), 0);
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    req.image = "flt/pulled:1";
+    fake_call *fc = fixture_call(f, "Boot", &req.base, NULL, 0);
+    assert_non_null(fc);
+    assert_int_equal(fake_call_code(fc), 0);
+    fake_call_free(fc);
+
+    Flame__V1__WatchResponse *pulling[4] = {0};
+    int n_pulling = 0, started = 0;
+    hub_event *ev = NULL;
+    while (event_hub_pop(w, &ev, NULL) == HUB_POP_EVENT) {
+        Flame__V1__WatchResponse *resp = flame__v1__watch_response__unpack(NULL, ev->len, ev->data);
+        assert_non_null(resp);
+        if (resp->type == FLAME__V1__RUNNER_EVENT_TYPE__RUNNER_EVENT_TYPE_PULLING) {
+            assert_false(started);
+            assert_true(n_pulling < 4);
+            assert_int_equal(resp->runner->state, S(BOOTING));
+            pulling[n_pulling++] = resp;
+        } else {
+            assert_null(resp->pull);
+            started |= resp->type == FLAME__V1__RUNNER_EVENT_TYPE__RUNNER_EVENT_TYPE_STARTED;
+            flame__v1__watch_response__free_unpacked(resp, NULL);
+        }
+        hub_event_unref(ev);
+    }
+    event_hub_unsubscribe(f->svc->hub, w);
+    assert_true(started);
+    assert_int_equal(n_pulling, 2);
+    assert_string_equal(pulling[0]->pull->image, "flt/pulled:1");
+    assert_int_equal(pulling[0]->pull->bytes_done, 500);
+    assert_int_equal(pulling[0]->pull->bytes_total, 1000);
+    assert_int_equal(pulling[0]->pull->layers, 2);
+    assert_int_equal(pulling[0]->pull->layers_done, 0);
+    assert_int_equal(pulling[1]->pull->bytes_done, 4000);
+    assert_int_equal(pulling[1]->pull->bytes_total, 4000);
+    assert_int_equal(pulling[1]->pull->layers_done, 2);
+    for (int i = 0; i < n_pulling; i++)
+        flame__v1__watch_response__free_unpacked(pulling[i], NULL);
+}
+
+/* An image already present: no pull, so no PULLING event. */
+static void test_present_image_has_no_pulling_event(void **state)
+{
+    struct fixture *f = *state;
+    const struct runner_watch_opts o = {.kick = nokick};
+    hub_watcher *w = NULL;
+    assert_int_equal(runner_registry_watch(f->svc->reg, &o, &w), 0);
+    char id[RUNNER_ID_LEN + 1];
+    fixture_boot_ok(f, NULL, id);
+    hub_event *ev = NULL;
+    int n = 0;
+    while (event_hub_pop(w, &ev, NULL) == HUB_POP_EVENT) {
+        assert_int_not_equal(ev->type, FLAME__V1__RUNNER_EVENT_TYPE__RUNNER_EVENT_TYPE_PULLING);
+        n++;
+        hub_event_unref(ev);
+    }
+    event_hub_unsubscribe(f->svc->hub, w);
+    assert_true(n >= 2); /* BOOTING, STARTED */
+}
+
 static void test_create_refused(void **state)
 {
     struct fixture *f = *state;
@@ -388,6 +460,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_network_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_check_unavailable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_never, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_progress_is_published_as_pulling_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_present_image_has_no_pulling_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_then_boot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_refused, setup, teardown),

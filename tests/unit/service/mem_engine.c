@@ -421,14 +421,22 @@ static int image_present(struct engine *e, const char *ref, char *err, size_t er
 }
 
 static int image_pull(struct engine *e, const char *ref, long timeout_ms,
-                      void (*progress)(void *ud, const char *line), void *ud, char *err, size_t errlen)
+                      void (*progress)(void *ud, const struct engine_pull_progress *p), void *ud,
+                      char *err, size_t errlen)
 {
     (void)timeout_ms;
     int rc = enter(e, MEM_IMAGE_PULL, err, errlen);
     if (rc)
         return rc;
-    if (progress)
-        progress(ud, "pulled");
+    /* Two layers of 1000 and 3000 bytes: half of the first, all of the first,
+     * then both complete (the pull's steps as Docker reports them). */
+    static const struct engine_pull_progress steps[] = {
+        {.bytes_done = 500, .bytes_total = 1000, .layers = 2},
+        {.bytes_done = 1000, .bytes_total = 4000, .layers = 2, .layers_done = 1},
+        {.bytes_done = 4000, .bytes_total = 4000, .layers = 2, .layers_done = 2},
+    };
+    for (size_t i = 0; progress && i < sizeof steps / sizeof steps[0]; i++)
+        progress(ud, &steps[i]);
     mem_engine_add_image(mv(e)->m, ref);
     return 0;
 }

@@ -130,7 +130,8 @@ defmodule Flamed.Request do
     RUNNER_EVENT_TYPE_STOPPING: :stopping,
     RUNNER_EVENT_TYPE_EXITED: :exited,
     RUNNER_EVENT_TYPE_REMOVED: :removed,
-    RUNNER_EVENT_TYPE_FAILED: :failed
+    RUNNER_EVENT_TYPE_FAILED: :failed,
+    RUNNER_EVENT_TYPE_PULLING: :pulling
   }
   @states %{
     RUNNER_STATE_BOOTING: :booting,
@@ -146,7 +147,10 @@ defmodule Flamed.Request do
   protobuf-elixir's atoms or as numbers) as a plain event:
 
       %{type: :exited, sequence: 7, runner_id: "...", name: "flame-pool-...",
-        state: :exited, exit_code: 137, oom_killed: true, error: "", ended?: true}
+        state: :exited, exit_code: 137, oom_killed: true, error: "", pull: nil, ended?: true}
+
+  `pull` is set on `:pulling` events (a Boot pulling its image):
+  `%{image: ..., bytes_done: ..., bytes_total: ..., layers: ..., layers_done: ...}`.
 
   `ended?` is true when the runner's container is gone or going: the event is
   EXITED, REMOVED or FAILED, or an EXISTING event for a runner in one of those states.
@@ -164,7 +168,8 @@ defmodule Flamed.Request do
         :exited,
         :removed,
         :failed,
-        :stopping
+        :stopping,
+        :pulling
       ])
 
     state =
@@ -188,9 +193,23 @@ defmodule Flamed.Request do
       exit_code: Map.get(runner, :exit_code, 0),
       oom_killed: Map.get(runner, :oom_killed, false),
       error: Map.get(runner, :error, ""),
+      pull: pull(Map.get(resp, :pull)),
       ended?:
         type in [:exited, :removed, :failed] or
           (type == :existing and state in [:exited, :removed, :failed])
+    }
+  end
+
+  # PULLING events: how far the Boot's image pull has come; nil otherwise.
+  defp pull(nil), do: nil
+
+  defp pull(p) do
+    %{
+      image: Map.get(p, :image, ""),
+      bytes_done: Map.get(p, :bytes_done, 0),
+      bytes_total: Map.get(p, :bytes_total, 0),
+      layers: Map.get(p, :layers, 0),
+      layers_done: Map.get(p, :layers_done, 0)
     }
   end
 

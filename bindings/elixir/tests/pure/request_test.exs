@@ -144,8 +144,24 @@ defmodule Flamed.RequestTest do
              exit_code: 137,
              oom_killed: true,
              error: "",
+             pull: nil,
              ended?: true
            }
+  end
+
+  test "event/1: a PULLING event carries the pull's progress and is not an end" do
+    ev =
+      Request.event(%{
+        type: :RUNNER_EVENT_TYPE_PULLING,
+        runner: %{id: "r", state: :RUNNER_STATE_BOOTING},
+        pull: %{image: "app:1", bytes_done: 5, bytes_total: 10, layers: 2, layers_done: 1}
+      })
+
+    assert ev.type == :pulling and ev.state == :booting and not ev.ended?
+
+    assert ev.pull == %{image: "app:1", bytes_done: 5, bytes_total: 10, layers: 2, layers_done: 1}
+
+    assert Request.event(%{type: 8, runner: %{}}).type == :pulling
   end
 
   test "event/1: started is not an end, an EXISTING runner that already exited is" do

@@ -42,6 +42,7 @@ defmodule Flame.V1.RunnerEventType do
   field :RUNNER_EVENT_TYPE_REMOVED, 5
   field :RUNNER_EVENT_TYPE_FAILED, 6
   field :RUNNER_EVENT_TYPE_STOPPING, 7
+  field :RUNNER_EVENT_TYPE_PULLING, 8
 end
 
 defmodule Flame.V1.Runner.LabelsEntry do
@@ -197,6 +198,18 @@ defmodule Flame.V1.ShutdownResponse do
   field :runner, 1, type: Flame.V1.Runner
 end
 
+defmodule Flame.V1.PullProgress do
+  @moduledoc false
+
+  use Protobuf, syntax: :proto3, protoc_gen_elixir_version: "0.12.0"
+
+  field :image, 1, type: :string
+  field :bytes_done, 2, type: :uint64, json_name: "bytesDone"
+  field :bytes_total, 3, type: :uint64, json_name: "bytesTotal"
+  field :layers, 4, type: :uint32
+  field :layers_done, 5, type: :uint32, json_name: "layersDone"
+end
+
 defmodule Flame.V1.WatchRequest do
   @moduledoc false
 
@@ -218,6 +231,7 @@ defmodule Flame.V1.WatchResponse do
   field :runner, 2, type: Flame.V1.Runner
   field :sequence, 3, type: :uint64
   field :time_unix_nano, 4, type: :int64, json_name: "timeUnixNano"
+  field :pull, 5, type: Flame.V1.PullProgress
 end
 
 defmodule Flame.V1.ListRequest do
