@@ -162,7 +162,8 @@ void cli_json_runner(FILE *f, const flame_runner *r);
 int cli_progress_on(const cli *g);
 /**
  * Show one transient status line on stderr, replacing the previous one (only
- * when cli_progress_on()). Not thread-safe: call from flamectl's main thread.
+ * when cli_progress_on()). One thread at a time: the main thread, or the Boot
+ * progress thread while the main thread waits for the Boot (boot_progress.c).
  */
 void cli_progress(const cli *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** Erase the status line (only when cli_progress_on()). */
@@ -173,6 +174,22 @@ const char *cli_duration(uint32_t ms, char *buf, size_t buflen);
 void cli_progress_boot(const cli *g, const flame_boot_request *req);
 /** The line for a Shutdown: SIGTERM sent, up to timeout_ms (0: 10 s) before SIGKILL. */
 void cli_progress_shutdown(const cli *g, const char *runner_id, uint32_t timeout_ms);
+
+/* ------------------------------------------------------------ boot_progress.c */
+
+/** "pulling IMAGE: 12.3 MB of 45.6 MB, 1 of 3 layers" into buf (n bytes, truncated). */
+void cli_pull_text(const flame_pull_progress *p, char *buf, size_t n);
+/**
+ * flame_client_boot() with its progress on the status line: when
+ * cli_progress_on(), a Watch of req->pool on a second thread follows this
+ * Boot's runner (by request_id; a fresh "flamectl-<16 hex>" when req has none)
+ * and shows its PULLING progress; the line is erased before returning. The
+ * progress lines are written from that thread while the Boot call blocks the
+ * main thread, so the two never write at once.
+ * @return flame_client_boot()'s; *out and st as it sets them.
+ */
+int cli_boot_progress(const cli *g, flame_client *c, const flame_boot_request *req,
+                      flame_runner **out, flame_status *st);
 
 /* ------------------------------------------------------------ spawn (cmd_spawn.c) */
 

@@ -146,9 +146,7 @@ static int boot_run(cli *g, int argc, char **argv)
         rc = flame_error_exit_code(err);
         goto done;
     }
-    cli_progress_boot(g, &b.req);
-    err = flame_client_boot(c, &b.req, &r, &st);
-    cli_progress_done(g);
+    err = cli_boot_progress(g, c, &b.req, &r, &st);
     if (err < 0) {
         rc = cli_fail(err, &st);
         goto done;

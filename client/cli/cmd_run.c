@@ -65,9 +65,7 @@ static int run_run(cli *g, int argc, char **argv)
     }
     /* From here SIGINT only sets a flag: the runner must be shut down. */
     cli_trap_signals("flamectl: interrupted, shutting the runner down (again to force)\n");
-    cli_progress_boot(g, &o.boot.req);
-    err = flame_client_boot(c, &o.boot.req, &r, &st);
-    cli_progress_done(g);
+    err = cli_boot_progress(g, c, &o.boot.req, &r, &st);
     if (err < 0) {
         rc = cli_fail(err, &st);
         goto done;

@@ -229,6 +229,23 @@ FL_TEST(flamectl_progress_only_on_a_terminal)
     free(out);
     free(err);
 
+    /* On a terminal, boot follows its runner (a Watch by request_id): once
+     * flamed has it, the line names it. The id is printed after the line is erased. */
+    snprintf(args, sizeof(args), "boot --image %s --network %s --pool %s --label %s",
+             FL_IMAGE_APP, e->network, e->pool, e->run_label);
+    tty = on_terminal(e, args, &status);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char id2[17] = "";
+    for (const char *p = strstr(tty, "\r\033[K"); p; p = strstr(p + 1, "\r\033[K"))
+        if (strspn(p + 4, "0123456789abcdef") == 16 && p[20] == '\r')
+            snprintf(id2, sizeof(id2), "%.16s", p + 4);
+    assert_int_equal(strlen(id2), 16);
+    char want2[200];
+    snprintf(want2, sizeof(want2), "flamectl: booting %s from " FL_IMAGE_APP ": pull if missing", id2);
+    fl_assert_contains(tty, want2);
+    free(tty);
+    assert_int_equal(fl_shutdown(e, id2), FLAME_RUNNER_REMOVED);
+
     snprintf(args, sizeof(args), "shutdown --timeout 1500 %s", id);
     tty = on_terminal(e, args, &status);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
