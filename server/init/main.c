@@ -1,0 +1,289 @@
+/*
+ * server/init/main.c - flamed-init: the first process of a warm runner.
+ *
+ *   flamed-init [--stdin | --file PATH | --fifo PATH] -- COMMAND [ARG...]
+ *
+ * A warm runner's container is created and started before the Boot that
+ * takes it, so the per-Boot env (FLAME_PARENT, the parent's extra env) cannot
+ * be in its create-time Env. flamed-init runs as the container's PID 1, waits
+ * for flamed to deliver that env as one frame (server/init/env_frame.h),
+ * decodes it strictly, merges it over its own environ (the spec's env) and
+ * execve()s COMMAND. The command then *is* PID 1: signals reach it and its
+ * exit code is the container's, exactly as when it is booted cold.
+ *
+ * Channels (docs/warm.md says which flamed uses and why):
+ *   --stdin      (default) read the frame from fd 0: the container is created
+ *                with OpenStdin, flamed attaches to it and writes the frame.
+ *                fd 0 is then replaced by /dev/null, as a cold runner has it.
+ *   --file PATH  wait (inotify) for PATH to be written, e.g. by
+ *                PUT /containers/{id}/archive; read it and unlink it.
+ *   --fifo PATH  make a FIFO at PATH and read the frame a writer puts in it
+ *                (e.g. an exec).
+ *
+ * Exit codes before the command runs (after, they are the command's own):
+ *   125  usage error, or the frame was malformed, cut short or could not be read
+ *   126  COMMAND was found but could not be executed
+ *   127  COMMAND was not found
+ *   128+N  signal N (SIGTERM, SIGINT, SIGHUP, SIGQUIT) arrived while waiting:
+ *          a warm runner that is drained stops at once. (As PID 1 a signal
+ *          with no handler would be ignored, and `docker stop` would wait.)
+ *
+ * A static program with libc only (linked with -static): it runs in any
+ * image, bind-mounted read-only from the host.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "env_frame.h"
+
+#define EXIT_INIT 125
+#define EXIT_NOEXEC 126
+#define EXIT_NOTFOUND 127
+/* runc's default when the container env has no PATH. */
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+extern char **environ;
+
+static void die(int code, const char *what, const char *detail)
+{
+    fprintf(stderr, "flamed-init: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+    exit(code);
+}
+
+static void on_signal(int sig)
+{
+    _exit(128 + sig);
+}
+
+static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
+
+static void set_stop_handlers(void (*h)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = h;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+        sigaction(stop_signals[i], &sa, NULL);
+}
+
+/* Buffer for the frame: grows up to one byte past the largest frame. */
+struct inbuf {
+    char *data;
+    size_t len, cap;
+};
+
+static int inbuf_read(struct inbuf *b, int fd)
+{
+    if (b->len == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        if (cap > ENV_FRAME_BYTES_MAX + 1)
+            cap = ENV_FRAME_BYTES_MAX + 1;
+        if (cap == b->cap)
+            return 0; /* full: the decoder says the frame is too long */
+        char *d = realloc(b->data, cap);
+        if (!d)
+            die(EXIT_INIT, "out of memory", NULL);
+        b->data = d;
+        b->cap = cap;
+    }
+    for (;;) {
+        ssize_t r = read(fd, b->data + b->len, b->cap - b->len);
+        if (r >= 0) {
+            b->len += (size_t)r;
+            return (int)(r > 0);
+        }
+        if (errno != EINTR)
+            die(EXIT_INIT, "reading the env frame", strerror(errno));
+    }
+}
+
+/*
+ * Read from fd until a whole frame is there. trailing_ok: bytes after the
+ * frame are left unread (a stream); otherwise they make the frame invalid.
+ */
+static void read_frame(int fd, struct env_frame *f, int trailing_ok)
+{
+    struct inbuf b = {0};
+    char err[256];
+    size_t used = 0;
+    for (;;) {
+        int more = inbuf_read(&b, fd);
+        int rc = env_frame_decode(f, &used, b.data ? b.data : "", b.len, err, sizeof(err));
+        if (rc < 0)
+            die(EXIT_INIT, "invalid env frame", err);
+        if (rc == 0)
+            break;
+        if (!more)
+            die(EXIT_INIT, "the env frame was cut short", NULL);
+    }
+    if (!trailing_ok) {
+        while (inbuf_read(&b, fd) > 0 && b.len <= ENV_FRAME_BYTES_MAX)
+            ;
+        if (b.len != used) {
+            env_frame_free(f);
+            die(EXIT_INIT, "invalid env frame", "bytes follow the end marker");
+        }
+    }
+    free(b.data);
+}
+
+static void from_stdin(struct env_frame *f)
+{
+    read_frame(STDIN_FILENO, f, 1);
+    /* The command gets what a cold runner gets: no stdin. */
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
+        die(EXIT_INIT, "opening /dev/null", strerror(errno));
+    if (fd != STDIN_FILENO)
+        close(fd);
+}
+
+static void from_file(const char *path, struct env_frame *f)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash || !slash[1] || (size_t)(slash - path) + 2 > sizeof(dir))
+        die(EXIT_INIT, "--file needs an absolute path to a file", path);
+    size_t dl = slash == path ? 1 : (size_t)(slash - path);
+    memcpy(dir, path, dl);
+    dir[dl] = '\0';
+    int in = inotify_init1(IN_CLOEXEC);
+    if (in < 0 || inotify_add_watch(in, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0)
+        die(EXIT_INIT, "watching the directory of --file", strerror(errno));
+    char ev[sizeof(struct inotify_event) + NAME_MAX + 1] __attribute__((aligned(8)));
+    int fd;
+    /* The watch is in place before the first look, so no write is missed. */
+    while ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+        if (errno != ENOENT)
+            die(EXIT_INIT, "opening --file", strerror(errno));
+        if (read(in, ev, sizeof(ev)) < 0 && errno != EINTR)
+            die(EXIT_INIT, "waiting for --file", strerror(errno));
+    }
+    close(in);
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        die(EXIT_INIT, "--file is not a regular file", path);
+    read_frame(fd, f, 0);
+    close(fd);
+    unlink(path); /* best effort: the env should not stay on disk */
+}
+
+static void from_fifo(const char *path, struct env_frame *f)
+{
+    if (mkfifo(path, 0600) < 0 && errno != EEXIST)
+        die(EXIT_INIT, "making --fifo", strerror(errno));
+    int fd;
+    while ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        if (errno != EINTR)
+            die(EXIT_INIT, "opening --fifo", strerror(errno));
+    read_frame(fd, f, 0);
+    close(fd);
+    unlink(path);
+}
+
+static const char *env_get(char *const *env, const char *name)
+{
+    size_t nl = strlen(name);
+    for (; *env; env++)
+        if (strncmp(*env, name, nl) == 0 && (*env)[nl] == '=')
+            return *env + nl + 1;
+    return NULL;
+}
+
+/*
+ * execve COMMAND, searching the *merged* env's PATH as runc does for a cold
+ * container (execvpe would search flamed-init's own PATH). Returns only on
+ * failure, with the exit code to use.
+ */
+static int exec_command(char *const *argv, char *const *env)
+{
+    const char *cmd = argv[0];
+    if (!cmd[0])
+        return errno = ENOENT, EXIT_NOTFOUND;
+    if (strchr(cmd, '/')) {
+        execve(cmd, argv, env);
+        return errno == ENOENT || errno == ENOTDIR ? EXIT_NOTFOUND : EXIT_NOEXEC;
+    }
+    const char *path = env_get(env, "PATH");
+    if (!path)
+        path = DEFAULT_PATH;
+    int seen_eacces = 0;
+    size_t cl = strlen(cmd);
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t dl = end ? (size_t)(end - p) : strlen(p);
+        char full[PATH_MAX];
+        if (dl + 1 + cl + 1 <= sizeof(full)) {
+            if (dl == 0) { /* an empty element is the current directory */
+                memcpy(full, cmd, cl + 1);
+            } else {
+                memcpy(full, p, dl);
+                full[dl] = '/';
+                memcpy(full + dl + 1, cmd, cl + 1);
+            }
+            execve(full, argv, env);
+            if (errno == EACCES)
+                seen_eacces = 1;
+            else if (errno != ENOENT && errno != ENOTDIR)
+                return EXIT_NOEXEC;
+        }
+        if (!end)
+            break;
+        p = end;
+    }
+    if (seen_eacces)
+        return errno = EACCES, EXIT_NOEXEC;
+    return errno = ENOENT, EXIT_NOTFOUND;
+}
+
+static void usage(void)
+{
+    die(EXIT_INIT, "usage", "flamed-init [--stdin | --file PATH | --fifo PATH] -- COMMAND [ARG...]");
+}
+
+int main(int argc, char **argv)
+{
+    const char *file = NULL, *fifo = NULL;
+    int i = 1;
+    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--stdin") == 0) {
+            file = fifo = NULL;
+        } else if (strcmp(argv[i], "--file") == 0 && i + 1 < argc) {
+            file = argv[++i];
+        } else if (strcmp(argv[i], "--fifo") == 0 && i + 1 < argc) {
+            fifo = argv[++i];
+        } else {
+            usage();
+        }
+    }
+    if (i + 1 >= argc || (file && fifo))
+        usage();
+    char **cmd = argv + i + 1;
+
+    set_stop_handlers(on_signal);
+    struct env_frame f = {0}, merged = {0};
+    if (file)
+        from_file(file, &f);
+    else if (fifo)
+        from_fifo(fifo, &f);
+    else
+        from_stdin(&f);
+    if (env_frame_merge(&merged, environ, &f) < 0)
+        die(EXIT_INIT, "out of memory", NULL);
+    env_frame_free(&f);
+
+    /* The stop handlers stay until execve, which resets them to the default:
+     * a stop signal up to then ends the runner, as its sender wants. */
+    int code = exec_command(cmd, merged.entries);
+    fprintf(stderr, "flamed-init: exec %s: %s\n", cmd[0], strerror(errno));
+    return code;
+}
