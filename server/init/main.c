@@ -16,7 +16,7 @@
  *                with OpenStdin, flamed attaches to it and writes the frame.
  *                fd 0 is then replaced by /dev/null, as a cold runner has it.
  *   --file PATH  wait (inotify) for PATH to be written, e.g. by
- *                PUT /containers/{id}/archive; read it and unlink it.
+ *                PUT /containers/{id}/archive, and read it (it stays).
  *   --fifo PATH  make a FIFO at PATH and read the frame a writer puts in it
  *                (e.g. an exec).
  *
@@ -174,7 +174,8 @@ static void from_file(const char *path, struct env_frame *f)
         die(EXIT_INIT, "--file is not a regular file", path);
     read_frame(fd, f, 0);
     close(fd);
-    unlink(path); /* best effort: the env should not stay on disk */
+    /* Not unlinked: Docker's untar chowns and chmods the file after closing
+     * it, and fails the PUT (500 "lchown ... no such file") when it is gone. */
 }
 
 static void from_fifo(const char *path, struct env_frame *f)
