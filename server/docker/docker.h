@@ -341,6 +341,27 @@ int docker_container_summary_parse(const cJSON *entry, const char *network,
                                    struct docker_container_summary *out);
 
 /**
+ * Write bytes to a running container's stdin and close our side: a hijacked
+ * POST /containers/{id}/attach?stream=1&stdin=1 (101 Upgrade: tcp), the bytes,
+ * a half-close, then a wait until Docker closes the connection, which it does
+ * once it has copied all of them to the container's stdin. How flamed
+ * delivers a warm runner's per-Boot env to flamed-init (docs/warm.md).
+ * The container must have been created with OpenStdin (and StdinOnce false,
+ * so that its stdin stays open for a later writer); otherwise Docker takes
+ * the bytes and drops them. Uses its own connection. Thread-safe.
+ *
+ * @param id          container id or name; copied.
+ * @param data, len   the bytes (borrowed); len may be 0.
+ * @param timeout_ms  for the whole exchange (ms); <= 0 means 30000. A bounded
+ *                    view's deadline and cancel apply too.
+ * @return 0 delivered; FLAME_ENOTFOUND (no such container); FLAME_ECONFLICT
+ *         (409: e.g. paused); FLAME_ETIMEOUT; FLAME_ECANCELLED; transport codes.
+ * Follows: Docker Engine API v1.41 ContainerAttach ("Hijacking").
+ */
+int docker_container_stdin_write(docker_client *c, const char *id, const void *data, size_t len,
+                                 long timeout_ms, char *err, size_t errlen);
+
+/**
  * GET /containers/{id}/logs?stdout=1&stderr=1&tail=N, demultiplexed.
  * @param[out] out  NUL-terminated text (stdout and stderr interleaved as sent);
  *                  owned by the caller (free()). At most 8 KiB (the tail is kept).

@@ -1,0 +1,357 @@
+/*
+ * Live tests (real dockerd): a warm runner made by hand, as flamed will make
+ * it (docs/warm.md): flamed-init bind-mounted read-only at /.flamed/init as
+ * the Entrypoint of a flamed-test/app:latest container with OpenStdin, the
+ * per-Boot env delivered through its stdin (docker_container_stdin_write).
+ * The command must see the env, be PID 1, get signals, and its exit code
+ * must be the container's.
+ *
+ * Containers are named fltest-warm-<pid>-<test>, labelled fltest-warm=<pid>,
+ * and removed by each test's teardown and by the group teardown, even after
+ * a failed assertion. flamed-init comes from $FLAMED_INIT_BIN (set by ctest).
+ * Without dockerd the tests fail under CI=true and are skipped (exit 77)
+ * otherwise; without $FLAMED_INIT_BIN or the image they fail.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "docker/docker.h"
+#include "env_frame.h"
+
+#define IMAGE "flamed-test/app:latest"
+#define LABEL_KEY "fltest-warm"
+
+static docker_client *dk;
+static int up, skipped;
+static char pid_text[24], label_filter[64];
+static const char *init_bin;
+
+struct warm {
+    char name[96];
+    char *id;
+};
+
+#define REQUIRE_DOCKER()                                                                           \
+    do {                                                                                           \
+        if (!up) {                                                                                 \
+            const char *ci_ = getenv("CI");                                                        \
+            if (ci_ && *ci_)                                                                       \
+                fail_msg("dockerd does not answer, and CI is set: live tests must run");           \
+            skipped++;                                                                             \
+            skip();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * Create and start a warm runner: Entrypoint flamed-init, Cmd argv, Env
+ * spec_env (the part that does not vary per Boot).
+ */
+static void warm_make(struct warm *w, const char *test, const char *const *argv,
+                      const char *const *spec_env)
+{
+    char err[512] = "";
+    snprintf(w->name, sizeof w->name, "fltest-warm-%s-%s", pid_text, test);
+    cJSON *cfg = cJSON_CreateObject(), *hc, *mounts, *m, *labels, *arr;
+    assert_non_null(cfg);
+    cJSON_AddStringToObject(cfg, "Image", IMAGE);
+    cJSON_AddStringToObject(cfg, "Hostname", test);
+    arr = cJSON_AddArrayToObject(cfg, "Entrypoint");
+    cJSON_AddItemToArray(arr, cJSON_CreateString("/.flamed/init"));
+    cJSON_AddItemToArray(arr, cJSON_CreateString("--stdin"));
+    cJSON_AddItemToArray(arr, cJSON_CreateString("--"));
+    arr = cJSON_AddArrayToObject(cfg, "Cmd");
+    for (size_t i = 0; argv[i]; i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(argv[i]));
+    arr = cJSON_AddArrayToObject(cfg, "Env");
+    for (size_t i = 0; spec_env && spec_env[i]; i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(spec_env[i]));
+    cJSON_AddBoolToObject(cfg, "OpenStdin", 1);
+    cJSON_AddBoolToObject(cfg, "StdinOnce", 0);
+    labels = cJSON_AddObjectToObject(cfg, "Labels");
+    cJSON_AddStringToObject(labels, LABEL_KEY, pid_text);
+    hc = cJSON_AddObjectToObject(cfg, "HostConfig");
+    cJSON_AddStringToObject(hc, "NetworkMode", "none");
+    mounts = cJSON_AddArrayToObject(hc, "Mounts");
+    m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "Type", "bind");
+    cJSON_AddStringToObject(m, "Source", init_bin);
+    cJSON_AddStringToObject(m, "Target", "/.flamed/init");
+    cJSON_AddBoolToObject(m, "ReadOnly", 1);
+    cJSON_AddItemToArray(mounts, m);
+    int rc = docker_container_create(dk, w->name, cfg, &w->id, err, sizeof err);
+    cJSON_Delete(cfg);
+    if (rc != 0)
+        fail_msg("create %s: %s (%d): run scripts/test-images", w->name, err, rc);
+    if ((rc = docker_container_start(dk, w->id, 30000, err, sizeof err)) != 0)
+        fail_msg("start %s: %s (%d)", w->name, err, rc);
+}
+
+static void warm_remove(struct warm *w)
+{
+    if (w->id)
+        docker_container_remove(dk, w->id, NULL, 0);
+    free(w->id);
+    w->id = NULL;
+}
+
+static void deliver(struct warm *w, const char *const *entries, size_t n)
+{
+    char *frame = NULL, err[512] = "";
+    size_t len = 0;
+    assert_int_equal(env_frame_encode(&frame, &len, entries, n, err, sizeof err), 0);
+    int rc = docker_container_stdin_write(dk, w->id, frame, len, 10000, err, sizeof err);
+    free(frame);
+    if (rc != 0)
+        fail_msg("deliver to %s: %s (%d)", w->name, err, rc);
+}
+
+/* State.Running and State.ExitCode. */
+static void state(struct warm *w, int *running, int *exit_code)
+{
+    cJSON *j = NULL;
+    char err[512] = "";
+    assert_int_equal(docker_container_inspect(dk, w->id, &j, err, sizeof err), 0);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "State");
+    *running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "Running"));
+    *exit_code = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "ExitCode"));
+    cJSON_Delete(j);
+}
+
+/* Wait until the container stops; its exit code. */
+static int wait_exit(struct warm *w, long timeout_ms)
+{
+    char err[512] = "";
+    long status = 0;
+    int running = 1, code = -1;
+    assert_int_equal(
+        docker_container_wait(dk, w->id, "not-running", timeout_ms, &status, err, sizeof err), 0);
+    assert_int_equal(status, 200);
+    state(w, &running, &code);
+    assert_false(running);
+    return code;
+}
+
+/* The container's output so far (free()). */
+static char *output(struct warm *w)
+{
+    char *out = NULL, err[512] = "";
+    assert_int_equal(docker_container_logs_tail(dk, w->id, 100, &out, err, sizeof err), 0);
+    return out;
+}
+
+/* Wait up to timeout_ms for needle in the output. */
+static int output_has(struct warm *w, const char *needle, long timeout_ms)
+{
+    for (long waited = 0;; waited += 50) {
+        char *out = output(w);
+        int found = strstr(out, needle) != NULL;
+        free(out);
+        if (found || waited >= timeout_ms)
+            return found;
+        sleep_ms(50);
+    }
+}
+
+static int test_teardown(void **state_)
+{
+    warm_remove(*state_);
+    free(*state_);
+    return 0;
+}
+
+static int test_setup(void **state_)
+{
+    *state_ = calloc(1, sizeof(struct warm));
+    return *state_ ? 0 : -1;
+}
+
+static void delivered_env_reaches_the_command_as_pid_1_and_its_exit_code_passes(void **state_)
+{
+    struct warm *w = *state_;
+    REQUIRE_DOCKER();
+    const char *argv[] = {"sh", "-c",
+                          "echo \"P=$FLAME_PARENT\"; echo \"X=$EXTRA\"; echo \"S=$SPEC\"; "
+                          "echo \"PID=$$\"; echo \"IN=$(cat)\"; "
+                          "if (echo x >/.flamed/init) 2>/dev/null; then echo INIT=rw; "
+                          "else echo INIT=ro; fi; exit 7",
+                          NULL};
+    const char *spec_env[] = {"SPEC=from-the-spec", "FLAME_PARENT=stale", NULL};
+    warm_make(w, "env", argv, spec_env);
+
+    /* Warm: running, and the command has not run. */
+    sleep_ms(300);
+    int running = 0, code = -1;
+    state(w, &running, &code);
+    assert_true(running);
+    char *out = output(w);
+    assert_null(strstr(out, "P="));
+    free(out);
+
+    const char *env[] = {"FLAME_PARENT=g2gDZAAEbm9kZQ==", "EXTRA=two words"};
+    deliver(w, env, 2);
+    assert_int_equal(wait_exit(w, 20000), 7);
+    out = output(w);
+    assert_non_null(strstr(out, "P=g2gDZAAEbm9kZQ==\n")); /* delivered over the spec's */
+    assert_non_null(strstr(out, "X=two words\n"));
+    assert_non_null(strstr(out, "S=from-the-spec\n"));
+    assert_non_null(strstr(out, "PID=1\n"));
+    assert_non_null(strstr(out, "IN=\n")); /* stdin is /dev/null, as when cold */
+    assert_non_null(strstr(out, "INIT=ro\n"));
+    assert_null(strstr(out, "flamed-init:"));
+    free(out);
+}
+
+static void sigterm_reaches_the_command(void **state_)
+{
+    struct warm *w = *state_;
+    REQUIRE_DOCKER();
+    const char *argv[] = {"sh", "-c",
+                          "trap 'echo got-term; exit 42' TERM; echo ready; "
+                          "while :; do sleep 0.05; done",
+                          NULL};
+    warm_make(w, "term", argv, NULL);
+    const char *env[] = {"FLAME_PARENT=x"};
+    deliver(w, env, 1);
+    assert_true(output_has(w, "ready", 10000));
+    char err[512] = "";
+    assert_int_equal(docker_container_kill(dk, w->id, "TERM", err, sizeof err), 0);
+    assert_int_equal(wait_exit(w, 10000), 42);
+    assert_true(output_has(w, "got-term", 0));
+}
+
+static void a_stop_signal_before_delivery_ends_the_runner_at_once(void **state_)
+{
+    struct warm *w = *state_;
+    REQUIRE_DOCKER();
+    const char *argv[] = {"sh", "-c", "echo ran", NULL};
+    warm_make(w, "drain", argv, NULL);
+    sleep_ms(200);
+    char err[512] = "";
+    assert_int_equal(docker_container_kill(dk, w->id, "TERM", err, sizeof err), 0);
+    /* As PID 1 without a handler, SIGTERM would be ignored: here it ends init. */
+    assert_int_equal(wait_exit(w, 5000), 128 + 15);
+    char *out = output(w);
+    assert_null(strstr(out, "ran"));
+    free(out);
+}
+
+static void an_invalid_frame_is_refused_and_the_command_never_runs(void **state_)
+{
+    struct warm *w = *state_;
+    REQUIRE_DOCKER();
+    const char *argv[] = {"sh", "-c", "echo ran", NULL};
+    warm_make(w, "bad", argv, NULL);
+    char err[512] = "";
+    const char bad[] = "12:flamed-env/1,7:A B=bad,0:,";
+    assert_int_equal(docker_container_stdin_write(dk, w->id, bad, sizeof bad - 1, 10000, err,
+                                                  sizeof err),
+                     0);
+    assert_int_equal(wait_exit(w, 10000), 125);
+    char *out = output(w);
+    assert_non_null(strstr(out, "flamed-init: invalid env frame"));
+    assert_null(strstr(out, "ran"));
+    free(out);
+}
+
+static void a_command_not_found_exits_127(void **state_)
+{
+    struct warm *w = *state_;
+    REQUIRE_DOCKER();
+    const char *argv[] = {"no-such-command", NULL};
+    warm_make(w, "notfound", argv, NULL);
+    deliver(w, NULL, 0);
+    assert_int_equal(wait_exit(w, 10000), 127);
+}
+
+static void writing_to_a_missing_container_is_not_found(void **state_)
+{
+    (void)state_;
+    REQUIRE_DOCKER();
+    char err[512] = "";
+    assert_int_equal(docker_container_stdin_write(dk, "fltest-warm-no-such-container", "x", 1,
+                                                  5000, err, sizeof err),
+                     FLAME_ENOTFOUND);
+    if (!strstr(err, "No such container"))
+        fail_msg("detail: %s", err);
+}
+
+static void cleanup_all(void)
+{
+    cJSON *list = NULL, *it;
+    char err[512];
+    if (docker_container_list(dk, label_filter, &list, err, sizeof err) == 0)
+        cJSON_ArrayForEach (it, list) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "Id");
+            if (cJSON_IsString(id))
+                docker_container_remove(dk, id->valuestring, err, sizeof err);
+        }
+    cJSON_Delete(list);
+}
+
+static int group_setup(void **state_)
+{
+    char err[512] = "", path[512];
+    (void)state_;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -1;
+    init_bin = getenv("FLAMED_INIT_BIN");
+    if (!init_bin || access(init_bin, X_OK) != 0) {
+        fprintf(stderr, "# FLAMED_INIT_BIN must name the built flamed-init\n");
+        return -1;
+    }
+    snprintf(pid_text, sizeof pid_text, "%ld", (long)getpid());
+    snprintf(label_filter, sizeof label_filter, LABEL_KEY "=%s", pid_text);
+    if (docker_socket_detect(path, sizeof path, getenv("DOCKER_HOST"), getenv("HOME"), NULL) < 0)
+        snprintf(path, sizeof path, "/var/run/docker.sock");
+    if (docker_client_new(&dk, path) != 0)
+        return -1;
+    up = docker_ping(dk, err, sizeof err) == 0;
+    if (!up)
+        fprintf(stderr, "# dockerd does not answer at %s (%s): live tests skipped\n", path, err);
+    return 0;
+}
+
+static int group_teardown(void **state_)
+{
+    (void)state_;
+    if (up)
+        cleanup_all();
+    docker_client_free(dk);
+    curl_global_cleanup();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            delivered_env_reaches_the_command_as_pid_1_and_its_exit_code_passes, test_setup,
+            test_teardown),
+        cmocka_unit_test_setup_teardown(sigterm_reaches_the_command, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(a_stop_signal_before_delivery_ends_the_runner_at_once,
+                                        test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(an_invalid_frame_is_refused_and_the_command_never_runs,
+                                        test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(a_command_not_found_exits_127, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(writing_to_a_missing_container_is_not_found, test_setup,
+                                        test_teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return rc ? rc : skipped ? 77 : 0;
+}
