@@ -19,6 +19,8 @@ Channels (docs/warm.md):
                flamed-init --fifo /.flamed/fifo
   stdin        OpenStdin; at delivery a hijacked POST /containers/{id}/attach?
                stream=1&stdin=1, write the frame, close; flamed-init --stdin
+  stdin-confirmed  the same, then a half-close and a wait until Docker closes
+               (it has copied all of stdin): what docker_container_stdin_write does
   stdin-held   the same attach, opened when the runner is made; delivery is
                only the write
 Also "create+start": the raw create + start of the same container, as the
@@ -101,6 +103,7 @@ INIT_ARGS = {
     "archive": ["--file", "/.flamed/env"],
     "exec": ["--fifo", "/.flamed/fifo"],
     "stdin": ["--stdin"],
+    "stdin-confirmed": ["--stdin"],
     "stdin-held": ["--stdin"],
 }
 
@@ -156,6 +159,14 @@ def deliver(channel, cid, held):
         s, _ = hijack(f"/containers/{cid}/attach?stream=1&stdin=1")
         s.sendall(fr)
         s.close()
+    elif channel == "stdin-confirmed":
+        # What docker_container_stdin_write does: half-close, wait for Docker's close.
+        s, _ = hijack(f"/containers/{cid}/attach?stream=1&stdin=1")
+        s.sendall(fr)
+        s.shutdown(socket.SHUT_WR)
+        while s.recv(4096):
+            pass
+        s.close()
     elif channel == "stdin-held":
         held.sendall(fr)
         held.close()
@@ -206,7 +217,7 @@ def main():
     ap.add_argument("--json")
     a = ap.parse_args()
     init = os.path.realpath(a.init)
-    chans = ["archive", "exec", "stdin", "stdin-held", "create+start"]
+    chans = ["archive", "exec", "stdin", "stdin-confirmed", "stdin-held", "create+start"]
     res = {c: [] for c in chans}
     fails = {c: [] for c in chans}
     load0 = os.getloadavg()[0]
