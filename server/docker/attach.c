@@ -29,16 +29,21 @@
         }                                                                                          \
     } while (0)
 
-/* Wait until fd is ready for `events` or the deadline (monotonic ms) passes. */
-static int attach__wait(curl_socket_t fd, short events, int64_t deadline_ms, const char *what,
-                        char *err, size_t errlen)
+/*
+ * Wait until fd is ready for `events`, the deadline (monotonic ms) passes or
+ * the client's view is cancelled (checked every 50 ms).
+ */
+static int attach__wait(const docker_client *c, curl_socket_t fd, short events,
+                        int64_t deadline_ms, const char *what, char *err, size_t errlen)
 {
     for (;;) {
         int64_t left = deadline_ms - clock_mono_ms();
         if (left <= 0)
             return docker__fail(err, errlen, FLAME_ETIMEOUT, "attach: timed out %s", what);
+        if (docker__is_cancelled(c))
+            return docker__fail(err, errlen, FLAME_ECANCELLED, "attach: cancelled %s", what);
         struct pollfd p = {.fd = fd, .events = events};
-        int n = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+        int n = poll(&p, 1, left > 50 ? 50 : (int)left);
         if (n > 0)
             return 0;
         if (n < 0 && errno != EINTR)
@@ -47,15 +52,15 @@ static int attach__wait(curl_socket_t fd, short events, int64_t deadline_ms, con
     }
 }
 
-static int attach__send(CURL *h, curl_socket_t fd, const char *p, size_t n, int64_t deadline_ms,
-                        char *err, size_t errlen)
+static int attach__send(const docker_client *c, CURL *h, curl_socket_t fd, const char *p,
+                        size_t n, int64_t deadline_ms, char *err, size_t errlen)
 {
     int rc;
     while (n > 0) {
         size_t sent = 0;
         CURLcode cc = curl_easy_send(h, p, n, &sent);
         if (cc == CURLE_AGAIN) {
-            if ((rc = attach__wait(fd, POLLOUT, deadline_ms, "writing", err, errlen)) < 0)
+            if ((rc = attach__wait(c, fd, POLLOUT, deadline_ms, "writing", err, errlen)) < 0)
                 return rc;
             continue;
         }
@@ -69,8 +74,9 @@ static int attach__send(CURL *h, curl_socket_t fd, const char *p, size_t n, int6
 }
 
 /* One recv into buf[*len..cap): 0 with *eof set at EOF, or an error. */
-static int attach__recv(CURL *h, curl_socket_t fd, char *buf, size_t *len, size_t cap, int *eof,
-                        int64_t deadline_ms, const char *what, char *err, size_t errlen)
+static int attach__recv(const docker_client *c, CURL *h, curl_socket_t fd, char *buf,
+                        size_t *len, size_t cap, int *eof, int64_t deadline_ms, const char *what,
+                        char *err, size_t errlen)
 {
     int rc;
     *eof = 0;
@@ -78,7 +84,7 @@ static int attach__recv(CURL *h, curl_socket_t fd, char *buf, size_t *len, size_
         size_t got = 0;
         CURLcode cc = curl_easy_recv(h, buf + *len, cap - *len, &got);
         if (cc == CURLE_AGAIN) {
-            if ((rc = attach__wait(fd, POLLIN, deadline_ms, what, err, errlen)) < 0)
+            if ((rc = attach__wait(c, fd, POLLIN, deadline_ms, what, err, errlen)) < 0)
                 return rc;
             continue;
         }
@@ -153,7 +159,7 @@ int docker_container_stdin_write(docker_client *c, const char *id, const void *d
         rc = docker__fail(err, errlen, FLAME_ERROR, "attach: libcurl gave no socket");
         goto done;
     }
-    if ((rc = attach__send(h, fd, req, strlen(req), deadline_ms, err, errlen)) < 0)
+    if ((rc = attach__send(c, h, fd, req, strlen(req), deadline_ms, err, errlen)) < 0)
         goto done;
 
     /* The response head: 101 (or 200 from an old daemon) means hijacked. */
@@ -163,7 +169,7 @@ int docker_container_stdin_write(docker_client *c, const char *id, const void *d
                               ATTACH__HEAD_MAX);
             goto done;
         }
-        if ((rc = attach__recv(h, fd, buf, &blen, ATTACH__HEAD_MAX, &eof, deadline_ms,
+        if ((rc = attach__recv(c, h, fd, buf, &blen, ATTACH__HEAD_MAX, &eof, deadline_ms,
                                "waiting for Docker's answer", err, errlen)) < 0)
             goto done;
         buf[blen] = '\0';
@@ -178,7 +184,7 @@ int docker_container_stdin_write(docker_client *c, const char *id, const void *d
     if (status != 101 && status != 200) {
         /* An error: {"message": ...} follows the head (read what came, bounded). */
         while (!eof && blen < ATTACH__HEAD_MAX &&
-               attach__recv(h, fd, buf, &blen, ATTACH__HEAD_MAX, &eof, deadline_ms,
+               attach__recv(c, h, fd, buf, &blen, ATTACH__HEAD_MAX, &eof, deadline_ms,
                             "reading Docker's error", err, errlen) == 0)
             buf[blen] = '\0';
         buf[blen] = '\0';
@@ -199,7 +205,7 @@ int docker_container_stdin_write(docker_client *c, const char *id, const void *d
         cJSON_Delete(j);
         goto done;
     }
-    if ((rc = attach__send(h, fd, data, len, deadline_ms, err, errlen)) < 0)
+    if ((rc = attach__send(c, h, fd, data, len, deadline_ms, err, errlen)) < 0)
         goto done;
     /*
      * Half-close and wait for Docker to close: it does once it has copied all
@@ -213,7 +219,7 @@ int docker_container_stdin_write(docker_client *c, const char *id, const void *d
     }
     while (!eof) {
         blen = 0;
-        if ((rc = attach__recv(h, fd, buf, &blen, ATTACH__HEAD_MAX, &eof, deadline_ms,
+        if ((rc = attach__recv(c, h, fd, buf, &blen, ATTACH__HEAD_MAX, &eof, deadline_ms,
                                "waiting for Docker to take stdin", err, errlen)) < 0)
             goto done;
     }
