@@ -500,3 +500,63 @@ int warm_pools_load(struct warm_pools **out, const char *path, const struct poli
     free(buf);
     return rc;
 }
+
+/* Append the strings of arr (an array of strings, or null/absent) to v[*n..]. */
+static int append_strv(char **v, size_t *n, size_t cap, const cJSON *arr, const char *field,
+                       char *err, size_t errlen)
+{
+    if (!arr || cJSON_IsNull(arr))
+        return 0;
+    if (!cJSON_IsArray(arr))
+        return fail(FLAME_EINVALID, err, errlen, "the image's %s is not an array", field);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        if (!cJSON_IsString(e))
+            return fail(FLAME_EINVALID, err, errlen, "the image's %s holds a non-string", field);
+        if (*n >= cap)
+            return fail(FLAME_EINVALID, err, errlen, "the image's %s is too long", field);
+        if (!(v[*n] = strdup(e->valuestring)))
+            return fail(FLAME_ENOMEM, err, errlen, "out of memory");
+        (*n)++;
+    }
+    return 0;
+}
+
+int warm_pool_command(char ***out, const struct warm_pool *wp, const cJSON *image_config,
+                      char *err, size_t errlen)
+{
+    const cJSON *ep = cJSON_GetObjectItemCaseSensitive(image_config, "Entrypoint");
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(image_config, "Cmd");
+    size_t spec_n = 0, n = 0;
+    while (wp->cmd && wp->cmd[spec_n])
+        spec_n++;
+    size_t cap = (size_t)cJSON_GetArraySize(ep) + (spec_n ? spec_n : (size_t)cJSON_GetArraySize(cmd));
+    char **v = calloc(cap + 1, sizeof(char *));
+    int rc;
+    if (!v)
+        return fail(FLAME_ENOMEM, err, errlen, "out of memory");
+    if ((rc = append_strv(v, &n, cap, ep, "Entrypoint", err, errlen)) < 0)
+        goto done;
+    if (spec_n) {
+        for (size_t i = 0; i < spec_n; i++)
+            if (!(v[n++] = strdup(wp->cmd[i]))) {
+                rc = fail(FLAME_ENOMEM, err, errlen, "out of memory");
+                goto done;
+            }
+    } else if ((rc = append_strv(v, &n, cap, cmd, "Cmd", err, errlen)) < 0) {
+        goto done;
+    }
+    if (n == 0)
+        rc = fail(FLAME_EINVALID, err, errlen,
+                  "pool '%.64s': no command: image '%.200s' has no ENTRYPOINT or CMD and the "
+                  "pool gives no cmd",
+                  wp->name, wp->image);
+done:
+    if (rc < 0) {
+        request_strv_free(v);
+        return rc;
+    }
+    *out = v;
+    return 0;
+}

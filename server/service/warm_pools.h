@@ -83,4 +83,25 @@ const struct warm_pool *warm_pools_find(const struct warm_pools *w, const char *
 /** Free. Accepts NULL. */
 void warm_pools_free(struct warm_pools *w);
 
+/**
+ * The command a warm runner of wp runs: the argv flamed-init execs (after
+ * its "--"), equal to what Docker runs for a cold Boot of the same spec. A
+ * warm runner's Entrypoint is flamed-init, and a create body that sets
+ * Entrypoint makes Docker drop the image's Entrypoint *and* Cmd (checked on
+ * 20.10: Config.Cmd is then null), so flamed resolves them itself as Docker
+ * does for a body without Entrypoint: the image's Entrypoint, then the
+ * spec's cmd, or the image's Cmd when the spec has none (an empty cmd is none).
+ *
+ * @param[out] out       NULL-terminated argv; free with request_strv_free().
+ * @param wp             the pool (borrowed).
+ * @param image_config   the image's Config (GET /images/{name}/json, "Config";
+ *                       borrowed); NULL or a missing Entrypoint/Cmd: none.
+ * @return 0; FLAME_EINVALID when Entrypoint or Cmd is not an array of strings,
+ *         or there is no command at all (Docker: "No command specified");
+ *         FLAME_ENOMEM.
+ * Follows: Docker Engine API v1.41 ContainerCreate (Entrypoint, Cmd), ImageInspect.
+ */
+int warm_pool_command(char ***out, const struct warm_pool *wp, const cJSON *image_config,
+                      char *err, size_t errlen);
+
 #endif

@@ -16,6 +16,7 @@
 
 #include "flame/error.h"
 #include "service/policy.h"
+#include "service/request.h"
 #include "service/warm_pools.h"
 
 #define SOCK "/var/run/docker.sock"
@@ -304,6 +305,72 @@ static void load_reads_a_file_and_refuses_what_is_not_one(void **state)
     assert_null(w);
 }
 
+/* The command warm_pool_command gives for pool spec text (cmd part) and image Config text. */
+static int command_of(const char *spec_cmd, const char *image_config, char ***argv, char *err,
+                      size_t errlen)
+{
+    char text[512];
+    snprintf(text, sizeof(text), "{\"pools\": {\"p\": {\"warm\": 1, \"image\": \"a\"%s%s}}}",
+             spec_cmd ? ", \"cmd\": " : "", spec_cmd ? spec_cmd : "");
+    struct warm_pools *w = NULL;
+    assert_int_equal(parse_with(builtin, text, &w, err, errlen), 0);
+    cJSON *cfg = image_config ? cJSON_Parse(image_config) : NULL;
+    if (image_config)
+        assert_non_null(cfg);
+    *argv = NULL;
+    int rc = warm_pool_command(argv, warm_pools_find(w, "p"), cfg, err, errlen);
+    cJSON_Delete(cfg);
+    warm_pools_free(w);
+    return rc;
+}
+
+static void assert_command(const char *spec_cmd, const char *image_config, const char *want)
+{
+    char **argv = NULL, err[512] = "", got[512] = "";
+    int rc = command_of(spec_cmd, image_config, &argv, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("%s / %s: %d %s", spec_cmd, image_config, rc, err);
+    size_t pos = 0;
+    for (size_t i = 0; argv[i]; i++)
+        pos += (size_t)snprintf(got + pos, sizeof(got) - pos, "%s%s", i ? "|" : "", argv[i]);
+    assert_string_equal(got, want);
+    request_strv_free(argv);
+}
+
+static void the_warm_command_is_what_docker_runs_for_a_cold_boot(void **state)
+{
+    (void)state;
+    const char *img = "{\"Entrypoint\": [\"/entry\", \"-x\"], \"Cmd\": [\"serve\"]}";
+    /* The image's Entrypoint stays; the spec's cmd replaces the image's Cmd. */
+    assert_command("[\"run\", \"1\"]", img, "/entry|-x|run|1");
+    assert_command(NULL, img, "/entry|-x|serve");
+    assert_command("[]", img, "/entry|-x|serve"); /* an empty cmd is none, as for Docker */
+    assert_command(NULL, "{\"Entrypoint\": null, \"Cmd\": [\"sleep\", \"3600\"]}",
+                   "sleep|3600");
+    assert_command("[\"sh\"]", "{\"Entrypoint\": null, \"Cmd\": [\"sleep\", \"3600\"]}",
+                   "sh");
+    assert_command("[\"sh\"]", NULL, "sh");
+}
+
+static void no_command_or_a_malformed_image_config_is_refused(void **state)
+{
+    (void)state;
+    char **argv = NULL, err[512] = "";
+    assert_int_equal(command_of(NULL, "{\"Entrypoint\": null, \"Cmd\": null}", &argv, err,
+                                sizeof(err)),
+                     FLAME_EINVALID);
+    assert_non_null(strstr(err, "no command"));
+    assert_null(argv);
+    assert_int_equal(command_of(NULL, NULL, &argv, err, sizeof(err)), FLAME_EINVALID);
+    assert_int_equal(command_of(NULL, "{\"Entrypoint\": \"/entry\"}", &argv, err, sizeof(err)),
+                     FLAME_EINVALID);
+    assert_non_null(strstr(err, "Entrypoint is not an array"));
+    assert_int_equal(command_of(NULL, "{\"Cmd\": [\"a\", 1]}", &argv, err, sizeof(err)),
+                     FLAME_EINVALID);
+    assert_non_null(strstr(err, "Cmd holds a non-string"));
+    assert_null(argv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +386,8 @@ int main(void)
         cmocka_unit_test(malformed_text_is_refused),
         cmocka_unit_test(too_many_pools_or_too_deep_is_refused),
         cmocka_unit_test(load_reads_a_file_and_refuses_what_is_not_one),
+        cmocka_unit_test(the_warm_command_is_what_docker_runs_for_a_cold_boot),
+        cmocka_unit_test(no_command_or_a_malformed_image_config_is_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
