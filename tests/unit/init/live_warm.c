@@ -279,6 +279,29 @@ static void a_command_not_found_exits_127(void **state_)
     assert_int_equal(wait_exit(w, 10000), 127);
 }
 
+static void a_frame_of_a_megabyte_arrives_whole(void **state_)
+{
+    struct warm *w = *state_;
+    REQUIRE_DOCKER();
+    const char *argv[] = {"sh", "-c", "echo \"LEN0=${#BIG0} LEN7=${#BIG7}\"", NULL};
+    warm_make(w, "big", argv, NULL);
+    /* 8 x 120 KiB: far more than a pipe holds, near the frame's cap. */
+    enum { N = 8, VAL = 120 * 1024 };
+    char *entries[N];
+    for (int i = 0; i < N; i++) {
+        entries[i] = malloc(VAL + 8);
+        assert_non_null(entries[i]);
+        int h = snprintf(entries[i], VAL + 8, "BIG%d=", i);
+        memset(entries[i] + h, 'a' + i, VAL);
+        entries[i][h + VAL] = '\0';
+    }
+    deliver(w, (const char *const *)entries, N);
+    for (int i = 0; i < N; i++)
+        free(entries[i]);
+    assert_int_equal(wait_exit(w, 20000), 0);
+    assert_true(output_has(w, "LEN0=122880 LEN7=122880", 0));
+}
+
 static void writing_to_a_missing_container_is_not_found(void **state_)
 {
     (void)state_;
@@ -349,6 +372,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_invalid_frame_is_refused_and_the_command_never_runs,
                                         test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(a_command_not_found_exits_127, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(a_frame_of_a_megabyte_arrives_whole, test_setup,
+                                        test_teardown),
         cmocka_unit_test_setup_teardown(writing_to_a_missing_container_is_not_found, test_setup,
                                         test_teardown),
     };
