@@ -74,9 +74,21 @@ static void usage(FILE *f)
             "  --tls-cert FILE, --tls-key FILE\n"
             "                          serve TLS on TCP addresses (PEM)\n"
             "  --tls-client-ca FILE    require client certificates signed by this CA (mTLS)\n"
-            "  --docker-host URL       unix:///path of the Docker socket (default $DOCKER_HOST, else\n"
+            "  --docker-host URL       the Docker Engine: unix:///path of its socket, or\n"
+            "                          tcp://HOST[:PORT] (default $DOCKER_HOST, else the socket\n"
             "                          /var/run/docker.sock, ~/.docker/run/docker.sock,\n"
-            "                          /mnt/wsl/shared-docker/docker.sock)\n"
+            "                          /mnt/wsl/shared-docker/docker.sock). tcp:// needs TLS\n"
+            "                          verification (port 2376) or --docker-insecure (port 2375)\n"
+            "  --docker-tls-verify     TLS to a tcp:// Docker host, dockerd's certificate checked\n"
+            "                          against the CA (default: on when $DOCKER_TLS_VERIFY is\n"
+            "                          non-empty, as the docker CLI)\n"
+            "  --docker-tls-ca FILE    that CA, PEM (default $DOCKER_CERT_PATH/ca.pem, where\n"
+            "                          DOCKER_CERT_PATH defaults to ~/.docker)\n"
+            "  --docker-tls-cert FILE, --docker-tls-key FILE\n"
+            "                          flamed's client certificate and key, PEM (default\n"
+            "                          $DOCKER_CERT_PATH/cert.pem and key.pem, when present)\n"
+            "  --docker-insecure       accept a tcp:// Docker host without TLS (logs a warning:\n"
+            "                          whoever reaches that port is root on the Docker host)\n"
             "  --policy FILE           Boot policy (JSON): image/network allowlists, what HostConfig\n"
             "                          may ask for, resource defaults and ceilings, quotas, limits\n"
             "                          (default: built-in, denies host-escaping settings)\n"
@@ -115,7 +127,7 @@ static const char *flag_accepts(int ch)
     case 'g': return "milliseconds from 0 to 3600000";
     case 'L': return "debug, info, warn or error";
     case 'F': return "text or json";
-    case 'd': return "unix:///path/to/docker.sock";
+    case 'd': return "unix:///path/to/docker.sock or tcp://HOST[:PORT]";
     default: return "see flamed --help";
     }
 }
@@ -193,13 +205,14 @@ int main(int argc, char **argv)
     malloc_tune();
     const char *listen[MAX_LISTEN + 1] = {0};
     int n_listen = 0;
-    const char *docker_host = getenv("DOCKER_HOST");
+    const char *docker_host = NULL; /* --docker-host; $DOCKER_HOST is read below */
     unsigned long boot_settle = 25, socket_mode = 0660, boot_timeout = 30000, stop_timeout = 10000, watch_queue = 1024,
                   cq_threads = 2, max_calls = 512, grace_ms = 5000;
     const char *metrics_listen = NULL;
     const char *socket_group = NULL, *auth_tokens = NULL, *tls_cert = NULL, *tls_key = NULL,
                *tls_client_ca = NULL;
-    int auth_health = 0;
+    int auth_health = 0, docker_tls_verify = 0, docker_insecure = 0;
+    const char *docker_tls_ca = NULL, *docker_tls_cert = NULL, *docker_tls_key = NULL;
     const char *policy_file = NULL, *instance = NULL, *lock_dir = NULL;
     enum log_level level = LOG_INFO;
     enum log_format format = LOG_FORMAT_TEXT;
@@ -217,6 +230,11 @@ int main(int argc, char **argv)
         {"tls-key", required_argument, 0, 'K'},
         {"tls-client-ca", required_argument, 0, 'R'},
         {"docker-host", required_argument, 0, 'd'},
+        {"docker-tls-verify", no_argument, 0, 'T'},
+        {"docker-tls-ca", required_argument, 0, 'a'},
+        {"docker-tls-cert", required_argument, 0, 'e'},
+        {"docker-tls-key", required_argument, 0, 'k'},
+        {"docker-insecure", no_argument, 0, 'i'},
         {"boot-timeout-ms", required_argument, 0, 'b'},
         {"stop-timeout-ms", required_argument, 0, 's'},
         {"watch-queue", required_argument, 0, 'w'},
@@ -250,6 +268,11 @@ int main(int argc, char **argv)
             break;
         }
         case 'd': docker_host = optarg; break;
+        case 'T': docker_tls_verify = 1; break;
+        case 'a': docker_tls_ca = optarg; break;
+        case 'e': docker_tls_cert = optarg; break;
+        case 'k': docker_tls_key = optarg; break;
+        case 'i': docker_insecure = 1; break;
         case 'G':
             socket_group = optarg;
             bad = getgrnam(optarg) == NULL;
@@ -319,15 +342,38 @@ int main(int argc, char **argv)
     }
     log_configure(level, format);
 
-    char sock[4096];
-    int rc = docker_socket_detect(sock, sizeof(sock), docker_host, getenv("HOME"), NULL);
+    /* Where Docker is: the docker CLI's environment, flags first (docs/engines.md). */
+    static struct docker_endpoint dep; /* static: 17 KB, read until exit */
+    const struct docker_endpoint_opts deo = {
+        .host_flag = docker_host,
+        .host_env = getenv("DOCKER_HOST"),
+        .tls_verify_flag = docker_tls_verify,
+        .tls_verify_env = getenv("DOCKER_TLS_VERIFY"),
+        .ca_flag = docker_tls_ca,
+        .cert_flag = docker_tls_cert,
+        .key_flag = docker_tls_key,
+        .cert_path_env = getenv("DOCKER_CERT_PATH"),
+        .config_env = getenv("DOCKER_CONFIG"),
+        .home = getenv("HOME"),
+        .insecure = docker_insecure,
+    };
+    char derr[1024] = "";
+    int rc = docker_endpoint_resolve(&dep, &deo, derr, sizeof(derr));
     if (rc == FLAME_EINVALID) {
-        fprintf(stderr, "flamed: unsupported Docker host '%s' (from %s): use unix:///path/to/docker.sock\n",
-                docker_host, docker_host == getenv("DOCKER_HOST") ? "$DOCKER_HOST" : "--docker-host");
+        fprintf(stderr, "flamed: %s\n", derr);
         return 64;
     }
+    const char *sock = dep.address; /* the socket path, or tcp://HOST:PORT */
     if (rc == FLAME_ENOTFOUND)
         flamed_log(LOG_WARN, "docker_socket_missing", "path=%s hint=\"start dockerd or pass --docker-host\"", sock);
+    if (dep.tcp && !dep.tls)
+        flamed_log(LOG_WARN, "docker_insecure",
+                   "address=%s hint=\"plain TCP (--docker-insecure): anyone who can reach this port is root "
+                   "on the Docker host, and the traffic can be read and changed; use TLS (DOCKER_TLS_VERIFY=1, "
+                   "docs/engines.md)\"", sock);
+    if (dep.tls)
+        flamed_log(LOG_INFO, "docker_tls", "address=%s ca=%s cert=%s key=%s", sock, dep.ca_file,
+                   dep.cert_file[0] ? dep.cert_file : "none", dep.key_file[0] ? dep.key_file : "none");
 
     /* Signals go to the main thread only: block them before any thread starts. */
     sigset_t sigs;
@@ -392,15 +438,19 @@ int main(int argc, char **argv)
         goto done;
     }
     flamed_log(LOG_DEBUG, "instance_locked", "lock=%s", instance_lock_path(lock));
-    if (docker_client_new(&docker, sock) < 0) {
+    if (docker_client_new_endpoint(&docker, &dep) < 0) {
         exit_code = 71;
         goto done;
     }
+    /* A remote engine that fails now is most likely misconfigured (certificates,
+     * address): say so at error level. Either way flamed serves, NOT_SERVING
+     * until Docker answers (service/docker_health.c). */
     if (docker_ping(docker, err, sizeof(err)) < 0)
-        flamed_log(LOG_WARN, "docker_unavailable", "socket=%s error=\"%s\"", sock, err);
+        flamed_log(dep.tcp ? LOG_ERROR : LOG_WARN, "docker_unavailable", "%s=%s error=\"%s\"",
+                   dep.tcp ? "address" : "socket", sock, err);
     else
-        flamed_log(LOG_INFO, "docker_ok", "socket=%s api_version=%s", sock,
-                   docker_client_api_version(docker));
+        flamed_log(LOG_INFO, "docker_ok", "%s=%s api_version=%s", dep.tcp ? "address" : "socket",
+                   sock, docker_client_api_version(docker));
     struct service_config cfg = {
         .default_boot_timeout_ms = (unsigned)boot_timeout,
         .default_stop_timeout_ms = (unsigned)stop_timeout,

@@ -1,8 +1,9 @@
 /*
- * server/docker/docker.h - a small Docker Engine API client over the unix socket.
+ * server/docker/docker.h - a small Docker Engine API client over the unix socket
+ * or TCP (TLS).
  *
  * Knows nothing of gRPC: it speaks HTTP/JSON to dockerd through libcurl
- * (CURLOPT_UNIX_SOCKET_PATH) and returns FLAME_E* codes from flame/error.h with
+ * (CURLOPT_UNIX_SOCKET_PATH, or https:// with a client certificate) and returns FLAME_E* codes from flame/error.h with
  * a human-readable detail written into the caller's `err` buffer (always
  * NUL-terminated when errlen > 0; untouched on success).
  *
@@ -64,6 +65,75 @@ typedef struct docker_client docker_client;
 int docker_socket_detect(char *out, size_t outlen, const char *docker_host, const char *home,
                          int (*exists)(const char *path));
 
+/* -------------------------------------------------------------- endpoint */
+
+/** Where the Docker Engine is and how flamed reaches it (docker_endpoint_resolve()). */
+struct docker_endpoint {
+    int tcp;                /* 0: the unix socket socket_path; 1: TCP to host:port */
+    int tls;                /* tcp only: TLS, dockerd's certificate verified against ca_file
+                             * (chain and host name); 0 with tcp: plain TCP (--docker-insecure) */
+    char socket_path[4096]; /* unix: the socket's path */
+    char host[256];         /* tcp: a name or an address (IPv6 without brackets) */
+    int port;               /* tcp: 1-65535 */
+    char ca_file[4096];     /* tls: PEM of the CA that signed dockerd's certificate (only it is
+                             * trusted, not the system's CAs) */
+    char cert_file[4096];   /* tls: flamed's client certificate (PEM), "" for none */
+    char key_file[4096];    /* tls: its private key (PEM), "" when cert_file is "" */
+    char address[4200];     /* for messages, logs and the instance lock: the socket path (unix,
+                             * as flamed always wrote it) or tcp://HOST:PORT */
+};
+
+/** What docker_endpoint_resolve() reads: flags, then the docker CLI's environment.
+ *  Every string is borrowed; NULL means unset. */
+struct docker_endpoint_opts {
+    const char *host_flag;       /* --docker-host */
+    const char *host_env;        /* $DOCKER_HOST */
+    int tls_verify_flag;         /* --docker-tls-verify */
+    const char *tls_verify_env;  /* $DOCKER_TLS_VERIFY: non-empty means verify (the CLI's rule) */
+    const char *ca_flag;         /* --docker-tls-ca */
+    const char *cert_flag;       /* --docker-tls-cert */
+    const char *key_flag;        /* --docker-tls-key */
+    const char *cert_path_env;   /* $DOCKER_CERT_PATH */
+    const char *config_env;      /* $DOCKER_CONFIG (the CLI's default certificate directory) */
+    const char *home;            /* $HOME: ~/.docker, and the socket fallbacks */
+    int insecure;                /* --docker-insecure: accept plain TCP */
+    int (*exists)(const char *path);   /* for the unix socket; NULL: access(F_OK) */
+    int (*readable)(const char *path); /* for the TLS files; NULL: access(R_OK) */
+};
+
+/**
+ * Decide where Docker is, the way the docker CLI does, with flamed's flags
+ * taking precedence over the environment.
+ *
+ * - The host is --docker-host, else $DOCKER_HOST. Unset, unix:///path or /path:
+ *   the unix socket, exactly as docker_socket_detect() finds it; the TLS
+ *   environment is then ignored, and TLS flags or --docker-insecure are an error.
+ * - tcp://HOST[:PORT] (IPv6 as [ADDR]): TLS when --docker-tls-verify or
+ *   $DOCKER_TLS_VERIFY is non-empty, with ca.pem, cert.pem and key.pem from
+ *   $DOCKER_CERT_PATH, else $DOCKER_CONFIG, else $HOME/.docker; each flag
+ *   (--docker-tls-ca/-cert/-key) replaces one file. The CA is required; the
+ *   client certificate and key are used when both exist (a flag's file must).
+ *   Without TLS verification plain TCP is refused unless --docker-insecure.
+ *   PORT defaults to 2376 with TLS, 2375 without.
+ *
+ * @param[out] out  filled (zeroed first); on FLAME_ENOTFOUND it still names the
+ *                  unix socket flamed will try (/var/run/docker.sock).
+ * @param o         the inputs (borrowed).
+ * @param err       on FLAME_EINVALID, one line saying what is wrong and what to
+ *                  do, naming the flag or variable at fault (flamed prints it
+ *                  and exits 64).
+ * @return 0; FLAME_ENOTFOUND (no host given and no unix socket found: as
+ *         docker_socket_detect()); FLAME_EINVALID (a scheme other than unix://
+ *         and tcp://, a malformed tcp:// address, plain TCP without
+ *         --docker-insecure, contradicting or misplaced TLS options, a missing
+ *         CA, a certificate without its key, an unreadable flag file).
+ * Thread-safety: reentrant; reads the filesystem only through the predicates.
+ * Follows: the docker CLI's DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH
+ *          and --tlsverify/--tlscacert/--tlscert/--tlskey; dockerd --tlsverify.
+ */
+int docker_endpoint_resolve(struct docker_endpoint *out, const struct docker_endpoint_opts *o,
+                            char *err, size_t errlen);
+
 /* ---------------------------------------------------------------- client */
 
 /**
@@ -74,6 +144,20 @@ int docker_socket_detect(char *out, size_t outlen, const char *docker_host, cons
  * @return 0 or FLAME_ENOMEM.
  */
 int docker_client_new(docker_client **out, const char *socket_path);
+
+/**
+ * Create a client for the daemon an endpoint names (docker_endpoint_resolve()):
+ * a unix socket as docker_client_new(), or TCP: https://HOST:PORT with
+ * dockerd's certificate checked against ep->ca_file alone (peer and host name)
+ * and ep->cert_file/key_file as flamed's client certificate, or plain
+ * http://HOST:PORT when ep->tls is 0. Does no I/O: the files are read at the
+ * first connection, and their errors come back from that call.
+ *
+ * @param[out] out  owned by the caller; free with docker_client_free().
+ * @param ep        copied.
+ * @return 0, FLAME_EINVALID (an empty endpoint), or FLAME_ENOMEM.
+ */
+int docker_client_new_endpoint(docker_client **out, const struct docker_endpoint *ep);
 
 /** Free a client and its pooled handles (a bounded view: only the view). Accepts NULL.
  *  No call may be in flight. */
@@ -117,8 +201,17 @@ struct docker_bounds {
 int docker_client_bounded(docker_client **out, docker_client *parent,
                           const struct docker_bounds *bounds);
 
-/** The socket path; borrowed from c, valid until docker_client_free(). */
+/** The socket path ("" when the client speaks TCP); borrowed from c, valid until
+ *  docker_client_free(). */
 const char *docker_client_socket_path(const docker_client *c);
+
+/** Where Docker is, for messages: the socket path, or tcp://HOST:PORT. Borrowed
+ *  from c, valid until docker_client_free(). Thread-safe. */
+const char *docker_client_address(const docker_client *c);
+
+/** 1 when the client reaches Docker over TCP (so Docker's host, its pids and
+ *  its files are not flamed's), 0 for a unix socket. Thread-safe. */
+int docker_client_is_tcp(const docker_client *c);
 
 /**
  * GET /_ping and negotiate the API version: min(DOCKER_API_VERSION_MAX, the
@@ -462,7 +555,8 @@ int docker_exec_inspect(docker_client *c, const char *exec_id, int *exit_code, i
  * /proc/PID/cgroup that the pid belongs to container_id (so a pid from another
  * pid namespace is never signalled).
  * @return 0 when signalled or already gone; FLAME_EUNIMPLEMENTED when the pid
- *         is not visible from here (flamed in its own pid namespace).
+ *         is not visible from here (flamed in its own pid namespace), and
+ *         always for a client over TCP (the pid is on Docker's host, not ours).
  */
 int docker_exec_kill(docker_client *c, const char *exec_id, const char *container_id, int signo,
                      char *err, size_t errlen);

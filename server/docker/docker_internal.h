@@ -35,8 +35,11 @@ struct docker_client {
     int64_t deadline_ms;
     int (*cancelled)(void *ud);
     void *cancel_ud;
-    /* Borrowed from root in a view. */
-    char *socket_path;
+    /* Where Docker is (owned by a root, borrowed from it by a view). */
+    struct docker_endpoint *ep;
+    /* "http://localhost" (unix socket), "https://HOST:PORT" or "http://HOST:PORT";
+     * owned by a root, borrowed by a view. */
+    char *base_url;
     /* Points to static storage; written by docker_ping, read by every call. */
     _Atomic(const char *) api_version;
     pthread_mutex_t pool_lock; /* guards pool and pool_len */

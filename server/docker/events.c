@@ -146,7 +146,7 @@ int docker_events_stream(docker_client *c, const char *label, int64_t since_nano
     }
     rc = docker__fail(err, errlen, FLAME_EUNAVAILABLE,
                       "Docker at %s closed the events stream (daemon restarting?)",
-                      docker_client_socket_path(c));
+                      docker_client_address(c));
 done:
     docker_lines_free(&run.lines);
     docker__response_free(&r);

@@ -346,6 +346,14 @@ int docker_exec_kill(docker_client *c, const char *exec_id, const char *containe
 
     if ((rc = docker__check_name("container id", container_id, err, errlen)) < 0)
         goto done;
+    if (c->ep->tcp) {
+        /* The exec's pid is a pid on Docker's host: never one of ours to signal. */
+        rc = docker__fail(err, errlen, FLAME_EUNIMPLEMENTED,
+                          "cannot signal exec %.12s: flamed reaches Docker at %s over TCP, and "
+                          "its processes live on that host",
+                          exec_id, c->ep->address);
+        goto done;
+    }
     rc = docker__exec_info_get(c, exec_id, &info, err, errlen);
     if (rc == FLAME_ENOTFOUND) {
         rc = 0; /* the exec is gone with its container */

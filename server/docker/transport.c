@@ -274,22 +274,50 @@ int docker__check_name(const char *what, const char *value, char *err, size_t er
 
 int docker_client_new(docker_client **out, const char *socket_path)
 {
-    docker_client *c = NULL;
-    int rc = 0;
+    struct docker_endpoint *ep;
+    int rc;
 
     *out = NULL;
     if (!socket_path || !*socket_path)
+        return FLAME_EINVALID;
+    if (!(ep = calloc(1, sizeof *ep)))
+        return FLAME_ENOMEM;
+    if (docker__fmt(ep->socket_path, sizeof ep->socket_path, "%s", socket_path) < 0) {
+        free(ep);
+        return FLAME_EINVALID;
+    }
+    snprintf(ep->address, sizeof ep->address, "%s", socket_path);
+    rc = docker_client_new_endpoint(out, ep);
+    free(ep);
+    return rc;
+}
+
+int docker_client_new_endpoint(docker_client **out, const struct docker_endpoint *ep)
+{
+    docker_client *c = NULL;
+    char url[320];
+    int rc = 0;
+
+    *out = NULL;
+    if (!ep || (ep->tcp ? !ep->host[0] || ep->port <= 0 : !ep->socket_path[0]))
+        return FLAME_EINVALID;
+    if (!ep->tcp)
+        snprintf(url, sizeof url, "http://localhost");
+    else if (docker__fmt(url, sizeof url, strchr(ep->host, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
+                         ep->tls ? "https" : "http", ep->host, ep->port) < 0)
         return FLAME_EINVALID;
     c = calloc(1, sizeof *c);
     if (!c) {
         rc = FLAME_ENOMEM;
         goto done;
     }
-    c->socket_path = strdup(socket_path);
-    if (!c->socket_path) {
+    c->ep = malloc(sizeof *c->ep);
+    c->base_url = strdup(url);
+    if (!c->ep || !c->base_url) {
         rc = FLAME_ENOMEM;
         goto done;
     }
+    memcpy(c->ep, ep, sizeof *c->ep);
     if (pthread_mutex_init(&c->pool_lock, NULL) != 0) {
         rc = FLAME_ENOMEM;
         goto done;
@@ -300,7 +328,8 @@ int docker_client_new(docker_client **out, const char *socket_path)
     c = NULL;
 done:
     if (c) {
-        free(c->socket_path);
+        free(c->ep);
+        free(c->base_url);
         free(c);
     }
     return rc;
@@ -319,13 +348,24 @@ void docker_client_free(docker_client *c)
     for (i = 0; i < c->pool_len; i++)
         curl_easy_cleanup(c->pool[i]);
     pthread_mutex_destroy(&c->pool_lock);
-    free(c->socket_path);
+    free(c->ep);
+    free(c->base_url);
     free(c);
 }
 
 const char *docker_client_socket_path(const docker_client *c)
 {
-    return c->socket_path;
+    return c->ep->tcp ? "" : c->ep->socket_path;
+}
+
+const char *docker_client_address(const docker_client *c)
+{
+    return c->ep->address;
+}
+
+int docker_client_is_tcp(const docker_client *c)
+{
+    return c->ep->tcp;
 }
 
 int64_t docker_now_ms(void)
@@ -343,7 +383,8 @@ int docker_client_bounded(docker_client **out, docker_client *parent,
     if (!v)
         return FLAME_ENOMEM;
     v->root = parent->root;
-    v->socket_path = parent->root->socket_path;
+    v->ep = parent->root->ep;
+    v->base_url = parent->root->base_url;
     /* A view of a view keeps the tighter deadline; its own cancel wins. */
     v->deadline_ms = parent->deadline_ms;
     v->cancelled = parent->cancelled;
@@ -424,6 +465,96 @@ static void docker__pool_put(docker_client *c, CURL *h)
 
 /* ================================================================ transport errors */
 
+/*
+ * A TCP failure that TLS explains, as a detail naming the cause and the fix;
+ * 0 when it is not one (the caller words it). `why` is libcurl's error text:
+ * with OpenSSL, a chain that does not lead to our CA says "certificate
+ * problem", a certificate for another name says "subject name", and dockerd
+ * refusing flamed's certificate (or its absence) arrives as a TLS alert,
+ * during the handshake (TLS 1.2) or at the first read (TLS 1.3).
+ */
+static int docker__tls_error(const docker_client *c, CURLcode cc, const char *why, char *err,
+                             size_t errlen)
+{
+    const struct docker_endpoint *ep = c->ep;
+
+    if (cc == CURLE_COULDNT_RESOLVE_HOST) {
+        docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                     "cannot resolve the Docker host '%s' of %s: %s (check --docker-host or "
+                     "DOCKER_HOST)",
+                     ep->host, ep->address, why);
+        return 1;
+    }
+    if (!ep->tls) {
+        if (cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR || cc == CURLE_WEIRD_SERVER_REPLY) {
+            docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                         "Docker at %s did not answer plain HTTP: %s (does dockerd serve TLS "
+                         "there? then drop --docker-insecure and set DOCKER_TLS_VERIFY=1 with "
+                         "its certificates)",
+                         ep->address, why);
+            return 1;
+        }
+        return 0;
+    }
+    if (cc == CURLE_PEER_FAILED_VERIFICATION && (strstr(why, "subject name") ||
+                                                 strstr(why, "host name"))) {
+        docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                     "TLS to Docker at %s failed: dockerd's certificate is not for '%s' (%s): "
+                     "reach dockerd by a name or address its certificate lists (subjectAltName), "
+                     "or reissue dockerd's --tlscert for this one",
+                     ep->address, ep->host, why);
+        return 1;
+    }
+    if (cc == CURLE_PEER_FAILED_VERIFICATION) {
+        docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                     "TLS to Docker at %s failed: dockerd's certificate is not signed by the CA "
+                     "in %s (%s): give flamed the CA that signed dockerd's --tlscert "
+                     "(DOCKER_CERT_PATH/ca.pem or --docker-tls-ca)",
+                     ep->address, ep->ca_file, why);
+        return 1;
+    }
+    if (cc == CURLE_SSL_CACERT_BADFILE) {
+        docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                     "TLS to Docker at %s: cannot use the CA certificate %s (%s): it must be a "
+                     "PEM certificate (DOCKER_CERT_PATH/ca.pem or --docker-tls-ca)",
+                     ep->address, ep->ca_file, why);
+        return 1;
+    }
+    if (cc == CURLE_SSL_CERTPROBLEM) {
+        docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                     "TLS to Docker at %s: cannot use the client certificate %s with key %s (%s): "
+                     "they must be a PEM certificate and its unencrypted PEM key",
+                     ep->address, ep->cert_file, ep->key_file, why);
+        return 1;
+    }
+    if ((cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR) &&
+        (strstr(why, "alert certificate required") || strstr(why, "alert bad certificate") ||
+         strstr(why, "alert unknown ca") || strstr(why, "alert handshake failure") ||
+         strstr(why, "alert certificate unknown"))) {
+        if (!ep->cert_file[0])
+            docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                         "TLS to Docker at %s failed: dockerd requires a client certificate and "
+                         "flamed has none (%s): put cert.pem and key.pem, signed by the CA of "
+                         "dockerd's --tlscacert, in DOCKER_CERT_PATH, or pass --docker-tls-cert "
+                         "and --docker-tls-key",
+                         ep->address, why);
+        else
+            docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                         "TLS to Docker at %s failed: dockerd refused flamed's client certificate "
+                         "%s (%s): it must be signed by the CA of dockerd's --tlscacert",
+                         ep->address, ep->cert_file, why);
+        return 1;
+    }
+    if (cc == CURLE_SSL_CONNECT_ERROR) {
+        docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                     "TLS handshake with Docker at %s failed: %s (does dockerd serve TLS there, "
+                     "started with --tlsverify --tlscacert --tlscert --tlskey?)",
+                     ep->address, why);
+        return 1;
+    }
+    return 0;
+}
+
 /* A transport failure as an actionable detail. */
 static int docker__curl_error(const docker_client *c, CURLcode cc, const char *curl_err,
                               const char *method, const char *path, long timeout_ms, char *err,
@@ -442,24 +573,33 @@ static int docker__curl_error(const docker_client *c, CURLcode cc, const char *c
         return docker__fail(err, errlen, FLAME_ETIMEOUT, "Docker timed out on %s %s: %s", method,
                             path, why);
     case CURLE_COULDNT_CONNECT:
-        if (access(c->socket_path, F_OK) != 0)
+        if (c->ep->tcp)
+            return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                                "cannot reach Docker at %s: %s (is dockerd listening there, with "
+                                "-H tcp://%s:%d? check --docker-host or DOCKER_HOST, and any "
+                                "firewall on the way)",
+                                c->ep->address, why, strchr(c->ep->host, ':') ? "[::]" : "0.0.0.0",
+                                c->ep->port);
+        if (access(c->ep->socket_path, F_OK) != 0)
             return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
                                 "cannot reach Docker at %s: no such socket (is dockerd running? "
                                 "set DOCKER_HOST if it listens elsewhere)",
-                                c->socket_path);
-        if (access(c->socket_path, R_OK | W_OK) != 0 && errno == EACCES)
+                                c->ep->socket_path);
+        if (access(c->ep->socket_path, R_OK | W_OK) != 0 && errno == EACCES)
             return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
                                 "cannot reach Docker at %s: permission denied (run flamed as a "
                                 "member of the 'docker' group)",
-                                c->socket_path);
+                                c->ep->socket_path);
         return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
-                            "cannot reach Docker at %s: %s (is dockerd running?)", c->socket_path,
+                            "cannot reach Docker at %s: %s (is dockerd running?)", c->ep->socket_path,
                             curl_easy_strerror(cc));
     default:
+        if (c->ep->tcp && docker__tls_error(c, cc, why, err, errlen))
+            return FLAME_EUNAVAILABLE;
         return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
                             "connection to Docker at %s failed during %s %s: %s (is dockerd "
                             "running?)",
-                            c->socket_path, method, path, why);
+                            c->ep->address, method, path, why);
     }
 }
 
@@ -549,7 +689,23 @@ static int docker__setup(docker_client *c, CURL *h, const char *url, char *curl_
 {
     int rc = 0;
 
-    DOCKER__SETOPT(h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
+    const struct docker_endpoint *ep = c->ep;
+
+    if (!ep->tcp) {
+        DOCKER__SETOPT(h, CURLOPT_UNIX_SOCKET_PATH, ep->socket_path);
+    } else if (ep->tls) {
+        /* dockerd's certificate must chain to ep's CA alone (not the system's
+         * CAs: anyone a public CA certifies is not our dockerd) and name the
+         * host; flamed proves itself with its client certificate. */
+        DOCKER__SETOPT(h, CURLOPT_CAINFO, ep->ca_file);
+        DOCKER__SETOPT(h, CURLOPT_CAPATH, (char *)NULL);
+        DOCKER__SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
+        DOCKER__SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (ep->cert_file[0]) {
+            DOCKER__SETOPT(h, CURLOPT_SSLCERT, ep->cert_file);
+            DOCKER__SETOPT(h, CURLOPT_SSLKEY, ep->key_file);
+        }
+    }
     DOCKER__SETOPT(h, CURLOPT_URL, url);
     DOCKER__SETOPT(h, CURLOPT_NOSIGNAL, 1L);
     DOCKER__SETOPT(h, CURLOPT_USERAGENT, DOCKER__USER_AGENT);
@@ -612,9 +768,9 @@ static int docker__url(const docker_client *c, const char *path, char *url, size
     int rc;
 
     if (strncmp(path, "/_ping", 6) == 0)
-        rc = docker__fmt(url, urllen, "http://localhost%s", path);
+        rc = docker__fmt(url, urllen, "%s%s", c->base_url, path);
     else
-        rc = docker__fmt(url, urllen, "http://localhost/v%s%s", docker_client_api_version(c), path);
+        rc = docker__fmt(url, urllen, "%s/v%s%s", c->base_url, docker_client_api_version(c), path);
     if (rc < 0)
         return docker__fail(err, errlen, FLAME_EINVALID, "request path too long: %.64s...", path);
     return 0;
@@ -673,7 +829,7 @@ int docker__do(docker_client *c, const char *method, const char *path, const cJS
                long timeout_ms, struct docker__response *r, char *err, size_t errlen)
 {
     int was_cancelled = 0;
-    char url[DOCKER__PATH_MAX + 64];
+    char url[DOCKER__PATH_MAX + 320];
     char curl_err[CURL_ERROR_SIZE];
     struct curl_slist *hdrs = NULL;
     char *json_text = NULL;
@@ -728,6 +884,10 @@ int docker__do(docker_client *c, const char *method, const char *path, const cJS
                          cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE);
         if (cc == CURLE_OK && curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status) == CURLE_OK)
             transient = r->status == 502 || r->status == 503 || r->status == 504;
+        /* dockerd refusing flamed's certificate (a TLS alert at the first read)
+         * is an answer, not a dropped connection. */
+        if (transient && c->ep->tls && strstr(curl_err, " alert "))
+            transient = 0;
         if (!transient || attempt >= DOCKER__RETRIES)
             break;
         if (timeout_ms > 0 && (long)(clock_mono_ms() - t_start) + backoff_ms >= timeout_ms)
@@ -861,13 +1021,13 @@ int docker_ping(docker_client *c, char *err, size_t errlen)
             rc = docker__fail(err, errlen, FLAME_EUNAVAILABLE,
                               "Docker at %s did not answer GET /_ping within 10 s (is dockerd "
                               "stuck?)",
-                              c->socket_path);
+                              c->ep->address);
         goto done;
     }
     if (r.status != 200) {
         rc = docker__response_error(&r, err, errlen,
                                     "Docker at %s answered GET /_ping with HTTP %ld",
-                                    c->socket_path, r.status);
+                                    c->ep->address, r.status);
         rc = FLAME_EUNAVAILABLE;
         goto done;
     }
@@ -876,14 +1036,14 @@ int docker_ping(docker_client *c, char *err, size_t errlen)
         if (theirs < 0) {
             rc = docker__fail(err, errlen, FLAME_ERROR,
                               "Docker at %s sent a malformed Api-Version header '%s'",
-                              c->socket_path, r.api_version);
+                              c->ep->address, r.api_version);
             goto done;
         }
         if (theirs < ours) {
             rc = docker__fail(err, errlen, FLAME_EPRECONDITION,
                               "Docker at %s speaks Engine API %s; flamed needs %s or newer "
                               "(upgrade Docker to 20.10 or later)",
-                              c->socket_path, r.api_version, docker__version_max);
+                              c->ep->address, r.api_version, docker__version_max);
             goto done;
         }
     }
@@ -983,7 +1143,7 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
                        struct docker__response *errresp, int *stopped, char *err, size_t errlen)
 {
     struct docker__stream_state st;
-    char url[DOCKER__PATH_MAX + 64];
+    char url[DOCKER__PATH_MAX + 320];
     char curl_err[CURL_ERROR_SIZE];
     struct curl_slist *hdrs = NULL, *t;
     char *json_text = NULL;
@@ -1118,7 +1278,7 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
     } else if (st.phase == 0) {
         rc = docker__fail(err, errlen, FLAME_EUNAVAILABLE,
                           "Docker at %s closed the connection before answering %s %s",
-                          c->socket_path, s->method, s->path);
+                          c->ep->address, s->method, s->path);
     } else if (st.phase == 2 && errresp->body.len > 0) {
         errresp->json = cJSON_ParseWithLength(errresp->body.data, errresp->body.len);
     }

@@ -75,7 +75,7 @@ static int bounded(struct engine *e, const struct engine_bounds *b, struct engin
     return 0;
 }
 
-static const char *address(const struct engine *e) { return docker_client_socket_path(dk_of(e)); }
+static const char *address(const struct engine *e) { return docker_client_address(dk_of(e)); }
 
 static const char *api_version(const struct engine *e) { return docker_client_api_version(dk_of(e)); }
 

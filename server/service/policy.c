@@ -487,7 +487,7 @@ int policy_parse(struct policy **out, const char *json, const char *docker_socke
     if (!p)
         return FLAME_ENOMEM;
     snprintf(p->docker_socket, sizeof(p->docker_socket), "%s",
-             docker_socket ? docker_socket : "/var/run/docker.sock");
+             docker_socket && docker_socket[0] == '/' ? docker_socket : "/var/run/docker.sock");
     if (!json) {
         rc = parse_ulimits(p, NULL, err, errlen);
         goto done;

@@ -96,6 +96,8 @@ struct policy {
  * Load a policy: from JSON text (NULL: the built-in policy).
  * @param docker_socket  the socket flamed uses; binds of it (or a directory
  *                       holding it) are never allowed, whatever host_binds says.
+ *                       NULL or not an absolute path (a remote engine,
+ *                       "tcp://HOST:PORT"): the conventional /var/run/docker.sock.
  * @param[out] out  free with policy_free().
  * @return 0; FLAME_EINVALID with err naming the bad field; FLAME_ENOMEM.
  */
