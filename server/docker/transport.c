@@ -575,11 +575,10 @@ static int docker__curl_error(const docker_client *c, CURLcode cc, const char *c
     case CURLE_COULDNT_CONNECT:
         if (c->ep->tcp)
             return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
-                                "cannot reach Docker at %s: %s (is dockerd listening there, with "
-                                "-H tcp://%s:%d? check --docker-host or DOCKER_HOST, and any "
-                                "firewall on the way)",
-                                c->ep->address, why, strchr(c->ep->host, ':') ? "[::]" : "0.0.0.0",
-                                c->ep->port);
+                                "cannot reach Docker at %s: %s (is dockerd listening there, on "
+                                "port %d of that host? check --docker-host or DOCKER_HOST, and "
+                                "any firewall on the way)",
+                                c->ep->address, why, c->ep->port);
         if (access(c->ep->socket_path, F_OK) != 0)
             return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
                                 "cannot reach Docker at %s: no such socket (is dockerd running? "
@@ -1022,6 +1021,15 @@ int docker_ping(docker_client *c, char *err, size_t errlen)
                               "Docker at %s did not answer GET /_ping within 10 s (is dockerd "
                               "stuck?)",
                               c->ep->address);
+        goto done;
+    }
+    if (r.status != 200 && c->ep->tcp && !c->ep->tls &&
+        strstr(docker__response_message(&r), "HTTPS server")) {
+        rc = docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                          "Docker at %s serves TLS, and flamed spoke plain HTTP "
+                          "(--docker-insecure): drop --docker-insecure and set DOCKER_TLS_VERIFY=1 "
+                          "with dockerd's CA and a client certificate in DOCKER_CERT_PATH",
+                          c->ep->address);
         goto done;
     }
     if (r.status != 200) {

@@ -48,6 +48,7 @@ FLT_PIDS=()          # background processes to kill on exit
 FLT_DOCKER=(docker)  # docker CLI, pointed at the private dockerd when one runs
 FLT_DOCKER_HOST=     # unix:///... of the private dockerd, "" for the machine's
 FLT_PRIV=            # private dockerd state (see flt_private_dockerd_start)
+FLT_PRIV_EXTRA=()    # more dockerd arguments for a test's own private dockerd (e.g. TLS listeners)
 FLT_FAILED=0
 FLT_T0=$(date +%s%N)
 
@@ -338,7 +339,8 @@ flt_private_dockerd_up() {
     --pidfile "$FLT_PRIV.pid" --bridge "$FLT_PRIV_BR" --iptables=false --ip-masq=false \
     --ip-forward=false --live-restore --default-address-pool "base=$FLT_PRIV_POOL,size=24" \
     --containerd-namespace "fltest$$" \
-    --containerd-plugins-namespace "fltest$$-plugins" </dev/null >>"$FLT_PRIV_LOG" 2>&1 &
+    --containerd-plugins-namespace "fltest$$-plugins" "${FLT_PRIV_EXTRA[@]}" \
+    </dev/null >>"$FLT_PRIV_LOG" 2>&1 &
   FLT_PRIV_PID=$!
   wait_until 60 docker -H "$FLT_DOCKER_HOST" version >/dev/null 2>&1 || {
     tail -n 30 "$FLT_PRIV_LOG" >&2
