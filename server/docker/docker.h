@@ -57,8 +57,8 @@ typedef struct docker_client docker_client;
  * @param home            $HOME, or NULL.
  * @param exists          predicate "path exists" (access(2) in production;
  *                        tests pass their own); NULL means access(path, F_OK).
- * @return 0; FLAME_EINVALID if docker_host has another scheme (tcp:// is not
- *         supported yet) or is too long; FLAME_ENOTFOUND if docker_host is
+ * @return 0; FLAME_EINVALID if docker_host has another scheme (tcp:// is
+ *         docker_endpoint_resolve()'s) or is too long; FLAME_ENOTFOUND if docker_host is
  *         unset and none of /var/run/docker.sock, $HOME/.docker/run/docker.sock,
  *         /mnt/wsl/shared-docker/docker.sock exists (out then holds the first).
  */

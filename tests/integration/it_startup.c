@@ -259,7 +259,10 @@ static void startup_flag_errors_name_their_flag(void **state)
         {"--shutdown-grace-ms", "1e3", "0 to 3600000"},
         {"--log-level", "chatty", "debug, info, warn or error"},
         {"--log-format", "yaml", "text or json"},
-        {"--docker-host", "tcp://127.0.0.1:2375", "unix:///path/to/docker.sock"},
+        {"--docker-host", "ssh://me@docker.example", "unix:///path/to/docker.sock or tcp://"},
+        {"--docker-host", "tcp://127.0.0.1:99999", "tcp://HOST[:PORT]"},
+        {"--docker-host", "tcp://127.0.0.1:2375", "--docker-insecure"},
+        {"--docker-tls-ca", "/nonexistent/fltest-ca.pem", "/nonexistent/fltest-ca.pem"},
         {"--metrics-listen", "nonsense", "HOST:PORT"},
         {"--policy", "/nonexistent/fltest-policy.json", "/nonexistent/fltest-policy.json"},
         {"--auth-tokens", "/nonexistent/fltest-tokens", "/nonexistent/fltest-tokens"},
@@ -274,6 +277,12 @@ static void startup_flag_errors_name_their_flag(void **state)
             args[4] = "--tls-key";
             args[5] = cases[i].value;
             args[6] = NULL;
+        }
+        if (strcmp(cases[i].flag, "--docker-tls-ca") == 0) { /* read only for a TLS host */
+            args[4] = "--docker-host";
+            args[5] = "tcp://127.0.0.1:2376";
+            args[6] = "--docker-tls-verify";
+            args[7] = NULL;
         }
         char *out = NULL;
         int code = flx_flamed_run(args, &out, 20000);
