@@ -209,10 +209,6 @@ const char *docker_client_socket_path(const docker_client *c);
  *  from c, valid until docker_client_free(). Thread-safe. */
 const char *docker_client_address(const docker_client *c);
 
-/** 1 when the client reaches Docker over TCP (so Docker's host, its pids and
- *  its files are not flamed's), 0 for a unix socket. Thread-safe. */
-int docker_client_is_tcp(const docker_client *c);
-
 /**
  * GET /_ping and negotiate the API version: min(DOCKER_API_VERSION_MAX, the
  * daemon's Api-Version header). Every later path is prefixed with it.

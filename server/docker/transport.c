@@ -363,11 +363,6 @@ const char *docker_client_address(const docker_client *c)
     return c->ep->address;
 }
 
-int docker_client_is_tcp(const docker_client *c)
-{
-    return c->ep->tcp;
-}
-
 int64_t docker_now_ms(void)
 {
     return clock_mono_ms();
