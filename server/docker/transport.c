@@ -481,9 +481,9 @@ static int docker__tls_error(const docker_client *c, CURLcode cc, const char *wh
         return 1;
     }
     if (!ep->tls) {
-        if (cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR || cc == CURLE_WEIRD_SERVER_REPLY) {
+        if (cc == CURLE_WEIRD_SERVER_REPLY) { /* not HTTP: TLS bytes, or not dockerd */
             docker__fail(err, errlen, FLAME_EUNAVAILABLE,
-                         "Docker at %s did not answer plain HTTP: %s (does dockerd serve TLS "
+                         "Docker at %s did not answer in plain HTTP: %s (does dockerd serve TLS "
                          "there? then drop --docker-insecure and set DOCKER_TLS_VERIFY=1 with "
                          "its certificates)",
                          ep->address, why);
