@@ -136,12 +136,13 @@ int docker_container_stdin_write(docker_client *c, const char *id, const void *d
         rc = docker__fail(err, errlen, FLAME_EINVALID, "container id too long");
         goto done;
     }
-    snprintf(url, sizeof url, "http://localhost/");
+    snprintf(url, sizeof url, "%s/", c->base_url);
     if (!(h = curl_easy_init()) || !(buf = malloc(ATTACH__HEAD_MAX + 1))) {
         rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory");
         goto done;
     }
-    ATTACH__SETOPT(h, CURLOPT_UNIX_SOCKET_PATH, docker_client_socket_path(c));
+    if ((rc = docker__setup_conn(c, h, err, errlen)) < 0) /* the unix socket, or TCP+TLS */
+        goto done;
     ATTACH__SETOPT(h, CURLOPT_URL, url);
     ATTACH__SETOPT(h, CURLOPT_CONNECT_ONLY, 1L);
     ATTACH__SETOPT(h, CURLOPT_NOSIGNAL, 1L);
@@ -151,7 +152,7 @@ int docker_container_stdin_write(docker_client *c, const char *id, const void *d
     cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
         rc = docker__fail(err, errlen, FLAME_EUNAVAILABLE, "attach: cannot reach Docker at %s: %s",
-                          docker_client_socket_path(c),
+                          docker_client_address(c),
                           curl_err[0] ? curl_err : curl_easy_strerror(cc));
         goto done;
     }

@@ -121,6 +121,15 @@ int docker__response_error(const struct docker__response *r, char *err, size_t e
                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /**
+ * The options that make h reach c's Docker: the unix socket, or for TCP the
+ * TLS files and verification (peer and host name). The URL (from
+ * c->base_url) and the rest are the caller's. For a handle that speaks raw
+ * HTTP itself (CURLOPT_CONNECT_ONLY, attach.c) as for every request.
+ * @return 0; FLAME_ERROR / FLAME_ENOMEM when libcurl refuses an option (detail in err).
+ */
+int docker__setup_conn(const docker_client *c, CURL *h, char *err, size_t errlen);
+
+/**
  * One request on a pooled handle. `path` is versioned unless it starts with
  * "/_ping". On return r is filled (free with docker__response_free even on
  * failure). @return 0 when an HTTP exchange happened; transport codes.

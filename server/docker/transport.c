@@ -677,13 +677,10 @@ static size_t docker__header_cb(char *p, size_t size, size_t nitems, void *ud)
     return n;
 }
 
-/* Options every request shares. */
-static int docker__setup(docker_client *c, CURL *h, const char *url, char *curl_err, char *err,
-                         size_t errlen)
+int docker__setup_conn(const docker_client *c, CURL *h, char *err, size_t errlen)
 {
-    int rc = 0;
-
     const struct docker_endpoint *ep = c->ep;
+    int rc = 0;
 
     if (!ep->tcp) {
         DOCKER__SETOPT(h, CURLOPT_UNIX_SOCKET_PATH, ep->socket_path);
@@ -700,6 +697,18 @@ static int docker__setup(docker_client *c, CURL *h, const char *url, char *curl_
             DOCKER__SETOPT(h, CURLOPT_SSLKEY, ep->key_file);
         }
     }
+done:
+    return rc;
+}
+
+/* Options every request shares. */
+static int docker__setup(docker_client *c, CURL *h, const char *url, char *curl_err, char *err,
+                         size_t errlen)
+{
+    int rc = 0;
+
+    if ((rc = docker__setup_conn(c, h, err, errlen)) < 0)
+        goto done;
     DOCKER__SETOPT(h, CURLOPT_URL, url);
     DOCKER__SETOPT(h, CURLOPT_NOSIGNAL, 1L);
     DOCKER__SETOPT(h, CURLOPT_USERAGENT, DOCKER__USER_AGENT);
