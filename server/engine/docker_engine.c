@@ -9,23 +9,31 @@
  * NetworkInspect, ContainerExec, ExecStart, ExecInspect, SystemEvents,
  * SystemPing.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "engine/docker_engine.h"
+#include "engine/podman_compat.h"
+
+/* Which daemon answers on the socket: asked once (GET /version), shared by views. */
+enum flavor { FLAVOR_UNKNOWN = 0, FLAVOR_DOCKER = 1, FLAVOR_PODMAN = 2 };
 
 /* An engine's (or a view's) state. */
 struct dengine {
     docker_client *dk;
-    int owns; /* a view's bounded client, freed with the view */
+    int owns;              /* a view's bounded client, freed with the view */
+    _Atomic int *flavor;   /* the engine's; a view borrows its parent's */
+    _Atomic int own_flavor;
 };
 
 static docker_client *dk_of(const struct engine *e) { return ((struct dengine *)e->impl)->dk; }
 
 static const struct engine_ops ops;
 
-static struct engine *wrap(docker_client *dk, int owns)
+static struct engine *wrap(docker_client *dk, int owns, _Atomic int *flavor)
 {
     struct engine *e = calloc(1, sizeof(*e));
     struct dengine *d = calloc(1, sizeof(*d));
@@ -36,6 +44,7 @@ static struct engine *wrap(docker_client *dk, int owns)
     }
     d->dk = dk;
     d->owns = owns;
+    d->flavor = flavor ? flavor : &d->own_flavor;
     e->ops = &ops;
     e->impl = d;
     return e;
@@ -43,7 +52,7 @@ static struct engine *wrap(docker_client *dk, int owns)
 
 int docker_engine_new(struct engine **out, docker_client *dk)
 {
-    *out = wrap(dk, 0);
+    *out = wrap(dk, 0, NULL);
     return *out ? 0 : FLAME_ENOMEM;
 }
 
@@ -68,7 +77,7 @@ static int bounded(struct engine *e, const struct engine_bounds *b, struct engin
     int rc = docker_client_bounded(&child, dk_of(e), &db);
     if (rc < 0)
         return rc;
-    if (!(*out = wrap(child, 1))) {
+    if (!(*out = wrap(child, 1, ((struct dengine *)e->impl)->flavor))) {
         docker_client_free(child);
         return FLAME_ENOMEM;
     }
@@ -118,6 +127,38 @@ static int image_pull(struct engine *e, const char *ref, long timeout_ms,
                              err, errlen);
 }
 
+/*
+ * Docker or Podman? GET /version once per engine; Podman names a component
+ * "Podman Engine". When the daemon does not answer, the answer is Docker for
+ * this call and the question is asked again next time: a Docker daemon then
+ * gets exactly the requests it got before Podman was known.
+ */
+static enum flavor flavor_of(struct engine *e)
+{
+    struct dengine *d = e->impl;
+    int f = atomic_load(d->flavor);
+    if (f != FLAVOR_UNKNOWN)
+        return (enum flavor)f;
+    long status = 0;
+    cJSON *js = NULL;
+    char err[256] = "", ver[64] = "";
+    if (docker_request(d->dk, "GET", "/version", NULL, 10000, &status, &js, err, sizeof(err)) < 0 ||
+        status != 200) {
+        cJSON_Delete(js);
+        return FLAVOR_DOCKER;
+    }
+    f = podman_compat_is_podman(js, ver, sizeof(ver)) ? FLAVOR_PODMAN : FLAVOR_DOCKER;
+    cJSON_Delete(js);
+    int expected = FLAVOR_UNKNOWN;
+    if (atomic_compare_exchange_strong(d->flavor, &expected, f) && f == FLAVOR_PODMAN) {
+        struct podman_ulimits u = podman_compat_ulimits_here();
+        flamed_log(LOG_INFO, "engine_podman",
+                   "version=%s nofile=%lld nproc=%lld hint=\"Podman's Docker-compatible API: "
+                   "see docs/engines.md\"", ver, (long long)u.nofile, (long long)u.nproc);
+    }
+    return (enum flavor)f;
+}
+
 static int create(struct engine *e, const struct engine_spec *spec, char **id, char *err,
                   size_t errlen)
 {
@@ -140,6 +181,15 @@ static int create(struct engine *e, const struct engine_spec *spec, char **id, c
     int rc = docker_container_config_build(&ds, &config, err, errlen);
     if (rc < 0)
         return rc;
+    if (flavor_of(e) == FLAVOR_PODMAN) {
+        /* Podman asks runc for nofile/nproc 1048576 unless told (docs/engines.md). */
+        struct podman_ulimits u = podman_compat_ulimits_here();
+        if (podman_compat_add_ulimits(config, &u) < 0) {
+            cJSON_Delete(config);
+            snprintf(err, errlen, "out of memory adding Podman's ulimits to the create body");
+            return FLAME_ENOMEM;
+        }
+    }
     rc = docker_container_create(dk, spec->name, config, id, err, errlen);
     cJSON_Delete(config);
     if (rc == FLAME_EEXISTS && spec->owner_key && spec->owner_value) {

@@ -179,7 +179,11 @@ void fl_flamed_start(fl_env *e)
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     const char *argv[] = {bin,           "--listen",          e->addr, "--log-level",
                           "debug",       "--stop-timeout-ms", "1000",  "--shutdown-grace-ms",
-                          "2000",        NULL};
+                          "2000",        NULL,                NULL,    NULL};
+    if (fl_docker_host()) {
+        argv[9] = "--docker-host";
+        argv[10] = fl_docker_host();
+    }
     pid_t pid = 0;
     int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -316,14 +320,35 @@ static fl_env *env_new(void)
     return e;
 }
 
+const char *fl_docker_host(void)
+{
+    const char *h = getenv("FLTEST_DOCKER_HOST");
+    return h && h[0] ? h : NULL;
+}
+
+const char *fl_docker_socket(void)
+{
+    const char *h = fl_docker_host();
+    if (!h)
+        return DOCKER_SOCK;
+    if (strncmp(h, "unix://", 7) == 0 && h[7] == '/')
+        return h + 7;
+    if (h[0] == '/')
+        return h;
+    fail_msg("FLTEST_DOCKER_HOST=%s: the harness takes unix:///path only", h);
+    return NULL;
+}
+
 static int env_docker(fl_env *e)
 {
     char err[512] = "";
-    if (docker_client_new(&e->docker, DOCKER_SOCK) < 0)
+    const char *sock = fl_docker_socket();
+    if (docker_client_new(&e->docker, sock) < 0)
         return -1;
     if (docker_ping(e->docker, err, sizeof(err)) < 0)
         snprintf(e->skip_reason, sizeof(e->skip_reason), "Docker does not answer /_ping on "
-                 DOCKER_SOCK " (%.150s): start it with scripts/dockerd-up", err);
+                 "%.100s (%.60s): %.50s", sock, err, fl_docker_host() ? "start the engine "
+                 "FLTEST_DOCKER_HOST names" : "start it with scripts/dockerd-up");
     return 0;
 }
 

@@ -13,8 +13,13 @@
  * prints flamed's log when anything failed.
  *
  * Tests are written with FL_TEST(name) { ... } (the body sees `fl_env *e`)
- * and registered with FL_UNIT(name). When /var/run/docker.sock does not
+ * and registered with FL_UNIT(name). When the Docker socket does not
  * answer /_ping, every test is skipped.
+ *
+ * Engine: /var/run/docker.sock by default. $FLTEST_DOCKER_HOST
+ * (unix:///path) points both the harness's own Docker client and every
+ * flamed it starts (--docker-host) at another Docker-compatible engine, e.g.
+ * Podman's service (tests/podman/run).
  *
  * Threads: fl_watcher runs a Watch on its own thread; everything else runs on
  * the test's thread. The env owns every watcher and joins it in teardown.
@@ -128,6 +133,19 @@ int fl_group_result(int cmocka_rc);
  * fails the test instead: CI must never go green without running a test.
  */
 void fl_skip(const char *why);
+
+/**
+ * The engine the tests use: $FLTEST_DOCKER_HOST (unix:///path or /path)
+ * when set, else NULL (flamed's and the harness's default,
+ * /var/run/docker.sock). Static storage; thread-safe.
+ */
+const char *fl_docker_host(void);
+
+/**
+ * The socket path of fl_docker_host() ("/var/run/docker.sock" when unset),
+ * static storage. Fails the test when $FLTEST_DOCKER_HOST is not unix://.
+ */
+const char *fl_docker_socket(void);
 
 /** fl_skip() when e has a skip reason (Docker does not answer). */
 #define FL_SKIP_IF_NO_DOCKER(e)                                                                   \

@@ -151,6 +151,10 @@ void flx_flamed_start(fl_env *e, const flx_flamed *f)
                           "1000", "--shutdown-grace-ms", "2000", NULL};
     for (size_t i = 0; base[i]; i++)
         argv[n++] = base[i];
+    if (fl_docker_host()) {
+        argv[n++] = "--docker-host";
+        argv[n++] = fl_docker_host();
+    }
     if (f->tcp) {
         argv[n++] = "--listen";
         argv[n++] = "127.0.0.1:0";
