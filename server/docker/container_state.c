@@ -102,3 +102,5 @@ int docker_container_state_parse(const cJSON *inspect, const char *network,
     docker__network_ip(out->ip_address, sizeof out->ip_address, inspect, network);
     return 0;
 }
+
+int64_t docker_time_rfc3339_ms(const char *s) { return docker__rfc3339_ms(s); }

@@ -390,6 +390,14 @@ struct docker_container_state {
 };
 
 /**
+ * An RFC 3339 time as Docker and Podman write it ("2026-11-24T06:50:01.123456789Z",
+ * or with a "+01:00" offset) as Unix ms. Pure; thread-safe.
+ * @param s  NUL-terminated text, or NULL.
+ * @return the time; 0 when s is not one or is before 1970 (Go's zero time).
+ */
+int64_t docker_time_rfc3339_ms(const char *s);
+
+/**
  * Extract docker_container_state from an inspect JSON (pure; no I/O).
  * @param network  network whose IP to take; NULL or "" for the first found.
  * @return 0; FLAME_EINVALID when State is missing.

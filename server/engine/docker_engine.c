@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "engine/docker_engine.h"
@@ -218,6 +219,37 @@ static int start(struct engine *e, const char *id, long timeout_ms, char *err, s
     return docker_container_start(dk_of(e), id, timeout_ms, err, errlen);
 }
 
+/*
+ * Podman runs a container's HEALTHCHECK from a systemd timer; where there is
+ * no systemd (containers, CI) it never runs and the health stays "starting".
+ * So while a running container's health is starting, a look at it runs the
+ * check (libpod's GET /containers/{id}/healthcheck, the timer's own call)
+ * once it is due at Docker's pace (podman_compat_health_due_ms) and takes its
+ * answer. A failed run leaves st as it was: a later look tries again.
+ * docs/engines.md.
+ */
+static void podman_health_run(struct engine *e, const char *id, const cJSON *inspect,
+                              struct engine_state *st)
+{
+    char path[160], err[256];
+    long status = 0;
+    cJSON *js = NULL;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t due = podman_compat_health_due_ms(inspect);
+    if (!due || now_ms < due)
+        return;
+    snprintf(path, sizeof(path), "/libpod/containers/%.72s/healthcheck", id);
+    if (docker_request(dk_of(e), "GET", path, NULL, 30000, &status, &js, err, sizeof(err)) == 0 &&
+        status == 200) {
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(js, "Status");
+        if (cJSON_IsString(h) && h->valuestring[0])
+            snprintf(st->health, sizeof(st->health), "%s", h->valuestring);
+    }
+    cJSON_Delete(js);
+}
+
 static int inspect(struct engine *e, const char *id, const char *network, struct engine_state *st,
                    char *err, size_t errlen)
 {
@@ -227,8 +259,8 @@ static int inspect(struct engine *e, const char *id, const char *network, struct
         return rc;
     struct docker_container_state ds;
     rc = docker_container_state_parse(js, network, &ds);
-    cJSON_Delete(js);
     if (rc < 0) {
+        cJSON_Delete(js);
         snprintf(err, errlen, "Docker's inspect of container %.64s has no State", id);
         return FLAME_ERROR;
     }
@@ -241,6 +273,9 @@ static int inspect(struct engine *e, const char *id, const char *network, struct
     memcpy(st->error, ds.error, sizeof(st->error));
     memcpy(st->ip_address, ds.ip_address, sizeof(st->ip_address));
     st->started_at_ms = ds.started_at_ms;
+    if (st->running && strcmp(st->health, "starting") == 0 && flavor_of(e) == FLAVOR_PODMAN)
+        podman_health_run(e, id, js, st);
+    cJSON_Delete(js);
     return 0;
 }
 
@@ -361,6 +396,7 @@ static int exec_kill(struct engine *e, const char *exec_id, const char *id, int 
 struct events_adapter {
     const struct engine_events_io *io;
     const char *id_label; /* the label key whose value is the runner id */
+    int podman;           /* translate Podman's action words to Docker's */
 };
 
 static const char *attr(const cJSON *ev, const char *key)
@@ -387,6 +423,8 @@ static int on_docker_event(void *ud, const cJSON *js)
     /* Docker's health events are "health_status: healthy". */
     if (ev.action && strncmp(ev.action, "health_status: ", 15) == 0)
         ev.health = ev.action + 15;
+    if (a->podman && ev.action)
+        ev.action = podman_compat_action(ev.action);
     return a->io->on_event(a->io->ud, &ev);
 }
 
@@ -406,7 +444,7 @@ static int docker_should_stop(void *ud)
 static int events(struct engine *e, const char *label, const char *id_label, int64_t since_nano,
                   const struct engine_events_io *io, char *err, size_t errlen)
 {
-    struct events_adapter a = {io, id_label};
+    struct events_adapter a = {io, id_label, flavor_of(e) == FLAVOR_PODMAN};
     struct docker_events_io dio = {on_docker_event, on_docker_open, docker_should_stop, &a};
     return docker_events_stream(dk_of(e), label, since_nano, &dio, err, errlen);
 }

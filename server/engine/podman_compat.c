@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "docker/docker.h"
 #include "engine/podman_compat.h"
 
 int podman_compat_is_podman(const cJSON *version, char *ver, size_t verlen)
@@ -131,4 +132,42 @@ int podman_compat_add_ulimits(cJSON *config, const struct podman_ulimits *u)
     if (!has_ulimit(arr, "nproc") && add_ulimit(arr, "nproc", u->nproc) < 0)
         return -1;
     return 0;
+}
+
+const char *podman_compat_action(const char *action)
+{
+    if (strcmp(action, "remove") == 0)
+        return "destroy";
+    if (strcmp(action, "exec_died") == 0)
+        return "exec_die";
+    return action;
+}
+
+/* Docker's default HEALTHCHECK interval (30 s), in ms. */
+#define HEALTH_INTERVAL_DEFAULT_MS 30000
+
+int64_t podman_compat_health_due_ms(const cJSON *inspect)
+{
+    const cJSON *hc = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(inspect, "Config"), "Healthcheck");
+    if (!cJSON_IsObject(hc))
+        return 0;
+    const cJSON *iv = cJSON_GetObjectItemCaseSensitive(hc, "Interval");
+    int64_t interval_ms = cJSON_IsNumber(iv) && iv->valuedouble >= 1e6
+                              ? (int64_t)(iv->valuedouble / 1e6)
+                              : HEALTH_INTERVAL_DEFAULT_MS;
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(inspect, "State");
+    const cJSON *log = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(state, "Health"), "Log");
+    int64_t last = 0;
+    int n = cJSON_IsArray(log) ? cJSON_GetArraySize(log) : 0;
+    if (n > 0) {
+        const cJSON *start = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(log, n - 1), "Start");
+        last = cJSON_IsString(start) ? docker_time_rfc3339_ms(start->valuestring) : 0;
+    }
+    if (!last) {
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(state, "StartedAt");
+        last = cJSON_IsString(st) ? docker_time_rfc3339_ms(st->valuestring) : 0;
+    }
+    return last ? last + interval_ms : 0;
 }

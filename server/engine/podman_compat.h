@@ -69,6 +69,26 @@ struct podman_ulimits podman_compat_ulimits(int64_t nofile_hard, int64_t nproc_h
 int podman_compat_add_ulimits(cJSON *config, const struct podman_ulimits *u);
 
 /**
+ * Docker's word for a Podman event action: "remove" -> "destroy",
+ * "exec_died" -> "exec_die"; any other is the same word (Podman's create,
+ * init, start, kill, die, cleanup, health_status, exec ... pass as they are;
+ * Podman's health_status carries no status: the engine's inspect has it).
+ * @return a static string or `action` itself (borrowed).
+ */
+const char *podman_compat_action(const char *action);
+
+/**
+ * When the next HEALTHCHECK run of a container is due, the way Docker paces
+ * them: Config.Healthcheck.Interval (ns; 0 or absent: Docker's 30 s) after
+ * the last run's start (State.Health.Log[-1].Start), or after State.StartedAt
+ * before the first run.
+ *
+ * @param inspect  a container inspect body (borrowed).
+ * @return Unix ms; 0 when the inspect has no health check or no times.
+ */
+int64_t podman_compat_health_due_ms(const cJSON *inspect);
+
+/**
  * The limits for this process and host: podman_compat_ulimits() from
  * getrlimit(2) and /proc/sys/kernel/pid_max. Reads them at each call.
  */

@@ -127,7 +127,9 @@ FL_TEST(boot_sets_restart_policy_no_and_dns_alias_on_network)
     cJSON *j = fl_inspect(e, r->container_id);
     assert_non_null(j);
     assert_string_equal(fl_json_path(j, "HostConfig.RestartPolicy.Name")->valuestring, "no");
-    assert_string_equal(fl_json_path(j, "HostConfig.NetworkMode")->valuestring, e->network);
+    /* Podman's inspect says "bridge" for any bridge network; Networks below names it. */
+    if (!fl_engine_is_podman(e))
+        assert_string_equal(fl_json_path(j, "HostConfig.NetworkMode")->valuestring, e->network);
     const cJSON *net = cJSON_GetObjectItemCaseSensitive(fl_json_path(j, "NetworkSettings.Networks"),
                                                         e->network);
     const cJSON *aliases = cJSON_GetObjectItemCaseSensitive(net, "Aliases"), *a;
@@ -254,7 +256,12 @@ FL_TEST(runners_on_one_network_resolve_each_other_by_name)
     int code = fl_spawn_argv(e, b->id, argv, &o);
     if (code != 0)
         print_error("ping %s: exit %d\nstdout: %s\nstderr: %s\n", a->name, code, o.out, o.err);
-    assert_int_equal(code, 0);
+    /* Podman's default capabilities have no NET_RAW (docs/engines.md): the name
+     * resolves (the PING line below) but the echo cannot be sent. */
+    if (fl_engine_is_podman(e) && code != 0)
+        fl_assert_contains(o.err, "permission denied");
+    else
+        assert_int_equal(code, 0);
     char want[96];
     snprintf(want, sizeof(want), "(%s)", a->ip_address);
     fl_assert_contains(o.out, want);

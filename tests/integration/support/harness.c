@@ -339,6 +339,31 @@ const char *fl_docker_socket(void)
     return NULL;
 }
 
+int fl_engine_is_podman(fl_env *e)
+{
+    static atomic_int known = -1;
+    int k = atomic_load(&known);
+    if (k >= 0)
+        return k;
+    long status = 0;
+    cJSON *js = NULL;
+    char err[256] = "";
+    if (docker_request(e->docker, "GET", "/version", NULL, 10000, &status, &js, err, sizeof(err)) < 0 ||
+        status != 200)
+        fail_msg("GET /version: %s (HTTP %ld)", err, status);
+    k = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(js, "Components"))
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "Name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, "Podman Engine") == 0)
+            k = 1;
+    }
+    cJSON_Delete(js);
+    atomic_store(&known, k);
+    return k;
+}
+
 static int env_docker(fl_env *e)
 {
     char err[512] = "";

@@ -147,6 +147,13 @@ const char *fl_docker_host(void);
  */
 const char *fl_docker_socket(void);
 
+/**
+ * Is the engine under test Podman's Docker-compatible service (GET /version
+ * names a component "Podman Engine")? For the few checks of Docker's own
+ * state that read differently there (docs/engines.md); asked once.
+ */
+int fl_engine_is_podman(fl_env *e);
+
 /** fl_skip() when e has a skip reason (Docker does not answer). */
 #define FL_SKIP_IF_NO_DOCKER(e)                                                                   \
     do {                                                                                          \
