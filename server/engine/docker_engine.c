@@ -183,11 +183,19 @@ static int create(struct engine *e, const struct engine_spec *spec, char **id, c
     if (rc < 0)
         return rc;
     if (flavor_of(e) == FLAVOR_PODMAN) {
-        /* Podman asks runc for nofile/nproc 1048576 unless told (docs/engines.md). */
+        /* docs/engines.md: refuse what Docker refuses at create; give runc
+         * nofile/nproc it can set (Podman asks for 1048576 unless told); keep
+         * the image reference as given, for list. */
         struct podman_ulimits u = podman_compat_ulimits_here();
-        if (podman_compat_add_ulimits(config, &u) < 0) {
+        if (podman_compat_check_config(config, err, errlen) < 0) {
             cJSON_Delete(config);
-            snprintf(err, errlen, "out of memory adding Podman's ulimits to the create body");
+            return FLAME_EINVALID;
+        }
+        if (podman_compat_add_ulimits(config, &u) < 0 ||
+            podman_compat_add_image_label(config, spec->image) < 0) {
+            cJSON_Delete(config);
+            snprintf(err, errlen, "out of memory adding Podman's ulimits and image label to the "
+                                  "create body");
             return FLAME_ENOMEM;
         }
     }
@@ -488,10 +496,15 @@ static int list(struct engine *e, const char *label, const char *network_label,
     }
     d->json = js;
     l->impl = d;
-    const cJSON *c;
+    int podman = flavor_of(e) == FLAVOR_PODMAN;
+    cJSON *c;
     cJSON_ArrayForEach(c, js)
     {
-        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
+        cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
+        /* Podman: the image as the request gave it, from the label create put there. */
+        cJSON *given = podman ? cJSON_DetachItemFromObjectCaseSensitive(labels, PODMAN_LABEL_IMAGE) : NULL;
+        if (!cJSON_IsString(given) || !cJSON_ReplaceItemInObjectCaseSensitive(c, "Image", given))
+            cJSON_Delete(given);
         const cJSON *net = network_label ? cJSON_GetObjectItemCaseSensitive(labels, network_label) : NULL;
         struct docker_container_summary s;
         if (docker_container_summary_parse(c, cJSON_IsString(net) ? net->valuestring : NULL, &s) < 0)

@@ -171,3 +171,30 @@ int64_t podman_compat_health_due_ms(const cJSON *inspect)
     }
     return last ? last + interval_ms : 0;
 }
+
+int podman_compat_check_config(const cJSON *config, char *err, size_t errlen)
+{
+    const cJSON *hc = cJSON_GetObjectItemCaseSensitive(config, "HostConfig");
+    static const struct {
+        const char *field, *what;
+    } mins[] = {{"Memory", "limit"}, {"MemoryReservation", "reservation"}};
+    for (size_t i = 0; i < sizeof(mins) / sizeof(mins[0]); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(hc, mins[i].field);
+        if (cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < (double)PODMAN_MEMORY_MIN_BYTES) {
+            snprintf(err, errlen, "Minimum memory %s allowed is 6MB", mins[i].what);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int podman_compat_add_image_label(cJSON *config, const char *image)
+{
+    cJSON *labels = cJSON_GetObjectItemCaseSensitive(config, "Labels");
+    if (!labels && !(labels = cJSON_AddObjectToObject(config, "Labels")))
+        return -1;
+    if (!cJSON_IsObject(labels))
+        return -1;
+    cJSON_DeleteItemFromObjectCaseSensitive(labels, PODMAN_LABEL_IMAGE);
+    return cJSON_AddStringToObject(labels, PODMAN_LABEL_IMAGE, image) ? 0 : -1;
+}

@@ -31,6 +31,30 @@
  */
 int podman_compat_is_podman(const cJSON *version, char *ver, size_t verlen);
 
+/* The label the Docker engine puts on a runner's container on Podman: the
+ * image reference as the request gave it. Podman's list answers with the name
+ * it resolved ("localhost/app:v1" for "app:v1"); Docker's with the reference
+ * given at create. Callers cannot set flamed.* labels (request.c). */
+#define PODMAN_LABEL_IMAGE "flamed.image"
+
+/* Docker's smallest Memory / MemoryReservation (6 MiB), which it refuses at
+ * create; Podman accepts less and runc fails at start. */
+#define PODMAN_MEMORY_MIN_BYTES ((int64_t)6 * 1024 * 1024)
+
+/**
+ * Refuse a create body the way Docker does where Podman would accept it and
+ * fail later: HostConfig.Memory or MemoryReservation set (> 0) but under
+ * PODMAN_MEMORY_MIN_BYTES (Docker: 400 "Minimum memory limit allowed is 6MB").
+ * @return 0, or -1 with Docker's message in err (errlen bytes).
+ */
+int podman_compat_check_config(const cJSON *config, char *err, size_t errlen);
+
+/**
+ * Add the PODMAN_LABEL_IMAGE label (image, copied) to a create body's Labels
+ * (created when absent). @return 0; -1 when out of memory or Labels is not an object.
+ */
+int podman_compat_add_image_label(cJSON *config, const char *image);
+
 /** The two rlimits Podman sets on its own when a create does not name them. */
 struct podman_ulimits {
     int64_t nofile; /* Soft = Hard, open files */

@@ -96,14 +96,25 @@ FL_TEST(runner_killed_by_the_oom_killer_is_reported_oom_killed)
         fl_skip("Docker discarded the 8 MiB memory limit (no memory cgroup here), so the "
                 "kernel cannot OOM-kill the runner");
     }
+    /* Podman reports an OOM kill only when conmon sees the memory cgroup's OOM
+     * event; where it does not (cgroup v1 nested under another memory cgroup, as
+     * on the CI machine: docs/engines.md) the runner still dies with 137 and
+     * flamed reports what the engine says: exited 137, not OOM-killed. */
+    int oom_want = 1;
+    if (!docker_oom && fl_engine_is_podman(e)) {
+        print_message("Podman reports exit %d, OOMKilled false: flamed must say the same\n",
+                      docker_exit);
+        oom_want = 0;
+    }
     /* With the limit in force, 64 MB in 8 MiB without swap must be OOM-killed. */
-    if (!docker_oom)
+    if (!docker_oom && oom_want)
         fail_msg("a shell buffering 64 MB under an 8 MiB limit was not OOM-killed (Docker: exit "
                  "%d, OOMKilled false)", docker_exit);
     assert_int_equal(evs[ix].exit_code, 137);
     assert_int_equal(docker_exit, 137);
-    if (!evs[ix].oom_killed)
-        fail_msg("Docker reports OOMKilled, flamed's EXITED event says oom_killed false");
+    if (evs[ix].oom_killed != oom_want)
+        fail_msg("the engine reports OOMKilled %s, flamed's EXITED event says oom_killed %s",
+                 oom_want ? "true" : "false", evs[ix].oom_killed ? "true" : "false");
     free(evs);
     /* The kept runner stays listed, EXITED, with what killed it. */
     flame_runner **rs = NULL;
@@ -112,7 +123,7 @@ FL_TEST(runner_killed_by_the_oom_killer_is_reported_oom_killed)
     assert_int_equal(flame_client_list(e->client, e->pool, &rs, &nr, &st), 0);
     assert_int_equal(nr, 1);
     assert_int_equal(rs[0]->state, FLAME_RUNNER_EXITED);
-    assert_int_equal(rs[0]->oom_killed, 1);
+    assert_int_equal(rs[0]->oom_killed, oom_want);
     assert_int_equal(rs[0]->exit_code, 137);
     flame_runner_list_free(rs, nr);
     assert_int_equal(fl_remove_container(e, r->container_id), 0);
