@@ -179,10 +179,16 @@ void fl_flamed_start(fl_env *e)
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     const char *argv[] = {bin,           "--listen",          e->addr, "--log-level",
                           "debug",       "--stop-timeout-ms", "1000",  "--shutdown-grace-ms",
-                          "2000",        NULL,                NULL,    NULL};
+                          "2000",        NULL,                NULL,    NULL,
+                          NULL,          NULL};
+    size_t na = 9;
     if (fl_docker_host()) {
-        argv[9] = "--docker-host";
-        argv[10] = fl_docker_host();
+        argv[na++] = "--docker-host";
+        argv[na++] = fl_docker_host();
+    }
+    if (fl_boot_settle_ms()) {
+        argv[na++] = "--boot-settle-ms";
+        argv[na++] = fl_boot_settle_ms();
     }
     pid_t pid = 0;
     int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ);
@@ -324,6 +330,12 @@ const char *fl_docker_host(void)
 {
     const char *h = getenv("FLTEST_DOCKER_HOST");
     return h && h[0] ? h : NULL;
+}
+
+const char *fl_boot_settle_ms(void)
+{
+    const char *v = getenv("FLTEST_BOOT_SETTLE_MS");
+    return v && v[0] ? v : NULL;
 }
 
 const char *fl_docker_socket(void)

@@ -19,7 +19,8 @@
  * Engine: /var/run/docker.sock by default. $FLTEST_DOCKER_HOST
  * (unix:///path) points both the harness's own Docker client and every
  * flamed it starts (--docker-host) at another Docker-compatible engine, e.g.
- * Podman's service (tests/podman/run).
+ * Podman's service (tests/podman/run); $FLTEST_BOOT_SETTLE_MS sets their
+ * --boot-settle-ms.
  *
  * Threads: fl_watcher runs a Watch on its own thread; everything else runs on
  * the test's thread. The env owns every watcher and joins it in teardown.
@@ -140,6 +141,12 @@ void fl_skip(const char *why);
  * /var/run/docker.sock). Static storage; thread-safe.
  */
 const char *fl_docker_host(void);
+
+/**
+ * $FLTEST_BOOT_SETTLE_MS when set (flamed's --boot-settle-ms for every flamed
+ * the tests start: tests/podman/run sets it, docs/engines.md), else NULL.
+ */
+const char *fl_boot_settle_ms(void);
 
 /**
  * The socket path of fl_docker_host() ("/var/run/docker.sock" when unset),

@@ -155,6 +155,10 @@ void flx_flamed_start(fl_env *e, const flx_flamed *f)
         argv[n++] = "--docker-host";
         argv[n++] = fl_docker_host();
     }
+    if (fl_boot_settle_ms()) {
+        argv[n++] = "--boot-settle-ms";
+        argv[n++] = fl_boot_settle_ms();
+    }
     if (f->tcp) {
         argv[n++] = "--listen";
         argv[n++] = "127.0.0.1:0";
