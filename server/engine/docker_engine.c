@@ -2,12 +2,16 @@
  * The Docker containers engine (docker_engine.h): each op is one or a few
  * Docker Engine API calls through the docker client. The create body is
  * printed by docker_container_config_build() from the canonical request the
- * service validated and the policy checked: nothing is added or changed here.
+ * service validated and the policy checked: nothing is added or changed here,
+ * except on Podman's Docker-compatible service, where a fixed set of additions
+ * (podman_compat.h: nofile/nproc Ulimits the request lacks, the flamed.image
+ * label) and Docker's create-time Memory minimum apply; docs/engines.md lists
+ * every Podman difference and how this file handles it.
  * Follows: Docker Engine API v1.41 ContainerCreate, ContainerStart,
  * ContainerInspect, ContainerStop, ContainerKill, ContainerWait,
  * ContainerDelete, ContainerLogs, ContainerList, ImageInspect, ImageCreate,
  * NetworkInspect, ContainerExec, ExecStart, ExecInspect, SystemEvents,
- * SystemPing.
+ * SystemPing, SystemVersion; libpod 4.3 ContainerHealthcheck (Podman only).
  */
 #include <stdatomic.h>
 #include <stdio.h>
