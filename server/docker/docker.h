@@ -482,6 +482,20 @@ int docker_exec_create(docker_client *c, const char *container_id, const char *c
                        const char *const *env, const char *working_dir, const char *user,
                        char **exec_id, char *err, size_t errlen);
 
+/**
+ * As docker_exec_create(), with AttachStdin set to attach_stdin: the exec's
+ * stdin is then read from its start connection (docker_exec_io.on_stdin),
+ * and the process reads EOF when the client half-closes it. Start such an
+ * exec with on_stdin set, or it waits for stdin until the stream ends.
+ * Follows: Docker Engine API ContainerExec (AttachStdin), ExecStart ("Hijacking").
+ */
+int docker_exec_create_ex(docker_client *c, const char *container_id, const char *const *argv,
+                          const char *const *env, const char *working_dir, const char *user,
+                          int attach_stdin, char **exec_id, char *err, size_t errlen);
+
+/** The write side of an exec's start connection: its stdin (opaque). */
+struct docker_exec_stdin;
+
 /** Callbacks for docker_exec_start(). Both run on the calling thread. */
 struct docker_exec_io {
     /* A demultiplexed chunk of output: stream 1 = stdout, 2 = stderr. May
@@ -506,7 +520,41 @@ struct docker_exec_io {
      * for a short window); <= 0 (or NULL): read as it comes. Called before
      * each wait; the stream's abort checks wait meanwhile. */
     long (*hold_us)(void *ud);
+    /* Once the exec's stream is open (its request sent, Docker's answer
+     * read): its stdin, owned by the callee from then on (write it with
+     * docker_exec_stdin_write from any one thread, also while this stream
+     * runs; free with docker_exec_stdin_free, also after the stream ended).
+     * Called at most once, on the stream's thread; not when the start
+     * failed. NULL: stdin is not written. */
+    void (*on_stdin)(void *ud, struct docker_exec_stdin *in);
 };
+
+/**
+ * Write data[0..len) to an exec's stdin, all of it, waiting while the socket
+ * is full (the process reads slower): nothing is buffered by flamed, so the
+ * caller's next chunk waits for this one. Polls should_abort (may be NULL)
+ * and c's bounds (a bounded view's cancel and deadline) every 50 ms.
+ * Thread-safe against the stream that reads the same connection; one writer
+ * at a time per `in`.
+ * @return 0; FLAME_ECANCELLED (should_abort or the view's cancel);
+ *         FLAME_ETIMEOUT (the view's deadline); FLAME_EUNAVAILABLE when the
+ *         connection is closed (the process
+ *         exited, or Docker closed it), with a detail in err.
+ */
+int docker_exec_stdin_write(docker_client *c, struct docker_exec_stdin *in, const void *data,
+                            size_t len, int (*should_abort)(void *ud), void *ud, char *err,
+                            size_t errlen);
+
+/**
+ * Close an exec's stdin: the process reads EOF (a half-close,
+ * shutdown(SHUT_WR); its output still streams). Idempotent; accepts NULL.
+ * Follows: Docker Engine API ExecStart, "Hijacking" (the client closes its
+ * write side for EOF on stdin).
+ */
+void docker_exec_stdin_close(struct docker_exec_stdin *in);
+
+/** Free it (closes its descriptor; does not half-close). Accepts NULL. */
+void docker_exec_stdin_free(struct docker_exec_stdin *in);
 
 /* Bytes libcurl reads from an exec stream at a time (CURLOPT_BUFFERSIZE):
  * the most one on_output..on_flush round can carry. */

@@ -4,14 +4,18 @@
  * best-effort kill of the exec'd process through its host pid.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "docker_internal.h"
 
 #define DOCKER__CALL_TIMEOUT_MS 30000L
@@ -34,6 +38,14 @@ int docker_exec_create(docker_client *c, const char *container_id, const char *c
                        const char *const *env, const char *working_dir, const char *user,
                        char **exec_id, char *err, size_t errlen)
 {
+    return docker_exec_create_ex(c, container_id, argv, env, working_dir, user, 0, exec_id, err,
+                                 errlen);
+}
+
+int docker_exec_create_ex(docker_client *c, const char *container_id, const char *const *argv,
+                          const char *const *env, const char *working_dir, const char *user,
+                          int attach_stdin, char **exec_id, char *err, size_t errlen)
+{
     struct docker__response r;
     char esc[1600], path[DOCKER__PATH_MAX];
     cJSON *body = NULL;
@@ -54,7 +66,7 @@ int docker_exec_create(docker_client *c, const char *container_id, const char *c
         goto done;
     }
     body = cJSON_CreateObject();
-    if (!body || !cJSON_AddFalseToObject(body, "AttachStdin") ||
+    if (!body || !cJSON_AddBoolToObject(body, "AttachStdin", attach_stdin ? 1 : 0) ||
         !cJSON_AddTrueToObject(body, "AttachStdout") ||
         !cJSON_AddTrueToObject(body, "AttachStderr") || !cJSON_AddFalseToObject(body, "Tty") ||
         docker__add_strv(body, "Cmd", argv) < 0 || (env && docker__add_strv(body, "Env", env) < 0) ||
@@ -91,12 +103,107 @@ done:
     return rc;
 }
 
+/* ---------------------------------------------------------------- stdin */
+
+/* A dup() of the start connection's socket: the stream's libcurl handle
+ * closes its own descriptor when the stream ends, so the writer never
+ * writes to a descriptor number that was closed and reused meanwhile.
+ * shutdown() acts on the socket, so a half-close here is the connection's. */
+struct docker_exec_stdin {
+    int fd;
+    int closed;
+};
+
+#define DOCKER__STDIN_POLL_MS 50
+
+int docker_exec_stdin_write(docker_client *c, struct docker_exec_stdin *in, const void *data,
+                            size_t len, int (*should_abort)(void *ud), void *ud, char *err,
+                            size_t errlen)
+{
+    const char *p = data;
+
+    if (in->closed)
+        return docker__fail(err, errlen, FLAME_EINVALID, "exec stdin: already closed");
+    while (len > 0) {
+        /* The socket is non-blocking (libcurl's): write what fits, then wait. */
+        ssize_t n = send(in->fd, p, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                                "exec stdin: the connection is closed (%s): the command exited "
+                                "or Docker closed its stream",
+                                strerror(errno));
+        for (;;) {
+            if (should_abort && should_abort(ud))
+                return docker__fail(err, errlen, FLAME_ECANCELLED, "exec stdin: aborted");
+            if (docker__is_cancelled(c))
+                return docker__fail(err, errlen, FLAME_ECANCELLED,
+                                    "exec stdin: the caller cancelled");
+            if (c->deadline_ms && clock_mono_ms() >= c->deadline_ms)
+                return docker__fail(err, errlen, FLAME_ETIMEOUT,
+                                    "exec stdin: the deadline passed while the command did not "
+                                    "read its stdin");
+            struct pollfd pfd = {.fd = in->fd, .events = POLLOUT};
+            int pr = poll(&pfd, 1, DOCKER__STDIN_POLL_MS);
+            if (pr > 0 || (pr < 0 && errno != EINTR))
+                break; /* writable, or an error the next send() reports */
+        }
+    }
+    return 0;
+}
+
+void docker_exec_stdin_close(struct docker_exec_stdin *in)
+{
+    if (!in || in->closed)
+        return;
+    in->closed = 1;
+    shutdown(in->fd, SHUT_WR);
+}
+
+void docker_exec_stdin_free(struct docker_exec_stdin *in)
+{
+    if (!in)
+        return;
+    close(in->fd);
+    free(in);
+}
+
 /* ---------------------------------------------------------------- start */
 
 struct docker__exec_run {
     const struct docker_exec_io *io;
     struct docker_demux demux;
 };
+
+/* The stream is open: hand its stdin to the caller (a dup of the socket). */
+static void docker__exec_socket(void *ud, int fd)
+{
+    struct docker__exec_run *run = ud;
+    struct docker_exec_stdin *in;
+    int dfd;
+
+    if (!run->io->on_stdin)
+        return;
+    in = calloc(1, sizeof *in);
+    dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (!in || dfd < 0) {
+        /* The command reads EOF at once rather than waiting for input that
+         * cannot be delivered; the caller sees no on_stdin and drops its input. */
+        free(in);
+        if (dfd >= 0)
+            close(dfd);
+        shutdown(fd, SHUT_WR);
+        return;
+    }
+    in->fd = dfd;
+    run->io->on_stdin(run->io->ud, in);
+}
 
 static int docker__exec_out(void *ud, int stream, const char *p, size_t n)
 {
@@ -179,6 +286,7 @@ int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct do
     s.should_stop = docker__exec_should_stop;
     s.next_poll_ms = docker__exec_next_poll_ms;
     s.hold_us = docker__exec_hold_us;
+    s.on_socket = docker__exec_socket;
     s.ud = &run;
     rc = docker__stream_run(c, &s, &r, &stopped, err, errlen);
     if (status)

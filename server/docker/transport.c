@@ -1078,6 +1078,7 @@ struct docker__stream_state {
     int cancelled; /* the bounded view's caller cancelled */
     int nomem;
     docker_client *c;
+    CURL *h;
 };
 
 static size_t docker__stream_header_cb(char *p, size_t size, size_t nitems, void *ud)
@@ -1099,6 +1100,11 @@ static size_t docker__stream_header_cb(char *p, size_t size, size_t nitems, void
             st->phase = 1;
             if (st->s->on_open)
                 st->s->on_open(st->s->ud, st->status);
+            curl_socket_t fd = CURL_SOCKET_BAD;
+            if (st->s->on_socket &&
+                curl_easy_getinfo(st->h, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
+                fd != CURL_SOCKET_BAD)
+                st->s->on_socket(st->s->ud, (int)fd);
         } else {
             st->phase = 2;
         }
@@ -1186,6 +1192,7 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
         rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory creating libcurl handles");
         goto done;
     }
+    st.h = h;
     if ((rc = docker__setup(c, h, url, curl_err, err, errlen)) < 0)
         goto done;
     for (i = 0; s->headers && s->headers[i]; i++) {

@@ -355,23 +355,95 @@ static int logs_tail(struct engine *e, const char *id, int lines, char **out, ch
 
 static int exec_create(struct engine *e, const char *id, const char *const *argv,
                        const char *const *env, const char *working_dir, const char *user,
-                       char **exec_id, char *err, size_t errlen)
+                       int attach_stdin, char **exec_id, char *err, size_t errlen)
 {
-    return docker_exec_create(dk_of(e), id, argv, env, working_dir, user, exec_id, err, errlen);
+    return docker_exec_create_ex(dk_of(e), id, argv, env, working_dir, user, attach_stdin,
+                                 exec_id, err, errlen);
+}
+
+/* The engine's stdin is the Docker client's: engine_stdin is never defined,
+ * only converted to and from docker_exec_stdin here. */
+struct exec_start_ctx {
+    const struct engine_exec_io *io;
+};
+
+static int exec_out(void *ud, int stream, const char *data, size_t len)
+{
+    const struct engine_exec_io *io = ((struct exec_start_ctx *)ud)->io;
+    return io->on_output(io->ud, stream, data, len);
+}
+static int exec_abort(void *ud)
+{
+    const struct engine_exec_io *io = ((struct exec_start_ctx *)ud)->io;
+    return io->should_abort ? io->should_abort(io->ud) : 0;
+}
+static int exec_flush(void *ud)
+{
+    const struct engine_exec_io *io = ((struct exec_start_ctx *)ud)->io;
+    return io->on_flush ? io->on_flush(io->ud) : 0;
+}
+static long exec_poll(void *ud)
+{
+    const struct engine_exec_io *io = ((struct exec_start_ctx *)ud)->io;
+    return io->poll_ms ? io->poll_ms(io->ud) : 0;
+}
+static long exec_hold(void *ud)
+{
+    const struct engine_exec_io *io = ((struct exec_start_ctx *)ud)->io;
+    return io->hold_us ? io->hold_us(io->ud) : 0;
+}
+static void exec_stdin_open(void *ud, struct docker_exec_stdin *in)
+{
+    const struct engine_exec_io *io = ((struct exec_start_ctx *)ud)->io;
+    io->on_stdin(io->ud, (struct engine_stdin *)in);
 }
 
 static int exec_start(struct engine *e, const char *exec_id, const struct engine_exec_io *io,
                       char *err, size_t errlen)
 {
+    if (!io->on_stdin) {
+        struct docker_exec_io dio = {
+            .on_output = io->on_output,
+            .should_abort = io->should_abort,
+            .ud = io->ud,
+            .on_flush = io->on_flush,
+            .poll_ms = io->poll_ms,
+            .hold_us = io->hold_us,
+        };
+        return docker_exec_start(dk_of(e), exec_id, &dio, err, errlen);
+    }
+    /* on_stdin's argument type differs: go through a context. */
+    struct exec_start_ctx ctx = {io};
     struct docker_exec_io dio = {
-        .on_output = io->on_output,
-        .should_abort = io->should_abort,
-        .ud = io->ud,
-        .on_flush = io->on_flush,
-        .poll_ms = io->poll_ms,
-        .hold_us = io->hold_us,
+        .on_output = exec_out,
+        .should_abort = exec_abort,
+        .ud = &ctx,
+        .on_flush = exec_flush,
+        .poll_ms = exec_poll,
+        .hold_us = exec_hold,
+        .on_stdin = exec_stdin_open,
     };
     return docker_exec_start(dk_of(e), exec_id, &dio, err, errlen);
+}
+
+static int exec_stdin_write(struct engine *e, struct engine_stdin *in, const void *data,
+                            size_t len, int (*should_abort)(void *ud), void *ud, char *err,
+                            size_t errlen)
+{
+    return docker_exec_stdin_write(dk_of(e), (struct docker_exec_stdin *)in, data, len,
+                                   should_abort, ud, err, errlen);
+}
+
+static void exec_stdin_close(struct engine *e, struct engine_stdin *in)
+{
+    (void)e;
+    docker_exec_stdin_close((struct docker_exec_stdin *)in);
+}
+
+static void exec_stdin_free(struct engine *e, struct engine_stdin *in)
+{
+    (void)e;
+    docker_exec_stdin_free((struct docker_exec_stdin *)in);
 }
 
 static int logs(struct engine *e, const char *id, const struct engine_logs_opts *opts,
@@ -555,6 +627,9 @@ static const struct engine_ops ops = {
     .exec_start = exec_start,
     .exec_inspect = exec_inspect,
     .exec_kill = exec_kill,
+    .exec_stdin_write = exec_stdin_write,
+    .exec_stdin_close = exec_stdin_close,
+    .exec_stdin_free = exec_stdin_free,
     .events = events,
     .list = list,
     .list_free = list_free,

@@ -129,6 +129,9 @@ struct engine_events_io {
     void *ud;
 };
 
+/** The write side of an exec's stdin (opaque; the engine's). */
+struct engine_stdin;
+
 /** An exec's output handling (see docker_exec_io in docker/docker.h: the same contract). */
 struct engine_exec_io {
     int (*on_output)(void *ud, int stream, const char *data, size_t len);
@@ -137,6 +140,11 @@ struct engine_exec_io {
     int (*on_flush)(void *ud);
     long (*poll_ms)(void *ud);
     long (*hold_us)(void *ud);
+    /* An exec created with attach_stdin: its stdin once the exec runs, owned
+     * by the callee (exec_stdin_write / exec_stdin_close from one other
+     * thread, exec_stdin_free when done, also after exec_start returned).
+     * Called at most once, on exec_start's thread. NULL: none. */
+    void (*on_stdin)(void *ud, struct engine_stdin *in);
 };
 
 /** Which of a container's logs to read (engine_ops.logs). */
@@ -211,10 +219,14 @@ struct engine_ops {
     int (*logs)(struct engine *e, const char *id, const struct engine_logs_opts *opts,
                 const struct engine_exec_io *io, char *err, size_t errlen);
 
-    /** Create an exec of argv in it; *exec_id malloc'd. FLAME_EPRECONDITION/ECONFLICT: not running. */
+    /**
+     * Create an exec of argv in it; *exec_id malloc'd. attach_stdin: the exec
+     * reads stdin through exec_start's on_stdin (else it has none: EOF).
+     * FLAME_EPRECONDITION/ECONFLICT: not running.
+     */
     int (*exec_create)(struct engine *e, const char *id, const char *const *argv,
                        const char *const *env, const char *working_dir, const char *user,
-                       char **exec_id, char *err, size_t errlen);
+                       int attach_stdin, char **exec_id, char *err, size_t errlen);
     /** Run it, streaming its output through io until it closes its output or io aborts. */
     int (*exec_start)(struct engine *e, const char *exec_id, const struct engine_exec_io *io,
                       char *err, size_t errlen);
@@ -227,6 +239,19 @@ struct engine_ops {
      */
     int (*exec_kill)(struct engine *e, const char *exec_id, const char *id, int signo, char *err,
                      size_t errlen);
+    /**
+     * Write all of data[0..len) to an exec's stdin, blocking while the
+     * process does not read (nothing is buffered: that is the backpressure);
+     * polls should_abort (may be NULL) and the view's bounds every 50 ms.
+     * FLAME_EUNAVAILABLE: the stdin is gone (the process exited).
+     */
+    int (*exec_stdin_write)(struct engine *e, struct engine_stdin *in, const void *data,
+                            size_t len, int (*should_abort)(void *ud), void *ud, char *err,
+                            size_t errlen);
+    /** EOF on the exec's stdin (its output goes on). Idempotent. */
+    void (*exec_stdin_close)(struct engine *e, struct engine_stdin *in);
+    /** Free a stdin from on_stdin (accepts NULL). */
+    void (*exec_stdin_free)(struct engine *e, struct engine_stdin *in);
 
     /**
      * Follow the events of containers labelled `label` ("key=value") from

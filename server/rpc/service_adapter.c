@@ -121,6 +121,11 @@ static void op_on_close(svc_call *c, void (*fn)(svc_call *c))
     rpc_call_on_close(rc_of(c), closed);
 }
 
+static int op_recv(svc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+{
+    return rpc_call_recv(rc_of(c), d, out);
+}
+
 static const struct svc_call_ops ops = {
     .deadline_left_ms = op_deadline_left_ms,
     .cancelled = op_cancelled,
@@ -132,6 +137,7 @@ static const struct svc_call_ops ops = {
     .send_packed = op_send_packed,
     .send_initial_metadata = op_send_initial_metadata,
     .on_close = op_on_close,
+    .recv = op_recv,
 };
 
 /* Every adapted method's handler (CQ thread, request unpacked). */
@@ -170,6 +176,7 @@ int rpc_adapter_new(rpc_adapter **out, const struct svc_method *methods, size_t 
             .path = methods[i].path,
             .request = methods[i].request,
             .server_streaming = methods[i].server_streaming,
+            .client_streaming = methods[i].client_streaming,
             .handler = handle,
             .context = &a->b[i],
         };

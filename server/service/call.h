@@ -96,6 +96,20 @@ struct svc_call_ops {
      * deadline, disconnect); at once if it already has. Any thread.
      */
     void (*on_close)(svc_call *c, void (*fn)(svc_call *c));
+    /**
+     * Client streams (svc_method.client_streaming): receive the client's next
+     * message of type d, blocking; from a blocking job only. It may run while
+     * another job of the call sends (a bidirectional call: one receive in
+     * flight and one send in flight at a time). The transport reads the next
+     * message only when this is called again: the caller's pace is the
+     * backpressure on the client.
+     * @param[out] out  the message, owned by the caller
+     *                  (protobuf_c_message_free_unpacked); NULL at the end
+     *                  of the client's stream (it half-closed).
+     * @return 0; FLAME_ECANCELLED (the client is gone or the call ended);
+     *         FLAME_EINVALID (not a valid message of type d).
+     */
+    int (*recv)(svc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out);
 };
 
 /** One call, as the service sees it. */
@@ -115,6 +129,8 @@ struct svc_method {
     const char *path;                            /* "/flame.v1.RunnerService/Boot" */
     const ProtobufCMessageDescriptor *request;   /* the request's message type */
     int server_streaming;                        /* answers with a stream of messages */
+    int client_streaming;                        /* reads a stream of messages (call_recv);
+                                                  * call->request is then NULL */
     /* Runs where the transport accepts calls, with the decoded request: it must
      * not block (hand blocking work to run_blocking) and ends the call once. */
     void (*fn)(svc_call *call);
@@ -131,6 +147,10 @@ static inline int call_send_wire(svc_call *c, uint8_t *b, size_t n, void *owner)
     return c->ops->send_wire(c, b, n, owner);
 }
 static inline int call_send_busy(svc_call *c) { return c->ops->send_busy(c); }
+static inline int call_recv(svc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+{
+    return c->ops->recv(c, d, out);
+}
 
 /** End the call: code 0 with response (may be NULL), or an error with reason and detail. */
 static inline void call_finish(svc_call *c, int code, const char *reason, const char *detail,

@@ -25,6 +25,7 @@ GATED(gated_watch, service_watch, 1)
 GATED(gated_list, service_list, 1)
 GATED(gated_renew, service_renew, 0)
 GATED(gated_logs, service_logs, 1)
+GATED(gated_spawn_stream, service_spawn_stream, 1)
 
 const struct svc_method service_methods[] = {
     {.path = "/flame.v1.RunnerService/Boot", .request = &flame__v1__boot_request__descriptor, .fn = gated_boot},
@@ -34,5 +35,6 @@ const struct svc_method service_methods[] = {
     {.path = "/flame.v1.RunnerService/List", .request = &flame__v1__list_request__descriptor, .fn = gated_list},
     {.path = "/flame.v1.RunnerService/Renew", .request = &flame__v1__renew_request__descriptor, .fn = gated_renew},
     {.path = "/flame.v1.RunnerService/Logs", .request = &flame__v1__logs_request__descriptor, .server_streaming = 1, .fn = gated_logs},
+    {.path = "/flame.v1.RunnerService/SpawnStream", .request = &flame__v1__spawn_stream_request__descriptor, .server_streaming = 1, .client_streaming = 1, .fn = gated_spawn_stream},
 };
 const size_t service_n_methods = sizeof(service_methods) / sizeof(service_methods[0]);

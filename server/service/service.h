@@ -93,6 +93,9 @@ extern const size_t service_n_methods;
 /** The RPC handlers (run on CQ threads). */
 void service_boot(svc_call *call);
 void service_spawn(svc_call *call);
+/** SpawnStream (service/spawn.c): Spawn with the command's stdin streamed by
+ *  the client (a client-streaming call: the SpawnRequest is its first message). */
+void service_spawn_stream(svc_call *call);
 /** Logs (service/logs.c): a runner's container output, streamed. */
 void service_logs(svc_call *call);
 void service_shutdown(svc_call *call);

@@ -25,9 +25,23 @@
  * itself in a container without --pid=host), the command runs to its end;
  * the RPC still ends at once. Every Docker call of a Spawn is bounded by its
  * timeout and aborted by its client's cancel.
- * Follows: Docker Engine API ContainerExec, ExecStart, ExecInspect.
+ *
+ * SpawnStream is the same run with the command's stdin: its first client
+ * message is the SpawnRequest (then the same checks and the same worker),
+ * and a second blocking job, the stdin pump, receives the client's chunks
+ * and writes each to the exec's start connection before it receives the
+ * next one: one chunk (at most STDIN_CHUNK_MAX) in flight, so neither a
+ * large input nor a command that does not read grows flamed's memory; the
+ * client's gRPC flow control pushes back. close_stdin, or the end of the
+ * client's stream, half-closes the connection: the command reads EOF. Bytes
+ * that arrive after the command exited are dropped.
+ * Follows: Docker Engine API ContainerExec, ExecStart (its "Hijacking"
+ * section for stdin), ExecInspect.
  */
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +71,26 @@ struct pending {
     int64_t since_us; /* monotonic time of the first payload byte */
 };
 
+/* Largest SpawnStreamRequest.stdin chunk (bytes): the proto's documented bound. */
+#define STDIN_CHUNK_MAX ((size_t)64 * 1024)
+
 struct spawn {
+    const Flame__V1__SpawnRequest *req; /* Spawn: the call's request; SpawnStream: in first */
+    Flame__V1__SpawnStreamRequest *first; /* SpawnStream's first message (owned), or NULL */
+    int attach_stdin;                   /* SpawnStream */
+    /* The stdin pump and the worker meet here (mu): the worker hands over
+     * the exec's stdin once it runs (in), and says when the exec is over
+     * (exec_done); the pump reports a refused message (stdin_failed). */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct engine *eng_for_in;          /* the engine that made `in` (svc->engine) */
+    struct engine_stdin *in;            /* freed with the state */
+    atomic_int exec_done;
+    atomic_int stdin_failed;
+    int stdin_code;
+    const char *stdin_reason;
+    char stdin_err[256];
+    atomic_ullong bytes_in;
     struct runner *runner;
     struct pending out;
     svc_call *call;
@@ -73,6 +106,12 @@ static void spawn_free(void *p)
     struct spawn *s = p;
     if (!s)
         return;
+    if (s->in)
+        s->eng_for_in->ops->exec_stdin_free(s->eng_for_in, s->in);
+    if (s->first)
+        protobuf_c_message_free_unpacked(&s->first->base, NULL);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
     runner_free(s->runner);
     free(s->out.buf);
     free(s);
@@ -185,7 +224,7 @@ static long hold_us(void *ud)
 static int should_abort(void *ud)
 {
     struct spawn *s = ud;
-    if (call_cancelled(s->call))
+    if (call_cancelled(s->call) || atomic_load(&s->stdin_failed))
         return 1;
     if (s->deadline_ms != INT64_MAX && clock_mono_ms() >= s->deadline_ms) {
         s->timed_out = 1;
@@ -259,11 +298,30 @@ static void kill_exec_later(struct service *svc, const char *exec_id, const char
     eng->ops->exec_kill(eng, exec_id, container_id, SIGKILL, derr, sizeof(derr));
 }
 
+/* exec_start's on_stdin: the pump may write from now on. */
+static void on_stdin(void *ud, struct engine_stdin *in)
+{
+    struct spawn *s = ud;
+    pthread_mutex_lock(&s->mu);
+    s->in = in;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* The exec is over (or never ran): a waiting or writing pump gives up. */
+static void exec_over(struct spawn *s)
+{
+    pthread_mutex_lock(&s->mu);
+    atomic_store(&s->exec_done, 1);
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void spawn_worker(svc_call *call)
 {
     struct service *svc = call->service;
-    const Flame__V1__SpawnRequest *req = (const Flame__V1__SpawnRequest *)call->request;
     struct spawn *s = call->state;
+    const Flame__V1__SpawnRequest *req = s->req;
     char err[2048] = "", derr[1024] = "";
     const char *reason = NULL;
     char **env = NULL, **argv = NULL;
@@ -285,8 +343,8 @@ static void spawn_worker(svc_call *call)
     }
     memcpy(argv, req->argv, req->n_argv * sizeof(char *));
     rc = eng->ops->exec_create(eng, s->runner->container_id, (const char *const *)argv,
-                            (const char *const *)env, req->working_dir, req->user, &exec_id, derr,
-                            sizeof(derr));
+                            (const char *const *)env, req->working_dir, req->user,
+                            s->attach_stdin, &exec_id, derr, sizeof(derr));
     if (rc < 0) {
         if (rc == FLAME_ETIMEOUT) {
             snprintf(err, sizeof(err), "the command ran longer than its timeout (%u ms): Docker "
@@ -323,8 +381,18 @@ static void spawn_worker(svc_call *call)
     runner_registry_spawn_begin(svc->reg, s->runner->id, clock_mono_ms());
     s->counted = 1;
     struct engine_exec_io io = {.on_output = on_output, .should_abort = should_abort, .ud = s, .on_flush = on_flush,
-                                 .poll_ms = poll_ms, .hold_us = hold_us};
+                                 .poll_ms = poll_ms, .hold_us = hold_us,
+                                 .on_stdin = s->attach_stdin ? on_stdin : NULL};
     rc = eng->ops->exec_start(eng, exec_id, &io, derr, sizeof(derr));
+    exec_over(s);
+    if (atomic_load(&s->stdin_failed)) {
+        /* The pump refused a message: the command is ended, the call answers why. */
+        term_exec(svc, exec_id, s->runner->container_id, &signalled);
+        rc = s->stdin_code;
+        reason = s->stdin_reason;
+        snprintf(err, sizeof(err), "%s", s->stdin_err);
+        goto done;
+    }
     if (rc == FLAME_ETIMEOUT && !s->timed_out && s->deadline_ms != INT64_MAX &&
         clock_mono_ms() >= s->deadline_ms)
         s->timed_out = 1; /* the view's deadline ended the stream before should_abort saw it */
@@ -379,13 +447,14 @@ static void spawn_worker(svc_call *call)
     }
     rc = 0;
 done:
+    exec_over(s);
     if (s->counted)
         runner_registry_spawn_end(svc->reg, s->runner->id, clock_mono_ms());
     flamed_log(rc == 0 ? LOG_INFO : LOG_WARN, "spawn_done",
-               "runner_id=%s pool=%s status=%s exit_code=%d stdout_bytes=%llu stderr_bytes=%llu duration_ms=%lld",
+               "runner_id=%s pool=%s status=%s exit_code=%d stdout_bytes=%llu stderr_bytes=%llu stdin_bytes=%llu duration_ms=%lld",
                s->runner->id, s->runner->pool, status_name_of(rc),
                exit_code, (unsigned long long)s->bytes_out, (unsigned long long)s->bytes_err,
-               (long long)(clock_mono_ms() - t0));
+               (unsigned long long)atomic_load(&s->bytes_in), (long long)(clock_mono_ms() - t0));
     if (rc == FLAME_ENOMEM && !err[0])
         snprintf(err, sizeof(err), "out of memory");
     call_finish(call, rc, reason, err, NULL);
@@ -398,32 +467,41 @@ done:
     request_strv_free(env);
 }
 
-void service_spawn(svc_call *call)
+/* Spawn's checks, shared by SpawnStream: validate req, find the runner as
+ * the caller may see it, attach the call's state. 0, or the call is
+ * finished with the answer (and the state, when made, holds `first`). */
+static int spawn_prepare(svc_call *call, const Flame__V1__SpawnRequest *req,
+                         Flame__V1__SpawnStreamRequest *first)
 {
     struct service *svc = call->service;
-    const Flame__V1__SpawnRequest *req = (const Flame__V1__SpawnRequest *)call->request;
     char err[1024];
     int rc = request_spawn_validate(req, err, sizeof(err));
     if (rc < 0) {
         call_finish(call, rc, "INVALID_REQUEST", err, NULL);
-        return;
+        return rc;
     }
     if ((rc = policy_check_spawn(svc->policy, req, err, sizeof(err))) < 0) {
         call_finish(call, rc, "LIMIT_EXCEEDED", err, NULL);
-        return;
+        return rc;
     }
     struct spawn *s = calloc(1, sizeof(*s));
     if (!s) {
         call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
-        return;
+        return FLAME_ENOMEM;
     }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->req = req;
+    s->first = first;
+    s->attach_stdin = first != NULL;
+    s->eng_for_in = svc->engine;
     call_set_state(call, s, spawn_free);
     s->call = call;
     int grc = runner_registry_get(svc->reg, req->runner_id, &s->runner);
     service_audit(call, "runner_id=%s argv0=%.64s", req->runner_id, req->argv[0]);
     if (grc == FLAME_ENOMEM) {
         call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
-        return;
+        return FLAME_ENOMEM;
     }
     /* Another tenant's runner does not exist for this caller. */
     if (s->runner && !service_caller_allows(call, s->runner->pool)) {
@@ -434,7 +512,7 @@ void service_spawn(svc_call *call)
         snprintf(err, sizeof(err), "runner '%s' not found: List shows the current runners",
                  req->runner_id);
         call_finish(call, FLAME_ENOTFOUND, "RUNNER_NOT_FOUND", err, NULL);
-        return;
+        return FLAME_ENOTFOUND;
     }
     if (s->runner->state != FLAME__V1__RUNNER_STATE__RUNNER_STATE_RUNNING) {
         if (s->runner->state == FLAME__V1__RUNNER_STATE__RUNNER_STATE_BOOTING)
@@ -445,10 +523,184 @@ void service_spawn(svc_call *call)
                                        "runner", s->runner->id, runner_state_name(s->runner->state),
                      s->runner->exit_code);
         call_finish(call, FLAME_EPRECONDITION, "RUNNER_NOT_RUNNING", err, NULL);
-        return;
+        return FLAME_EPRECONDITION;
     }
     s->deadline_ms = req->timeout_ms ? clock_mono_ms() + req->timeout_ms : INT64_MAX;
+    return 0;
+}
+
+void service_spawn(svc_call *call)
+{
+    const Flame__V1__SpawnRequest *req = (const Flame__V1__SpawnRequest *)call->request;
+    int rc;
+    if (spawn_prepare(call, req, NULL) < 0)
+        return;
     if ((rc = call_run_blocking(call, spawn_worker)) < 0)
+        call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
+                                                    "Spawn and Shutdown calls: retry later", NULL);
+}
+
+/* ---- SpawnStream ---- */
+
+/* The pump refused a message: the worker ends the command and the call. */
+static void stdin_fail(struct spawn *s, int code, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void stdin_fail(struct spawn *s, int code, const char *reason, const char *fmt, ...)
+{
+    va_list ap;
+    pthread_mutex_lock(&s->mu);
+    if (!atomic_load(&s->stdin_failed)) {
+        s->stdin_code = code;
+        s->stdin_reason = reason;
+        va_start(ap, fmt);
+        vsnprintf(s->stdin_err, sizeof(s->stdin_err), fmt, ap);
+        va_end(ap);
+        atomic_store(&s->stdin_failed, 1);
+    }
+    pthread_mutex_unlock(&s->mu);
+    /* The worker's should_abort sees the flag once the exec runs (within
+     * its poll); before, exec_start aborts at its first poll. */
+}
+
+/* The exec's stdin once it runs; NULL when it is over (or the call is). */
+static struct engine_stdin *stdin_wait(struct spawn *s)
+{
+    struct engine_stdin *in = NULL;
+    pthread_mutex_lock(&s->mu);
+    while (!s->in && !atomic_load(&s->exec_done) && !call_cancelled(s->call)) {
+        struct timespec ts;
+        clock_realtime_after_ms(&ts, 100);
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
+    if (!atomic_load(&s->exec_done))
+        in = s->in;
+    pthread_mutex_unlock(&s->mu);
+    return in;
+}
+
+static int pump_abort(void *ud)
+{
+    struct spawn *s = ud;
+    return atomic_load(&s->exec_done) || atomic_load(&s->stdin_failed) || call_cancelled(s->call);
+}
+
+/* The stdin pump: receive a chunk, write it, only then receive the next. */
+static void stdin_pump(svc_call *call)
+{
+    struct spawn *s = call->state;
+    struct engine *eng = s->eng_for_in;
+    int gone = 0; /* the command no longer reads: drop the rest */
+    char derr[256];
+    for (;;) {
+        ProtobufCMessage *m = NULL;
+        int rc = call_recv(call, &flame__v1__spawn_stream_request__descriptor, &m);
+        if (rc == FLAME_EINVALID) {
+            stdin_fail(s, FLAME_EINVALID, "BAD_REQUEST",
+                       "a message is not a valid flame.v1.SpawnStreamRequest");
+            return;
+        }
+        if (rc < 0)
+            return; /* the call ended */
+        if (!m) { /* the client ended its stream: EOF */
+            struct engine_stdin *in = stdin_wait(s);
+            if (in)
+                eng->ops->exec_stdin_close(eng, in);
+            return;
+        }
+        Flame__V1__SpawnStreamRequest *r = (Flame__V1__SpawnStreamRequest *)m;
+        int stop = 0;
+        switch (r->event_case) {
+        case FLAME__V1__SPAWN_STREAM_REQUEST__EVENT_STDIN: {
+            size_t len = r->stdin.len;
+            if (len > STDIN_CHUNK_MAX) {
+                stdin_fail(s, FLAME_EINVALID, "INVALID_REQUEST",
+                           "SpawnStreamRequest.stdin: %zu bytes in one message, more than %zu: "
+                           "send it in chunks of at most %zu bytes",
+                           len, STDIN_CHUNK_MAX, STDIN_CHUNK_MAX);
+                stop = 1;
+                break;
+            }
+            if (!len || gone)
+                break;
+            struct engine_stdin *in = stdin_wait(s);
+            if (!in) {
+                gone = 1;
+                break;
+            }
+            rc = eng->ops->exec_stdin_write(eng, in, r->stdin.data, len, pump_abort, s, derr,
+                                            sizeof(derr));
+            if (rc == 0)
+                atomic_fetch_add(&s->bytes_in, len);
+            else
+                gone = 1; /* exited, or the exec is being ended: drain and drop */
+            break;
+        }
+        case FLAME__V1__SPAWN_STREAM_REQUEST__EVENT_CLOSE_STDIN: {
+            struct engine_stdin *in = stdin_wait(s);
+            if (in)
+                eng->ops->exec_stdin_close(eng, in);
+            stop = 1;
+            break;
+        }
+        case FLAME__V1__SPAWN_STREAM_REQUEST__EVENT_START:
+            stdin_fail(s, FLAME_EINVALID, "INVALID_REQUEST",
+                       "SpawnStreamRequest.start: only the first message may be start");
+            stop = 1;
+            break;
+        default:
+            stdin_fail(s, FLAME_EINVALID, "INVALID_REQUEST",
+                       "SpawnStreamRequest: a message sets none of start, stdin, close_stdin");
+            stop = 1;
+            break;
+        }
+        protobuf_c_message_free_unpacked(m, NULL);
+        if (stop)
+            return;
+    }
+}
+
+/* SpawnStream's first job: the first message is the SpawnRequest; then
+ * Spawn's checks, the pump, and Spawn's worker on this thread. */
+static void spawn_stream_main(svc_call *call)
+{
+    ProtobufCMessage *m = NULL;
+    int rc = call_recv(call, &flame__v1__spawn_stream_request__descriptor, &m);
+    if (rc < 0) {
+        call_finish(call, rc, rc == FLAME_EINVALID ? "BAD_REQUEST" : NULL,
+                    rc == FLAME_EINVALID ? "the first message is not a valid "
+                                           "flame.v1.SpawnStreamRequest"
+                                         : "the client went away",
+                    NULL);
+        return;
+    }
+    Flame__V1__SpawnStreamRequest *first = (Flame__V1__SpawnStreamRequest *)m;
+    if (!first || first->event_case != FLAME__V1__SPAWN_STREAM_REQUEST__EVENT_START ||
+        !first->start) {
+        if (first)
+            protobuf_c_message_free_unpacked(m, NULL);
+        call_finish(call, FLAME_EINVALID, "INVALID_REQUEST",
+                    "SpawnStreamRequest.start: the first message must be start (the "
+                    "SpawnRequest), then stdin chunks",
+                    NULL);
+        return;
+    }
+    if (spawn_prepare(call, first->start, first) < 0) {
+        if (!call->state) /* no state took it */
+            protobuf_c_message_free_unpacked(m, NULL);
+        return;
+    }
+    if ((rc = call_run_blocking(call, stdin_pump)) < 0) {
+        call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
+                                                    "Spawn and Shutdown calls: retry later", NULL);
+        return;
+    }
+    spawn_worker(call);
+}
+
+void service_spawn_stream(svc_call *call)
+{
+    int rc = call_run_blocking(call, spawn_stream_main);
+    if (rc < 0)
         call_finish(call, rc, "TOO_MANY_CALLS", "flamed is at its limit of concurrent Boot, "
                                                     "Spawn and Shutdown calls: retry later", NULL);
 }

@@ -225,6 +225,15 @@ static void op_on_close(svc_call *c, void (*fn)(svc_call *c))
     pthread_mutex_unlock(&fc->mu);
 }
 
+/* The fake has no client stream: every receive is its end (no service
+ * unit test drives a client-streaming RPC; the integration tests do). */
+static int op_recv(svc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+{
+    (void)d;
+    *out = NULL;
+    return atomic_load(&fc_of(c)->cancelled) ? FLAME_ECANCELLED : 0;
+}
+
 static const struct svc_call_ops ops = {
     .deadline_left_ms = op_deadline_left_ms,
     .cancelled = op_cancelled,
@@ -236,6 +245,7 @@ static const struct svc_call_ops ops = {
     .send_packed = op_send_packed,
     .send_initial_metadata = op_send_initial_metadata,
     .on_close = op_on_close,
+    .recv = op_recv,
 };
 
 fake_call *fake_call_new(void *service, const char *name, const ProtobufCMessage *req,

@@ -605,8 +605,9 @@ static int logs_tail(struct engine *e, const char *id, int lines, char **out, ch
 
 static int exec_create(struct engine *e, const char *id, const char *const *argv,
                        const char *const *env, const char *working_dir, const char *user,
-                       char **exec_id, char *err, size_t errlen)
+                       int attach_stdin, char **exec_id, char *err, size_t errlen)
 {
+    (void)attach_stdin; /* the in-memory exec reads no stdin */
     (void)argv;
     (void)env;
     (void)working_dir;
@@ -630,6 +631,21 @@ static int exec_create(struct engine *e, const char *id, const char *const *argv
     pthread_mutex_unlock(&m->mu);
     return rc;
 }
+
+/* The in-memory exec never calls on_stdin, so these never run on a stdin of
+ * theirs; they exist because every op is required. */
+static int exec_stdin_write(struct engine *e, struct engine_stdin *in, const void *data,
+                            size_t len, int (*should_abort)(void *ud), void *ud, char *err,
+                            size_t errlen)
+{
+    (void)e, (void)in, (void)data, (void)len, (void)should_abort, (void)ud;
+    snprintf(err, errlen, "mem: no stdin");
+    return FLAME_EUNAVAILABLE;
+}
+
+static void exec_stdin_close(struct engine *e, struct engine_stdin *in) { (void)e, (void)in; }
+
+static void exec_stdin_free(struct engine *e, struct engine_stdin *in) { (void)e, (void)in; }
 
 static int exec_start(struct engine *e, const char *exec_id, const struct engine_exec_io *io,
                       char *err, size_t errlen)
@@ -870,6 +886,9 @@ static const struct engine_ops ops = {
     .exec_start = exec_start,
     .exec_inspect = exec_inspect,
     .exec_kill = exec_kill,
+    .exec_stdin_write = exec_stdin_write,
+    .exec_stdin_close = exec_stdin_close,
+    .exec_stdin_free = exec_stdin_free,
     .events = events,
     .list = list,
     .list_free = list_free,
