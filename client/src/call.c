@@ -41,6 +41,10 @@ struct flame__call {
     grpc_status_code status;
     grpc_slice details;
     int cancelled_by_tick;
+    /* Bidirectional calls (flame__call_open): one send and one receive may
+     * be in flight together; their tags are these fields' addresses. */
+    grpc_byte_buffer *send_buf;
+    int send_busy, send_failed, recv_busy;
 };
 
 #define FLAME__DEFAULT_TIMEOUT_MS 120000u
@@ -257,6 +261,8 @@ static void call_free(flame__call *call)
         cq_put(call->client, call->cq, call->pending);
     if (call->recv_buf)
         grpc_byte_buffer_destroy(call->recv_buf);
+    if (call->send_buf)
+        grpc_byte_buffer_destroy(call->send_buf);
     grpc_metadata_array_destroy(&call->initial_md);
     grpc_metadata_array_destroy(&call->trailing_md);
     grpc_slice_unref(call->details);
@@ -313,7 +319,19 @@ done:
     return err;
 }
 
-/* Wait for the completion of `tag` (the one batch in flight), polling tick. */
+/* A bidirectional call's send completed: its buffer is gRPC's no more. */
+static void send_done(flame__call *call, int success)
+{
+    call->send_busy = 0;
+    if (!success)
+        call->send_failed = 1;
+    if (call->send_buf)
+        grpc_byte_buffer_destroy(call->send_buf);
+    call->send_buf = NULL;
+}
+
+/* Wait for the completion of `tag` (the one batch in flight, or, in a
+ * bidirectional call, the one awaited; the other is recorded), polling tick. */
 static int call_wait(flame__call *call, void *tag, flame__tick_fn tick, void *ud)
 {
     for (;;) {
@@ -327,9 +345,11 @@ static int call_wait(flame__call *call, void *tag, flame__tick_fn tick, void *ud
         switch (ev.type) {
         case GRPC_OP_COMPLETE:
             call->pending--;
+            if (ev.tag == &call->send_buf)
+                send_done(call, ev.success); /* a bidirectional call's send */
             if (ev.tag == tag)
                 return ev.success;
-            break; /* cannot happen: one batch at a time */
+            break; /* another batch of a bidirectional call */
         case GRPC_QUEUE_TIMEOUT:
             if (tick(ud)) {
                 call->cancelled_by_tick = 1;
@@ -678,4 +698,122 @@ int flame__call_finish(flame__call *call, flame_status *st)
 done:
     call_free(call);
     return err;
+}
+
+/* ------------------------------------------------------------ bidirectional */
+
+int flame__call_open(flame_client *c, const char *method, uint32_t timeout_ms,
+                     const ProtobufCMessage *first, flame__call **out)
+{
+    flame__call *call = NULL;
+    grpc_byte_buffer *send = NULL;
+    grpc_op ops[2];
+    int err = 0;
+
+    *out = NULL;
+    if ((err = call_new(c, method, timeout_ms, &call)) < 0 ||
+        (err = send_buffer(first, &send)) < 0)
+        goto done;
+    memset(ops, 0, sizeof(ops));
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = c->authorization ? 1 : 0;
+    ops[0].data.send_initial_metadata.metadata = c->authorization ? &call->auth_md : NULL;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = send;
+    call->send_buf = send;
+    send = NULL;
+    if (start_batch(call, ops, 2, &call->send_buf) != GRPC_CALL_OK) {
+        err = FLAME_ERROR;
+        goto done;
+    }
+    call->send_busy = 1;
+    *out = call;
+    call = NULL;
+done:
+    if (send)
+        grpc_byte_buffer_destroy(send);
+    call_free(call);
+    return err;
+}
+
+int flame__call_send_begin(flame__call *call, const ProtobufCMessage *msg, int close)
+{
+    grpc_op ops[2];
+    size_t n = 0;
+    int err;
+
+    if (call->send_busy)
+        return FLAME_ERROR;
+    if (call->send_failed)
+        return 0; /* the call is over: the status tells why */
+    memset(ops, 0, sizeof(ops));
+    if (msg) {
+        if ((err = send_buffer(msg, &call->send_buf)) < 0)
+            return err;
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n].data.send_message.send_message = call->send_buf;
+        n++;
+    }
+    if (close)
+        ops[n++].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    if (!n)
+        return 0;
+    if (start_batch(call, ops, n, &call->send_buf) != GRPC_CALL_OK) {
+        if (call->send_buf)
+            grpc_byte_buffer_destroy(call->send_buf);
+        call->send_buf = NULL;
+        call->send_failed = 1;
+        return 0;
+    }
+    call->send_busy = 1;
+    return 0;
+}
+
+int flame__call_send_busy(const flame__call *call) { return call->send_busy; }
+
+int flame__call_send_failed(const flame__call *call) { return call->send_failed; }
+
+int flame__call_poll(flame__call *call, const ProtobufCMessageDescriptor *desc,
+                     flame__arena *arena, int timeout_ms, ProtobufCMessage **msg)
+{
+    grpc_op op;
+    int err;
+
+    *msg = NULL;
+    if (!call->recv_busy) {
+        memset(&op, 0, sizeof(op));
+        op.op = GRPC_OP_RECV_MESSAGE;
+        op.data.recv_message.recv_message = &call->recv_buf;
+        if (start_batch(call, &op, 1, &call->recv_buf) != GRPC_CALL_OK)
+            return 0; /* let the status tell */
+        call->recv_busy = 1;
+    }
+    for (;;) {
+        gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                          gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+        grpc_event ev = grpc_completion_queue_next(call->cq, until, NULL);
+
+        if (ev.type == GRPC_QUEUE_TIMEOUT)
+            return 2;
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            return 0;
+        call->pending--;
+        if (ev.tag == &call->send_buf) {
+            send_done(call, ev.success);
+            return 3;
+        }
+        if (ev.tag != &call->recv_buf)
+            continue;
+        call->recv_busy = 0;
+        if (!ev.success) {
+            if (call->recv_buf) {
+                grpc_byte_buffer_destroy(call->recv_buf);
+                call->recv_buf = NULL;
+            }
+            return 0;
+        }
+        if ((err = unpack_recv(call, desc, &arena, msg)) < 0)
+            grpc_call_cancel(call->call, NULL);
+        return err;
+    }
 }

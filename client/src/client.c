@@ -7,9 +7,13 @@
  * are unpacked into an arena (arena.c); the runners handed out are views
  * into it (runner.c) that keep it alive, so nothing is copied twice.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -372,6 +376,60 @@ done:
     return err;
 }
 
+/* One SpawnResponse (or the wire-identical SpawnStreamResponse) to the
+ * handler. Returns 1 when the handler asked to stop. */
+static int spawn_event(const flame_spawn_handler *h, const Flame__V1__SpawnResponse *ev,
+                       int *got_exit, int *code)
+{
+    switch (ev->event_case) {
+    case FLAME__V1__SPAWN_RESPONSE__EVENT_STARTED:
+        if (h->on_started)
+            h->on_started(h->ud, ev->started && ev->started->exec_id ? ev->started->exec_id : "");
+        break;
+    case FLAME__V1__SPAWN_RESPONSE__EVENT_STDOUT:
+    case FLAME__V1__SPAWN_RESPONSE__EVENT_STDERR: {
+        int is_err = ev->event_case == FLAME__V1__SPAWN_RESPONSE__EVENT_STDERR;
+        ProtobufCBinaryData d = is_err ? ev->stderr : ev->stdout;
+
+        if (h->on_output && h->on_output(h->ud, is_err ? 2 : 1, d.data, d.len))
+            return 1;
+        break;
+    }
+    case FLAME__V1__SPAWN_RESPONSE__EVENT_EXITED:
+        *got_exit = 1;
+        *code = ev->exited ? ev->exited->exit_code : 0;
+        break;
+    default:
+        break; /* a newer flamed's event: skip */
+    }
+    return 0;
+}
+
+/* The end of a Spawn or SpawnStream: the status, then the outcome. */
+static int spawn_outcome(const char *rpc, int err, int rc, int stopped, int got_exit, int code,
+                         int *exit_code, flame_status *st)
+{
+    if (err < 0) {
+        flame__status_local(st, err, "%s: %s", rpc,
+                            err == FLAME_ENOMEM ? "out of memory" : "flamed sent a malformed message");
+        return err;
+    }
+    if (stopped) {
+        flame__status_local(st, FLAME_ECANCELLED,
+                            "%s cancelled by the caller; flamed kills the command", rpc);
+        return FLAME_ECANCELLED;
+    }
+    if (rc < 0)
+        return rc;
+    if (!got_exit) {
+        flame__status_local(st, FLAME_ERROR, "%s: the stream ended without the command's exit code",
+                            rpc);
+        return FLAME_ERROR;
+    }
+    *exit_code = code;
+    return 0;
+}
+
 int flame_client_spawn(flame_client *c, const flame_spawn_request *req,
                        const flame_spawn_handler *h, int *exit_code, flame_status *st)
 {
@@ -411,56 +469,145 @@ int flame_client_spawn(flame_client *c, const flame_spawn_request *req,
                 err = rc; /* malformed message; the call is cancelled */
             break;
         }
-        switch (ev->event_case) {
-        case FLAME__V1__SPAWN_RESPONSE__EVENT_STARTED:
-            if (h->on_started)
-                h->on_started(h->ud, ev->started && ev->started->exec_id ? ev->started->exec_id
-                                                                         : "");
-            break;
-        case FLAME__V1__SPAWN_RESPONSE__EVENT_STDOUT:
-        case FLAME__V1__SPAWN_RESPONSE__EVENT_STDERR: {
-            int is_err = ev->event_case == FLAME__V1__SPAWN_RESPONSE__EVENT_STDERR;
-            ProtobufCBinaryData d = is_err ? ev->stderr : ev->stdout;
-
-            if (h->on_output && h->on_output(h->ud, is_err ? 2 : 1, d.data, d.len)) {
-                flame__call_cancel(call);
-                stopped = 1;
-            }
-            break;
-        }
-        case FLAME__V1__SPAWN_RESPONSE__EVENT_EXITED:
-            got_exit = 1;
-            code = ev->exited ? ev->exited->exit_code : 0;
-            break;
-        default:
-            break; /* a newer flamed's event: skip */
+        if (spawn_event(h, ev, &got_exit, &code)) {
+            flame__call_cancel(call);
+            stopped = 1;
         }
     }
     stopped |= flame__call_ticked_out(call);
     rc = flame__call_finish(call, st);
     call = NULL;
-    if (err < 0) {
-        flame__status_local(st, err, "Spawn: %s", err == FLAME_ENOMEM
-                                                      ? "out of memory"
-                                                      : "flamed sent a malformed message");
-        goto done;
-    }
-    if (stopped) {
-        err = FLAME_ECANCELLED;
-        flame__status_local(st, err, "Spawn cancelled by the caller; flamed kills the command");
-        goto done;
-    }
-    if ((err = rc) < 0)
-        goto done;
-    if (!got_exit) {
-        err = FLAME_ERROR;
-        flame__status_local(st, err, "Spawn: the stream ended without the command's exit code");
-        goto done;
-    }
-    *exit_code = code;
+    err = spawn_outcome("Spawn", err, rc, stopped, got_exit, code, exit_code, st);
 done:
     if (call)
         flame__call_finish(call, NULL);
+    free_msg(m);
+    flame__arena_unref(arena, 1);
+    return err;
+}
+
+static int64_t flame__mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long the SpawnStream loop waits on the call while stdin may have
+ * more to read (ms): the latency of an input that trickles in. */
+#define FLAME__STDIN_POLL_MS 10
+
+/* Read the next stdin chunk without blocking on an fd that has nothing yet.
+ * @return bytes read (> 0), 0 at EOF, -1 when nothing is ready now. */
+static ssize_t stdin_read(const flame_spawn_input *in, uint8_t *buf, size_t len)
+{
+    if (in->fd < 0)
+        return in->read(in->ud, buf, len);
+    struct pollfd pfd = {.fd = in->fd, .events = POLLIN};
+    int pr = poll(&pfd, 1, 0);
+    if (pr == 0 || (pr < 0 && errno == EINTR))
+        return -1;
+    ssize_t n = read(in->fd, buf, len);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        return -1;
+    return n < 0 ? 0 : n; /* a read error ends the input like EOF */
+}
+
+int flame_client_spawn_stdin(flame_client *c, const flame_spawn_request *req,
+                             const flame_spawn_handler *h, const flame_spawn_input *in,
+                             int *exit_code, flame_status *st)
+{
+    static const flame_spawn_handler none = {0};
+    Flame__V1__SpawnRequest *m = NULL;
+    Flame__V1__SpawnStreamRequest first = FLAME__V1__SPAWN_STREAM_REQUEST__INIT;
+    flame__call *call = NULL;
+    flame__arena *arena = NULL;
+    uint8_t *buf = NULL;
+    int err = 0, got_exit = 0, code = 0, stopped = 0, in_done = 0, rc = 0;
+    int64_t next_tick_ms = 0;
+
+    if (!c || !req || !exit_code || !in || (in->fd < 0 && !in->read)) {
+        flame__status_local(st, FLAME_EINVALID, "flame_client_spawn_stdin: NULL argument");
+        return FLAME_EINVALID;
+    }
+    if (!h)
+        h = &none;
+    if ((err = spawn_request(req, &m, st)) < 0)
+        goto done;
+    if ((err = flame__arena_new(0, &arena)) < 0 || !(buf = malloc(FLAME_SPAWN_STDIN_CHUNK_MAX))) {
+        err = FLAME_ENOMEM;
+        flame__status_local(st, err, "out of memory");
+        goto done;
+    }
+    first.event_case = FLAME__V1__SPAWN_STREAM_REQUEST__EVENT_START;
+    first.start = m;
+    if ((err = flame__call_open(c, METHOD("SpawnStream"),
+                                req->timeout_ms ? req->timeout_ms + FLAME__SPAWN_SLACK_MS : 0,
+                                &first.base, &call)) < 0) {
+        flame__status_local(st, err, "SpawnStream: could not start the call");
+        goto done;
+    }
+    next_tick_ms = flame__mono_ms() + FLAME__TICK_MS;
+    while (!stopped) {
+        /* Feed stdin: one chunk in flight, the next read only once it is sent. */
+        int waiting_input = 0;
+        if (!in_done && !flame__call_send_busy(call)) {
+            if (flame__call_send_failed(call)) {
+                in_done = 1; /* the call is over */
+            } else {
+                ssize_t n = stdin_read(in, buf, FLAME_SPAWN_STDIN_CHUNK_MAX);
+                Flame__V1__SpawnStreamRequest msg = FLAME__V1__SPAWN_STREAM_REQUEST__INIT;
+                if (n > 0) {
+                    msg.event_case = FLAME__V1__SPAWN_STREAM_REQUEST__EVENT_STDIN;
+                    msg.stdin.data = buf;
+                    msg.stdin.len = (size_t)n;
+                    err = flame__call_send_begin(call, &msg.base, 0);
+                } else if (n == 0) {
+                    msg.event_case = FLAME__V1__SPAWN_STREAM_REQUEST__EVENT_CLOSE_STDIN;
+                    msg.close_stdin = 1;
+                    err = flame__call_send_begin(call, &msg.base, 1);
+                    in_done = 1;
+                } else {
+                    waiting_input = 1;
+                }
+                if (err < 0) {
+                    flame__call_cancel(call);
+                    break;
+                }
+            }
+        }
+        Flame__V1__SpawnResponse *ev = NULL;
+        flame__arena_reset(arena);
+        rc = flame__call_poll(call, &flame__v1__spawn_response__descriptor, arena,
+                              waiting_input ? FLAME__STDIN_POLL_MS : FLAME__TICK_MS,
+                              (ProtobufCMessage **)&ev);
+        if (h->on_tick && flame__mono_ms() >= next_tick_ms) {
+            next_tick_ms = flame__mono_ms() + FLAME__TICK_MS;
+            if (h->on_tick(h->ud)) {
+                flame__call_cancel(call);
+                stopped = 1;
+                break;
+            }
+        }
+        if (rc == 2 || rc == 3)
+            continue;
+        if (rc <= 0) {
+            if (rc < 0)
+                err = rc; /* malformed message; the call is cancelled */
+            break;
+        }
+        if (spawn_event(h, ev, &got_exit, &code)) {
+            flame__call_cancel(call);
+            stopped = 1;
+        }
+    }
+    rc = flame__call_finish(call, st);
+    call = NULL;
+    err = spawn_outcome("SpawnStream", err, rc, stopped, got_exit, code, exit_code, st);
+done:
+    if (call)
+        flame__call_finish(call, NULL);
+    free(buf);
     free_msg(m);
     flame__arena_unref(arena, 1);
     return err;

@@ -270,6 +270,43 @@ int flame__call_start(struct flame_client *c, const char *method, uint32_t timeo
 int flame__call_recv(flame__call *call, const ProtobufCMessageDescriptor *desc,
                      flame__arena *arena, flame__tick_fn tick, void *ud, ProtobufCMessage **msg);
 
+/**
+ * Open a bidirectional call: send metadata and the first message without
+ * closing the client's side. Then, on one thread: flame__call_poll() to
+ * receive, flame__call_send_begin() whenever flame__call_send_busy() is 0
+ * (one send in flight: gRPC's flow control is the backpressure), and
+ * flame__call_finish() at the end.
+ * @param[out] out  the call; finish it with flame__call_finish() when 0.
+ * @return 0, FLAME_ENOMEM, FLAME_ERROR (gRPC refused the batch).
+ */
+int flame__call_open(struct flame_client *c, const char *method, uint32_t timeout_ms,
+                     const ProtobufCMessage *first, flame__call **out);
+
+/**
+ * Start sending msg (may be NULL), then close the client's side when
+ * `close`. Only while no send is in flight. After a failed send (the call
+ * is over) it does nothing: the status tells why.
+ * @return 0; FLAME_ENOMEM; FLAME_ERROR (a send is in flight).
+ */
+int flame__call_send_begin(flame__call *call, const ProtobufCMessage *msg, int close);
+
+/** 1 while a send of a bidirectional call is in flight. */
+int flame__call_send_busy(const flame__call *call);
+
+/** 1 once a send failed (the server ended the call or it broke). */
+int flame__call_send_failed(const flame__call *call);
+
+/**
+ * Wait up to timeout_ms for the next event of a bidirectional call, with a
+ * receive in flight (started here when none is).
+ * @param[out] msg  the message on 1, in `arena` (reset it between messages).
+ * @return 1 (a message), 0 (the stream ended: call flame__call_finish()),
+ *         2 (timeout), 3 (the send in flight completed), FLAME_ERROR
+ *         (malformed message; the call was cancelled), FLAME_ENOMEM.
+ */
+int flame__call_poll(flame__call *call, const ProtobufCMessageDescriptor *desc,
+                     flame__arena *arena, int timeout_ms, ProtobufCMessage **msg);
+
 /** Cancel a call (thread-safe); its status becomes CANCELLED. */
 void flame__call_cancel(flame__call *call);
 

@@ -29,6 +29,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h> /* ssize_t */
 
 #include "flame/error.h"
 
@@ -327,6 +328,40 @@ typedef struct flame_spawn_handler {
  */
 int flame_client_spawn(flame_client *c, const flame_spawn_request *req,
                        const flame_spawn_handler *h, int *exit_code, flame_status *st);
+
+/** The most stdin bytes one SpawnStream message carries (flamed refuses more). */
+#define FLAME_SPAWN_STDIN_CHUNK_MAX ((size_t)64 * 1024)
+
+/** Where a command's stdin comes from (flame_client_spawn_stdin()). */
+typedef struct flame_spawn_input {
+    /* A descriptor to read until EOF (a pipe, a file, a terminal), borrowed,
+     * not closed; read only when poll(2) says it is readable, so a quiet
+     * input does not hold up the output. -1: use `read` instead. */
+    int fd;
+    /* Without fd: fill buf with up to len bytes; return how many (> 0), 0 at
+     * EOF, or -1 for "nothing yet, ask again" (polled every 10 ms). Runs on
+     * the calling thread: while it blocks, output is not read. */
+    ssize_t (*read)(void *ud, void *buf, size_t len);
+    void *ud;
+} flame_spawn_input;
+
+/**
+ * flame_client_spawn() with the command's stdin: SpawnStream. The input is
+ * sent in chunks of at most FLAME_SPAWN_STDIN_CHUNK_MAX bytes, one in flight
+ * (the next is read only once flamed took the previous one, and flamed takes
+ * it only once the command's stdin took it): memory stays bounded whatever
+ * the input's size, and a command that reads slowly slows the input. At EOF
+ * the command's stdin is closed (it reads EOF). Input left when the command
+ * exits is not read further.
+ * @param c, req, h, exit_code, st  as flame_client_spawn().
+ * @param in      the input (borrowed for the call).
+ * @return as flame_client_spawn(); FLAME_EINVALID also for a NULL or empty `in`.
+ * Follows: flame.v1.RunnerService/SpawnStream; Docker Engine API exec
+ * (AttachStdin, ExecStart's hijacked connection).
+ */
+int flame_client_spawn_stdin(flame_client *c, const flame_spawn_request *req,
+                             const flame_spawn_handler *h, const flame_spawn_input *in,
+                             int *exit_code, flame_status *st);
 
 /** Which events to watch. */
 typedef struct flame_watch_request {
