@@ -196,9 +196,18 @@ int cli_boot_progress(const cli *g, flame_client *c, const flame_boot_request *r
 /**
  * Spawn with flamectl's handler: output to fds 1 and 2 unbuffered, cancelled
  * by SIGINT/SIGTERM (after cli_trap_signals()) or a failed write.
+ * @param stdin_fd  forwarded as the command's stdin until EOF (SpawnStream);
+ *                  -1: none (Spawn; the command reads EOF at once).
  * @return flame_client_spawn()'s result; st explains a cancellation.
  */
-int cli_spawn(flame_client *c, const flame_spawn_request *req, int *exit_code, flame_status *st);
+int cli_spawn(flame_client *c, const flame_spawn_request *req, int stdin_fd, int *exit_code,
+              flame_status *st);
+
+/**
+ * The stdin fd spawn and run forward: 0 unless no_stdin is set or stdin is
+ * a terminal (then -1: an interactive session is not a command's input).
+ */
+int cli_spawn_stdin_fd(int no_stdin);
 
 /**
  * As cli_spawn(), writing JSON lines to stdout instead of the raw output (with
@@ -206,8 +215,8 @@ int cli_spawn(flame_client *c, const flame_spawn_request *req, int *exit_code, f
  * "data":TEXT} (or "data_base64" when a chunk is not valid UTF-8), and last
  * {"type":"exited","exit_code":N}. Each line is flushed as it is written.
  */
-int cli_spawn_json(flame_client *c, const flame_spawn_request *req, int *exit_code,
-                   flame_status *st);
+int cli_spawn_json(flame_client *c, const flame_spawn_request *req, int stdin_fd,
+                   int *exit_code, flame_status *st);
 
 /* ------------------------------------------------------------ health (cmd_health.c) */
 

@@ -9,9 +9,10 @@
 #include "cli.h"
 
 /* long-only vals above cli_boot_opts' */
-enum { R_TIMEOUT = 't', R_SHUTDOWN_TIMEOUT = CLI_LONG_ONLY + 100 };
+enum { R_TIMEOUT = 't', R_SHUTDOWN_TIMEOUT = CLI_LONG_ONLY + 100, R_NO_STDIN };
 
 static const struct option run_opts[] = {
+    {"no-stdin", no_argument, NULL, R_NO_STDIN},
     {"timeout", required_argument, NULL, R_TIMEOUT},
     {"shutdown-timeout", required_argument, NULL, R_SHUTDOWN_TIMEOUT},
     CLI_OPT_END,
@@ -21,6 +22,7 @@ struct run_opts {
     cli_boot boot;
     uint32_t timeout_ms;
     uint32_t shutdown_timeout_ms;
+    int no_stdin;
 };
 
 static int run_option(void *ud, int id, const char *arg)
@@ -30,6 +32,7 @@ static int run_option(void *ud, int id, const char *arg)
     switch (id) {
     case R_TIMEOUT: return cli_parse_u32("--timeout", arg, &o->timeout_ms);
     case R_SHUTDOWN_TIMEOUT: return cli_parse_u32("--shutdown-timeout", arg, &o->shutdown_timeout_ms);
+    case R_NO_STDIN: o->no_stdin = 1; return 0;
     }
     return cli_boot_option(&o->boot, id, arg);
 }
@@ -82,7 +85,8 @@ static int run_run(cli *g, int argc, char **argv)
         sreq.runner_id = r->id;
         sreq.argv = (const char *const *)args.tail;
         sreq.timeout_ms = o.timeout_ms;
-        if ((err = (g->json ? cli_spawn_json : cli_spawn)(c, &sreq, &code, &st)) < 0)
+        if ((err = (g->json ? cli_spawn_json : cli_spawn)(c, &sreq, cli_spawn_stdin_fd(o.no_stdin),
+                                                          &code, &st)) < 0)
             rc = cli_fail(err, &st);
         else
             rc = code & 0xff;
@@ -118,10 +122,12 @@ const cli_cmd cli_cmd_run = {
     "Boot a runner, run ARGV in it (as `spawn`), then shut the runner down, also\n"
     "on error or Ctrl-C. Exits with the command's exit code. With --json, JSON\n"
     "lines: {\"type\":\"booted\",\"runner\":...}, the command's lines as `spawn\n"
-    "--json` prints them, then {\"type\":\"shut_down\",\"runner\":...}.\n"
+    "--json` prints them, then {\"type\":\"shut_down\",\"runner\":...}. Our stdin\n"
+    "goes to the command as with `spawn` (not from a terminal; --no-stdin: never).\n"
     "\n"
     "Options:\n" CLI_BOOT_OPTIONS_HELP
     "  -t, --timeout MS   kill the command after MS milliseconds\n"
-    "      --shutdown-timeout MS  grace between SIGTERM and SIGKILL (default 10000)\n",
+    "      --shutdown-timeout MS  grace between SIGTERM and SIGKILL (default 10000)\n"
+    "      --no-stdin     do not forward our stdin (the command reads EOF at once)\n",
     run_run,
 };

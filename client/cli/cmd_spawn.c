@@ -49,7 +49,28 @@ static int on_tick(void *ud)
     return cli_interrupted();
 }
 
-int cli_spawn(flame_client *c, const flame_spawn_request *req, int *exit_code, flame_status *st)
+int cli_spawn_stdin_fd(int no_stdin)
+{
+    return no_stdin || isatty(0) ? -1 : 0;
+}
+
+/* Spawn, or SpawnStream when there is a stdin to forward. */
+static int spawn_call(flame_client *c, const flame_spawn_request *req, const flame_spawn_handler *h,
+                      int stdin_fd, int *exit_code, flame_status *st)
+{
+    if (stdin_fd < 0)
+        return flame_client_spawn(c, req, h, exit_code, st);
+    flame_spawn_input in = {.fd = stdin_fd};
+    int err = flame_client_spawn_stdin(c, req, h, &in, exit_code, st);
+    if (err == FLAME_EUNIMPLEMENTED && st)
+        snprintf(st->message, sizeof(st->message),
+                 "flamed does not serve SpawnStream (it is older than this flamectl): pass "
+                 "--no-stdin to run the command without stdin");
+    return err;
+}
+
+int cli_spawn(flame_client *c, const flame_spawn_request *req, int stdin_fd, int *exit_code,
+              flame_status *st)
 {
     struct out_state o = {0};
     flame_spawn_handler h;
@@ -60,7 +81,7 @@ int cli_spawn(flame_client *c, const flame_spawn_request *req, int *exit_code, f
     h.on_tick = on_tick;
     h.ud = &o;
     fflush(stdout);
-    err = flame_client_spawn(c, req, &h, exit_code, st);
+    err = spawn_call(c, req, &h, stdin_fd, exit_code, st);
     if (err == FLAME_ECANCELLED && st) {
         if (o.write_errno)
             snprintf(st->message, sizeof(st->message),
@@ -157,8 +178,8 @@ int cli_json_output(void *ud, int stream, const void *data, size_t len)
     return j->write_failed; /* cancel: nobody reads the output any more */
 }
 
-int cli_spawn_json(flame_client *c, const flame_spawn_request *req, int *exit_code,
-                   flame_status *st)
+int cli_spawn_json(flame_client *c, const flame_spawn_request *req, int stdin_fd,
+                   int *exit_code, flame_status *st)
 {
     struct json_state j = {0};
     flame_spawn_handler h;
@@ -170,7 +191,7 @@ int cli_spawn_json(flame_client *c, const flame_spawn_request *req, int *exit_co
     h.on_tick = on_tick;
     h.ud = &j;
     fflush(stdout);
-    err = flame_client_spawn(c, req, &h, exit_code, st);
+    err = spawn_call(c, req, &h, stdin_fd, exit_code, st);
     if (err == 0) {
         printf("{\"type\":\"exited\",\"exit_code\":%d}\n", *exit_code);
         fflush(stdout);
@@ -181,9 +202,10 @@ int cli_spawn_json(flame_client *c, const flame_spawn_request *req, int *exit_co
     return err;
 }
 
-enum { S_ENV = 'e', S_WORKDIR = 'w', S_TIMEOUT = 't', S_USER = 'u' };
+enum { S_ENV = 'e', S_WORKDIR = 'w', S_TIMEOUT = 't', S_USER = 'u', S_NO_STDIN = CLI_LONG_ONLY + 200 };
 
 static const struct option spawn_opts[] = {
+    {"no-stdin", no_argument, NULL, S_NO_STDIN},
     {"env", required_argument, NULL, S_ENV},
     {"workdir", required_argument, NULL, S_WORKDIR},
     {"timeout", required_argument, NULL, S_TIMEOUT},
@@ -194,6 +216,7 @@ static const struct option spawn_opts[] = {
 struct spawn_opts {
     flame_spawn_request req;
     cli_strv env;
+    int no_stdin;
 };
 
 static int spawn_option(void *ud, int id, const char *arg)
@@ -205,6 +228,7 @@ static int spawn_option(void *ud, int id, const char *arg)
     case S_WORKDIR: s->req.working_dir = arg; return 0;
     case S_USER: s->req.user = arg; return 0;
     case S_TIMEOUT: return cli_parse_u32("--timeout", arg, &s->req.timeout_ms);
+    case S_NO_STDIN: s->no_stdin = 1; return 0;
     }
     return FLAME_ERROR;
 }
@@ -235,7 +259,8 @@ static int spawn_run(cli *g, int argc, char **argv)
         goto done;
     }
     cli_trap_signals("flamectl: interrupted, stopping the command\n");
-    if ((err = (g->json ? cli_spawn_json : cli_spawn)(c, &s.req, &code, &st)) < 0) {
+    if ((err = (g->json ? cli_spawn_json : cli_spawn)(c, &s.req, cli_spawn_stdin_fd(s.no_stdin),
+                                                      &code, &st)) < 0) {
         rc = cli_fail(err, &st);
         goto done;
     }
@@ -255,12 +280,18 @@ const cli_cmd cli_cmd_spawn = {
     "arrive. Exits with the command's exit code. With --json, one JSON object per\n"
     "line instead: {\"type\":\"started\",\"exec_id\":...}, {\"type\":\"stdout\" or\n"
     "\"stderr\",\"data\":TEXT} (\"data_base64\" when a chunk is not valid UTF-8), then\n"
-    "{\"type\":\"exited\",\"exit_code\":N}. Stdin is not forwarded.\n"
+    "{\"type\":\"exited\",\"exit_code\":N}.\n"
+    "\n"
+    "When our stdin is not a terminal (a pipe, a file, /dev/null), it is forwarded\n"
+    "to the command's stdin until EOF, then closed (the command reads EOF), with\n"
+    "backpressure: `echo data | flamectl spawn R -- cat` prints `data`. From a\n"
+    "terminal, or with --no-stdin, the command gets no stdin (EOF at once).\n"
     "\n"
     "Options:\n"
     "  -e, --env K=V      extra environment variable (repeatable)\n"
     "  -w, --workdir D    working directory\n"
     "  -u, --user U       user to run as\n"
-    "  -t, --timeout MS   kill the command after MS milliseconds\n",
+    "  -t, --timeout MS   kill the command after MS milliseconds\n"
+    "      --no-stdin     do not forward our stdin (the command reads EOF at once)\n",
     spawn_run,
 };
