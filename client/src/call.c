@@ -44,7 +44,7 @@ struct flame__call {
     /* Bidirectional calls (flame__call_open): one send and one receive may
      * be in flight together; their tags are these fields' addresses. */
     grpc_byte_buffer *send_buf;
-    int send_busy, send_failed, recv_busy;
+    int send_busy, send_failed, recv_busy, initial_md_asked;
 };
 
 #define FLAME__DEFAULT_TIMEOUT_MS 120000u
@@ -776,15 +776,24 @@ int flame__call_send_failed(const flame__call *call) { return call->send_failed;
 int flame__call_poll(flame__call *call, const ProtobufCMessageDescriptor *desc,
                      flame__arena *arena, int timeout_ms, ProtobufCMessage **msg)
 {
-    grpc_op op;
+    grpc_op ops[2];
+    size_t n = 0;
     int err;
 
     *msg = NULL;
     if (!call->recv_busy) {
-        memset(&op, 0, sizeof(op));
-        op.op = GRPC_OP_RECV_MESSAGE;
-        op.data.recv_message.recv_message = &call->recv_buf;
-        if (start_batch(call, &op, 1, &call->recv_buf) != GRPC_CALL_OK)
+        memset(ops, 0, sizeof(ops));
+        /* gRPC core delivers no message before the initial metadata was asked for. */
+        if (!call->initial_md_asked) {
+            ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
+            ops[n].data.recv_initial_metadata.recv_initial_metadata = &call->initial_md;
+            n++;
+            call->initial_md_asked = 1;
+        }
+        ops[n].op = GRPC_OP_RECV_MESSAGE;
+        ops[n].data.recv_message.recv_message = &call->recv_buf;
+        n++;
+        if (start_batch(call, ops, n, &call->recv_buf) != GRPC_CALL_OK)
             return 0; /* let the status tell */
         call->recv_busy = 1;
     }

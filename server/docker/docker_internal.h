@@ -162,8 +162,8 @@ struct docker__stream {
     long buffer_size;           /* CURLOPT_BUFFERSIZE in bytes; 0 = libcurl's default (16 KiB) */
     /* Headers seen with a 2xx/101 status; may be NULL. */
     void (*on_open)(void *ud, long status);
-    /* Right after on_open: the connection's socket (CURLINFO_ACTIVESOCKET),
-     * borrowed: valid until docker__stream_run returns (dup() it to keep it).
+    /* Right after on_open: the connection's socket (noted by
+     * CURLOPT_SOCKOPTFUNCTION when libcurl made it), borrowed: valid until docker__stream_run returns (dup() it to keep it).
      * For hijacked streams, whose request is sent in full by then: the
      * callee may write to it from another thread. May be NULL. */
     void (*on_socket)(void *ud, int fd);
