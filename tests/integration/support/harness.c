@@ -478,6 +478,11 @@ fl_env *fl_begin(void **state)
     return e;
 }
 
+pid_t fl_flamed_pid(const fl_env *e)
+{
+    return e->shared && group ? group->flamed_pid : e->flamed_pid;
+}
+
 static void remove_leftovers(fl_env *e)
 {
     cJSON *list = NULL;
@@ -746,6 +751,16 @@ int fl_spawn_req(fl_env *e, const flame_spawn_request *req, fl_output *o, int *e
     buf_add(&o->err, &o->err_len, &o->err_cap, "", 0);
     buf_add(&o->all, &o->all_len, &o->all_cap, "", 0);
     return flame_client_spawn(e->client, req, &h, exit_code, st);
+}
+
+int fl_spawn_stdin_req(fl_env *e, const flame_spawn_request *req, const flame_spawn_input *in,
+                       fl_output *o, int *exit_code, flame_status *st)
+{
+    flame_spawn_handler h = {.on_started = started_cb, .on_output = out_cb, .ud = o};
+    buf_add(&o->out, &o->out_len, &o->out_cap, "", 0);
+    buf_add(&o->err, &o->err_len, &o->err_cap, "", 0);
+    buf_add(&o->all, &o->all_len, &o->all_cap, "", 0);
+    return flame_client_spawn_stdin(e->client, req, &h, in, exit_code, st);
 }
 
 int fl_spawn_argv(fl_env *e, const char *runner_id, const char *const *argv, fl_output *o)
@@ -1096,6 +1111,12 @@ int fl_grpc_unary(fl_env *e, const char *method, const ProtobufCMessage *req,
 
 int fl_flamectl(fl_env *e, const char *const *args, char **out, char **err, int timeout_ms)
 {
+    return fl_flamectl_stdin(e, args, "/dev/null", out, err, timeout_ms);
+}
+
+int fl_flamectl_stdin(fl_env *e, const char *const *args, const char *stdin_path, char **out,
+                      char **err, int timeout_ms)
+{
     const char *bin = getenv("FLAMECTL_BIN");
     if (!bin || !bin[0])
         fail_msg("FLAMECTL_BIN is not set: run the integration tests through ctest");
@@ -1115,7 +1136,7 @@ int fl_flamectl(fl_env *e, const char *const *args, char **out, char **err, int 
     assert_int_equal(pipe2(pe, O_CLOEXEC), 0);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 0, stdin_path, O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, po[1], 1);
     posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
     pid_t pid;

@@ -177,6 +177,8 @@ void fl_flamed_start(fl_env *e);
 /** SIGTERM flamed, close e->client first; returns the raw wait status, or -1
  *  when it did not exit within timeout_ms (it is then SIGKILLed). */
 int fl_flamed_stop(fl_env *e, int timeout_ms);
+/** The pid of the flamed e talks to (the group's in a shared group); 0: none. */
+pid_t fl_flamed_pid(const fl_env *e);
 /** Assert a wait status from fl_flamed_stop() means "exited 0". */
 void fl_assert_clean_exit(fl_env *e, int wstatus);
 
@@ -235,6 +237,10 @@ void fl_output_free(fl_output *o);
  *  optionally set). @return flame_client_spawn's code. */
 int fl_spawn_req(fl_env *e, const flame_spawn_request *req, fl_output *o, int *exit_code,
                  flame_status *st);
+/** As fl_spawn_req(), with the command's stdin (SpawnStream). @return
+ *  flame_client_spawn_stdin's code. */
+int fl_spawn_stdin_req(fl_env *e, const flame_spawn_request *req, const flame_spawn_input *in,
+                       fl_output *o, int *exit_code, flame_status *st);
 /** Spawn argv (NULL-terminated) and assert the call succeeded; returns the exit code. */
 int fl_spawn_argv(fl_env *e, const char *runner_id, const char *const *argv, fl_output *o);
 /** Spawn `sh -c script`, assert the call succeeded; returns the exit code. */
@@ -305,5 +311,8 @@ int fl_grpc_unary(fl_env *e, const char *method, const ProtobufCMessage *req,
  * NULL). Killed after timeout_ms. @return the exit code, or -1 (signal/timeout).
  */
 int fl_flamectl(fl_env *e, const char *const *args, char **out, char **err, int timeout_ms);
+/** As fl_flamectl(), with stdin opened from stdin_path (fl_flamectl: /dev/null). */
+int fl_flamectl_stdin(fl_env *e, const char *const *args, const char *stdin_path, char **out,
+                      char **err, int timeout_ms);
 
 #endif
