@@ -53,6 +53,44 @@ FL_TEST(flamectl_run_boots_runs_and_shuts_down)
     assert_int_equal(fl_count_labelled(e, e->run_label), 0);
 }
 
+/* A file holding `data` for flamectl's stdin (removed by the caller). */
+static void stdin_file(fl_env *e, char *path, size_t len, const char *data)
+{
+    snprintf(path, len, "/tmp/%s-stdin", e->tag);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(data, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+FL_TEST(flamectl_spawn_forwards_stdin_and_closes_it_at_eof)
+{
+    flame_runner *r = fl_boot_default(e, NULL);
+    char path[128];
+    stdin_file(e, path, sizeof(path), "data\n");
+    const char *args[] = {"spawn", r->id, "--", "cat", NULL};
+    char *out = NULL, *err = NULL;
+    int code = fl_flamectl_stdin(e, args, path, &out, &err, 60000);
+    if (code != 0)
+        print_error("flamectl exited %d\nstdout: %s\nstderr: %s\n", code, out, err);
+    assert_int_equal(code, 0);
+    assert_string_equal(out, "data\n");
+    free(out);
+    free(err);
+    /* --no-stdin: cat reads EOF at once, prints nothing. */
+    const char *args2[] = {"spawn", "--no-stdin", r->id, "--", "cat", NULL};
+    code = fl_flamectl_stdin(e, args2, path, &out, &err, 60000);
+    unlink(path);
+    if (code != 0)
+        print_error("flamectl exited %d\nstdout: %s\nstderr: %s\n", code, out, err);
+    assert_int_equal(code, 0);
+    assert_string_equal(out, "");
+    free(out);
+    free(err);
+    fl_shutdown(e, r->id);
+    flame_runner_free(r);
+}
+
 FL_TEST(flamectl_spawn_in_unknown_runner_exits_not_found)
 {
     const char *args[] = {"spawn", "0123456789abcdef", "--", "true", NULL};
@@ -280,6 +318,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         FL_UNIT(flamectl_spawn_prints_output_and_exits_with_the_command_code),
         FL_UNIT(flamectl_run_boots_runs_and_shuts_down),
+        FL_UNIT(flamectl_spawn_forwards_stdin_and_closes_it_at_eof),
         FL_UNIT(flamectl_spawn_in_unknown_runner_exits_not_found),
         FL_UNIT(flamectl_ls_shows_the_pool_runners),
         FL_UNIT(flamectl_every_verb_prints_its_usage_for_help),

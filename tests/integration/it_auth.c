@@ -356,6 +356,13 @@ static void shape(const char *msg, const char *id, char *out, size_t outlen)
     out[o] = '\0';
 }
 
+/* An empty stdin for SpawnStream. */
+static ssize_t no_input(void *ud, void *buf, size_t len)
+{
+    (void)ud, (void)buf, (void)len;
+    return 0;
+}
+
 static void auth_pool_scoped_token_tenancy(void **state)
 {
     fl_env *e0 = *state;
@@ -425,6 +432,18 @@ static void auth_pool_scoped_token_tenancy(void **state)
     shape(st.message, rb->id, s_other, sizeof(s_other));
     sreq.runner_id = UNKNOWN_ID;
     flame_client_spawn(e->client, &sreq, NULL, &exit_code, &st);
+    flx_assert_st(st.code, &st, GS_NOT_FOUND, "RUNNER_NOT_FOUND", NULL);
+    shape(st.message, UNKNOWN_ID, s_unknown, sizeof(s_unknown));
+    assert_string_equal(s_other, s_unknown);
+
+    /* SpawnStream (Spawn with stdin) of admin's runner: the same NOT_FOUND. */
+    flame_spawn_input sin = {.fd = -1, .read = no_input};
+    sreq.runner_id = rb->id;
+    flame_client_spawn_stdin(e->client, &sreq, NULL, &sin, &exit_code, &st);
+    flx_assert_st(st.code, &st, GS_NOT_FOUND, "RUNNER_NOT_FOUND", NULL);
+    shape(st.message, rb->id, s_other, sizeof(s_other));
+    sreq.runner_id = UNKNOWN_ID;
+    flame_client_spawn_stdin(e->client, &sreq, NULL, &sin, &exit_code, &st);
     flx_assert_st(st.code, &st, GS_NOT_FOUND, "RUNNER_NOT_FOUND", NULL);
     shape(st.message, UNKNOWN_ID, s_unknown, sizeof(s_unknown));
     assert_string_equal(s_other, s_unknown);

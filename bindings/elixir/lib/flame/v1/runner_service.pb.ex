@@ -290,6 +290,31 @@ defmodule Flame.V1.LogsResponse do
   field :stderr, 2, type: :bytes, oneof: 0
 end
 
+defmodule Flame.V1.SpawnStreamRequest do
+  @moduledoc false
+
+  use Protobuf, syntax: :proto3, protoc_gen_elixir_version: "0.12.0"
+
+  oneof :event, 0
+
+  field :start, 1, type: Flame.V1.SpawnRequest, oneof: 0
+  field :stdin, 2, type: :bytes, oneof: 0
+  field :close_stdin, 3, type: :bool, json_name: "closeStdin", oneof: 0
+end
+
+defmodule Flame.V1.SpawnStreamResponse do
+  @moduledoc false
+
+  use Protobuf, syntax: :proto3, protoc_gen_elixir_version: "0.12.0"
+
+  oneof :event, 0
+
+  field :started, 1, type: Flame.V1.SpawnResponse.Started, oneof: 0
+  field :stdout, 2, type: :bytes, oneof: 0
+  field :stderr, 3, type: :bytes, oneof: 0
+  field :exited, 4, type: Flame.V1.SpawnResponse.Exited, oneof: 0
+end
+
 defmodule Flame.V1.RunnerService.Service do
   @moduledoc false
 
@@ -308,6 +333,8 @@ defmodule Flame.V1.RunnerService.Service do
   rpc :Renew, Flame.V1.RenewRequest, Flame.V1.RenewResponse
 
   rpc :Logs, Flame.V1.LogsRequest, stream(Flame.V1.LogsResponse)
+
+  rpc :SpawnStream, stream(Flame.V1.SpawnStreamRequest), stream(Flame.V1.SpawnStreamResponse)
 end
 
 defmodule Flame.V1.RunnerService.Stub do
