@@ -89,6 +89,42 @@ def spawn_event_from_pb(m: "pb.SpawnResponse") -> SpawnEvent:
     raise FlamedError("INTERNAL", "SpawnResponse without an event (newer flamed?)")
 
 
+# The most stdin bytes one SpawnStreamRequest carries (flamed refuses more).
+STDIN_CHUNK_MAX = 64 * 1024
+
+
+def _stdin_chunks(stdin):
+    """Chunks of at most STDIN_CHUNK_MAX bytes from bytes, a file-like or an iterable."""
+    if isinstance(stdin, (bytes, bytearray, memoryview)):
+        data = bytes(stdin)
+        for i in range(0, len(data), STDIN_CHUNK_MAX):
+            yield data[i:i + STDIN_CHUNK_MAX]
+        return
+    if hasattr(stdin, "read"):
+        while True:
+            chunk = stdin.read(STDIN_CHUNK_MAX)
+            if not chunk:
+                return
+            if isinstance(chunk, str):
+                raise TypeError("stdin must be a binary file (open it with 'rb')")
+            yield chunk
+    for piece in stdin:
+        if not isinstance(piece, (bytes, bytearray, memoryview)):
+            raise TypeError(f"stdin must yield bytes, not {type(piece).__name__}")
+        piece = bytes(piece)
+        for i in range(0, len(piece), STDIN_CHUNK_MAX):
+            yield piece[i:i + STDIN_CHUNK_MAX]
+
+
+def _spawn_stream_requests(req: "pb.SpawnRequest", stdin):
+    """SpawnStream's client stream: start, the stdin chunks, close_stdin."""
+    yield pb.SpawnStreamRequest(start=req)
+    for chunk in _stdin_chunks(stdin):
+        if chunk:
+            yield pb.SpawnStreamRequest(stdin=chunk)
+    yield pb.SpawnStreamRequest(close_stdin=True)
+
+
 def to_struct(value: Mapping, what: str) -> struct_pb2.Struct:
     """Convert a JSON-like dict into a google.protobuf.Struct (numbers become doubles)."""
     if not isinstance(value, Mapping):
@@ -270,7 +306,7 @@ class Client:
     def spawn(self, runner_id: str, argv: Sequence[str], *,
               env: Optional[Mapping[str, str]] = None, working_dir: str = "",
               user: str = "", timeout_ms: int = 0,
-              timeout: Optional[float] = None) -> Stream[SpawnEvent]:
+              timeout: Optional[float] = None, stdin=None) -> Stream[SpawnEvent]:
         """Run a command in a runner and stream its events as they happen.
 
         Args:
@@ -282,6 +318,10 @@ class Client:
                 stream then raises FlamedError DEADLINE_EXCEEDED (SPAWN_TIMEOUT).
             timeout: the call's deadline in seconds (None: none); cancelling the stream
                 or passing the deadline also kills the command.
+            stdin: the command's stdin (the SpawnStream RPC): bytes, a binary file-like
+                object (read until b""), or an iterable of bytes; sent in chunks of at
+                most 64 KiB, one in flight (gRPC flow control paces a large input),
+                then closed: the command reads EOF. None: no stdin (Spawn; EOF at once).
 
         Returns: a Stream of SpawnEvent: "started", then "stdout"/"stderr" chunks in
             order, then "exited" with the exit code.
@@ -293,6 +333,10 @@ class Client:
         """
         req = pb.SpawnRequest(runner_id=runner_id, argv=list(argv), env=dict(env or {}),
                               working_dir=working_dir, user=user, timeout_ms=timeout_ms)
+        if stdin is not None:
+            call = self._stub.SpawnStream(_spawn_stream_requests(req, stdin), timeout=timeout,
+                                          metadata=self._metadata)
+            return Stream(call, spawn_event_from_pb)
         call = self._stub.Spawn(req, timeout=timeout, metadata=self._metadata)
         return Stream(call, spawn_event_from_pb)
 

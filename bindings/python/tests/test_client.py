@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import queue
 import threading
 import time
@@ -278,6 +279,16 @@ class SpawnTest(unittest.TestCase):
         # "one" arrives while the command still sleeps, not when it ends.
         self.assertLess(times[first_out], times[-1] - 0.5)
         self.assertLess(kinds.index("stdout"), kinds.index("stderr"))
+
+    def test_spawn_with_stdin_bytes_file_and_iterable(self):
+        runner = self.runner
+        data = bytes(range(256)) * 1000  # 256000 bytes: several 64 KiB chunks
+        self.assertEqual(self.client.run(runner.id, ["cat"], stdin=data).stdout, data)
+        self.assertEqual(self.client.run(runner.id, ["cat"], stdin=io.BytesIO(data)).stdout, data)
+        self.assertEqual(self.client.run(runner.id, ["wc", "-c"],
+                                         stdin=iter([b"ab", b"", b"cde"])).stdout.strip(), b"5")
+        # A command that does not read its stdin still exits.
+        self.assertEqual(self.client.run(runner.id, ["true"], stdin=data).exit_code, 0)
 
     def test_spawn_timeout_kills_the_command(self):
         runner = self.runner
