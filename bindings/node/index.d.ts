@@ -151,6 +151,11 @@ export interface SpawnOptions extends CallOptions {
   /** flamed kills the command after this many ms (0: no limit); the stream then rejects
    *  with DEADLINE_EXCEEDED (SPAWN_TIMEOUT). */
   timeoutMs?: number;
+  /** The command's stdin (the SpawnStream RPC): a Buffer or string, or a Readable / async
+   *  iterable of them, sent in chunks of at most 64 KiB with the stream's backpressure,
+   *  then closed (the command reads EOF). Unset: no stdin (Spawn; EOF at once). */
+  stdin?: Buffer | Uint8Array | string | AsyncIterable<Buffer | Uint8Array | string> |
+    Iterable<Buffer | Uint8Array | string>;
 }
 
 export interface ShutdownOptions extends CallOptions {

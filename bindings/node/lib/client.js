@@ -19,6 +19,37 @@ const DEFAULT_STOP_TIMEOUT_MS = 10000;
  * cancel() (or an aborted signal, or leaving a for-await loop early) ends the
  * call; iteration then stops quietly. A failed call rejects with FlamedError.
  */
+/** The most stdin bytes one SpawnStreamRequest carries (flamed refuses more). */
+const STDIN_CHUNK_MAX = 64 * 1024;
+
+/** Write stdin (Buffer, string, Uint8Array, or an async/sync iterable of them, e.g. a
+ *  Readable) to a SpawnStream call in chunks of at most STDIN_CHUNK_MAX, then close it. */
+async function pumpStdin(call, stdin) {
+  const source = (typeof stdin === 'string' || stdin instanceof Uint8Array) ? [stdin] : stdin;
+  let ended = false;
+  call.on('close', () => { ended = true; });
+  call.on('finish', () => { ended = true; });
+  for await (const piece of source) {
+    const buf = typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    for (let i = 0; i < buf.length && !ended; i += STDIN_CHUNK_MAX) {
+      const chunk = buf.subarray(i, i + STDIN_CHUNK_MAX);
+      if (!call.write({ stdin: chunk })) {
+        await new Promise((resolve) => {
+          const done = () => { call.off('drain', done); call.off('close', done); call.off('status', done); resolve(); };
+          call.on('drain', done);
+          call.on('close', done);
+          call.on('status', done);
+        });
+      }
+    }
+    if (ended) return; // the command exited: the rest is not read
+  }
+  if (!ended) {
+    call.write({ closeStdin: true });
+    call.end();
+  }
+}
+
 class CallStream {
   constructor(call, convert, signal) {
     this._call = call;
@@ -151,6 +182,15 @@ class Client {
       user: opts.user || '',
     };
     const deadline = opts.deadlineMs === undefined ? Infinity : this._deadline(opts.deadlineMs);
+    if (opts.stdin !== undefined && opts.stdin !== null) {
+      // SpawnStream: start, the stdin chunks (one write at a time, waiting for
+      // 'drain': gRPC's flow control paces a large input), close_stdin.
+      const call = this._stub.SpawnStream(this._metadata(), { deadline });
+      const stream = new CallStream(call, spawnEventFromPb, opts.signal);
+      call.write({ start: req });
+      pumpStdin(call, opts.stdin).catch(() => call.cancel());
+      return stream;
+    }
     const call = this._stub.Spawn(req, this._metadata(), { deadline });
     return new CallStream(call, spawnEventFromPb, opts.signal);
   }

@@ -91,6 +91,21 @@ describe('spawn', () => {
     assert.ok(err.includes('oops\n'), err);
   });
 
+  it('stdin: a Buffer, a Readable and an async iterable reach the command, then EOF', async () => {
+    const data = Buffer.alloc(300000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+    let res = await h.client.run(runner.id, ['cat'], { stdin: data });
+    assert.deepEqual(res.stdout, data);
+    res = await h.client.run(runner.id, ['cat'], { stdin: require('stream').Readable.from([data]) });
+    assert.deepEqual(res.stdout, data);
+    async function* pieces() { yield 'ab'; yield Buffer.from('cde'); }
+    res = await h.client.run(runner.id, ['wc', '-c'], { stdin: pieces() });
+    assert.equal(res.stdout.toString().trim(), '5');
+    // A command that does not read its stdin still exits.
+    res = await h.client.run(runner.id, ['true'], { stdin: data });
+    assert.equal(res.exitCode, 0);
+  });
+
   it('passes env and working directory', async () => {
     const res = await h.client.run(runner.id, ['sh', '-c', 'echo "$A"; pwd'], { env: { A: 'two words' }, workingDir: '/tmp' });
     assert.equal(res.stdout.toString(), 'two words\n/tmp\n');
