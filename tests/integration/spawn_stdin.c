@@ -46,6 +46,12 @@ static ssize_t gen_read(void *ud, void *buf, size_t len)
     return (ssize_t)n;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define FL_UNDER_ASAN 1
+#else
+#define FL_UNDER_ASAN 0
+#endif
+
 /* VmHWM (peak resident set) of a process, in KiB; -1 when unreadable. */
 static long vm_hwm_kib(pid_t pid)
 {
@@ -79,10 +85,14 @@ FL_TEST(spawn_stdin_of_32_mib_keeps_flamed_memory_bounded)
         fail_msg("SpawnStream failed: %s: %s", flame_error_name(rc), st.message);
     assert_int_equal(code, 0);
     assert_int_equal(strtol(o.out, NULL, 10), 32L << 20);
+    fprintf(stderr, "flamed's peak RSS: %ld KiB before, %ld KiB after 32 MiB of stdin\n", before,
+            after);
     assert_true(before > 0 && after > 0);
     /* Buffering the input would take 32 MiB more; one chunk in flight takes
-     * a few gRPC buffers. */
-    if (after - before > 16 * 1024)
+     * a few gRPC buffers. Under ASan the RSS says nothing of buffering: its
+     * quarantine keeps freed chunks resident (up to 256 MiB), so only the
+     * byte count above is checked there. */
+    if (!FL_UNDER_ASAN && after - before > 16 * 1024)
         fail_msg("flamed's peak RSS grew by %ld KiB (from %ld to %ld) while 32 MiB went to a "
                  "command's stdin: input is buffered, not paced",
                  after - before, before, after);
