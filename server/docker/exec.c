@@ -60,6 +60,15 @@ int docker_exec_create_ex(docker_client *c, const char *container_id, const char
         rc = docker__fail(err, errlen, FLAME_EINVALID, "exec: the command (argv) is empty");
         goto done;
     }
+    if (attach_stdin && c->ep->tls) {
+        /* stdin is written on the exec's raw socket (docker__exec_socket), which
+         * under TLS carries TLS records, not our bytes. */
+        rc = docker__fail(err, errlen, FLAME_EUNIMPLEMENTED,
+                          "exec stdin: flamed reaches Docker at %s over TLS, where stdin for a "
+                          "command is not supported yet; use Spawn (no stdin) or a local engine",
+                          c->ep->address);
+        goto done;
+    }
     if (docker__escape(container_id, NULL, esc, sizeof esc) < 0 ||
         docker__fmt(path, sizeof path, "/containers/%s/exec", esc) < 0) {
         rc = docker__fail(err, errlen, FLAME_EINVALID, "container id too long");
