@@ -166,6 +166,11 @@ int docker_container_config_build(const struct docker_container_spec *spec, cJSO
         goto nomem;
     if (spec->labels && docker__add(cfg, "Labels", cJSON_Duplicate(spec->labels, 1)) < 0)
         goto nomem;
+    /* StdinOnce false: Docker keeps the container's stdin open after the writer's
+     * attach closes, so a later delivery is not cut short by an earlier one. */
+    if (spec->open_stdin && (!cJSON_AddBoolToObject(cfg, "OpenStdin", 1) ||
+                             !cJSON_AddBoolToObject(cfg, "StdinOnce", 0)))
+        goto nomem;
     if ((rc = docker__host_config(spec, &hc, err, errlen)) < 0)
         goto done;
     rc = docker__add(cfg, "HostConfig", hc);

@@ -723,11 +723,13 @@ struct docker_container_spec {
     const cJSON *labels;              /* object of strings; may be NULL */
     const cJSON *host_config;         /* validated object; may be NULL; copied */
     const cJSON *mounts;              /* array of Mount objects; may be NULL; copied */
+    int open_stdin;                   /* 1: OpenStdin true, StdinOnce false (a warm runner's
+                                         delivery channel, docker_container_stdin_write) */
 };
 
 /**
  * Build the POST /containers/create body: Image, Hostname, Env, Cmd,
- * Entrypoint, User, WorkingDir, Labels, HostConfig (the user's plus
+ * Entrypoint, User, WorkingDir, Labels, OpenStdin/StdinOnce (open_stdin), HostConfig (the user's plus
  * NetworkMode=network, RestartPolicy {"Name":"no"}, Mounts appended), and
  * NetworkingConfig.EndpointsConfig.{network}.Aliases=[hostname].
  * @param[out] out  owned by the caller (cJSON_Delete).

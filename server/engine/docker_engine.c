@@ -11,7 +11,8 @@
  * ContainerInspect, ContainerStop, ContainerKill, ContainerWait,
  * ContainerDelete, ContainerLogs, ContainerList, ImageInspect, ImageCreate,
  * NetworkInspect, ContainerExec, ExecStart, ExecInspect, SystemEvents,
- * SystemPing, SystemVersion; libpod 4.3 ContainerHealthcheck (Podman only).
+ * SystemPing, SystemVersion, ContainerAttach (stdin, hijacked); libpod 4.3
+ * ContainerHealthcheck (Podman only).
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -107,6 +108,27 @@ static int image_present(struct engine *e, const char *ref, char *err, size_t er
     return docker_image_inspect(dk_of(e), ref, NULL, err, errlen);
 }
 
+static int image_config(struct engine *e, const char *ref, cJSON **out, char *err, size_t errlen)
+{
+    cJSON *js = NULL;
+    *out = NULL;
+    int rc = docker_image_inspect(dk_of(e), ref, &js, err, errlen);
+    if (rc < 0)
+        return rc;
+    cJSON *cfg = cJSON_DetachItemFromObjectCaseSensitive(js, "Config");
+    cJSON_Delete(js);
+    if (!cJSON_IsObject(cfg)) {
+        cJSON_Delete(cfg);
+        cfg = cJSON_CreateObject();
+    }
+    if (!cfg) {
+        snprintf(err, errlen, "out of memory");
+        return FLAME_ENOMEM;
+    }
+    *out = cfg;
+    return 0;
+}
+
 /* Docker's summed pull progress, passed on as the engine's. */
 struct pull_relay {
     void (*progress)(void *ud, const struct engine_pull_progress *p);
@@ -182,6 +204,7 @@ static int create(struct engine *e, const struct engine_spec *spec, char **id, c
         .labels = spec->labels,
         .host_config = spec->host_config,
         .mounts = spec->mounts,
+        .open_stdin = spec->open_stdin,
     };
     int rc = docker_container_config_build(&ds, &config, err, errlen);
     if (rc < 0)
@@ -600,6 +623,13 @@ static int list(struct engine *e, const char *label, const char *network_label,
     return 0;
 }
 
+/* docker_container_stdin_write waits for Docker's close, so 0 means Docker copied it all. */
+static int stdin_deliver(struct engine *e, const char *id, const void *data, size_t len,
+                         long timeout_ms, char *err, size_t errlen)
+{
+    return docker_container_stdin_write(dk_of(e), id, data, len, timeout_ms, err, errlen);
+}
+
 int engine_image_ref_validate(const char *ref, char *err, size_t errlen)
 {
     return docker_image_ref_validate(ref, err, errlen);
@@ -614,6 +644,7 @@ static const struct engine_ops ops = {
     .ping = ping,
     .network_check = network_check,
     .image_present = image_present,
+    .image_config = image_config,
     .image_pull = image_pull,
     .create = create,
     .start = start,
@@ -633,4 +664,5 @@ static const struct engine_ops ops = {
     .events = events,
     .list = list,
     .list_free = list_free,
+    .stdin_deliver = stdin_deliver,
 };

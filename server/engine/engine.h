@@ -62,6 +62,8 @@ struct engine_spec {
      * the name taken by a container carrying owner_key=owner_value (a retried
      * create whose first answer was lost) answers with that container. */
     const char *owner_key, *owner_value;
+    /* 1: the container's stdin stays open for stdin_deliver (a warm runner). */
+    int open_stdin;
 };
 
 /** Pull policies (flame.v1.PullPolicy's values). */
@@ -174,6 +176,13 @@ struct engine_ops {
     int (*ping)(struct engine *e, char *err, size_t errlen);
     /** Does the network exist? FLAME_ENOTFOUND when not. */
     int (*network_check)(struct engine *e, const char *network, char *err, size_t errlen);
+    /**
+     * The image's Config (Entrypoint, Cmd, Env, ...: what a container of it runs
+     * by default). *out: a copy owned by the caller (cJSON_Delete); an empty
+     * object when the engine says none. FLAME_ENOTFOUND: the image is absent.
+     * Follows: Docker Engine API v1.41 ImageInspect ("Config").
+     */
+    int (*image_config)(struct engine *e, const char *ref, cJSON **out, char *err, size_t errlen);
     /** Is the image present? FLAME_ENOTFOUND when not; FLAME_EINVALID for a refused reference. */
     int (*image_present)(struct engine *e, const char *ref, char *err, size_t errlen);
     /**
@@ -270,6 +279,21 @@ struct engine_ops {
                 struct engine_list **out, char *err, size_t errlen);
     /** Free a list (accepts NULL). */
     void (*list_free)(struct engine *e, struct engine_list *l);
+
+    /**
+     * Deliver bytes to a running container's stdin: a warm runner's per-Boot
+     * env frame for flamed-init (docs/warm.md, server/init/env_frame.h). 0
+     * means the engine has passed every byte on to the container's stdin,
+     * not only that the socket took them. The container must have been made
+     * with its stdin open (Docker: OpenStdin true, StdinOnce false);
+     * otherwise the bytes are dropped. data is borrowed; len may be 0;
+     * timeout_ms (ms; <= 0: 30000) bounds the whole exchange, as do a view's
+     * deadline and cancel. FLAME_ENOTFOUND: no such container;
+     * FLAME_ECONFLICT: it cannot take them now (paused, not running).
+     * Follows: Docker Engine API v1.41 ContainerAttach (hijacked stdin).
+     */
+    int (*stdin_deliver)(struct engine *e, const char *id, const void *data, size_t len,
+                         long timeout_ms, char *err, size_t errlen);
 };
 
 /** An engine: its ops and the implementation's state. */

@@ -43,6 +43,24 @@ static void hostname_and_image_are_set(void **state)
     cJSON_Delete(cfg);
 }
 
+/* A warm runner's delivery channel: stdin open and kept open; a cold runner has none. */
+static void open_stdin_keeps_stdin_open_and_is_off_by_default(void **state)
+{
+    struct docker_container_spec spec = {.image = "img", .hostname = "runner-1"};
+    cJSON *cfg;
+
+    (void)state;
+    cfg = build_ok(&spec);
+    assert_null(item(cfg, "OpenStdin", NULL, NULL));
+    assert_null(item(cfg, "StdinOnce", NULL, NULL));
+    cJSON_Delete(cfg);
+    spec.open_stdin = 1;
+    cfg = build_ok(&spec);
+    assert_true(cJSON_IsTrue(item(cfg, "OpenStdin", NULL, NULL)));
+    assert_true(cJSON_IsFalse(item(cfg, "StdinOnce", NULL, NULL)));
+    cJSON_Delete(cfg);
+}
+
 static void network_sets_network_mode_and_hostname_alias(void **state)
 {
     struct docker_container_spec spec = {
@@ -214,6 +232,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hostname_and_image_are_set),
+        cmocka_unit_test(open_stdin_keeps_stdin_open_and_is_off_by_default),
         cmocka_unit_test(network_sets_network_mode_and_hostname_alias),
         cmocka_unit_test(no_network_means_default_bridge_without_alias),
         cmocka_unit_test(restart_policy_is_no),

@@ -26,6 +26,7 @@
 #include <curl/curl.h>
 
 #include "docker/docker.h"
+#include "engine/docker_engine.h"
 #include "env_frame.h"
 
 #define IMAGE "flamed-test/app:latest"
@@ -302,6 +303,32 @@ static void a_frame_of_a_megabyte_arrives_whole(void **state_)
     assert_true(output_has(w, "LEN0=122880 LEN7=122880", 0));
 }
 
+/* The service's way in (engine_ops.stdin_deliver over the Docker engine): the same bytes arrive. */
+static void the_engine_op_delivers_the_frame(void **state_)
+{
+    struct warm *w = *state_;
+    REQUIRE_DOCKER();
+    const char *argv[] = {"sh", "-c", "echo \"P=$FLAME_PARENT\"", NULL};
+    warm_make(w, "engine", argv, NULL);
+    struct engine *e = NULL;
+    assert_int_equal(docker_engine_new(&e, dk), 0);
+    const char *entries[] = {"FLAME_PARENT=via-the-engine"};
+    char *frame = NULL, err[512] = "";
+    size_t len = 0;
+    assert_int_equal(env_frame_encode(&frame, &len, entries, 1, err, sizeof err), 0);
+    int rc = e->ops->stdin_deliver(e, w->id, frame, len, 10000, err, sizeof err);
+    free(frame);
+    if (rc != 0)
+        fail_msg("deliver through the engine to %s: %s (%d)", w->name, err, rc);
+    assert_int_equal(wait_exit(w, 20000), 0);
+    assert_true(output_has(w, "P=via-the-engine", 0));
+    /* A missing container is NOT_FOUND through the engine too. */
+    assert_int_equal(e->ops->stdin_deliver(e, "fltest-warm-no-such-container", "x", 1, 5000, err,
+                                           sizeof err),
+                     FLAME_ENOTFOUND);
+    docker_engine_free(e);
+}
+
 static void writing_to_a_missing_container_is_not_found(void **state_)
 {
     (void)state_;
@@ -374,6 +401,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_command_not_found_exits_127, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(a_frame_of_a_megabyte_arrives_whole, test_setup,
                                         test_teardown),
+        cmocka_unit_test_setup_teardown(the_engine_op_delivers_the_frame, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(writing_to_a_missing_container_is_not_found, test_setup,
                                         test_teardown),
     };

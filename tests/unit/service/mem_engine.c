@@ -25,6 +25,9 @@ struct mem_container {
     char health_final[16];
     int64_t health_at_ms; /* when health becomes health_final */
     int64_t started_at_ms;
+    char entrypoint[256];  /* the create's entrypoint, space-joined ("" for the image's) */
+    char *delivered;       /* bytes delivered to its stdin (stdin_deliver), appended */
+    size_t delivered_len;
 };
 
 struct mem_event {
@@ -131,6 +134,7 @@ void mem_engine_free(struct engine *e)
     mem_engine *m = mv(e)->m;
     for (size_t i = 0; i < m->n; i++) {
         cJSON_Delete(m->c[i]->labels);
+        free(m->c[i]->delivered);
         free(m->c[i]);
     }
     while (m->head) {
@@ -420,6 +424,23 @@ static int image_present(struct engine *e, const char *ref, char *err, size_t er
     return 0;
 }
 
+/* Every image's Config says Cmd ["run"] and no Entrypoint. */
+static int image_config(struct engine *e, const char *ref, cJSON **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    int rc = image_present(e, ref, err, errlen);
+    if (rc)
+        return rc;
+    cJSON *cfg = cJSON_CreateObject();
+    cJSON *cmd = cfg ? cJSON_AddArrayToObject(cfg, "Cmd") : NULL;
+    if (!cmd || !cJSON_AddItemToArray(cmd, cJSON_CreateString("run"))) {
+        cJSON_Delete(cfg);
+        return FLAME_ENOMEM;
+    }
+    *out = cfg;
+    return 0;
+}
+
 static int image_pull(struct engine *e, const char *ref, long timeout_ms,
                       void (*progress)(void *ud, const struct engine_pull_progress *p), void *ud,
                       char *err, size_t errlen)
@@ -466,6 +487,12 @@ static int create(struct engine *e, const struct engine_spec *spec, char **id, c
         rc = i;
     } else {
         rc = (*id = strdup(m->c[i]->id)) ? 0 : FLAME_ENOMEM;
+        struct mem_container *c = m->c[i];
+        for (size_t k = 0; spec->entrypoint && spec->entrypoint[k]; k++) {
+            size_t used = strlen(c->entrypoint);
+            snprintf(c->entrypoint + used, sizeof(c->entrypoint) - used, "%s%s", k ? " " : "",
+                     spec->entrypoint[k]);
+        }
         emit_locked(m, "create", i, -1);
     }
     pthread_mutex_unlock(&m->mu);
@@ -865,6 +892,70 @@ int mem_engine_exit(mem_engine *m, const char *id, int exit_code)
     return i >= 0 ? 0 : FLAME_ENOTFOUND;
 }
 
+/* Docker's attach: a running container's stdin takes the bytes; kept for mem_engine_delivered. */
+static int stdin_deliver(struct engine *e, const char *id, const void *data, size_t len,
+                         long timeout_ms, char *err, size_t errlen)
+{
+    (void)timeout_ms;
+    int rc = enter(e, MEM_DELIVER, err, errlen);
+    if (rc)
+        return rc;
+    mem_engine *m = mv(e)->m;
+    pthread_mutex_lock(&m->mu);
+    int i = find_locked(m, id);
+    if (i < 0) {
+        snprintf(err, errlen, "No such container: %s", id);
+        rc = FLAME_ENOTFOUND;
+    } else if (!m->c[i]->running) {
+        snprintf(err, errlen, "container %s is not running", id);
+        rc = FLAME_ECONFLICT;
+    } else {
+        struct mem_container *c = m->c[i];
+        char *p = realloc(c->delivered, c->delivered_len + len + 1);
+        if (!p) {
+            rc = FLAME_ENOMEM;
+        } else {
+            if (len)
+                memcpy(p + c->delivered_len, data, len);
+            c->delivered = p;
+            c->delivered_len += len;
+            p[c->delivered_len] = '\0';
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int mem_engine_delivered(mem_engine *m, const char *id, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    pthread_mutex_lock(&m->mu);
+    int i = find_locked(m, id);
+    int rc = i < 0 ? FLAME_ENOTFOUND : 0;
+    if (i >= 0 && m->c[i]->delivered) {
+        struct mem_container *c = m->c[i];
+        if ((*out = malloc(c->delivered_len + 1))) {
+            memcpy(*out, c->delivered, c->delivered_len + 1);
+            *len = c->delivered_len;
+        } else {
+            rc = FLAME_ENOMEM;
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int mem_engine_entrypoint(mem_engine *m, const char *id, char *buf, size_t buflen)
+{
+    pthread_mutex_lock(&m->mu);
+    int i = find_locked(m, id);
+    if (i >= 0)
+        snprintf(buf, buflen, "%s", m->c[i]->entrypoint);
+    pthread_mutex_unlock(&m->mu);
+    return i < 0 ? FLAME_ENOTFOUND : 0;
+}
+
 static const struct engine_ops ops = {
     .bounded = bounded,
     .free_view = free_view,
@@ -874,6 +965,7 @@ static const struct engine_ops ops = {
     .ping = ping,
     .network_check = network_check,
     .image_present = image_present,
+    .image_config = image_config,
     .image_pull = image_pull,
     .create = create,
     .start = start,
@@ -892,4 +984,5 @@ static const struct engine_ops ops = {
     .events = events,
     .list = list,
     .list_free = list_free,
+    .stdin_deliver = stdin_deliver,
 };

@@ -21,7 +21,7 @@ typedef struct mem_engine mem_engine;
 enum mem_op {
     MEM_PING, MEM_NETWORK, MEM_IMAGE_PRESENT, MEM_IMAGE_PULL, MEM_CREATE, MEM_START,
     MEM_INSPECT, MEM_STOP, MEM_REMOVE, MEM_LOGS, MEM_EXEC_CREATE, MEM_EXEC_START, MEM_LIST,
-    MEM_N_OPS
+    MEM_DELIVER, MEM_N_OPS
 };
 
 /** A new engine; *e is its struct engine, *m the handle for scripting. Free with mem_engine_free(). */
@@ -68,6 +68,16 @@ const char *mem_engine_add_container(mem_engine *m, const char *name, int runnin
 
 /** Drop every event from now on (1), or deliver them again (0): a lost stream's gap. */
 void mem_engine_drop_events(mem_engine *m, int drop);
+
+/**
+ * What was delivered to a container's stdin (stdin_deliver: running
+ * containers only, every delivery appended). *out: malloc'd copy with a NUL
+ * after *len bytes, NULL when nothing was; the caller frees it.
+ * @return 0, or FLAME_ENOTFOUND (no container with that id or name).
+ */
+int mem_engine_delivered(mem_engine *m, const char *id, char **out, size_t *len);
+/** The Entrypoint its create asked for, space-joined ("" for the image's). FLAME_ENOTFOUND. */
+int mem_engine_entrypoint(mem_engine *m, const char *id, char *buf, size_t buflen);
 
 /** A running container exits on its own with code (a `die` event follows). */
 int mem_engine_exit(mem_engine *m, const char *id, int exit_code);
