@@ -641,19 +641,15 @@ done:
     return err;
 }
 
-int flame__call_recv(flame__call *call, const ProtobufCMessageDescriptor *desc,
-                     flame__arena *arena, flame__tick_fn tick, void *ud, ProtobufCMessage **msg)
+/* A RECV_MESSAGE batch completed (ok: its success): 1 with *msg, 0 at the end
+ * of the stream (or a failed batch: the status tells), or unpack_recv's error,
+ * which cancels the call. Shared by flame__call_recv and flame__call_poll. */
+static int recv_done(flame__call *call, int ok, const ProtobufCMessageDescriptor *desc,
+                     flame__arena *arena, ProtobufCMessage **msg)
 {
-    grpc_op op;
     int err;
 
-    *msg = NULL;
-    memset(&op, 0, sizeof(op));
-    op.op = GRPC_OP_RECV_MESSAGE;
-    op.data.recv_message.recv_message = &call->recv_buf;
-    if (start_batch(call, &op, 1, &call->recv_buf) != GRPC_CALL_OK)
-        return 0; /* let the status tell */
-    if (!call_wait(call, &call->recv_buf, tick, ud)) {
+    if (!ok) {
         if (call->recv_buf) {
             grpc_byte_buffer_destroy(call->recv_buf);
             call->recv_buf = NULL;
@@ -663,6 +659,20 @@ int flame__call_recv(flame__call *call, const ProtobufCMessageDescriptor *desc,
     if ((err = unpack_recv(call, desc, &arena, msg)) < 0)
         grpc_call_cancel(call->call, NULL);
     return err;
+}
+
+int flame__call_recv(flame__call *call, const ProtobufCMessageDescriptor *desc,
+                     flame__arena *arena, flame__tick_fn tick, void *ud, ProtobufCMessage **msg)
+{
+    grpc_op op;
+
+    *msg = NULL;
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &call->recv_buf;
+    if (start_batch(call, &op, 1, &call->recv_buf) != GRPC_CALL_OK)
+        return 0; /* let the status tell */
+    return recv_done(call, call_wait(call, &call->recv_buf, tick, ud), desc, arena, msg);
 }
 
 void flame__call_cancel(flame__call *call)
@@ -778,7 +788,6 @@ int flame__call_poll(flame__call *call, const ProtobufCMessageDescriptor *desc,
 {
     grpc_op ops[2];
     size_t n = 0;
-    int err;
 
     *msg = NULL;
     if (!call->recv_busy) {
@@ -814,15 +823,6 @@ int flame__call_poll(flame__call *call, const ProtobufCMessageDescriptor *desc,
         if (ev.tag != &call->recv_buf)
             continue;
         call->recv_busy = 0;
-        if (!ev.success) {
-            if (call->recv_buf) {
-                grpc_byte_buffer_destroy(call->recv_buf);
-                call->recv_buf = NULL;
-            }
-            return 0;
-        }
-        if ((err = unpack_recv(call, desc, &arena, msg)) < 0)
-            grpc_call_cancel(call->call, NULL);
-        return err;
+        return recv_done(call, ev.success, desc, arena, msg);
     }
 }
