@@ -62,7 +62,8 @@ static int spawn_call(flame_client *c, const flame_spawn_request *req, const fla
         return flame_client_spawn(c, req, h, exit_code, st);
     flame_spawn_input in = {.fd = stdin_fd};
     int err = flame_client_spawn_stdin(c, req, h, &in, exit_code, st);
-    if (err == FLAME_EUNIMPLEMENTED && st)
+    /* gRPC's own UNIMPLEMENTED (no flame-reason): the method is unknown. */
+    if (err == FLAME_EUNIMPLEMENTED && st && !st->reason[0])
         snprintf(st->message, sizeof(st->message),
                  "flamed does not serve SpawnStream (it is older than this flamectl): pass "
                  "--no-stdin to run the command without stdin");

@@ -521,7 +521,8 @@ struct docker_exec_io {
      * each wait; the stream's abort checks wait meanwhile. */
     long (*hold_us)(void *ud);
     /* Once the exec's stream is open (its request sent, Docker's answer
-     * read): its stdin, owned by the callee from then on (write it with
+     * read; with on_stdin set the exec runs over a hijacked connection,
+     * hijack.c, on the unix socket and over TLS alike): its stdin, owned by the callee from then on (write it with
      * docker_exec_stdin_write from any one thread, also while this stream
      * runs; free with docker_exec_stdin_free, also after the stream ended).
      * Called at most once, on the stream's thread; not when the start
@@ -530,33 +531,42 @@ struct docker_exec_io {
 };
 
 /**
- * Write data[0..len) to an exec's stdin, all of it, waiting while the socket
- * is full (the process reads slower): nothing is buffered by flamed, so the
+ * Write data[0..len) to an exec's stdin, all of it: the chunk is handed to
+ * the exec's stream (docker_exec_start's thread, which alone drives the
+ * connection, so the bytes go through TLS when Docker is reached over it)
+ * and this waits until the stream has sent it, also while the process reads
+ * slower: nothing is buffered by flamed beyond DOCKER_EXEC_READ_BYTES, so the
  * caller's next chunk waits for this one. Polls should_abort (may be NULL)
- * and c's bounds (a bounded view's cancel and deadline) every 50 ms.
+ * and c's bounds (a bounded view's cancel and deadline) every 50 ms; data is
+ * not read after this returns. len 0 does nothing.
  * Thread-safe against the stream that reads the same connection; one writer
  * at a time per `in`.
  * @return 0; FLAME_ECANCELLED (should_abort or the view's cancel);
  *         FLAME_ETIMEOUT (the view's deadline); FLAME_EUNAVAILABLE when the
- *         connection is closed (the process
- *         exited, or Docker closed it), with a detail in err.
+ *         connection is closed (the process exited, or Docker closed it);
+ *         FLAME_EINVALID after docker_exec_stdin_close; with a detail in err.
+ * Follows: Docker Engine API ExecStart, "Hijacking".
  */
 int docker_exec_stdin_write(docker_client *c, struct docker_exec_stdin *in, const void *data,
                             size_t len, int (*should_abort)(void *ud), void *ud, char *err,
                             size_t errlen);
 
 /**
- * Close an exec's stdin: the process reads EOF (a half-close,
- * shutdown(SHUT_WR); its output still streams). Idempotent; accepts NULL.
+ * Close an exec's stdin: once the stream has sent what it holds, it
+ * half-closes the connection (shutdown(SHUT_WR), also under TLS, as the
+ * docker CLI does) and the process reads EOF; its output still streams.
+ * Returns at once. Idempotent; accepts NULL. Thread-safe.
  * Follows: Docker Engine API ExecStart, "Hijacking" (the client closes its
  * write side for EOF on stdin).
  */
 void docker_exec_stdin_close(struct docker_exec_stdin *in);
 
-/** Free it (closes its descriptor; does not half-close). Accepts NULL. */
+/** Drop the caller's hold on it (the stream keeps its own until it ends; the
+ *  last one frees). Does not half-close. Accepts NULL. Thread-safe. */
 void docker_exec_stdin_free(struct docker_exec_stdin *in);
 
-/* Bytes libcurl reads from an exec stream at a time (CURLOPT_BUFFERSIZE):
+/* Bytes read from an exec stream at a time (CURLOPT_BUFFERSIZE, or one
+ * read of a stdin exec's hijacked connection):
  * the most one on_output..on_flush round can carry. */
 #define DOCKER_EXEC_READ_BYTES ((size_t)64 * 1024)
 

@@ -162,11 +162,6 @@ struct docker__stream {
     long buffer_size;           /* CURLOPT_BUFFERSIZE in bytes; 0 = libcurl's default (16 KiB) */
     /* Headers seen with a 2xx/101 status; may be NULL. */
     void (*on_open)(void *ud, long status);
-    /* Right after on_open: the connection's socket (noted by
-     * CURLOPT_SOCKOPTFUNCTION when libcurl made it), borrowed: valid until docker__stream_run returns (dup() it to keep it).
-     * For hijacked streams, whose request is sent in full by then: the
-     * callee may write to it from another thread. May be NULL. */
-    void (*on_socket)(void *ud, int fd);
     /* Body bytes of a successful response; non-zero aborts and is returned. */
     int (*on_data)(void *ud, const char *p, size_t n);
     /* Polled while idle; non-zero stops the stream (result 0, *stopped = 1). May be NULL. */
@@ -188,6 +183,71 @@ struct docker__stream {
  */
 int docker__stream_run(docker_client *c, const struct docker__stream *s,
                        struct docker__response *errresp, int *stopped, char *err, size_t errlen);
+
+/* ------------------------------------------------------------- hijacked connections */
+
+/*
+ * A hijacked HTTP connection (hijack.c): Docker answered 101 (or 200) and the
+ * connection carries raw bytes both ways, on the unix socket or through
+ * libcurl's TLS session. One thread at a time per connection.
+ * Follows: Docker Engine API, "Hijacking".
+ */
+struct docker__hijack;
+
+/**
+ * Connect (c's endpoint), send "METHOD /v<api>PATH_Q" with Connection:
+ * Upgrade, Upgrade: tcp and body (JSON, at most 4 KiB; may be NULL), read
+ * Docker's head until deadline_ms (monotonic ms).
+ * @param what  the call, for messages ("attach to container 'x'").
+ * @param[out] out  the connection on success, owned by the caller
+ *                  (docker__hijack_free).
+ * @return 0; a refused hijack maps Docker's status (docker__status_code:
+ *         FLAME_ENOTFOUND, FLAME_EPRECONDITION...) with Docker's message in
+ *         err; FLAME_EUNAVAILABLE (cannot connect, closed), FLAME_ETIMEOUT,
+ *         FLAME_ECANCELLED (c's bounds), FLAME_ENOMEM.
+ */
+int docker__hijack_open(docker_client *c, const char *method, const char *path_q,
+                        const cJSON *body, int64_t deadline_ms, const char *what,
+                        struct docker__hijack **out, char *err, size_t errlen);
+
+/** Wait until the connection's socket is ready for events (POLLIN/POLLOUT),
+ *  polling c's bounds every 50 ms. @return 0, FLAME_ETIMEOUT, FLAME_ECANCELLED,
+ *  FLAME_EUNAVAILABLE. */
+int docker__hijack_wait(const docker_client *c, const struct docker__hijack *hj, short events,
+                        int64_t deadline_ms, const char *what, char *err, size_t errlen);
+
+/** Send what the connection takes now (non-blocking): *sent bytes, 0 when it
+ *  would block. @return 0 or FLAME_EUNAVAILABLE (closed). */
+int docker__hijack_send_some(struct docker__hijack *hj, const void *p, size_t n, size_t *sent,
+                             char *err, size_t errlen);
+
+/** Send all n bytes, waiting while the socket is full, until deadline_ms.
+ *  @return 0 or as docker__hijack_wait / docker__hijack_send_some. */
+int docker__hijack_send(const docker_client *c, struct docker__hijack *hj, const void *data,
+                        size_t n, int64_t deadline_ms, char *err, size_t errlen);
+
+/** Read what is there now (non-blocking) into buf[0..cap): *got bytes, 0
+ *  and *eof 0 when it would block, *eof 1 at Docker's close. Bytes that came
+ *  with the response head come first. Data may be buffered inside the TLS
+ *  session: call again until *got is 0 before waiting on the socket.
+ *  @return 0 or FLAME_EUNAVAILABLE. */
+int docker__hijack_recv(struct docker__hijack *hj, char *buf, size_t cap, size_t *got, int *eof,
+                        char *err, size_t errlen);
+
+/** As docker__hijack_recv, waiting until something came or EOF (deadline_ms). */
+int docker__hijack_recv_wait(const docker_client *c, struct docker__hijack *hj, char *buf,
+                             size_t cap, size_t *got, int *eof, int64_t deadline_ms,
+                             const char *what, char *err, size_t errlen);
+
+/** The connection's socket, borrowed (for poll()). */
+int docker__hijack_fd(const struct docker__hijack *hj);
+
+/** Half-close: Docker reads EOF (the process's stdin ends); reading goes on.
+ *  @return 0 or FLAME_EUNAVAILABLE. */
+int docker__hijack_close_write(struct docker__hijack *hj, char *err, size_t errlen);
+
+/** Close and free. Accepts NULL. */
+void docker__hijack_free(struct docker__hijack *hj);
 
 /* ------------------------------------------------------------- text helpers */
 

@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -60,15 +64,6 @@ int docker_exec_create_ex(docker_client *c, const char *container_id, const char
         rc = docker__fail(err, errlen, FLAME_EINVALID, "exec: the command (argv) is empty");
         goto done;
     }
-    if (attach_stdin && c->ep->tls) {
-        /* stdin is written on the exec's raw socket (docker__exec_socket), which
-         * under TLS carries TLS records, not our bytes. */
-        rc = docker__fail(err, errlen, FLAME_EUNIMPLEMENTED,
-                          "exec stdin: flamed reaches Docker at %s over TLS, where stdin for a "
-                          "command is not supported yet; use Spawn (no stdin) or a local engine",
-                          c->ep->address);
-        goto done;
-    }
     if (docker__escape(container_id, NULL, esc, sizeof esc) < 0 ||
         docker__fmt(path, sizeof path, "/containers/%s/exec", esc) < 0) {
         rc = docker__fail(err, errlen, FLAME_EINVALID, "container id too long");
@@ -114,73 +109,137 @@ done:
 
 /* ---------------------------------------------------------------- stdin */
 
-/* A dup() of the start connection's socket: the stream's libcurl handle
- * closes its own descriptor when the stream ends, so the writer never
- * writes to a descriptor number that was closed and reused meanwhile.
- * shutdown() acts on the socket, so a half-close here is the connection's. */
+/*
+ * An exec with stdin runs over a hijacked connection (hijack.c) driven by
+ * one thread, the stream's: it reads the output and writes stdin, so the
+ * bytes go through libcurl's TLS session when Docker is reached over TLS.
+ * The writer (another thread) hands its chunk over here and waits until the
+ * stream has sent it: nothing is buffered beyond one chunk.
+ */
 struct docker_exec_stdin {
-    int fd;
-    int closed;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int wake_fd;      /* eventfd: a new chunk or a close wakes the stream */
+    int refs;         /* the stream's and the caller's */
+    const char *data; /* the writer's chunk, what the stream has not taken yet */
+    size_t len;
+    int busy;         /* a write is not finished: data left, or taken but unsent */
+    int close_req;    /* docker_exec_stdin_close was called */
+    int ended;        /* the stream ended: nothing more is sent */
+    int write_failed; /* Docker closed our write side (the command exited) */
 };
 
 #define DOCKER__STDIN_POLL_MS 50
+#define DOCKER__STDIN_CHUNK ((size_t)64 * 1024) /* stdin bytes the stream holds at most */
+
+static struct docker_exec_stdin *docker__stdin_new(void)
+{
+    struct docker_exec_stdin *in = calloc(1, sizeof *in);
+
+    if (!in)
+        return NULL;
+    in->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (in->wake_fd < 0) {
+        free(in);
+        return NULL;
+    }
+    pthread_mutex_init(&in->mu, NULL);
+    pthread_cond_init(&in->cv, NULL);
+    in->refs = 2;
+    return in;
+}
+
+/* Drop one reference; the last one frees. */
+static void docker__stdin_unref(struct docker_exec_stdin *in)
+{
+    int last;
+
+    pthread_mutex_lock(&in->mu);
+    last = --in->refs == 0;
+    pthread_mutex_unlock(&in->mu);
+    if (!last)
+        return;
+    close(in->wake_fd);
+    pthread_cond_destroy(&in->cv);
+    pthread_mutex_destroy(&in->mu);
+    free(in);
+}
+
+static void docker__stdin_wake(struct docker_exec_stdin *in)
+{
+    uint64_t one = 1;
+    ssize_t n = write(in->wake_fd, &one, sizeof one);
+    (void)n; /* EAGAIN: the counter is already set, the stream wakes anyway */
+}
 
 int docker_exec_stdin_write(docker_client *c, struct docker_exec_stdin *in, const void *data,
                             size_t len, int (*should_abort)(void *ud), void *ud, char *err,
                             size_t errlen)
 {
-    const char *p = data;
+    int rc = 0;
 
-    if (in->closed)
+    if (len == 0)
+        return 0;
+    pthread_mutex_lock(&in->mu);
+    if (in->close_req) {
+        pthread_mutex_unlock(&in->mu);
         return docker__fail(err, errlen, FLAME_EINVALID, "exec stdin: already closed");
-    while (len > 0) {
-        /* The socket is non-blocking (libcurl's): write what fits, then wait. */
-        ssize_t n = send(in->fd, p, len, MSG_NOSIGNAL);
-        if (n > 0) {
-            p += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-            return docker__fail(err, errlen, FLAME_EUNAVAILABLE,
-                                "exec stdin: the connection is closed (%s): the command exited "
-                                "or Docker closed its stream",
-                                strerror(errno));
-        for (;;) {
-            if (should_abort && should_abort(ud))
-                return docker__fail(err, errlen, FLAME_ECANCELLED, "exec stdin: aborted");
-            if (docker__is_cancelled(c))
-                return docker__fail(err, errlen, FLAME_ECANCELLED,
-                                    "exec stdin: the caller cancelled");
-            if (c->deadline_ms && clock_mono_ms() >= c->deadline_ms)
-                return docker__fail(err, errlen, FLAME_ETIMEOUT,
-                                    "exec stdin: the deadline passed while the command did not "
-                                    "read its stdin");
-            struct pollfd pfd = {.fd = in->fd, .events = POLLOUT};
-            int pr = poll(&pfd, 1, DOCKER__STDIN_POLL_MS);
-            if (pr > 0 || (pr < 0 && errno != EINTR))
-                break; /* writable, or an error the next send() reports */
-        }
     }
-    return 0;
+    in->data = data;
+    in->len = len;
+    in->busy = 1;
+    docker__stdin_wake(in);
+    while (in->busy && !in->ended && !in->write_failed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += DOCKER__STDIN_POLL_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&in->cv, &in->mu, &ts);
+        if (!in->busy)
+            break;
+        if (should_abort && should_abort(ud))
+            rc = docker__fail(err, errlen, FLAME_ECANCELLED, "exec stdin: aborted");
+        else if (docker__is_cancelled(c))
+            rc = docker__fail(err, errlen, FLAME_ECANCELLED, "exec stdin: the caller cancelled");
+        else if (c->deadline_ms && clock_mono_ms() >= c->deadline_ms)
+            rc = docker__fail(err, errlen, FLAME_ETIMEOUT,
+                              "exec stdin: the deadline passed while the command did not read "
+                              "its stdin");
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0 && in->busy)
+        rc = docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                          "exec stdin: the connection is closed: the command exited or Docker "
+                          "closed its stream");
+    /* The stream never reads the caller's buffer after this returns (what it
+     * took is in its own buffer). */
+    in->data = NULL;
+    in->len = 0;
+    in->busy = 0;
+    pthread_mutex_unlock(&in->mu);
+    return rc;
 }
 
 void docker_exec_stdin_close(struct docker_exec_stdin *in)
 {
-    if (!in || in->closed)
+    if (!in)
         return;
-    in->closed = 1;
-    shutdown(in->fd, SHUT_WR);
+    pthread_mutex_lock(&in->mu);
+    if (!in->close_req) {
+        in->close_req = 1;
+        docker__stdin_wake(in);
+    }
+    pthread_mutex_unlock(&in->mu);
 }
 
 void docker_exec_stdin_free(struct docker_exec_stdin *in)
 {
-    if (!in)
-        return;
-    close(in->fd);
-    free(in);
+    if (in)
+        docker__stdin_unref(in);
 }
 
 /* ---------------------------------------------------------------- start */
@@ -189,30 +248,6 @@ struct docker__exec_run {
     const struct docker_exec_io *io;
     struct docker_demux demux;
 };
-
-/* The stream is open: hand its stdin to the caller (a dup of the socket). */
-static void docker__exec_socket(void *ud, int fd)
-{
-    struct docker__exec_run *run = ud;
-    struct docker_exec_stdin *in;
-    int dfd;
-
-    if (!run->io->on_stdin)
-        return;
-    in = calloc(1, sizeof *in);
-    dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (!in || dfd < 0) {
-        /* The command reads EOF at once rather than waiting for input that
-         * cannot be delivered; the caller sees no on_stdin and drops its input. */
-        free(in);
-        if (dfd >= 0)
-            close(dfd);
-        shutdown(fd, SHUT_WR);
-        return;
-    }
-    in->fd = dfd;
-    run->io->on_stdin(run->io->ud, in);
-}
 
 static int docker__exec_out(void *ud, int stream, const char *p, size_t n)
 {
@@ -256,6 +291,197 @@ static long docker__exec_hold_us(void *ud)
     return run->io->hold_us ? run->io->hold_us(run->io->ud) : 0;
 }
 
+/* One round of stdin: take from the writer's chunk when our buffer is empty,
+ * send what the connection takes, half-close once asked and all is sent. */
+static int docker__exec_pump_stdin(struct docker_exec_stdin *in, struct docker__hijack *hj,
+                                   char *tx, size_t *tx_off, size_t *tx_len, int *wr_closed,
+                                   char *err, size_t errlen)
+{
+    int close_now = 0;
+
+    pthread_mutex_lock(&in->mu);
+    if (*tx_off == *tx_len && in->len > 0 && in->data) {
+        size_t n = in->len < DOCKER__STDIN_CHUNK ? in->len : DOCKER__STDIN_CHUNK;
+        memcpy(tx, in->data, n);
+        in->data += n;
+        in->len -= n;
+        *tx_off = 0;
+        *tx_len = n;
+    }
+    pthread_mutex_unlock(&in->mu);
+    while (*tx_off < *tx_len) {
+        size_t sent;
+        if (docker__hijack_send_some(hj, tx + *tx_off, *tx_len - *tx_off, &sent, err, errlen) < 0) {
+            /* Docker closed our write side: the command exited. Its output
+             * and exit still come; the writer hears of it. */
+            pthread_mutex_lock(&in->mu);
+            in->write_failed = 1;
+            pthread_cond_broadcast(&in->cv);
+            pthread_mutex_unlock(&in->mu);
+            *tx_off = *tx_len = 0;
+            *wr_closed = 1;
+            return 0;
+        }
+        if (sent == 0)
+            return 0; /* full: the caller polls for POLLOUT */
+        *tx_off += sent;
+    }
+    pthread_mutex_lock(&in->mu);
+    if (in->len == 0 && in->busy) {
+        in->busy = 0;
+        pthread_cond_broadcast(&in->cv);
+    }
+    close_now = in->close_req && in->len == 0 && !*wr_closed;
+    pthread_mutex_unlock(&in->mu);
+    if (close_now) {
+        *wr_closed = 1;
+        if (docker__hijack_close_write(hj, err, errlen) < 0) {
+            pthread_mutex_lock(&in->mu);
+            in->write_failed = 1;
+            pthread_cond_broadcast(&in->cv);
+            pthread_mutex_unlock(&in->mu);
+        }
+    }
+    return 0;
+}
+
+/*
+ * An exec with stdin: POST /exec/{id}/start hijacked (hijack.c), then one
+ * loop reads and demultiplexes the output (with on_output's backpressure,
+ * on_flush, poll_ms and hold_us as the libcurl stream has them) and writes
+ * the stdin the writer hands over, until Docker closes the connection.
+ */
+static int docker__exec_start_stdin(docker_client *c, const char *exec_id, const char *path,
+                                    const cJSON *body, struct docker__exec_run *run, char *err,
+                                    size_t errlen)
+{
+    struct docker__hijack *hj = NULL;
+    struct docker_exec_stdin *in = NULL;
+    char what[64], *rx = NULL, *tx = NULL;
+    size_t tx_off = 0, tx_len = 0;
+    int64_t head_deadline;
+    long bounded;
+    int rc, eof = 0, wr_closed = 0;
+
+    if ((rc = docker__bound_timeout(c, DOCKER__CALL_TIMEOUT_MS, "POST", "/exec/{id}/start",
+                                    &bounded, err, errlen)) < 0)
+        return rc;
+    head_deadline = clock_mono_ms() + (bounded > 0 ? bounded : DOCKER__CALL_TIMEOUT_MS);
+    rx = malloc(DOCKER_EXEC_READ_BYTES);
+    tx = malloc(DOCKER__STDIN_CHUNK);
+    in = docker__stdin_new();
+    if (!rx || !tx || !in) {
+        rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory");
+        goto done;
+    }
+    snprintf(what, sizeof what, "start exec %.12s", exec_id);
+    if ((rc = docker__hijack_open(c, "POST", path, body, head_deadline, what, &hj, err, errlen)) <
+        0) {
+        if (rc == FLAME_ECONFLICT)
+            rc = FLAME_EPRECONDITION;
+        goto done;
+    }
+    in->refs = 2;
+    run->io->on_stdin(run->io->ud, in); /* the caller's reference from now on */
+
+    for (;;) {
+        int got_any = 0;
+        for (;;) { /* read all there is (the TLS session may hold some) */
+            size_t got;
+            if ((rc = docker__hijack_recv(hj, rx, DOCKER_EXEC_READ_BYTES, &got, &eof, err,
+                                          errlen)) < 0)
+                goto done;
+            if (got == 0)
+                break;
+            got_any = 1;
+            if ((rc = docker_demux_feed(&run->demux, rx, got, docker__exec_out, run)) != 0)
+                goto mapped;
+        }
+        if (got_any && run->io->on_flush && run->io->on_flush(run->io->ud) != 0) {
+            rc = FLAME_ECANCELLED;
+            goto mapped;
+        }
+        if (eof)
+            break;
+        if (!wr_closed && (rc = docker__exec_pump_stdin(in, hj, tx, &tx_off, &tx_len, &wr_closed,
+                                                        err, errlen)) < 0)
+            goto done;
+        if (run->io->should_abort && run->io->should_abort(run->io->ud)) {
+            rc = docker__fail(err, errlen, FLAME_ECANCELLED, "exec %.12s: stream aborted",
+                              exec_id);
+            goto done;
+        }
+        if (docker__is_cancelled(c)) {
+            rc = FLAME_ECANCELLED;
+            goto mapped;
+        }
+        if (c->deadline_ms && clock_mono_ms() >= c->deadline_ms) {
+            rc = docker__fail(err, errlen, FLAME_ETIMEOUT,
+                              "the deadline passed while streaming exec %.12s from Docker",
+                              exec_id);
+            goto done;
+        }
+        long hold_us = run->io->hold_us ? run->io->hold_us(run->io->ud) : 0;
+        if (hold_us > 0) {
+            struct timespec ts = {hold_us / 1000000, (hold_us % 1000000) * 1000L};
+            nanosleep(&ts, NULL);
+            continue; /* read what came meanwhile */
+        }
+        long wait_ms = run->io->poll_ms ? run->io->poll_ms(run->io->ud) : 0;
+        if (wait_ms <= 0)
+            wait_ms = DOCKER__STDIN_POLL_MS;
+        if (c->deadline_ms) {
+            int64_t to_deadline = c->deadline_ms - clock_mono_ms();
+            if (to_deadline < wait_ms)
+                wait_ms = to_deadline > 1 ? (long)to_deadline : 1;
+        }
+        struct pollfd pfd[2] = {
+            {.fd = docker__hijack_fd(hj),
+             .events = (short)(POLLIN | (tx_off < tx_len && !wr_closed ? POLLOUT : 0))},
+            {.fd = in->wake_fd, .events = POLLIN},
+        };
+        int pr = poll(pfd, 2, (int)wait_ms);
+        if (pr < 0 && errno != EINTR) {
+            rc = docker__fail(err, errlen, FLAME_EUNAVAILABLE, "exec %.12s: poll: %s", exec_id,
+                              strerror(errno));
+            goto done;
+        }
+        if (pr > 0 && (pfd[1].revents & POLLIN)) {
+            uint64_t v;
+            ssize_t n = read(in->wake_fd, &v, sizeof v);
+            (void)n;
+        }
+    }
+    if (run->demux.remaining > 0 || run->demux.hdr_have > 0)
+        rc = docker__fail(err, errlen, FLAME_EUNAVAILABLE,
+                          "exec %.12s: Docker closed the output stream inside a frame", exec_id);
+    goto done;
+mapped:
+    if (rc == FLAME_ECANCELLED && docker__is_cancelled(c))
+        rc = docker__fail(err, errlen, FLAME_ECANCELLED, "exec %.12s: the caller cancelled",
+                          exec_id);
+    else if (rc == FLAME_ECANCELLED)
+        rc = docker__fail(err, errlen, FLAME_ECANCELLED, "exec %.12s: output consumer aborted",
+                          exec_id);
+    else if (rc == FLAME_EINVALID)
+        rc = docker__fail(err, errlen, FLAME_EINVALID,
+                          "exec %.12s: malformed stream frame header from Docker", exec_id);
+done:
+    if (in) {
+        pthread_mutex_lock(&in->mu);
+        in->ended = 1;
+        pthread_cond_broadcast(&in->cv);
+        pthread_mutex_unlock(&in->mu);
+        if (!hj) /* on_stdin was not called: the caller's reference is ours too */
+            docker__stdin_unref(in);
+        docker__stdin_unref(in);
+    }
+    docker__hijack_free(hj);
+    free(rx);
+    free(tx);
+    return rc;
+}
+
 int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct docker_exec_io *io,
                           int upgrade, long *status, char *err, size_t errlen)
 {
@@ -284,6 +510,12 @@ int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct do
         rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory");
         goto done;
     }
+    if (io->on_stdin) {
+        rc = docker__exec_start_stdin(c, exec_id, path, body, &run, err, errlen);
+        if (status)
+            *status = rc == 0 ? 101 : 0;
+        goto done;
+    }
     memset(&s, 0, sizeof s);
     s.method = "POST";
     s.path = path;
@@ -295,7 +527,6 @@ int docker__exec_start_ex(docker_client *c, const char *exec_id, const struct do
     s.should_stop = docker__exec_should_stop;
     s.next_poll_ms = docker__exec_next_poll_ms;
     s.hold_us = docker__exec_hold_us;
-    s.on_socket = docker__exec_socket;
     s.ud = &run;
     rc = docker__stream_run(c, &s, &r, &stopped, err, errlen);
     if (status)

@@ -1078,7 +1078,6 @@ struct docker__stream_state {
     int cancelled; /* the bounded view's caller cancelled */
     int nomem;
     docker_client *c;
-    int fd; /* the connection's socket (docker__stream_sockopt_cb); -1 before */
 };
 
 static size_t docker__stream_header_cb(char *p, size_t size, size_t nitems, void *ud)
@@ -1100,8 +1099,6 @@ static size_t docker__stream_header_cb(char *p, size_t size, size_t nitems, void
             st->phase = 1;
             if (st->s->on_open)
                 st->s->on_open(st->s->ud, st->status);
-            if (st->s->on_socket && st->fd >= 0)
-                st->s->on_socket(st->s->ud, st->fd);
         } else {
             st->phase = 2;
         }
@@ -1130,18 +1127,6 @@ static size_t docker__stream_write_cb(char *p, size_t size, size_t nmemb, void *
         return 0;
     }
     return n; /* over the cap: drop the rest */
-}
-
-/* The stream's own connection (FORBID_REUSE: one per stream): its socket.
- * CURLINFO_ACTIVESOCKET only knows it after the transfer (or with
- * CURLOPT_CONNECT_ONLY), so it is noted where libcurl creates it. */
-static int docker__stream_sockopt_cb(void *ud, curl_socket_t fd, curlsocktype purpose)
-{
-    struct docker__stream_state *st = ud;
-
-    if (purpose == CURLSOCKTYPE_IPCXN)
-        st->fd = (int)fd;
-    return CURL_SOCKOPT_OK;
 }
 
 static int docker__stream_xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
@@ -1201,7 +1186,6 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
         rc = docker__fail(err, errlen, FLAME_ENOMEM, "out of memory creating libcurl handles");
         goto done;
     }
-    st.fd = -1;
     if ((rc = docker__setup(c, h, url, curl_err, err, errlen)) < 0)
         goto done;
     for (i = 0; s->headers && s->headers[i]; i++) {
@@ -1223,10 +1207,6 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
     DOCKER__SETOPT(h, CURLOPT_XFERINFODATA, &st);
     /* Streams never reuse a connection (an exec start hijacks its socket). */
     DOCKER__SETOPT(h, CURLOPT_FORBID_REUSE, 1L);
-    if (s->on_socket) {
-        DOCKER__SETOPT(h, CURLOPT_SOCKOPTFUNCTION, docker__stream_sockopt_cb);
-        DOCKER__SETOPT(h, CURLOPT_SOCKOPTDATA, &st);
-    }
     if (s->buffer_size > 0)
         DOCKER__SETOPT(h, CURLOPT_BUFFERSIZE, s->buffer_size);
     if (s->low_speed_time_s > 0) {

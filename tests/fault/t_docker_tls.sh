@@ -9,8 +9,9 @@
 # tcp://127.0.0.2:PORT (loopback; the certificate does not name 127.0.0.2),
 # beside its unix socket. Then, one flamed at a time:
 #   TLS through the environment (tcp://localhost): health SERVING; Watch, Boot,
-#     Spawn `echo`, Logs and Shutdown work (the events stream, exec attach and
-#     the logs stream all go over TLS);
+#     Spawn `echo`, stdin (SpawnStream: `cat`, 4 MiB through sha256sum), Logs
+#     and Shutdown work (the events stream, exec attach with stdin and the logs
+#     stream all go over TLS);
 #   TLS through the flags (tcp://127.0.0.1): SERVING, List answers;
 #   a CA that did not sign dockerd's certificate, no client certificate, a host
 #   name the certificate does not list, nothing listening: flamed serves,
@@ -91,6 +92,15 @@ W=$BG_PID
 R=$(boot_json | json 'j["id"]')
 out=$(ctl spawn "$R" -- echo hello-over-tls) || fail "env: Spawn in $R failed"
 [ "$out" = hello-over-tls ] || fail "env: Spawn printed '$out', expected hello-over-tls"
+# Stdin (SpawnStream) goes through the TLS session too: a short input, and
+# 4 MiB (many chunks, more than the socket buffers) checked by its digest.
+out=$(printf stdin-over-tls | ctl spawn "$R" -- cat) || fail "env: SpawnStream with stdin in $R failed"
+[ "$out" = stdin-over-tls ] || fail "env: cat of stdin printed '$out', expected stdin-over-tls"
+head -c $((4 * 1024 * 1024)) /dev/urandom >"$TMPD/stdin.bin"
+want=$(sha256sum <"$TMPD/stdin.bin" | cut -d' ' -f1)
+got=$(ctl spawn "$R" -- sha256sum <"$TMPD/stdin.bin" | cut -d' ' -f1) ||
+  fail "env: SpawnStream of 4 MiB in $R failed"
+[ "$got" = "$want" ] || fail "env: sha256sum in the runner saw $got, expected $want"
 L=$(ctl --json boot -i "$FLT_IMAGE" --network "$RUN" -p "$RUN" -l "fltest.run=$RUN" --boot-timeout 60000 \
   -- sh -c "echo log-over-tls; trap 'exit 0' TERM; sleep 3600 & wait" | json 'j["id"]') || fail "env: second Boot failed"
 logs_has() { ctl logs "$L" 2>/dev/null | grep -q log-over-tls; }
