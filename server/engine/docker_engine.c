@@ -156,11 +156,24 @@ static int image_pull(struct engine *e, const char *ref, long timeout_ms,
 
 /*
  * Docker or Podman? GET /version once per engine; Podman names a component
- * "Podman Engine". When the daemon does not answer, the answer is Docker for
+ * "Podman Engine". When the daemon does not answer, flavor_of says Docker for
  * this call and the question is asked again next time: a Docker daemon then
- * gets exactly the requests it got before Podman was known.
+ * gets exactly the requests it got before Podman was known. A create must not
+ * guess (a Podman start without the ulimits fails in runc with a confusing
+ * "error setting rlimit"): it asks flavor_detect, and fails instead.
  */
+static enum flavor flavor_detect(struct engine *e, char *err, size_t errlen);
+
 static enum flavor flavor_of(struct engine *e)
+{
+    char err[256];
+    enum flavor f = flavor_detect(e, err, sizeof(err));
+    return f == FLAVOR_UNKNOWN ? FLAVOR_DOCKER : f;
+}
+
+/* The flavor, or FLAVOR_UNKNOWN with the reason in err (Docker did not answer
+ * GET /version). */
+static enum flavor flavor_detect(struct engine *e, char *err, size_t errlen)
 {
     struct dengine *d = e->impl;
     int f = atomic_load(d->flavor);
@@ -168,11 +181,13 @@ static enum flavor flavor_of(struct engine *e)
         return (enum flavor)f;
     long status = 0;
     cJSON *js = NULL;
-    char err[256] = "", ver[64] = "";
-    if (docker_request(d->dk, "GET", "/version", NULL, 10000, &status, &js, err, sizeof(err)) < 0 ||
+    char ver[64] = "";
+    if (docker_request(d->dk, "GET", "/version", NULL, 10000, &status, &js, err, errlen) < 0 ||
         status != 200) {
+        if (status != 0 && status != 200)
+            snprintf(err, errlen, "GET /version answered HTTP %ld", status);
         cJSON_Delete(js);
-        return FLAVOR_DOCKER;
+        return FLAVOR_UNKNOWN;
     }
     f = podman_compat_is_podman(js, ver, sizeof(ver)) ? FLAVOR_PODMAN : FLAVOR_DOCKER;
     cJSON_Delete(js);
@@ -206,10 +221,19 @@ static int create(struct engine *e, const struct engine_spec *spec, char **id, c
         .mounts = spec->mounts,
         .open_stdin = spec->open_stdin,
     };
+    char ferr[200] = "";
+    enum flavor flavor = flavor_detect(e, ferr, sizeof(ferr));
+    if (flavor == FLAVOR_UNKNOWN) {
+        snprintf(err, errlen,
+                 "cannot tell whether Docker or Podman serves %s, which decides the create body "
+                 "(%s): try again when it answers",
+                 docker_client_address(dk), ferr);
+        return FLAME_EUNAVAILABLE;
+    }
     int rc = docker_container_config_build(&ds, &config, err, errlen);
     if (rc < 0)
         return rc;
-    if (flavor_of(e) == FLAVOR_PODMAN) {
+    if (flavor == FLAVOR_PODMAN) {
         /* docs/engines.md: refuse what Docker refuses at create; give runc
          * nofile/nproc it can set (Podman asks for 1048576 unless told); keep
          * the image reference as given, for list. */
