@@ -93,6 +93,18 @@ defmodule Flamed.GlueCheckTest do
     assert struct!(Flame.V1.ListRequest, pool: "")
   end
 
+  test "a logs request has every LogsRequest field and fits the message" do
+    req = Request.logs("abc", follow: true, tail: 5, since: 1, timestamps: true)
+    fields = for {name, _, _} <- Flame.V1.LogsRequest.__standin_fields__(), do: name
+    assert Enum.sort(Map.keys(req)) == Enum.sort(fields)
+    assert %{__struct__: Flame.V1.LogsRequest} = struct!(Flame.V1.LogsRequest, req)
+  end
+
+  test "Flamed.Client.logs/3 and logs/5 exist" do
+    assert function_exported?(Flamed.Client, :logs, 3)
+    assert function_exported?(Flamed.Client, :logs, 5)
+  end
+
   test "the event types and states Request.event/1 knows are the proto's enum values" do
     types = for {name, num} <- Flame.V1.RunnerEventType.__standin_values__(), num != 0, do: name
     states = for {name, num} <- Flame.V1.RunnerState.__standin_values__(), num != 0, do: name
@@ -118,7 +130,16 @@ defmodule Flamed.GlueCheckTest do
   end
 
   test "the stub has one function per rpc, as Flamed.Client calls them" do
-    for {fun, arity} <- [boot: 3, spawn: 3, shutdown: 3, watch: 3, list: 3, renew: 3, watch: 2] do
+    for {fun, arity} <- [
+          boot: 3,
+          spawn: 3,
+          shutdown: 3,
+          watch: 3,
+          list: 3,
+          renew: 3,
+          watch: 2,
+          logs: 3
+        ] do
       assert function_exported?(Flame.V1.RunnerService.Stub, fun, arity), "#{fun}/#{arity}"
     end
   end

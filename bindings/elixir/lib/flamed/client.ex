@@ -174,6 +174,119 @@ defmodule Flamed.Client do
     end)
   end
 
+  @doc """
+  Reads one runner's container output so far (the Logs RPC without `:follow`):
+  `{:ok, chunks}`, the chunks in the order flamed sent them, each
+  `{:stdout, binary}` or `{:stderr, binary}` (stdout and stderr kept apart, each
+  in order; Docker's chunks, not lines).
+
+  `opts`: `:tail` (lines, stdout and stderr counted together; `0`/`:all`: all),
+  `:since` (`DateTime` or ns since the Unix epoch), `:timestamps` (each line
+  prefixed with Docker's RFC 3339 time), as `Flamed.Request.logs/2` takes them,
+  and `:timeout`, the call's deadline in **ms** (default 30_000). For `follow:`
+  use `logs/5`, which does not hold the output in memory.
+
+  Errors (gRPC status, with the `flame-reason` flamed sends; grpc-elixir 0.9 drops
+  trailing metadata, so the reason is not in the tuple):
+
+    * `{:error, {:not_found, msg}}` - `RUNNER_NOT_FOUND`: no such runner, or
+      another pool's runner for a pool-scoped token;
+    * `{:error, {:failed_precondition, msg}}` - `RUNNER_NOT_RUNNING`: flamed tracks
+      the runner but its container is gone (removed) or not created yet;
+    * `{:error, {:resource_exhausted, msg}}` - `TOO_MANY_CALLS`: retry later;
+    * `{:error, {:unavailable, msg}}` - `DOCKER_UNAVAILABLE` or `SHUTTING_DOWN`;
+    * `{:error, {:unauthenticated, msg}}`, `{:error, {:deadline_exceeded, msg}}`,
+      `{:error, {:unreachable, reason}}` (no connection).
+
+  Raises `ArgumentError` for a bad option (`Flamed.Request.logs/2`).
+  Follows: Docker Engine API ContainerLogs.
+  """
+  @spec logs(channel(), String.t(), keyword()) ::
+          {:ok, [{:stdout | :stderr, binary()}]} | error()
+  def logs(channel, runner_id, opts \\ []) do
+    {timeout_ms, opts} = Keyword.pop(opts, :timeout, 30_000)
+    req = struct!(Flame.V1.LogsRequest, Request.logs(runner_id, opts))
+
+    case Stub.logs(channel, req, timeout: timeout_ms) do
+      {:ok, stream} ->
+        Enum.reduce_while(stream, {:ok, []}, fn
+          {:ok, resp}, {:ok, acc} ->
+            case Request.log_chunk(resp) do
+              :unknown -> {:cont, {:ok, acc}}
+              chunk -> {:cont, {:ok, [chunk | acc]}}
+            end
+
+          {:error, error}, _acc ->
+            {:halt, {:error, error_reason(error)}}
+
+          _headers_or_trailers, acc ->
+            {:cont, acc}
+        end)
+        |> case do
+          {:ok, chunks} -> {:ok, Enum.reverse(chunks)}
+          error -> error
+        end
+
+      {:error, error} ->
+        {:error, error_reason(error)}
+    end
+  end
+
+  @doc """
+  Streams one runner's container output to `to` from a linked process, as
+  `watch/5` does its events: each chunk as `{:flamed_logs, ref, {:stdout, binary}}`
+  or `{:flamed_logs, ref, {:stderr, binary}}` (stdout and stderr kept apart, each
+  in order), and when the stream ends `{:flamed_logs_down, ref, reason}`:
+  `:closed` when flamed ended it (all the output, or with `follow: true` the
+  runner's container stopped), or `{:error, {code, message}}` as `logs/3` lists
+  them. Returns the process.
+
+  `opts`: `:follow`, `:tail`, `:since`, `:timestamps` (`Flamed.Request.logs/2`) and
+  `:timeout`, the call's deadline in **ms** (default `:infinity`). To stop a
+  follow earlier, `disconnect/1` its channel (a channel of its own, then): flamed
+  sees the cancel and stops reading Docker's logs. flamed sends one chunk (at most
+  64 KiB) at a time and reads Docker's stream only as fast as the client takes
+  them. Raises `ArgumentError` for a bad option, in the caller.
+  Follows: Docker Engine API ContainerLogs (`follow=1`).
+  """
+  @spec logs(channel(), String.t(), keyword(), pid(), reference()) :: pid()
+  def logs(channel, runner_id, opts, to, ref) do
+    {timeout_ms, opts} = Keyword.pop(opts, :timeout, :infinity)
+    req = struct!(Flame.V1.LogsRequest, Request.logs(runner_id, opts))
+
+    spawn_link(fn ->
+      reason =
+        try do
+          case Stub.logs(channel, req, timeout: timeout_ms) do
+            {:ok, stream} ->
+              Enum.each(stream, fn
+                {:ok, resp} ->
+                  case Request.log_chunk(resp) do
+                    :unknown -> :ok
+                    chunk -> send(to, {:flamed_logs, ref, chunk})
+                  end
+
+                {:error, error} ->
+                  throw({:error, error_reason(error)})
+
+                _headers_or_trailers ->
+                  :ok
+              end)
+
+              :closed
+
+            {:error, error} ->
+              {:error, error_reason(error)}
+          end
+        catch
+          {:error, _} = e -> e
+          kind, value -> {kind, value}
+        end
+
+      send(to, {:flamed_logs_down, ref, reason})
+    end)
+  end
+
   @doc "A `flame.v1.Runner` reply as a plain map (state as `Flamed.Request.event/1` names it)."
   @spec runner(map()) :: map()
   def runner(%{} = r) do

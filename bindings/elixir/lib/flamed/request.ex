@@ -96,6 +96,93 @@ defmodule Flamed.Request do
     }
 
   @doc """
+  The LogsRequest for one runner's container output (Docker ContainerLogs).
+
+  Options:
+
+    * `:follow` - keep the stream open and send new output until the runner's
+      container stops (default `false`: the output so far, then the stream ends);
+    * `:tail` - only the last N lines of the past output, stdout and stderr
+      counted together (Docker's tail); `0` or `:all` (default): all of it;
+    * `:since` - only output written at or after this time: a `DateTime`, or an
+      integer in **ns** since the Unix epoch; `0` or `nil` (default): from the start;
+    * `:timestamps` - prefix each line with Docker's RFC 3339 time and a space
+      (default `false`).
+
+  Raises `ArgumentError`, saying what to write, for an empty `runner_id`, an
+  unknown option or a value out of range (`:tail` above 2^32 - 1, `:since` before
+  the epoch).
+  """
+  @spec logs(String.t(), keyword()) :: map()
+  def logs(runner_id, opts \\ [])
+
+  def logs("", _opts),
+    do: raise(ArgumentError, "Flamed logs: runner_id is empty: give the id Boot or List returned")
+
+  def logs(runner_id, opts) when is_binary(runner_id) and is_list(opts) do
+    case Keyword.keys(opts) -- [:follow, :tail, :since, :timestamps] do
+      [] ->
+        :ok
+
+      unknown ->
+        raise ArgumentError,
+              "Flamed logs: unknown option(s) #{inspect(unknown)}: " <>
+                "the options are :follow, :tail, :since, :timestamps"
+    end
+
+    %{
+      runner_id: runner_id,
+      follow: logs_bool(opts, :follow),
+      tail_lines: logs_tail(Keyword.get(opts, :tail, 0)),
+      since_unix_nano: logs_since(Keyword.get(opts, :since)),
+      timestamps: logs_bool(opts, :timestamps)
+    }
+  end
+
+  defp logs_bool(opts, key) do
+    case Keyword.get(opts, key, false) do
+      b when is_boolean(b) ->
+        b
+
+      v ->
+        raise ArgumentError,
+              "Flamed logs: #{inspect(key)} must be true or false, got #{inspect(v)}"
+    end
+  end
+
+  defp logs_tail(:all), do: 0
+  defp logs_tail(n) when is_integer(n) and n >= 0 and n <= 0xFFFFFFFF, do: n
+
+  defp logs_tail(v),
+    do:
+      raise(
+        ArgumentError,
+        "Flamed logs: :tail must be a number of lines (0..4294967295) or :all, got #{inspect(v)}"
+      )
+
+  defp logs_since(nil), do: 0
+  defp logs_since(%DateTime{} = t), do: logs_since(DateTime.to_unix(t, :nanosecond))
+  defp logs_since(ns) when is_integer(ns) and ns >= 0 and ns < 0x8000000000000000, do: ns
+
+  defp logs_since(v),
+    do:
+      raise(
+        ArgumentError,
+        "Flamed logs: :since must be a DateTime or ns since the Unix epoch (>= 0), got #{inspect(v)}"
+      )
+
+  @doc """
+  A LogsResponse (a map or struct with the proto's field names) as
+  `{:stdout, binary}` or `{:stderr, binary}`; `:unknown` for a response without
+  either (a newer flamed's addition).
+  """
+  @spec log_chunk(map()) :: {:stdout | :stderr, binary()} | :unknown
+  def log_chunk(%{event: {stream, data}}) when stream in [:stdout, :stderr] and is_binary(data),
+    do: {stream, data}
+
+  def log_chunk(_resp), do: :unknown
+
+  @doc """
   A `google.protobuf.Struct` of a JSON-like map (string or atom keys; values nil,
   booleans, numbers, strings, atoms, lists, maps), as `%{fields: %{key => kind}}`.
   Numbers become floats: a Struct holds doubles (exact up to 2^53).

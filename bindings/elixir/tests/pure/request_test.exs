@@ -207,4 +207,46 @@ defmodule Flamed.RequestTest do
     assert Request.status_name(16) == :unauthenticated
     assert Request.status_name(17) == :unknown
   end
+
+  test "logs/2 defaults to the past output, all of it, without timestamps" do
+    assert Request.logs("r1") == %{
+             runner_id: "r1",
+             follow: false,
+             tail_lines: 0,
+             since_unix_nano: 0,
+             timestamps: false
+           }
+  end
+
+  test "logs/2 maps follow, tail, since and timestamps onto LogsRequest's fields" do
+    since = ~U[2026-12-06 01:02:03.456789Z]
+
+    req = Request.logs("r1", follow: true, tail: 10, since: since, timestamps: true)
+    assert req.follow and req.timestamps and req.tail_lines == 10
+    assert req.since_unix_nano == 1_796_518_923_456_789_000
+    assert Request.logs("r1", since: 1_500, tail: :all).since_unix_nano == 1_500
+    assert Request.logs("r1", tail: :all).tail_lines == 0
+    assert Request.logs("r1", since: nil).since_unix_nano == 0
+  end
+
+  test "logs/2 refuses an empty runner id, unknown options and values out of range" do
+    assert_raise ArgumentError, ~r/runner_id is empty/, fn -> Request.logs("") end
+    assert_raise ArgumentError, ~r/unknown option.*:tial/, fn -> Request.logs("r", tial: 1) end
+    assert_raise ArgumentError, ~r/:tail must be/, fn -> Request.logs("r", tail: -1) end
+
+    assert_raise ArgumentError, ~r/:tail must be/, fn ->
+      Request.logs("r", tail: 0x1_0000_0000)
+    end
+
+    assert_raise ArgumentError, ~r/:since must be/, fn -> Request.logs("r", since: -1) end
+    assert_raise ArgumentError, ~r/:since must be/, fn -> Request.logs("r", since: "today") end
+    assert_raise ArgumentError, ~r/:follow must be/, fn -> Request.logs("r", follow: 1) end
+  end
+
+  test "log_chunk/1 keeps stdout and stderr apart and skips an unknown event" do
+    assert Request.log_chunk(%{event: {:stdout, "a\n"}}) == {:stdout, "a\n"}
+    assert Request.log_chunk(%{event: {:stderr, <<0, 255>>}}) == {:stderr, <<0, 255>>}
+    assert Request.log_chunk(%{event: nil}) == :unknown
+    assert Request.log_chunk(%{event: {:new_kind, "x"}}) == :unknown
+  end
 end
