@@ -8,6 +8,7 @@
 #include "harness.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,73 @@ FL_TEST(logs_of_a_removed_runner_is_failed_precondition)
     flame_runner_free(r);
 }
 
+struct slow {
+    size_t bytes, chunks;
+};
+
+/* A reader that takes 2 ms per chunk: slower than Docker and flamed. */
+static int on_output_slowly(void *ud, int stream, const void *data, size_t len)
+{
+    struct slow *s = ud;
+    (void)stream;
+    (void)data;
+    s->bytes += len;
+    s->chunks++;
+    fl_sleep_ms(2);
+    return 0;
+}
+
+/* 32 MiB of past output read by a slow client: flamed keeps one chunk in
+ * flight and does not read ahead of the client, so its peak RSS stays far
+ * below the log's size. */
+FL_TEST(logs_with_a_slow_reader_keeps_flamed_memory_bounded)
+{
+    static const char *const cmd[] = {
+        "sh", "-c",
+        "yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde | head -c 33554432; "
+        "echo; echo done; trap 'exit 0' TERM; sleep 3600 & wait",
+        NULL};
+    flame_boot_request breq;
+    fl_boot_req_init(e, &breq);
+    breq.cmd = cmd;
+    flame_runner *r = fl_boot(e, &breq);
+    /* wait until the whole output is in Docker's log: its last line */
+    int complete = 0;
+    for (int i = 0; i < 300 && !complete; i++) {
+        struct got g = {.mu = PTHREAD_MUTEX_INITIALIZER};
+        flame_logs_request last = {.runner_id = r->id, .tail_lines = 1};
+        flame_status st;
+        assert_int_equal(read_logs(e, &last, &g, &st), 0);
+        complete = strcmp(g.out, "done\n") == 0;
+        if (!complete)
+            fl_sleep_ms(100);
+    }
+    assert_true(complete);
+
+    struct slow s = {0};
+    flame_logs_handler h = {.on_output = on_output_slowly, .ud = &s};
+    flame_logs_request req = {.runner_id = r->id};
+    flame_status st;
+    long before = fl_vm_hwm_kib(fl_flamed_pid(e));
+    int64_t t0 = fl_now_ms();
+    int rc = flame_client_logs(e->client, &req, &h, &st);
+    int64_t took = fl_now_ms() - t0;
+    long after = fl_vm_hwm_kib(fl_flamed_pid(e));
+    fl_assert_status(rc, &st, 0);
+    /* 32 MiB, the newline after it and "done\n" */
+    assert_int_equal(s.bytes, ((size_t)32 << 20) + 1 + 5);
+    fprintf(stderr, "logs: 32 MiB in %zu chunks in %lld ms to a slow reader; flamed's peak RSS "
+            "%ld KiB before, %ld KiB after\n", s.chunks, (long long)took, before, after);
+    assert_true(before > 0 && after > 0);
+    /* Under ASan the RSS says nothing of buffering (its quarantine keeps freed
+     * chunks resident), so only the byte count is checked there. */
+    if (!FL_UNDER_ASAN && after - before > 16 * 1024)
+        fail_msg("flamed's peak RSS grew by %ld KiB (from %ld to %ld) while 32 MiB of logs went "
+                 "to a slow reader: output is buffered, not paced", after - before, before, after);
+    fl_shutdown(e, r->id);
+    flame_runner_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +325,7 @@ int main(void)
         FL_UNIT(logs_since_leaves_out_earlier_output),
         FL_UNIT(logs_of_an_unknown_runner_is_not_found),
         FL_UNIT(logs_of_a_removed_runner_is_failed_precondition),
+        FL_UNIT(logs_with_a_slow_reader_keeps_flamed_memory_bounded),
     };
     return FL_RUN_SHARED("logs", tests);
 }

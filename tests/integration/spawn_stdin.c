@@ -46,28 +46,6 @@ static ssize_t gen_read(void *ud, void *buf, size_t len)
     return (ssize_t)n;
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define FL_UNDER_ASAN 1
-#else
-#define FL_UNDER_ASAN 0
-#endif
-
-/* VmHWM (peak resident set) of a process, in KiB; -1 when unreadable. */
-static long vm_hwm_kib(pid_t pid)
-{
-    char path[64], line[256];
-    long kib = -1;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            kib = strtol(line + 6, NULL, 10);
-    fclose(f);
-    return kib;
-}
-
 FL_TEST(spawn_stdin_of_32_mib_keeps_flamed_memory_bounded)
 {
     const char *rid = fl_group_runner(e);
@@ -78,9 +56,9 @@ FL_TEST(spawn_stdin_of_32_mib_keeps_flamed_memory_bounded)
     fl_output o = {0};
     flame_status st;
     int code = -1;
-    long before = vm_hwm_kib(fl_flamed_pid(e));
+    long before = fl_vm_hwm_kib(fl_flamed_pid(e));
     int rc = fl_spawn_stdin_req(e, &req, &in, &o, &code, &st);
-    long after = vm_hwm_kib(fl_flamed_pid(e));
+    long after = fl_vm_hwm_kib(fl_flamed_pid(e));
     if (rc != 0)
         fail_msg("SpawnStream failed: %s: %s", flame_error_name(rc), st.message);
     assert_int_equal(code, 0);

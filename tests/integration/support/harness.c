@@ -483,6 +483,21 @@ pid_t fl_flamed_pid(const fl_env *e)
     return e->shared && group ? group->flamed_pid : e->flamed_pid;
 }
 
+long fl_vm_hwm_kib(pid_t pid)
+{
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kib = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kib;
+}
+
 static void remove_leftovers(fl_env *e)
 {
     cJSON *list = NULL;

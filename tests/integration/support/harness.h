@@ -179,6 +179,15 @@ void fl_flamed_start(fl_env *e);
 int fl_flamed_stop(fl_env *e, int timeout_ms);
 /** The pid of the flamed e talks to (the group's in a shared group); 0: none. */
 pid_t fl_flamed_pid(const fl_env *e);
+/** VmHWM (peak resident set) of a process, in KiB; -1 when unreadable. */
+long fl_vm_hwm_kib(pid_t pid);
+/** 1 in an ASan build: its quarantine keeps freed memory resident, so an RSS
+ *  bound says nothing of buffering there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FL_UNDER_ASAN 1
+#else
+#define FL_UNDER_ASAN 0
+#endif
 /** Assert a wait status from fl_flamed_stop() means "exited 0". */
 void fl_assert_clean_exit(fl_env *e, int wstatus);
 
