@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 FL_TEST(flamectl_spawn_prints_output_and_exits_with_the_command_code)
 {
@@ -228,6 +229,185 @@ FL_TEST(flamectl_logs_prints_the_container_output)
     flame_runner_free(r);
 }
 
+/* Each line of `out` parses as a JSON object (a value for `array_ok`); returns
+ * how many lines there were. */
+static size_t json_lines(const char *what, const char *out, int array_ok)
+{
+    size_t n = 0;
+    for (const char *p = out; *p;) {
+        const char *nl = strchr(p, '\n');
+        if (!nl)
+            fail_msg("%s: the last line has no newline: %s", what, p);
+        char *line = strndup(p, (size_t)(nl - p));
+        assert_non_null(line);
+        cJSON *j = cJSON_Parse(line);
+        if (!j || !(cJSON_IsObject(j) || (array_ok && cJSON_IsArray(j))))
+            fail_msg("%s: line %zu is not a JSON %s: %s", what, n + 1,
+                     array_ok ? "value" : "object", line);
+        cJSON_Delete(j);
+        free(line);
+        n++;
+        p = nl + 1;
+    }
+    return n;
+}
+
+/* Every verb that talks to flamed prints JSON with --json (one object per line
+ * for streams), exits as without it, and prints nothing else on stdout. */
+FL_TEST(flamectl_every_verb_honours_json)
+{
+    char *out = NULL, *err = NULL;
+    char parent[64];
+    snprintf(parent, sizeof(parent), "p-%s", e->tag);
+
+    const char *boot[] = {"--json", "boot", "--image", FL_IMAGE_APP, "--network", e->network,
+                          "--pool", e->pool, "--label", e->run_label, "--parent", parent, NULL};
+    int code = fl_flamectl(e, boot, &out, &err, 60000);
+    if (code != 0)
+        print_error("boot --json exited %d\nstderr: %s\n", code, err);
+    assert_int_equal(code, 0);
+    assert_int_equal(json_lines("boot", out, 0), 1);
+    cJSON *j = cJSON_Parse(out);
+    const cJSON *idj = fl_json_path(j, "id");
+    assert_true(cJSON_IsString(idj) && strlen(idj->valuestring) == 16);
+    char id[17];
+    snprintf(id, sizeof(id), "%s", idj->valuestring);
+    assert_string_equal(fl_json_path(j, "state")->valuestring, "RUNNING");
+    cJSON_Delete(j);
+    assert_string_equal(err, "");
+    free(out);
+    free(err);
+
+    const char *ls[] = {"--json", "ls", "--pool", e->pool, NULL};
+    assert_int_equal(fl_flamectl(e, ls, &out, &err, 60000), 0);
+    assert_int_equal(json_lines("ls", out, 1), 1);
+    fl_assert_contains(out, id);
+    free(out);
+    free(err);
+
+    const char *watch[] = {"--json", "watch", "--runner", id, "--existing", "--timeout", "1000",
+                           NULL};
+    assert_int_equal(fl_flamectl(e, watch, &out, &err, 60000), 0);
+    assert_true(json_lines("watch", out, 0) >= 1);
+    fl_assert_contains(out, "\"type\":\"EXISTING\"");
+    free(out);
+    free(err);
+
+    const char *renew[] = {"--json", "renew", parent, NULL};
+    assert_int_equal(fl_flamectl(e, renew, &out, &err, 60000), 0);
+    assert_int_equal(json_lines("renew", out, 0), 1);
+    fl_assert_contains(out, "\"renewed\":");
+    free(out);
+    free(err);
+
+    const char *version[] = {"--json", "version", NULL};
+    assert_int_equal(fl_flamectl(e, version, &out, &err, 60000), 0);
+    assert_int_equal(json_lines("version", out, 0), 1);
+    free(out);
+    free(err);
+
+    const char *shutdown[] = {"--json", "shutdown", "--timeout", "1000", id, NULL};
+    assert_int_equal(fl_flamectl(e, shutdown, &out, &err, 60000), 0);
+    assert_int_equal(json_lines("shutdown", out, 0), 1);
+    fl_assert_contains(out, "\"state\":\"REMOVED\"");
+    assert_string_equal(err, "");
+    free(out);
+    free(err);
+
+    const char *run[] = {"--json", "run", "--image", FL_IMAGE_APP, "--network", e->network,
+                         "--pool", e->pool, "--label", e->run_label, "--shutdown-timeout", "1000",
+                         "--", "sh", "-c", "echo hi; exit 4", NULL};
+    code = fl_flamectl(e, run, &out, &err, 120000);
+    if (code != 4)
+        print_error("run --json exited %d\nstdout: %s\nstderr: %s\n", code, out, err);
+    assert_int_equal(code, 4); /* the command's code, as without --json */
+    assert_true(json_lines("run", out, 0) >= 4);
+    fl_assert_contains(out, "{\"type\":\"stdout\",\"data\":\"hi\\n\"}\n");
+    fl_assert_contains(out, "{\"type\":\"exited\",\"exit_code\":4}\n");
+    fl_assert_contains(out, "\"type\":\"shut_down\"");
+    assert_string_equal(err, "");
+    free(out);
+    free(err);
+
+    /* a failure keeps its exit code; stdout stays empty, the reason goes to stderr */
+    const char *unknown[] = {"--json", "logs", "0123456789abcdef", NULL};
+    assert_int_equal(fl_flamectl(e, unknown, &out, &err, 60000),
+                     flame_error_exit_code(FLAME_ENOTFOUND));
+    assert_string_equal(out, "");
+    fl_assert_contains(err, "RUNNER_NOT_FOUND");
+    free(out);
+    free(err);
+    assert_int_equal(fl_count_labelled(e, e->run_label), 0);
+}
+
+/* logs --tail, --timestamps, --since and -f: the follow prints what comes after
+ * the call started and ends (exit 0) when the runner's container stops. */
+FL_TEST(flamectl_logs_tail_since_and_follow)
+{
+    static const char *const cmd[] = {"sh", "-c", "echo one; echo err1 >&2; sleep 4; echo two",
+                                      NULL};
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    req.cmd = cmd;
+    req.keep_runner = 1; /* its output outlives the command */
+    flame_runner *r = fl_boot(e, &req);
+    const char *args[] = {"logs", r->id, NULL};
+    char *out = NULL, *err = NULL;
+    for (int i = 0; i < 50; i++) {
+        free(out);
+        free(err);
+        assert_int_equal(fl_flamectl(e, args, &out, &err, 60000), 0);
+        if (strcmp(out, "one\n") == 0 && strcmp(err, "err1\n") == 0)
+            break;
+        fl_sleep_ms(100);
+    }
+    assert_string_equal(out, "one\n");
+    assert_string_equal(err, "err1\n");
+    free(out);
+    free(err);
+
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    char since[40];
+    snprintf(since, sizeof(since), "%lld.%09ld", (long long)now.tv_sec, now.tv_nsec);
+    const char *follow[] = {"logs", "-f", "--since", since, r->id, NULL};
+    int64_t t0 = fl_now_ms();
+    int code = fl_flamectl(e, follow, &out, &err, 60000);
+    int64_t took = fl_now_ms() - t0;
+    if (code != 0)
+        print_error("logs -f exited %d\nstderr: %s\n", code, err);
+    assert_int_equal(code, 0);
+    assert_string_equal(out, "two\n"); /* not "one": before --since */
+    assert_string_equal(err, "");
+    /* it waited for "two" (about 4 s after the start), then the container stopped */
+    assert_true(took > 1000 && took < 30000);
+    free(out);
+    free(err);
+
+    const char *tail[] = {"logs", "--tail", "1", r->id, NULL};
+    assert_int_equal(fl_flamectl(e, tail, &out, &err, 60000), 0);
+    assert_string_equal(out, "two\n");
+    assert_string_equal(err, "");
+    free(out);
+    free(err);
+
+    const char *stamped[] = {"logs", "--timestamps", "--tail", "2", r->id, NULL};
+    assert_int_equal(fl_flamectl(e, stamped, &out, &err, 60000), 0);
+    /* Docker's RFC 3339 time, a space, the line */
+    assert_true(strncmp(out, "20", 2) == 0 && strstr(out, "Z two\n") != NULL);
+    assert_true(strncmp(err, "20", 2) == 0 && strstr(err, "Z err1\n") != NULL);
+    free(out);
+    free(err);
+
+    const char *bad[] = {"logs", "--since", "yesterday", r->id, NULL};
+    assert_int_equal(fl_flamectl(e, bad, &out, &err, 60000),
+                     flame_error_exit_code(FLAME_EINVALID));
+    free(out);
+    free(err);
+    assert_int_equal(fl_shutdown(e, r->id), FLAME_RUNNER_EXITED); /* kept: stays EXITED */
+    flame_runner_free(r);
+}
+
 /* Run flamectl under `script` (a pseudo-terminal for its stdin, stdout and
  * stderr); returns what the terminal showed, malloc'd. */
 static char *on_terminal(const fl_env *e, const char *args, int *status)
@@ -302,6 +482,15 @@ FL_TEST(flamectl_progress_only_on_a_terminal)
     assert_null(strstr(tty, "flamectl:"));
     free(tty);
 
+    /* --json on a terminal: no progress either, the JSON alone */
+    snprintf(args, sizeof(args), "--json run --image %s --network %s --pool %s --label %s "
+             "--shutdown-timeout 1000 -- true", FL_IMAGE_APP, e->network, e->pool, e->run_label);
+    tty = on_terminal(e, args, &status);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_null(strstr(tty, "flamectl:"));
+    fl_assert_contains(tty, "\"type\":\"shut_down\"");
+    free(tty);
+
     snprintf(args, sizeof(args), "run --image %s --network %s --pool %s --label %s "
              "--shutdown-timeout 2000 -- true", FL_IMAGE_APP, e->network, e->pool, e->run_label);
     tty = on_terminal(e, args, &status);
@@ -325,6 +514,8 @@ int main(void)
         FL_UNIT(flamectl_spawn_json_prints_one_object_per_line),
         FL_UNIT(flamectl_logs_prints_the_container_output),
         FL_UNIT(flamectl_progress_only_on_a_terminal),
+        FL_UNIT(flamectl_every_verb_honours_json),
+        FL_UNIT(flamectl_logs_tail_since_and_follow),
     };
     return FL_RUN_SHARED("flamectl", tests);
 }
