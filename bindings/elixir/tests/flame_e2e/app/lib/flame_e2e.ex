@@ -15,6 +15,7 @@ defmodule FlameE2E do
     capture_logs()
 
     basic()
+    logs()
     spread()
     boot_failure_missing_image()
     boot_failure_exits_at_once()
@@ -97,6 +98,106 @@ defmodule FlameE2E do
     )
 
     Flamed.Client.disconnect(ch)
+  end
+
+  # Flamed.Client.logs/3 and logs/5 against a runner booted through Flamed.Client: the
+  # output so far with stdout and stderr apart, tail, since, follow until the container
+  # stops, and flamed's errors.
+  defp logs do
+    {:ok, ch} = Flamed.Client.connect(@addr)
+
+    req = %{
+      image: env!("FLTEST_IMAGE"),
+      network: env!("FLTEST_NETWORK"),
+      pool: pool("logs"),
+      labels: %{"fltest.run" => env!("FLTEST_RUN")},
+      boot_timeout_ms: 30_000,
+      # the pauses order the lines: Docker copies stdout and stderr concurrently
+      cmd: ["sh", "-c", "printf 'a\\nb\\n'; sleep 0.5; echo e >&2; sleep 4; echo late; exit 0"]
+    }
+
+    {:ok, runner} = Flamed.Client.boot(ch, req, 40_000)
+
+    check(
+      wait_until(10_000, fn ->
+        match?({:ok, [_, _ | _]}, Flamed.Client.logs(ch, runner.id)) and
+          Enum.any?(elem(Flamed.Client.logs(ch, runner.id), 1), &match?({:stderr, _}, &1))
+      end),
+      "Flamed.Client.logs/3 returns the runner's first output"
+    )
+
+    {:ok, chunks} = Flamed.Client.logs(ch, runner.id)
+    check(joined(chunks, :stdout) == "a\nb\n", "logs/3: stdout apart (#{inspect(chunks)})")
+    check(joined(chunks, :stderr) == "e\n", "logs/3: stderr apart (#{inspect(chunks)})")
+    {:ok, tail} = Flamed.Client.logs(ch, runner.id, tail: 1)
+    check(tail == [{:stderr, "e\n"}], "logs/3 tail: 1 is the last line (#{inspect(tail)})")
+    {:ok, stamped} = Flamed.Client.logs(ch, runner.id, tail: 1, timestamps: true)
+
+    check(
+      match?([{:stderr, "20" <> _}], stamped) and
+        String.ends_with?(joined(stamped, :stderr), " e\n"),
+      "logs/3 timestamps: true prefixes the line with Docker's time (#{inspect(stamped)})"
+    )
+
+    # follow: everything, then the stream closes when the container stops; with since
+    # = now, only what comes after
+    since = DateTime.utc_now()
+    all = make_ref()
+    later = make_ref()
+    Flamed.Client.logs(ch, runner.id, [follow: true], self(), all)
+    Flamed.Client.logs(ch, runner.id, [follow: true, since: since], self(), later)
+    {followed, down} = collect_logs(all, 20_000)
+    {after_since, down_since} = collect_logs(later, 20_000)
+
+    check(
+      joined(followed, :stdout) == "a\nb\nlate\n" and joined(followed, :stderr) == "e\n",
+      "logs/5 follow: the whole output (#{inspect(followed)})"
+    )
+
+    check(
+      down == :closed,
+      "logs/5 follow ends :closed when the runner's container stops (#{inspect(down)})"
+    )
+
+    check(
+      after_since == [{:stdout, "late\n"}] and down_since == :closed,
+      "logs/5 since: only the output after it (#{inspect(after_since)}, #{inspect(down_since)})"
+    )
+
+    missing = Flamed.Client.logs(ch, "fltest-no-such-runner")
+
+    check(
+      match?({:error, {:not_found, "runner 'fltest-no-such-runner' not found" <> _}}, missing),
+      "logs/3 of an unknown runner: {:error, {:not_found, message}} (#{inspect(missing)})"
+    )
+
+    ref = make_ref()
+    Flamed.Client.logs(ch, "fltest-no-such-runner", [follow: true], self(), ref)
+    {[], gone} = collect_logs(ref, 10_000)
+
+    check(
+      match?({:error, {:not_found, _}}, gone),
+      "logs/5 of an unknown runner ends with :not_found"
+    )
+
+    check(
+      wait_until(15_000, fn -> Flamed.Client.list(ch, pool("logs")) == {:ok, []} end),
+      "flamed removed the runner whose command ended"
+    )
+
+    Flamed.Client.disconnect(ch)
+  end
+
+  defp joined(chunks, stream),
+    do: for({^stream, data} <- chunks, into: "", do: data)
+
+  defp collect_logs(ref, ms, acc \\ []) do
+    receive do
+      {:flamed_logs, ^ref, chunk} -> collect_logs(ref, ms, [chunk | acc])
+      {:flamed_logs_down, ^ref, reason} -> {Enum.reverse(acc), reason}
+    after
+      ms -> {Enum.reverse(acc), :timeout}
+    end
   end
 
   # max: 2 with max_concurrency: 2 spreads 4 concurrent calls over exactly 2 runners.
