@@ -58,7 +58,14 @@ static int on_event(void *ud, const flame_event *ev)
         return 0; /* another Boot's runner in the same pool */
     if (ev->type == FLAME_EVENT_PULLING && ev->pull) {
         cli_pull_text(ev->pull, line, sizeof(line));
-        cli_progress(f->g, "%s", line);
+        /* Every layer pulled: the Boot's next stages have no event of their own
+         * (STARTED comes when the runner is running, as the Boot returns), so
+         * the line says what the wait is for now. */
+        if (ev->pull->layers > 0 && ev->pull->layers_done >= ev->pull->layers)
+            cli_progress(f->g, "%s; creating and starting %s, then waiting until it runs", line,
+                         ev->runner->id);
+        else
+            cli_progress(f->g, "%s", line);
     } else if (ev->type == FLAME_EVENT_BOOTING ||
                (ev->type == FLAME_EVENT_EXISTING && ev->runner->state == FLAME_RUNNER_BOOTING)) {
         cli_progress(f->g, "booting %s from %s: pull if missing, create, start, wait until it runs",

@@ -7,9 +7,12 @@
  * answers (never a bare INTERNAL) and that Docker holds no container of the
  * test afterwards: a container created before a failed start is removed.
  * The messages are the ones dockerd 20.10 sends (see docs in server/docker).
+ * The proxy can also play a pull's progress stream (STREAM): flamectl on a
+ * terminal then shows it, with no registry involved.
  */
 #include "harness_ext.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -20,11 +23,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PROXY_BUF (64 * 1024)
 
-enum action { PASS, REPLY, DROP, HOLD };
+/* STREAM: a 200 whose body is `message`'s lines, one every 300 ms, then close
+ * (a pull's progress, as dockerd streams it). */
+enum action { PASS, REPLY, DROP, HOLD, STREAM };
 
 /* What the proxy does with the first request whose request line starts with
  * `method` ("*": any) and contains `match` (and every later one, until changed). */
@@ -125,6 +131,20 @@ static void reply(int fd, const struct fault *f, const char *id)
     send_all(fd, body, (size_t)n);
 }
 
+static void stream_lines(int fd, const char *lines)
+{
+    static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                               "Connection: close\r\n\r\n";
+    send_all(fd, head, sizeof head - 1);
+    for (const char *p = lines; *p && !atomic_load(&P.stop);) {
+        size_t n = strcspn(p, "\n");
+        fl_sleep_ms(300);
+        if (send_all(fd, p, n) < 0 || send_all(fd, "\r\n", 2) < 0)
+            return;
+        p += n + (p[n] == '\n');
+    }
+}
+
 static void *conn_main(void *arg)
 {
     int c = (int)(intptr_t)arg, u = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -147,6 +167,8 @@ static void *conn_main(void *arg)
                 atomic_fetch_add(&P.hits, 1);
                 if (f.action == REPLY)
                     reply(c, &f, id);
+                if (f.action == STREAM)
+                    stream_lines(c, f.message);
                 if (f.action == HOLD) /* until flamed gives up and closes */
                     while (!atomic_load(&P.stop) && read(c, b, PROXY_BUF) > 0)
                         ;
@@ -438,6 +460,83 @@ static void boot_answers_docker_unavailable_when_nobody_listens(void **state)
     flx_pass(e);
 }
 
+/* Docker's pull stream for one 2 MB layer of flamed-test/app:latest. */
+static const char pull_stream[] =
+    "{\"status\":\"Pulling from flamed-test/app\",\"id\":\"latest\"}\n"
+    "{\"status\":\"Pulling fs layer\",\"progressDetail\":{},\"id\":\"aaaaaaaaaaaa\"}\n"
+    "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1000000,\"total\":2000000},"
+    "\"id\":\"aaaaaaaaaaaa\"}\n"
+    "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1500000,\"total\":2000000},"
+    "\"id\":\"aaaaaaaaaaaa\"}\n"
+    "{\"status\":\"Download complete\",\"progressDetail\":{},\"id\":\"aaaaaaaaaaaa\"}\n"
+    "{\"status\":\"Pull complete\",\"progressDetail\":{},\"id\":\"aaaaaaaaaaaa\"}\n"
+    "{\"status\":\"Digest: sha256:0123\"}\n"
+    "{\"status\":\"Status: Downloaded newer image for flamed-test/app:latest\"}\n";
+
+/* On a terminal, `flamectl boot` shows the pull's progress (bytes and layers,
+ * from flamed's PULLING events), then that it creates and starts the runner;
+ * with -q it shows nothing. The pull is Docker's stream as the proxy plays it (no
+ * registry needed), the image itself the local one. */
+static void flamectl_shows_pull_progress_on_a_terminal(void **state)
+{
+    fl_env *e0 = *state;
+    FL_SKIP_IF_NO_DOCKER(e0);
+    proxy_start();
+    char host[160];
+    snprintf(host, sizeof host, "unix://%s", P.path);
+    const char *args[] = {"--docker-host", host, NULL};
+    fl_env *e = flx_begin(state, &(flx_flamed){.args = args});
+    struct fault f = {.method = "POST", .match = "/images/create", .action = STREAM,
+                      .message = pull_stream};
+
+    for (int quiet = 0; quiet < 2; quiet++) {
+        char cmd[1024], id[17] = "";
+        set_fault(&f);
+        snprintf(cmd, sizeof cmd,
+                 "script -qec '%s --addr %s%s boot --pull always --image %s --network %s "
+                 "--pool %s --label %s' /dev/null </dev/null",
+                 getenv("FLAMECTL_BIN"), e->addr, quiet ? " -q" : "", FL_IMAGE_APP, e->network,
+                 e->pool, e->run_label);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        char *tty = calloc(1, 65536);
+        assert_non_null(tty);
+        size_t n = 0, got;
+        while (n < 65535 && (got = fread(tty + n, 1, 65535 - n, p)) > 0)
+            n += got;
+        int status = pclose(p);
+        int hits = atomic_load(&P.hits);
+        set_fault(NULL);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || hits == 0)
+            fail_msg("flamectl boot exited %d (the pull fault took %d requests): %s",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1, hits, tty);
+        /* the runner's id: the last line, after the progress line was erased */
+        for (const char *q = tty; (q = strpbrk(q, "0123456789abcdef")); q++)
+            if (strspn(q, "0123456789abcdef") == 16 && (q == tty || !isalnum((unsigned char)q[-1])) &&
+                !isalnum((unsigned char)q[16])) {
+                snprintf(id, sizeof id, "%.16s", q);
+                q += 15;
+            }
+        if (quiet) {
+            if (strstr(tty, "flamectl:"))
+                fail_msg("-q: flamectl still showed progress: %s", tty);
+        } else {
+            print_message("terminal: %s\n", tty);
+            /* a line while it downloads (PULLING comes at most every 250 ms, so
+             * 1.0 or 1.5 MB), and the last one */
+            if (!strstr(tty, "flamectl: pulling " FL_IMAGE_APP ": 1.") ||
+                !strstr(tty, " MB of 2.0 MB, 0 of 1 layers") ||
+                !strstr(tty, "flamectl: pulling " FL_IMAGE_APP ": 2.0 MB of 2.0 MB, 1 of 1 layers; "
+                             "creating and starting "))
+                fail_msg("no pull progress line on the terminal: %s", tty);
+        }
+        free(tty);
+        assert_int_equal(strlen(id), 16);
+        assert_int_equal(fl_shutdown(e, id), FLAME_RUNNER_REMOVED);
+    }
+    flx_pass(e);
+}
+
 /* flamed keeps using the proxy until the harness has stopped it. */
 static int faults_teardown(void **state)
 {
@@ -454,6 +553,8 @@ int main(void)
                                         faults_teardown),
         cmocka_unit_test_setup_teardown(boot_answers_docker_unavailable_when_nobody_listens,
                                         fl_setup, faults_teardown),
+        cmocka_unit_test_setup_teardown(flamectl_shows_pull_progress_on_a_terminal, fl_setup,
+                                        faults_teardown),
     };
     return FL_RUN("docker_faults", tests);
 }
