@@ -244,9 +244,11 @@ defmodule Flamed.Client do
   `opts`: `:follow`, `:tail`, `:since`, `:timestamps` (`Flamed.Request.logs/2`) and
   `:timeout`, the call's deadline in **ms** (default `:infinity`). To stop a
   follow earlier, `disconnect/1` its channel (a channel of its own, then): flamed
-  sees the cancel and stops reading Docker's logs. flamed sends one chunk (at most
-  64 KiB) at a time and reads Docker's stream only as fast as the client takes
-  them. Raises `ArgumentError` for a bad option, in the caller.
+  sees the cancel and stops reading Docker's logs. flamed has one chunk (at most
+  64 KiB) in flight at a time, but grpc-elixir's Gun connection takes chunks as
+  they arrive, so a `to` slower than the output lets its mailbox grow: bound a
+  large past output with `:tail` or `:since`. Raises `ArgumentError` for a bad
+  option, in the caller.
   Follows: Docker Engine API ContainerLogs (`follow=1`).
   """
   @spec logs(channel(), String.t(), keyword(), pid(), reference()) :: pid()
