@@ -24,6 +24,7 @@
 #include "docker/docker.h"
 #include "docker/observe.h"
 #include "engine/docker_engine.h"
+#include "engine/swarm_engine.h"
 #include "flame/error.h"
 #include "rpc/auth.h"
 #include "rpc/health.h"
@@ -87,6 +88,9 @@ static void usage(FILE *f)
             "  --docker-tls-cert FILE, --docker-tls-key FILE\n"
             "                          flamed's client certificate and key, PEM (default\n"
             "                          $DOCKER_CERT_PATH/cert.pem and key.pem, when present)\n"
+            "  --engine ENGINE         what runs runners: docker (default: one container per runner)\n"
+            "                          or swarm (one Swarm service per runner, on the swarm manager\n"
+            "                          at --docker-host; see docs/engines.md)\n"
             "  --docker-insecure       accept a tcp:// Docker host without TLS (logs a warning:\n"
             "                          whoever reaches that port is root on the Docker host)\n"
             "  --policy FILE           Boot policy (JSON): image/network allowlists, what HostConfig\n"
@@ -128,6 +132,7 @@ static const char *flag_accepts(int ch)
     case 'L': return "debug, info, warn or error";
     case 'F': return "text or json";
     case 'd': return "unix:///path/to/docker.sock or tcp://HOST[:PORT]";
+    case 'E': return "docker or swarm";
     default: return "see flamed --help";
     }
 }
@@ -211,7 +216,7 @@ int main(int argc, char **argv)
     const char *metrics_listen = NULL;
     const char *socket_group = NULL, *auth_tokens = NULL, *tls_cert = NULL, *tls_key = NULL,
                *tls_client_ca = NULL;
-    int auth_health = 0, docker_tls_verify = 0, docker_insecure = 0;
+    int auth_health = 0, docker_tls_verify = 0, docker_insecure = 0, swarm = 0;
     const char *docker_tls_ca = NULL, *docker_tls_cert = NULL, *docker_tls_key = NULL;
     const char *policy_file = NULL, *instance = NULL, *lock_dir = NULL;
     enum log_level level = LOG_INFO;
@@ -235,6 +240,7 @@ int main(int argc, char **argv)
         {"docker-tls-cert", required_argument, 0, 'e'},
         {"docker-tls-key", required_argument, 0, 'k'},
         {"docker-insecure", no_argument, 0, 'i'},
+        {"engine", required_argument, 0, 'E'},
         {"boot-timeout-ms", required_argument, 0, 'b'},
         {"stop-timeout-ms", required_argument, 0, 's'},
         {"watch-queue", required_argument, 0, 'w'},
@@ -273,6 +279,10 @@ int main(int argc, char **argv)
         case 'e': docker_tls_cert = optarg; break;
         case 'k': docker_tls_key = optarg; break;
         case 'i': docker_insecure = 1; break;
+        case 'E':
+            swarm = strcmp(optarg, "swarm") == 0;
+            bad = !swarm && strcmp(optarg, "docker") != 0;
+            break;
         case 'G':
             socket_group = optarg;
             bad = getgrnam(optarg) == NULL;
@@ -459,7 +469,16 @@ int main(int argc, char **argv)
         .instance = instance ? instance : listen[0],
         .boot_settle_ms = (unsigned)boot_settle,
     };
-    if (docker_engine_new(&engine, docker) < 0 || service_start(&svc, engine, &cfg) < 0) {
+    if (swarm) {
+        /* Not fatal, as an unreachable Docker is not: Boot says the same until fixed. */
+        if (swarm_engine_check(docker, err, sizeof(err)) < 0)
+            flamed_log(LOG_ERROR, "swarm_unavailable", "address=%s error=\"%s\"", sock, err);
+        else
+            flamed_log(LOG_INFO, "engine_swarm", "address=%s hint=\"one service per runner: see "
+                       "docs/engines.md\"", sock);
+    }
+    if ((swarm ? swarm_engine_new(&engine, docker) : docker_engine_new(&engine, docker)) < 0 ||
+        service_start(&svc, engine, &cfg) < 0) {
         exit_code = 71;
         goto done;
     }
@@ -540,7 +559,10 @@ done:
     rpc_reflection_free(reflection);
     rpc_auth_free(auth);
     policy_free(policy);
-    docker_engine_free(engine);
+    if (swarm)
+        swarm_engine_free(engine);
+    else
+        docker_engine_free(engine);
     docker_client_free(docker);
     grpc_shutdown();
     curl_global_cleanup();

@@ -748,4 +748,47 @@ struct docker_container_spec {
 int docker_container_config_build(const struct docker_container_spec *spec, cJSON **out,
                                    char *err, size_t errlen);
 
+/* ----------------------------------------------------------------- swarm */
+
+/**
+ * POST /services/create with `spec` (a ServiceSpec, borrowed).
+ * @param[out] id  the service's ID, owned by the caller (free()).
+ * @return 0; FLAME_EEXISTS (409: the name is taken); FLAME_EINVALID (400, or
+ *         404/401/403: something the spec names is missing or refused);
+ *         FLAME_EPRECONDITION (503: not a swarm manager); transport codes.
+ *         Thread-safe. Follows: Docker Engine API v1.41 ServiceCreate.
+ */
+int docker_service_create(docker_client *c, const cJSON *spec, char **id, char *err, size_t errlen);
+
+/** GET /services/{id} (id or name). @param[out] out owned by the caller; may be NULL.
+ *  @return 0; FLAME_ENOTFOUND; see docker_container_inspect. Follows: ServiceInspect. */
+int docker_service_inspect(docker_client *c, const char *id, cJSON **out, char *err, size_t errlen);
+
+/** DELETE /services/{id}: the swarm stops and removes its tasks' containers
+ *  afterwards. @return 0; FLAME_ENOTFOUND; FLAME_EPRECONDITION (not a manager).
+ *  Follows: ServiceDelete. */
+int docker_service_remove(docker_client *c, const char *id, char *err, size_t errlen);
+
+/** GET /services?filters={"label":[label]} (label "key" or "key=value"; NULL: all).
+ *  @param[out] out a JSON array, owned by the caller. Follows: ServiceList. */
+int docker_service_list(docker_client *c, const char *label, cJSON **out, char *err, size_t errlen);
+
+/** GET /tasks?filters={"service":[service_id]}: every task of it, newest or
+ *  not (the swarm keeps a few old ones). @param[out] out a JSON array, owned by
+ *  the caller. Follows: TaskList. */
+int docker_task_list(docker_client *c, const char *service_id, cJSON **out, char *err,
+                     size_t errlen);
+
+/**
+ * GET /info: this engine's swarm node id (Swarm.NodeID) and whether it is a
+ * manager (Swarm.ControlAvailable).
+ * @param node_id  out buffer (node_id_len bytes, NUL-terminated).
+ * @param manager  may be NULL.
+ * @return 0; FLAME_EPRECONDITION when the engine is not an active swarm node
+ *         (message says `docker swarm init`); transport codes.
+ * Follows: Docker Engine API v1.41 SystemInfo.
+ */
+int docker_swarm_node(docker_client *c, char *node_id, size_t node_id_len, int *manager, char *err,
+                      size_t errlen);
+
 #endif

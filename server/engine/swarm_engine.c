@@ -1,0 +1,639 @@
+/*
+ * The Docker Swarm mode engine (swarm_engine.h): a runner is a service with
+ * one task. Services and tasks are the manager's (docker/swarm.c); what is
+ * done to the runner's container (exec, logs, stop with a grace period) goes
+ * through a Docker containers engine (docker_engine.h) over the same client,
+ * to the task's container, when the task runs on the node that client
+ * reaches. The spec and the task reading are in swarm_spec.c.
+ *
+ * Events: the Docker engine's container events of that node (label-filtered
+ * as on one host), each one's id turned into its service's id (the
+ * com.docker.swarm.service.id label dockerd puts on a task's container).
+ * Chosen over polling tasks because the runners' labels are on the
+ * containers (ContainerSpec.Labels), the stream is already followed and
+ * resynced by the service, and a die or destroy is seen at once, not a poll
+ * later. It sees only that node's containers: a multi-node swarm needs task
+ * polling (docs/engines.md, not yet).
+ * Follows: Docker Engine API v1.41 (swarm.h's calls, SystemEvents).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/docker_engine.h"
+#include "engine/swarm_engine.h"
+#include "engine/swarm_spec.h"
+
+#define SWARM_POLL_MS 100
+#define LABEL_SERVICE_ID "com.docker.swarm.service.id"
+
+/* This node's swarm id, asked once (GET /info), shared by the views. */
+struct node_cache {
+    pthread_mutex_t mu;
+    char id[72];
+};
+
+struct sengine {
+    docker_client *dk;
+    struct engine *docker; /* containers of this node, over dk */
+    int owns;              /* a view: dk and docker are its own */
+    struct node_cache *node;
+    struct node_cache own_node;
+};
+
+static const struct engine_ops ops;
+
+static struct sengine *S(const struct engine *e) { return e->impl; }
+
+static struct engine *wrap(docker_client *dk, int owns, struct node_cache *node)
+{
+    struct engine *e = calloc(1, sizeof(*e));
+    struct sengine *s = calloc(1, sizeof(*s));
+    if (!e || !s || docker_engine_new(&s->docker, dk) < 0) {
+        free(e);
+        free(s);
+        return NULL;
+    }
+    s->dk = dk;
+    s->owns = owns;
+    if (node) {
+        s->node = node;
+    } else {
+        pthread_mutex_init(&s->own_node.mu, NULL);
+        s->node = &s->own_node;
+    }
+    e->ops = &ops;
+    e->impl = s;
+    return e;
+}
+
+int swarm_engine_new(struct engine **out, docker_client *dk)
+{
+    *out = wrap(dk, 0, NULL);
+    return *out ? 0 : FLAME_ENOMEM;
+}
+
+static void free_view(struct engine *e)
+{
+    if (!e)
+        return;
+    struct sengine *s = S(e);
+    docker_engine_free(s->docker);
+    if (s->owns)
+        docker_client_free(s->dk);
+    if (s->node == &s->own_node)
+        pthread_mutex_destroy(&s->own_node.mu);
+    free(s);
+    free(e);
+}
+
+void swarm_engine_free(struct engine *e) { free_view(e); }
+
+int swarm_engine_check(docker_client *dk, char *err, size_t errlen)
+{
+    char node[72];
+    int manager = 0;
+    int rc = docker_swarm_node(dk, node, sizeof(node), &manager, err, errlen);
+    if (rc == 0 && !manager) {
+        snprintf(err, errlen, "the Docker Engine at %s is a swarm worker (node %s), not a manager: "
+                              "point --docker-host at a manager",
+                 docker_client_address(dk), node);
+        return FLAME_EPRECONDITION;
+    }
+    return rc;
+}
+
+static int bounded(struct engine *e, const struct engine_bounds *b, struct engine **out)
+{
+    struct docker_bounds db = {.deadline_ms = b->deadline_ms, .cancelled = b->cancelled, .ud = b->ud};
+    docker_client *child = NULL;
+    *out = NULL;
+    int rc = docker_client_bounded(&child, S(e)->dk, &db);
+    if (rc < 0)
+        return rc;
+    if (!(*out = wrap(child, 1, S(e)->node))) {
+        docker_client_free(child);
+        return FLAME_ENOMEM;
+    }
+    return 0;
+}
+
+static const char *address(const struct engine *e) { return docker_client_address(S(e)->dk); }
+static const char *api_version(const struct engine *e) { return docker_client_api_version(S(e)->dk); }
+static unsigned long retries(const struct engine *e) { return docker_client_retries(S(e)->dk); }
+static int ping(struct engine *e, char *err, size_t errlen) { return docker_ping(S(e)->dk, err, errlen); }
+
+/* The runner's network must be an overlay that containers may join
+ * (attachable): a parent container reaches its runners there by name. */
+static int network_check(struct engine *e, const char *network, char *err, size_t errlen)
+{
+    cJSON *js = NULL;
+    int rc = docker_network_inspect(S(e)->dk, network, &js, err, errlen);
+    if (rc < 0)
+        return rc;
+    const cJSON *driver = cJSON_GetObjectItemCaseSensitive(js, "Driver");
+    const cJSON *att = cJSON_GetObjectItemCaseSensitive(js, "Attachable");
+    if (!cJSON_IsString(driver) || strcmp(driver->valuestring, "overlay") != 0 || !cJSON_IsTrue(att)) {
+        snprintf(err, errlen, "network '%s' is %s%s network: --engine swarm needs an attachable "
+                              "overlay (`docker network create -d overlay --attachable %s`)",
+                 network, cJSON_IsTrue(att) ? "an attachable " : "a ",
+                 cJSON_IsString(driver) ? driver->valuestring : "unknown", network);
+        rc = FLAME_EINVALID;
+    }
+    cJSON_Delete(js);
+    return rc;
+}
+
+/* The node that runs a task pulls its image (and falls back to a local one
+ * when the pull fails): the manager's image store says nothing of it. A
+ * missing image fails the task, with the swarm's error in Boot's answer. */
+static int image_present(struct engine *e, const char *ref, char *err, size_t errlen)
+{
+    (void)e, (void)ref, (void)err, (void)errlen;
+    return 0;
+}
+
+static int image_pull(struct engine *e, const char *ref, long timeout_ms,
+                      void (*progress)(void *ud, const struct engine_pull_progress *p), void *ud,
+                      char *err, size_t errlen)
+{
+    (void)e, (void)ref, (void)timeout_ms, (void)progress, (void)ud, (void)err, (void)errlen;
+    return 0;
+}
+
+static int image_config(struct engine *e, const char *ref, cJSON **out, char *err, size_t errlen)
+{
+    struct engine *d = S(e)->docker;
+    return d->ops->image_config(d, ref, out, err, errlen);
+}
+
+static int create(struct engine *e, const struct engine_spec *spec, char **id, char *err,
+                  size_t errlen)
+{
+    cJSON *body = NULL;
+    *id = NULL;
+    int rc = swarm_spec_build(spec, &body, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = docker_service_create(S(e)->dk, body, id, err, errlen);
+    cJSON_Delete(body);
+    if (rc == FLAME_EEXISTS && spec->owner_key && spec->owner_value) {
+        /* A create retried after a lost answer may have worked the first time. */
+        cJSON *svc = NULL;
+        char ierr[256];
+        if (docker_service_inspect(S(e)->dk, spec->name, &svc, ierr, sizeof(ierr)) == 0) {
+            const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(svc, "Spec"), "Labels");
+            const cJSON *lid = cJSON_GetObjectItemCaseSensitive(labels, spec->owner_key);
+            const cJSON *sid = cJSON_GetObjectItemCaseSensitive(svc, "ID");
+            if (cJSON_IsString(lid) && strcmp(lid->valuestring, spec->owner_value) == 0 &&
+                cJSON_IsString(sid) && (*id = strdup(sid->valuestring)))
+                rc = 0;
+        }
+        cJSON_Delete(svc);
+        if (rc == FLAME_EEXISTS)
+            snprintf(err, errlen, "service name %s is taken by another service", spec->name);
+    }
+    return rc;
+}
+
+/* The service's task now. FLAME_ENOTFOUND: no such service; a service
+ * without a task yet answers 0 with state "". */
+static int task_of(struct engine *e, const char *id, const char *network, struct swarm_task *t,
+                   char *err, size_t errlen)
+{
+    cJSON *tasks = NULL;
+    int rc = docker_task_list(S(e)->dk, id, &tasks, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = swarm_task_pick(tasks, network, t);
+    cJSON_Delete(tasks);
+    if (rc == FLAME_ENOTFOUND) /* no task: is there a service? */
+        return docker_service_inspect(S(e)->dk, id, NULL, err, errlen);
+    return rc;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * Start: the swarm starts the task by itself; wait until it runs, or has
+ * ended. A task that never ran (rejected, or failed before its container
+ * started: no such image, a bad mount, an OCI error) is a failed start,
+ * FLAME_EINVALID with the swarm's error, as Docker's refused start is. One
+ * that ran and ended answers 0: inspect then reports it exited.
+ */
+static int start(struct engine *e, const char *id, long timeout_ms, char *err, size_t errlen)
+{
+    int64_t until = docker_now_ms() + (timeout_ms > 0 ? timeout_ms : 30000);
+    for (;;) {
+        struct swarm_task t;
+        int rc = task_of(e, id, NULL, &t, err, errlen);
+        if (rc < 0)
+            return rc;
+        if (strcmp(t.state, "running") == 0)
+            return 0;
+        if (swarm_task_terminal(&t)) {
+            if (strcmp(t.state, "rejected") == 0 || t.exit_code < 0 || !t.container_id[0] ||
+                strstr(t.err, "starting container failed")) {
+                snprintf(err, errlen, "the swarm could not start service %.64s's task (%s): %s", id,
+                         t.state, t.err[0] ? t.err : t.message);
+                return FLAME_EINVALID;
+            }
+            return 0;
+        }
+        if (docker_now_ms() >= until) {
+            snprintf(err, errlen, "service %.64s's task is still %s%s%s", id,
+                     t.state[0] ? t.state : "not scheduled", t.message[0] ? ": " : "", t.message);
+            return FLAME_ETIMEOUT;
+        }
+        sleep_ms(SWARM_POLL_MS);
+    }
+}
+
+static int inspect(struct engine *e, const char *id, const char *network, struct engine_state *st,
+                   char *err, size_t errlen)
+{
+    struct swarm_task t;
+    int rc = task_of(e, id, network, &t, err, errlen);
+    if (rc < 0)
+        return rc;
+    swarm_task_state(&t, st);
+    return 0;
+}
+
+/* This node's swarm id (cached once known). */
+static int node_id(struct engine *e, char *out, size_t outlen, char *err, size_t errlen)
+{
+    struct node_cache *n = S(e)->node;
+    pthread_mutex_lock(&n->mu);
+    int have = n->id[0] != '\0';
+    if (have)
+        snprintf(out, outlen, "%s", n->id);
+    pthread_mutex_unlock(&n->mu);
+    if (have)
+        return 0;
+    char id[72];
+    int rc = docker_swarm_node(S(e)->dk, id, sizeof(id), NULL, err, errlen);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&n->mu);
+    snprintf(n->id, sizeof(n->id), "%s", id);
+    pthread_mutex_unlock(&n->mu);
+    snprintf(out, outlen, "%s", id);
+    return 0;
+}
+
+/*
+ * The task's container, when it exists on the node flamed reaches.
+ * FLAME_EPRECONDITION when the task has no container yet or runs elsewhere
+ * (`what` names the op for the message).
+ */
+static int local_container(struct engine *e, const char *id, const char *what, char *cid,
+                           size_t cidlen, struct swarm_task *t, char *err, size_t errlen)
+{
+    char here[72];
+    int rc = task_of(e, id, NULL, t, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (!t->container_id[0]) {
+        snprintf(err, errlen, "%s: service %.64s's task has no container (task %s)", what, id,
+                 t->state[0] ? t->state : "not scheduled");
+        return FLAME_EPRECONDITION;
+    }
+    if ((rc = node_id(e, here, sizeof(here), err, errlen)) < 0)
+        return rc;
+    if (strcmp(t->node_id, here) != 0) {
+        snprintf(err, errlen, "%s: service %.64s's task runs on swarm node %s, and flamed reaches "
+                              "only node %s (%s); --engine swarm does not reach other nodes' "
+                              "engines yet",
+                 what, id, t->node_id, here, docker_client_address(S(e)->dk));
+        return FLAME_EPRECONDITION;
+    }
+    snprintf(cid, cidlen, "%s", t->container_id);
+    return 0;
+}
+
+/*
+ * Stop with a grace period: the task's container is stopped on its node as
+ * the Docker engine stops one (its StopSignal, SIGKILL after grace_ms); with
+ * RestartPolicy none the swarm leaves it stopped, and its exit code stays
+ * readable until remove. A task on another node: the service is removed (the
+ * swarm stops it with its StopGracePeriod, 10 s by default).
+ */
+static int stop(struct engine *e, const char *id, unsigned grace_ms, char *err, size_t errlen)
+{
+    char cid[72];
+    struct swarm_task t;
+    int rc = local_container(e, id, "stop", cid, sizeof(cid), &t, err, errlen);
+    if (rc == FLAME_EPRECONDITION)
+        return swarm_task_terminal(&t) ? 0 : docker_service_remove(S(e)->dk, id, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (swarm_task_terminal(&t))
+        return 0;
+    struct engine *d = S(e)->docker;
+    rc = d->ops->stop(d, cid, grace_ms, err, errlen);
+    return rc == FLAME_ENOTFOUND ? 0 : rc;
+}
+
+static int remove_(struct engine *e, const char *id, char *err, size_t errlen)
+{
+    return docker_service_remove(S(e)->dk, id, err, errlen);
+}
+
+/* Gone when the manager no longer knows the service (its task's container
+ * is removed by the node soon after). */
+static int wait_removed(struct engine *e, const char *id, long timeout_ms, char *err, size_t errlen)
+{
+    int64_t until = docker_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        int rc = docker_service_inspect(S(e)->dk, id, NULL, err, errlen);
+        if (rc == FLAME_ENOTFOUND)
+            return 0;
+        if (rc < 0)
+            return rc;
+        if (docker_now_ms() >= until) {
+            snprintf(err, errlen, "service %.64s is still there", id);
+            return FLAME_ETIMEOUT;
+        }
+        sleep_ms(SWARM_POLL_MS);
+    }
+}
+
+static int logs_tail(struct engine *e, const char *id, int lines, char **out, char *err, size_t errlen)
+{
+    char cid[72];
+    struct swarm_task t;
+    *out = NULL;
+    int rc = local_container(e, id, "logs", cid, sizeof(cid), &t, err, errlen);
+    if (rc == FLAME_EPRECONDITION)
+        return FLAME_EUNIMPLEMENTED;
+    if (rc < 0)
+        return rc;
+    struct engine *d = S(e)->docker;
+    return d->ops->logs_tail(d, cid, lines, out, err, errlen);
+}
+
+static int logs(struct engine *e, const char *id, const struct engine_logs_opts *opts,
+                const struct engine_exec_io *io, char *err, size_t errlen)
+{
+    char cid[72];
+    struct swarm_task t;
+    int rc = local_container(e, id, "logs", cid, sizeof(cid), &t, err, errlen);
+    if (rc == FLAME_EPRECONDITION)
+        return FLAME_EUNIMPLEMENTED;
+    if (rc < 0)
+        return rc;
+    struct engine *d = S(e)->docker;
+    return d->ops->logs(d, cid, opts, io, err, errlen);
+}
+
+static int exec_create(struct engine *e, const char *id, const char *const *argv,
+                       const char *const *env, const char *working_dir, const char *user,
+                       int attach_stdin, char **exec_id, char *err, size_t errlen)
+{
+    char cid[72];
+    struct swarm_task t;
+    *exec_id = NULL;
+    int rc = local_container(e, id, "exec", cid, sizeof(cid), &t, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (strcmp(t.state, "running") != 0) {
+        snprintf(err, errlen, "exec: service %.64s's task is %s, not running", id, t.state);
+        return FLAME_EPRECONDITION;
+    }
+    struct engine *d = S(e)->docker;
+    return d->ops->exec_create(d, cid, argv, env, working_dir, user, attach_stdin, exec_id, err,
+                               errlen);
+}
+
+/* Exec ids are the node's Docker's: these go to the containers engine as they are. */
+static int exec_start(struct engine *e, const char *exec_id, const struct engine_exec_io *io,
+                      char *err, size_t errlen)
+{
+    struct engine *d = S(e)->docker;
+    return d->ops->exec_start(d, exec_id, io, err, errlen);
+}
+
+static int exec_inspect(struct engine *e, const char *exec_id, int *exit_code, int *running,
+                        char *err, size_t errlen)
+{
+    struct engine *d = S(e)->docker;
+    return d->ops->exec_inspect(d, exec_id, exit_code, running, err, errlen);
+}
+
+static int exec_kill(struct engine *e, const char *exec_id, const char *id, int signo, char *err,
+                     size_t errlen)
+{
+    char cid[72];
+    struct swarm_task t;
+    int rc = local_container(e, id, "exec kill", cid, sizeof(cid), &t, err, errlen);
+    if (rc == FLAME_EPRECONDITION)
+        return FLAME_EUNIMPLEMENTED;
+    if (rc < 0)
+        return rc;
+    struct engine *d = S(e)->docker;
+    return d->ops->exec_kill(d, exec_id, cid, signo, err, errlen);
+}
+
+static int exec_stdin_write(struct engine *e, struct engine_stdin *in, const void *data,
+                            size_t len, int (*should_abort)(void *ud), void *ud, char *err,
+                            size_t errlen)
+{
+    struct engine *d = S(e)->docker;
+    return d->ops->exec_stdin_write(d, in, data, len, should_abort, ud, err, errlen);
+}
+
+static void exec_stdin_close(struct engine *e, struct engine_stdin *in)
+{
+    struct engine *d = S(e)->docker;
+    d->ops->exec_stdin_close(d, in);
+}
+
+static void exec_stdin_free(struct engine *e, struct engine_stdin *in)
+{
+    struct engine *d = S(e)->docker;
+    d->ops->exec_stdin_free(d, in);
+}
+
+/* ---- events: this node's containers, by their service ---- */
+
+struct events_adapter {
+    const struct engine_events_io *io;
+    const char *id_label;
+};
+
+static const char *attr(const cJSON *ev, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "Actor"), "Attributes"),
+        key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int on_docker_event(void *ud, const cJSON *js)
+{
+    struct events_adapter *a = ud;
+    const cJSON *action = cJSON_GetObjectItemCaseSensitive(js, "Action");
+    const cJSON *tn = cJSON_GetObjectItemCaseSensitive(js, "timeNano");
+    const char *service = attr(js, LABEL_SERVICE_ID);
+    if (!service)
+        return 0; /* labelled as ours but no task's container: not a runner of this engine */
+    struct engine_event ev = {
+        .action = cJSON_IsString(action) ? action->valuestring : NULL,
+        .id = service,
+        .runner_id = a->id_label ? attr(js, a->id_label) : NULL,
+        .exit_code = attr(js, "exitCode"),
+        .time_nano = cJSON_IsNumber(tn) ? (int64_t)tn->valuedouble : 0,
+    };
+    if (ev.action && strncmp(ev.action, "health_status: ", 15) == 0)
+        ev.health = ev.action + 15;
+    return a->io->on_event(a->io->ud, &ev);
+}
+
+static void on_docker_open(void *ud)
+{
+    struct events_adapter *a = ud;
+    if (a->io->on_open)
+        a->io->on_open(a->io->ud);
+}
+
+static int docker_should_stop(void *ud)
+{
+    struct events_adapter *a = ud;
+    return a->io->should_stop ? a->io->should_stop(a->io->ud) : 0;
+}
+
+static int events(struct engine *e, const char *label, const char *id_label, int64_t since_nano,
+                  const struct engine_events_io *io, char *err, size_t errlen)
+{
+    struct events_adapter a = {io, id_label};
+    struct docker_events_io dio = {on_docker_event, on_docker_open, docker_should_stop, &a};
+    return docker_events_stream(S(e)->dk, label, since_nano, &dio, err, errlen);
+}
+
+/* ---- list ---- */
+
+struct slist {
+    cJSON *json;
+};
+
+static void list_free(struct engine *e, struct engine_list *l)
+{
+    (void)e;
+    if (!l)
+        return;
+    if (l->impl)
+        cJSON_Delete(((struct slist *)l->impl)->json);
+    free(l->impl);
+    free(l->items);
+    free(l);
+}
+
+static int list(struct engine *e, const char *label, const char *network_label,
+                struct engine_list **out, char *err, size_t errlen)
+{
+    cJSON *js = NULL;
+    *out = NULL;
+    int rc = docker_service_list(S(e)->dk, label, &js, err, errlen);
+    if (rc < 0)
+        return rc;
+    struct engine_list *l = calloc(1, sizeof(*l));
+    struct slist *d = calloc(1, sizeof(*d));
+    size_t n = (size_t)cJSON_GetArraySize(js);
+    if (!l || !d || !(l->items = calloc(n ? n : 1, sizeof(*l->items)))) {
+        free(l ? l->items : NULL);
+        free(l);
+        free(d);
+        cJSON_Delete(js);
+        snprintf(err, errlen, "out of memory");
+        return FLAME_ENOMEM;
+    }
+    d->json = js;
+    l->impl = d;
+    cJSON *svc;
+    cJSON_ArrayForEach(svc, js)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(svc, "ID");
+        const cJSON *spec = cJSON_GetObjectItemCaseSensitive(svc, "Spec");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(spec, "Name");
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(spec, "Labels");
+        const cJSON *image = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "TaskTemplate"),
+                                             "ContainerSpec"),
+            "Image");
+        const cJSON *created = cJSON_GetObjectItemCaseSensitive(svc, "CreatedAt");
+        const cJSON *net = network_label ? cJSON_GetObjectItemCaseSensitive(labels, network_label) : NULL;
+        if (!cJSON_IsString(id) || strlen(id->valuestring) >= sizeof(l->items[0].id))
+            continue;
+        struct swarm_task t;
+        struct engine_state st;
+        rc = task_of(e, id->valuestring, cJSON_IsString(net) ? net->valuestring : NULL, &t, err,
+                     errlen);
+        if (rc == FLAME_ENOTFOUND)
+            continue; /* removed meanwhile */
+        if (rc < 0) {
+            list_free(e, l);
+            return rc;
+        }
+        swarm_task_state(&t, &st);
+        struct engine_listed *it = &l->items[l->n++];
+        snprintf(it->id, sizeof(it->id), "%s", id->valuestring);
+        snprintf(it->name, sizeof(it->name), "%s", cJSON_IsString(name) ? name->valuestring : "");
+        snprintf(it->image, sizeof(it->image), "%s", cJSON_IsString(image) ? image->valuestring : "");
+        snprintf(it->state, sizeof(it->state), "%s", st.status);
+        it->running = st.running;
+        it->exit_code = swarm_task_terminal(&t) ? st.exit_code : -1;
+        it->created_unix_s = cJSON_IsString(created) ? docker_time_rfc3339_ms(created->valuestring) / 1000 : 0;
+        snprintf(it->ip_address, sizeof(it->ip_address), "%s", st.ip_address);
+        it->labels = labels;
+    }
+    *out = l;
+    return 0;
+}
+
+static int stdin_deliver(struct engine *e, const char *id, const void *data, size_t len,
+                         long timeout_ms, char *err, size_t errlen)
+{
+    (void)e, (void)id, (void)data, (void)len, (void)timeout_ms;
+    snprintf(err, errlen, "warm runners (stdin delivery) are not supported with --engine swarm yet");
+    return FLAME_EUNIMPLEMENTED;
+}
+
+static const struct engine_ops ops = {
+    .bounded = bounded,
+    .free_view = free_view,
+    .address = address,
+    .api_version = api_version,
+    .retries = retries,
+    .ping = ping,
+    .network_check = network_check,
+    .image_present = image_present,
+    .image_config = image_config,
+    .image_pull = image_pull,
+    .create = create,
+    .start = start,
+    .inspect = inspect,
+    .stop = stop,
+    .remove = remove_,
+    .wait_removed = wait_removed,
+    .logs_tail = logs_tail,
+    .logs = logs,
+    .exec_create = exec_create,
+    .exec_start = exec_start,
+    .exec_inspect = exec_inspect,
+    .exec_kill = exec_kill,
+    .exec_stdin_write = exec_stdin_write,
+    .exec_stdin_close = exec_stdin_close,
+    .exec_stdin_free = exec_stdin_free,
+    .events = events,
+    .list = list,
+    .list_free = list_free,
+    .stdin_deliver = stdin_deliver,
+};

@@ -1,0 +1,255 @@
+/*
+ * The Swarm engine's ServiceSpec and task reading (swarm_spec.h). The spec is
+ * printed from the canonical request only: a HostConfig field with no
+ * service equivalent is refused by name, so what the policy checked is what
+ * the swarm runs, or nothing runs.
+ * Follows: Docker Engine API v1.41 ServiceCreate, TaskList; moby
+ * api/types/swarm (ServiceSpec, TaskSpec, ContainerSpec, ResourceRequirements,
+ * RestartPolicy, NetworkAttachmentConfig, EndpointSpec, Task, TaskStatus).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "docker/docker.h"
+#include "engine/swarm_spec.h"
+
+static cJSON *strv(const char *const *v)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && v && v[i]; i++)
+        if (!cJSON_AddItemToArray(a, cJSON_CreateString(v[i]))) {
+            cJSON_Delete(a);
+            return NULL;
+        }
+    return a;
+}
+
+/* Put a copy of src at obj[key]; 0 or FLAME_ENOMEM. */
+static int put_copy(cJSON *obj, const char *key, const cJSON *src)
+{
+    cJSON *c = cJSON_Duplicate(src, 1);
+    if (!c || !cJSON_AddItemToObject(obj, key, c)) {
+        cJSON_Delete(c);
+        return FLAME_ENOMEM;
+    }
+    return 0;
+}
+
+/* obj[key], an object made when absent; NULL: out of memory. */
+static cJSON *sub(cJSON *obj, const char *key)
+{
+    cJSON *o = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return o ? o : cJSON_AddObjectToObject(obj, key);
+}
+
+/* Map the canonical HostConfig onto the task template. */
+static int map_host_config(const cJSON *hc, cJSON *task, cJSON *cs, char *err, size_t errlen)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, hc)
+    {
+        const char *k = f->string;
+        cJSON *dst = NULL;
+        const char *as = NULL;
+        if (cJSON_IsNull(f))
+            continue; /* canonical "not set" */
+        if (strcmp(k, "Memory") == 0) {
+            dst = sub(sub(task, "Resources"), "Limits"), as = "MemoryBytes";
+        } else if (strcmp(k, "NanoCpus") == 0) {
+            dst = sub(sub(task, "Resources"), "Limits"), as = "NanoCPUs";
+        } else if (strcmp(k, "PidsLimit") == 0) {
+            dst = sub(sub(task, "Resources"), "Limits"), as = "Pids";
+        } else if (strcmp(k, "MemoryReservation") == 0) {
+            dst = sub(sub(task, "Resources"), "Reservations"), as = "MemoryBytes";
+        } else if (strcmp(k, "Init") == 0) {
+            dst = cs, as = "Init";
+        } else if (strcmp(k, "ReadonlyRootfs") == 0) {
+            dst = cs, as = "ReadOnly";
+        } else if (strcmp(k, "CapAdd") == 0) {
+            dst = cs, as = "CapabilityAdd";
+        } else if (strcmp(k, "CapDrop") == 0) {
+            dst = cs, as = "CapabilityDrop";
+        } else if (strcmp(k, "Ulimits") == 0) {
+            dst = cs, as = "Ulimits";
+        } else if (strcmp(k, "Sysctls") == 0) {
+            dst = cs, as = "Sysctls";
+        } else if (strcmp(k, "GroupAdd") == 0) {
+            dst = cs, as = "Groups";
+        } else if (strcmp(k, "Dns") == 0) {
+            dst = sub(cs, "DNSConfig"), as = "Nameservers";
+        } else if (strcmp(k, "DnsSearch") == 0) {
+            dst = sub(cs, "DNSConfig"), as = "Search";
+        } else if (strcmp(k, "DnsOptions") == 0) {
+            dst = sub(cs, "DNSConfig"), as = "Options";
+        } else if (strcmp(k, "LogConfig") == 0) {
+            /* {Type, Config} -> {Name, Options} */
+            cJSON *ld = sub(task, "LogDriver");
+            const cJSON *type = cJSON_GetObjectItemCaseSensitive(f, "Type");
+            const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(f, "Config");
+            if (!ld || (cJSON_IsString(type) && put_copy(ld, "Name", type) < 0) ||
+                (cJSON_IsObject(cfg) && put_copy(ld, "Options", cfg) < 0))
+                return FLAME_ENOMEM;
+            continue;
+        } else {
+            snprintf(err, errlen,
+                     "host_config.%s has no Swarm service equivalent (--engine swarm maps Memory, "
+                     "NanoCpus, PidsLimit, MemoryReservation, Init, ReadonlyRootfs, CapAdd, "
+                     "CapDrop, Ulimits, Sysctls, GroupAdd, Dns, DnsSearch, DnsOptions, LogConfig; "
+                     "use mounts for volumes and tmpfs): leave it out",
+                     k);
+            return FLAME_EINVALID;
+        }
+        if (!dst || put_copy(dst, as, f) < 0)
+            return FLAME_ENOMEM;
+    }
+    return 0;
+}
+
+int swarm_spec_build(const struct engine_spec *spec, cJSON **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (spec->open_stdin) {
+        snprintf(err, errlen, "warm runners (an open stdin) are not supported with --engine swarm yet");
+        return FLAME_EUNIMPLEMENTED;
+    }
+    int rc = FLAME_ENOMEM;
+    cJSON *s = cJSON_CreateObject();
+    cJSON *task = s ? cJSON_AddObjectToObject(s, "TaskTemplate") : NULL;
+    cJSON *cs = task ? cJSON_AddObjectToObject(task, "ContainerSpec") : NULL;
+    if (!cs || !cJSON_AddStringToObject(s, "Name", spec->name) ||
+        !cJSON_AddStringToObject(cs, "Image", spec->image) ||
+        !cJSON_AddStringToObject(cs, "Hostname", spec->name))
+        goto fail;
+    if (spec->labels && (put_copy(s, "Labels", spec->labels) < 0 ||
+                         put_copy(cs, "Labels", spec->labels) < 0))
+        goto fail;
+    if (spec->entrypoint && !cJSON_AddItemToObject(cs, "Command", strv(spec->entrypoint)))
+        goto fail;
+    if (spec->cmd && !cJSON_AddItemToObject(cs, "Args", strv(spec->cmd)))
+        goto fail;
+    if (spec->env && !cJSON_AddItemToObject(cs, "Env", strv(spec->env)))
+        goto fail;
+    if (spec->working_dir && spec->working_dir[0] &&
+        !cJSON_AddStringToObject(cs, "Dir", spec->working_dir))
+        goto fail;
+    if (spec->user && spec->user[0] && !cJSON_AddStringToObject(cs, "User", spec->user))
+        goto fail;
+    if (spec->mounts && cJSON_GetArraySize(spec->mounts) > 0 &&
+        put_copy(cs, "Mounts", spec->mounts) < 0)
+        goto fail;
+    if (spec->host_config && (rc = map_host_config(spec->host_config, task, cs, err, errlen)) < 0)
+        goto done;
+    rc = FLAME_ENOMEM;
+    cJSON *rp = cJSON_AddObjectToObject(task, "RestartPolicy");
+    if (!rp || !cJSON_AddStringToObject(rp, "Condition", "none"))
+        goto fail;
+    if (spec->network && spec->network[0]) {
+        cJSON *nets = cJSON_AddArrayToObject(task, "Networks");
+        cJSON *n = cJSON_CreateObject();
+        const char *alias[] = {spec->name, NULL};
+        if (!nets || !cJSON_AddItemToArray(nets, n) ||
+            !cJSON_AddStringToObject(n, "Target", spec->network) ||
+            !cJSON_AddItemToObject(n, "Aliases", strv(alias)))
+            goto fail;
+    }
+    cJSON *rep = cJSON_AddObjectToObject(cJSON_AddObjectToObject(s, "Mode"), "Replicated");
+    cJSON *ep = cJSON_AddObjectToObject(s, "EndpointSpec");
+    if (!rep || !cJSON_AddNumberToObject(rep, "Replicas", 1) || !ep ||
+        !cJSON_AddStringToObject(ep, "Mode", "dnsrr"))
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    snprintf(err, errlen, "out of memory building the service spec");
+    rc = FLAME_ENOMEM;
+done:
+    cJSON_Delete(s);
+    return rc;
+}
+
+static void copy_str(char *dst, size_t n, const cJSON *v)
+{
+    snprintf(dst, n, "%s", cJSON_IsString(v) ? v->valuestring : "");
+}
+
+int swarm_task_pick(const cJSON *tasks, const char *network, struct swarm_task *out)
+{
+    const cJSON *best = NULL, *t;
+    double best_index = -1;
+    memset(out, 0, sizeof(*out));
+    out->exit_code = -1;
+    cJSON_ArrayForEach(t, tasks)
+    {
+        const cJSON *idx = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(t, "Version"), "Index");
+        double i = cJSON_IsNumber(idx) ? idx->valuedouble : 0;
+        if (cJSON_IsObject(t) && i > best_index)
+            best = t, best_index = i;
+    }
+    if (!best)
+        return FLAME_ENOTFOUND;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(best, "Status");
+    const cJSON *cst = cJSON_GetObjectItemCaseSensitive(st, "ContainerStatus");
+    copy_str(out->id, sizeof(out->id), cJSON_GetObjectItemCaseSensitive(best, "ID"));
+    copy_str(out->state, sizeof(out->state), cJSON_GetObjectItemCaseSensitive(st, "State"));
+    copy_str(out->desired, sizeof(out->desired), cJSON_GetObjectItemCaseSensitive(best, "DesiredState"));
+    copy_str(out->node_id, sizeof(out->node_id), cJSON_GetObjectItemCaseSensitive(best, "NodeID"));
+    copy_str(out->container_id, sizeof(out->container_id),
+             cJSON_GetObjectItemCaseSensitive(cst, "ContainerID"));
+    copy_str(out->err, sizeof(out->err), cJSON_GetObjectItemCaseSensitive(st, "Err"));
+    copy_str(out->message, sizeof(out->message), cJSON_GetObjectItemCaseSensitive(st, "Message"));
+    const cJSON *ec = cJSON_GetObjectItemCaseSensitive(cst, "ExitCode");
+    if (cJSON_IsNumber(ec))
+        out->exit_code = ec->valueint;
+    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(st, "Timestamp");
+    out->timestamp_ms = cJSON_IsString(ts) ? docker_time_rfc3339_ms(ts->valuestring) : 0;
+    /* Addresses are "10.0.1.5/24", on each attached network. */
+    const cJSON *na;
+    cJSON_ArrayForEach(na, cJSON_GetObjectItemCaseSensitive(best, "NetworksAttachments"))
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(na, "Network"), "Spec"),
+            "Name");
+        const cJSON *addr = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(na, "Addresses"), 0);
+        if (!cJSON_IsString(addr))
+            continue;
+        if (network && network[0] && !(cJSON_IsString(name) && strcmp(name->valuestring, network) == 0))
+            continue;
+        size_t n = strcspn(addr->valuestring, "/");
+        if (n >= sizeof(out->ip_address))
+            n = 0;
+        memcpy(out->ip_address, addr->valuestring, n);
+        out->ip_address[n] = '\0';
+        break;
+    }
+    return 0;
+}
+
+int swarm_task_terminal(const struct swarm_task *t)
+{
+    static const char *const end[] = {"complete", "failed", "rejected", "shutdown", "remove", "orphaned"};
+    for (size_t i = 0; i < sizeof(end) / sizeof(end[0]); i++)
+        if (strcmp(t->state, end[i]) == 0)
+            return 1;
+    return 0;
+}
+
+void swarm_task_state(const struct swarm_task *t, struct engine_state *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->exit_code = t->exit_code < 0 ? 0 : t->exit_code;
+    if (strcmp(t->state, "running") == 0) {
+        snprintf(st->status, sizeof(st->status), "running");
+        st->running = 1;
+        st->started_at_ms = t->timestamp_ms;
+    } else if (strcmp(t->state, "rejected") == 0) {
+        snprintf(st->status, sizeof(st->status), "dead");
+    } else if (swarm_task_terminal(t)) {
+        snprintf(st->status, sizeof(st->status), "exited");
+    } else {
+        snprintf(st->status, sizeof(st->status), "created");
+    }
+    if (t->err[0])
+        snprintf(st->error, sizeof(st->error), "task %.15s: %.200s", t->state, t->err);
+    snprintf(st->ip_address, sizeof(st->ip_address), "%s", t->ip_address);
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# t_swarm.sh - flamed --engine swarm against a single-node swarm on this
+# test's own private dockerd (never the machine's: other tests run there).
+#
+# `docker swarm init` on the private dockerd (advertised on its private
+# bridge, its own docker_gwbridge bridge name, overlay subnets and VXLAN
+# port), an attachable overlay network, then flamed --engine swarm:
+#   a bad --engine value: exit 64 naming the flag and the accepted values;
+#   Boot: RUNNING; its container_id is a service with one replica,
+#     RestartPolicy none, endpoint mode dnsrr, the runner's name as service name
+#     and hostname, the runner's labels on the service and its container; the
+#     task's container runs;
+#   Spawn `echo` in it (exec in the task's container);
+#   List shows it RUNNING;
+#   a second runner on the overlay resolves the first by name (Spawn nslookup);
+#   Shutdown: the service is gone, and its container;
+#   Boot of a missing image: fails with the swarm's task error, no service left;
+#   Boot p50 through flamed against `docker service create` of the same spec.
+# The swarm is left and every service, network and bridge removed, even on failure.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+FLT_SWARM=
+swarm_cleanup() {
+  set +e
+  if [ -n "$FLT_SWARM" ] && [ -n "$FLT_DOCKER_HOST" ]; then
+    local ids
+    ids=$("${FLT_DOCKER[@]}" service ls -q 2>/dev/null)
+    [ -n "$ids" ] && "${FLT_DOCKER[@]}" service rm $ids >/dev/null 2>&1
+    flt_remove_containers
+    "${FLT_DOCKER[@]}" network rm "$RUN" >/dev/null 2>&1
+    "${FLT_DOCKER[@]}" swarm leave --force >/dev/null 2>&1
+    "${FLT_DOCKER[@]}" network rm docker_gwbridge >/dev/null 2>&1
+  fi
+  [ -n "${FLT_GWBR:-}" ] && ip link del "$FLT_GWBR" 2>/dev/null
+  return 0
+}
+t_swarm_exit() {
+  local rc=$?
+  swarm_cleanup
+  (exit "$rc")
+  flt_cleanup
+}
+trap t_swarm_exit EXIT
+
+# ---- a bad --engine value (no Docker needed)
+rc=0
+"$FLAMED_BIN" --engine kubernetes --listen "$ADDR" >/dev/null 2>"$TMPD/badengine.err" || rc=$?
+[ "$rc" -eq 64 ] || fail "--engine kubernetes: expected exit 64, got $rc"
+grep -q -- "--engine" "$TMPD/badengine.err" && grep -q "docker or swarm" "$TMPD/badengine.err" ||
+  fail "--engine kubernetes: the message does not name the flag and its values: $(cat "$TMPD/badengine.err")"
+
+flt_require own
+
+# ---- a single-node swarm on the private dockerd
+FLT_GWBR=fltgw$$
+FLT_GWBR=${FLT_GWBR:0:15}
+# docker_gwbridge made first, so its Linux bridge has this test's name, not the host-wide one.
+"${FLT_DOCKER[@]}" network create -d bridge --opt "com.docker.network.bridge.name=$FLT_GWBR" \
+  --opt com.docker.network.bridge.enable_icc=false \
+  --opt com.docker.network.bridge.enable_ip_masquerade=false docker_gwbridge >/dev/null ||
+  fail "creating docker_gwbridge on the private dockerd"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+SWARM_PORT=$(free_port)
+VXLAN_PORT=$((20000 + $$ % 10000))
+FLT_SWARM=1
+"${FLT_DOCKER[@]}" swarm init --advertise-addr "$FLT_PRIV_NET.1" --listen-addr "$FLT_PRIV_NET.1:$SWARM_PORT" \
+  --data-path-port "$VXLAN_PORT" --default-addr-pool "10.$((150 + $$ % 50)).0.0/16" \
+  >"$TMPD/swarm-init.log" 2>&1 || fail "docker swarm init on the private dockerd: $(cat "$TMPD/swarm-init.log")"
+note "swarm on $FLT_DOCKER_HOST (advertised $FLT_PRIV_NET.1:$SWARM_PORT, VXLAN port $VXLAN_PORT)"
+flt_network_create -d overlay --attachable
+
+flamed_start --engine swarm
+grep -q "msg=engine_swarm" "$FLAMED_LOG" || fail "flamed did not log engine_swarm at start"
+
+svc_json() { "${FLT_DOCKER[@]}" service inspect "$1" 2>/dev/null | json 'j[0]'; }
+svc_count() { "${FLT_DOCKER[@]}" service ls -q --filter "label=fltest.run=$RUN" | sed '/^$/d' | wc -l; }
+
+# ---- Boot
+B=$(boot_json)
+R=$(printf '%s' "$B" | json 'j["id"]')
+NAME=$(printf '%s' "$B" | json 'j["name"]')
+SID=$(printf '%s' "$B" | json 'j.get("container_id", "")')
+[ "$(printf '%s' "$B" | json 'j["state"]')" = RUNNING ] || fail "Boot did not answer RUNNING: $B"
+[ -n "$SID" ] || fail "Boot answered no container_id: $B"
+S=$(svc_json "$SID")
+[ -n "$S" ] || fail "no service $SID after Boot"
+chk() { [ "$(printf '%s' "$S" | json "$1")" = "$2" ] || fail "service $SID: $1 is $(printf '%s' "$S" | json "$1"), expected $2"; }
+chk 'j["Spec"]["Mode"]["Replicated"]["Replicas"]' 1
+chk 'j["Spec"]["TaskTemplate"]["RestartPolicy"]["Condition"]' none
+chk 'j["Spec"]["EndpointSpec"]["Mode"]' dnsrr
+chk 'j["Spec"]["Name"]' "$NAME"
+chk 'j["Spec"]["TaskTemplate"]["ContainerSpec"]["Hostname"]' "$NAME"
+chk 'j["Spec"]["Labels"]["fltest.run"]' "$RUN"
+chk 'j["Spec"]["TaskTemplate"]["ContainerSpec"]["Labels"]["fltest.run"]' "$RUN"
+chk 'j["Spec"]["TaskTemplate"]["ContainerSpec"]["Labels"]["flamed.runner-id"]' "$R"
+chk 'j["Spec"]["TaskTemplate"]["Networks"][0]["Target"] != ""' True
+CID=$("${FLT_DOCKER[@]}" ps -q --no-trunc --filter "label=com.docker.swarm.service.id=$SID")
+[ -n "$CID" ] || fail "the task's container of service $SID does not run"
+[ "$("${FLT_DOCKER[@]}" inspect -f '{{.Config.Hostname}}' "$CID")" = "$NAME" ] ||
+  fail "the task's container's hostname is not $NAME"
+note "Boot: runner $R is service $SID (one replica, restart none, dnsrr), container ${CID:0:12}"
+
+# ---- Spawn
+out=$(ctl spawn "$R" -- echo hello-from-swarm) || fail "Spawn in $R failed: $out"
+[ "$out" = hello-from-swarm ] || fail "Spawn in $R printed '$out'"
+
+# ---- List
+[ "$(runner_state "$R")" = RUNNING ] || fail "List does not show $R RUNNING: $(ls_json)"
+
+# ---- another runner on the overlay resolves it by name
+R2=$(boot_json | json 'j["id"]')
+out=$(ctl spawn "$R2" -- nslookup "$NAME" 2>&1) || fail "runner $R2 could not resolve $NAME: $out"
+printf '%s' "$out" | grep -A3 "Name:" | grep -q "Address" || fail "nslookup $NAME in $R2 gave no address: $out"
+note "runner $R2 resolves $NAME on the overlay"
+
+# ---- Shutdown
+ctl shutdown --timeout 1000 "$R" >/dev/null 2>"$TMPD/shutdown.err" || fail "Shutdown $R: $(cat "$TMPD/shutdown.err")"
+"${FLT_DOCKER[@]}" service inspect "$SID" >/dev/null 2>&1 && fail "service $SID is still there after Shutdown"
+ctr_gone() { [ -z "$("${FLT_DOCKER[@]}" ps -aq --filter "label=com.docker.swarm.service.id=$SID")" ]; }
+wait_until 30 ctr_gone || fail "the task's container of $SID is still there 30 s after Shutdown"
+wait_until 10 eval '[ "$(runner_state "$R")" = GONE ]' || fail "$R still listed after Shutdown: $(ls_json)"
+ctl shutdown --timeout 1000 "$R2" >/dev/null 2>&1 || fail "Shutdown $R2"
+
+# ---- a missing image: the task's error, and no service left
+rc=0
+ctl boot -i fltest-none/no-such-image:v0 --network "$RUN" -p "$RUN" -l "fltest.run=$RUN" --boot-timeout 60000 \
+  -- sleep 1 >/dev/null 2>"$TMPD/noimage.err" || rc=$?
+[ "$rc" -ne 0 ] || fail "Boot of a missing image succeeded"
+grep -qi "no such image" "$TMPD/noimage.err" || fail "Boot of a missing image: the task's error is not in the answer: $(cat "$TMPD/noimage.err")"
+no_svc() { [ "$(svc_count)" -eq 0 ]; }
+wait_until 10 no_svc || fail "a service is left after the failed Boot: $("${FLT_DOCKER[@]}" service ls)"
+note "missing image: $(head -c 300 "$TMPD/noimage.err")"
+
+# ---- figures: Boot p50 through flamed vs docker service create of the same spec
+N=${FLT_SWARM_N:-7}
+p50() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+for i in $(seq 1 "$N"); do
+  t0=$(now_ms)
+  id=$(boot_json | json 'j["id"]')
+  echo $(($(now_ms) - t0)) >>"$TMPD/flamed.ms"
+  ctl shutdown --timeout 1000 "$id" >/dev/null 2>&1 || fail "Shutdown $id"
+done
+task_running() { "${FLT_DOCKER[@]}" service ps --format '{{.CurrentState}}' "$1" 2>/dev/null | grep -q '^Running'; }
+for i in $(seq 1 "$N"); do
+  n=fltest-cli-$$-$i
+  t0=$(now_ms)
+  "${FLT_DOCKER[@]}" service create -d -q --name "$n" --hostname "$n" --restart-condition none \
+    --endpoint-mode dnsrr --network "$RUN" --label "fltest.run=$RUN" --container-label "fltest.run=$RUN" \
+    "$FLT_IMAGE" "${FLT_CMD[@]}" >/dev/null || fail "docker service create $n"
+  wait_until 60 task_running "$n" || fail "docker service $n did not run"
+  echo $(($(now_ms) - t0)) >>"$TMPD/cli.ms"
+  "${FLT_DOCKER[@]}" service rm "$n" >/dev/null
+done
+note "FIGURES Boot p50 over $N: flamed --engine swarm $(p50 <"$TMPD/flamed.ms") ms; docker service create -d + poll until Running $(p50 <"$TMPD/cli.ms") ms"
+
+flamed_stop
+pass

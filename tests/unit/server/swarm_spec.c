@@ -1,0 +1,222 @@
+/*
+ * Unit tests: the Swarm engine's ServiceSpec from a canonical Boot request and
+ * its reading of tasks (engine/swarm_spec.h). Pure: no I/O.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine/swarm_spec.h"
+
+static cJSON *parse(const char *text)
+{
+    cJSON *j = cJSON_Parse(text);
+    if (!j)
+        fail_msg("bad test JSON: %s", text);
+    return j;
+}
+
+/* The value at a dotted path ("TaskTemplate.RestartPolicy.Condition"), printed compactly. */
+static char *at(const cJSON *j, const char *path)
+{
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
+        j = cJSON_GetObjectItemCaseSensitive(j, k);
+    return j ? cJSON_PrintUnformatted(j) : strdup("(absent)");
+}
+
+static void assert_at(const cJSON *j, const char *path, const char *want)
+{
+    char *got = at(j, path);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: got %s, want %s", path, got, want);
+    free(got);
+}
+
+static void spec_is_one_replica_restart_none_dnsrr_named_for_the_runner(void **state)
+{
+    (void)state;
+    cJSON *labels = parse("{\"flamed.runner-id\":\"r1\",\"app\":\"x\"}");
+    const char *env[] = {"A=1", NULL};
+    struct engine_spec spec = {.name = "flame-r1", .image = "app:v1", .network = "ovl",
+                               .env = env, .labels = labels, .working_dir = "/w", .user = "1000"};
+    cJSON *s = NULL;
+    char err[256] = "";
+    assert_int_equal(swarm_spec_build(&spec, &s, err, sizeof(err)), 0);
+    assert_at(s, "Name", "\"flame-r1\"");
+    assert_at(s, "Mode.Replicated.Replicas", "1");
+    assert_at(s, "EndpointSpec.Mode", "\"dnsrr\"");
+    assert_at(s, "TaskTemplate.RestartPolicy.Condition", "\"none\"");
+    assert_at(s, "TaskTemplate.ContainerSpec.Hostname", "\"flame-r1\"");
+    assert_at(s, "TaskTemplate.ContainerSpec.Image", "\"app:v1\"");
+    assert_at(s, "TaskTemplate.ContainerSpec.Env", "[\"A=1\"]");
+    assert_at(s, "TaskTemplate.ContainerSpec.Dir", "\"/w\"");
+    assert_at(s, "TaskTemplate.ContainerSpec.User", "\"1000\"");
+    assert_at(s, "Labels", "{\"flamed.runner-id\":\"r1\",\"app\":\"x\"}");
+    assert_at(s, "TaskTemplate.ContainerSpec.Labels", "{\"flamed.runner-id\":\"r1\",\"app\":\"x\"}");
+    assert_at(s, "TaskTemplate.Networks", "[{\"Target\":\"ovl\",\"Aliases\":[\"flame-r1\"]}]");
+    assert_at(s, "TaskTemplate.ContainerSpec.Command", "(absent)");
+    assert_at(s, "TaskTemplate.ContainerSpec.Args", "(absent)");
+    cJSON_Delete(s);
+    cJSON_Delete(labels);
+}
+
+static void entrypoint_is_command_and_cmd_is_args(void **state)
+{
+    (void)state;
+    const char *ep[] = {"/bin/sh", "-c", NULL}, *cmd[] = {"echo hi", NULL};
+    struct engine_spec spec = {.name = "n", .image = "i", .entrypoint = ep, .cmd = cmd};
+    cJSON *s = NULL;
+    char err[256] = "";
+    assert_int_equal(swarm_spec_build(&spec, &s, err, sizeof(err)), 0);
+    assert_at(s, "TaskTemplate.ContainerSpec.Command", "[\"/bin/sh\",\"-c\"]");
+    assert_at(s, "TaskTemplate.ContainerSpec.Args", "[\"echo hi\"]");
+    assert_at(s, "TaskTemplate.Networks", "(absent)");
+    cJSON_Delete(s);
+}
+
+static void host_config_resources_and_security_map_to_the_task(void **state)
+{
+    (void)state;
+    cJSON *hc = parse("{\"Memory\":67108864,\"NanoCpus\":500000000,\"PidsLimit\":128,"
+                      "\"MemoryReservation\":1048576,\"Init\":true,\"ReadonlyRootfs\":true,"
+                      "\"CapDrop\":[\"ALL\"],\"Dns\":[\"10.0.0.2\"],\"Sysctls\":null,"
+                      "\"LogConfig\":{\"Type\":\"json-file\",\"Config\":{\"max-size\":\"1m\"}}}");
+    cJSON *mounts = parse("[{\"Type\":\"tmpfs\",\"Target\":\"/tmp\"}]");
+    struct engine_spec spec = {.name = "n", .image = "i", .host_config = hc, .mounts = mounts};
+    cJSON *s = NULL;
+    char err[256] = "";
+    assert_int_equal(swarm_spec_build(&spec, &s, err, sizeof(err)), 0);
+    assert_at(s, "TaskTemplate.Resources.Limits", "{\"MemoryBytes\":67108864,\"NanoCPUs\":500000000,\"Pids\":128}");
+    assert_at(s, "TaskTemplate.Resources.Reservations.MemoryBytes", "1048576");
+    assert_at(s, "TaskTemplate.ContainerSpec.Init", "true");
+    assert_at(s, "TaskTemplate.ContainerSpec.ReadOnly", "true");
+    assert_at(s, "TaskTemplate.ContainerSpec.CapabilityDrop", "[\"ALL\"]");
+    assert_at(s, "TaskTemplate.ContainerSpec.DNSConfig.Nameservers", "[\"10.0.0.2\"]");
+    assert_at(s, "TaskTemplate.ContainerSpec.Sysctls", "(absent)");
+    assert_at(s, "TaskTemplate.LogDriver", "{\"Name\":\"json-file\",\"Options\":{\"max-size\":\"1m\"}}");
+    assert_at(s, "TaskTemplate.ContainerSpec.Mounts", "[{\"Type\":\"tmpfs\",\"Target\":\"/tmp\"}]");
+    cJSON_Delete(s);
+    cJSON_Delete(hc);
+    cJSON_Delete(mounts);
+}
+
+static void host_config_without_service_equivalent_is_refused_by_name(void **state)
+{
+    (void)state;
+    cJSON *hc = parse("{\"Memory\":67108864,\"PortBindings\":{}}");
+    struct engine_spec spec = {.name = "n", .image = "i", .host_config = hc};
+    cJSON *s = NULL;
+    char err[512] = "";
+    assert_int_equal(swarm_spec_build(&spec, &s, err, sizeof(err)), FLAME_EINVALID);
+    assert_null(s);
+    assert_non_null(strstr(err, "host_config.PortBindings"));
+    assert_non_null(strstr(err, "--engine swarm"));
+    cJSON_Delete(hc);
+}
+
+static void open_stdin_is_unimplemented(void **state)
+{
+    (void)state;
+    struct engine_spec spec = {.name = "n", .image = "i", .open_stdin = 1};
+    cJSON *s = NULL;
+    char err[256] = "";
+    assert_int_equal(swarm_spec_build(&spec, &s, err, sizeof(err)), FLAME_EUNIMPLEMENTED);
+    assert_null(s);
+    assert_non_null(strstr(err, "swarm"));
+}
+
+static const char *TASKS =
+    "[{\"ID\":\"old\",\"Version\":{\"Index\":10},\"NodeID\":\"n1\",\"DesiredState\":\"shutdown\","
+    "  \"Status\":{\"State\":\"failed\",\"Err\":\"gone\"}},"
+    " {\"ID\":\"t2\",\"Version\":{\"Index\":42},\"NodeID\":\"n1\",\"DesiredState\":\"running\","
+    "  \"Status\":{\"State\":\"running\",\"Timestamp\":\"2026-12-06T03:00:00.5Z\",\"Message\":\"started\","
+    "   \"ContainerStatus\":{\"ContainerID\":\"c0ffee\",\"PID\":7,\"ExitCode\":0}},"
+    "  \"NetworksAttachments\":[{\"Network\":{\"Spec\":{\"Name\":\"ingress\"}},\"Addresses\":[\"10.0.0.9/24\"]},"
+    "   {\"Network\":{\"Spec\":{\"Name\":\"ovl\"}},\"Addresses\":[\"10.0.1.5/24\"]}]}]";
+
+static void the_newest_task_stands_for_the_runner(void **state)
+{
+    (void)state;
+    cJSON *tasks = parse(TASKS);
+    struct swarm_task t;
+    assert_int_equal(swarm_task_pick(tasks, "ovl", &t), 0);
+    assert_string_equal(t.id, "t2");
+    assert_string_equal(t.state, "running");
+    assert_string_equal(t.node_id, "n1");
+    assert_string_equal(t.container_id, "c0ffee");
+    assert_string_equal(t.ip_address, "10.0.1.5");
+    assert_int_equal(t.timestamp_ms, 1796526000500LL);
+    struct engine_state st;
+    swarm_task_state(&t, &st);
+    assert_string_equal(st.status, "running");
+    assert_int_equal(st.running, 1);
+    assert_int_equal(st.started_at_ms, 1796526000500LL);
+    assert_string_equal(st.ip_address, "10.0.1.5");
+    assert_int_equal(swarm_task_pick(tasks, NULL, &t), 0);
+    assert_string_equal(t.ip_address, "10.0.0.9");
+    cJSON_Delete(tasks);
+}
+
+static void no_task_is_not_found(void **state)
+{
+    (void)state;
+    cJSON *tasks = parse("[]");
+    struct swarm_task t;
+    assert_int_equal(swarm_task_pick(tasks, NULL, &t), FLAME_ENOTFOUND);
+    cJSON_Delete(tasks);
+}
+
+static void task_states_map_to_container_states(void **state)
+{
+    (void)state;
+    struct {
+        const char *json, *status;
+        int running, exit_code, terminal;
+        const char *error;
+    } cases[] = {
+        {"[{\"Status\":{\"State\":\"pending\"}}]", "created", 0, 0, 0, ""},
+        {"[{\"Status\":{\"State\":\"rejected\",\"Err\":\"No such image: x:v0\"}}]", "dead", 0, 0, 1,
+         "task rejected: No such image: x:v0"},
+        {"[{\"Status\":{\"State\":\"failed\",\"Err\":\"task: non-zero exit (3)\","
+         "\"ContainerStatus\":{\"ContainerID\":\"c\",\"ExitCode\":3}}}]", "exited", 0, 3, 1,
+         "task failed: task: non-zero exit (3)"},
+        {"[{\"Status\":{\"State\":\"complete\",\"ContainerStatus\":{\"ContainerID\":\"c\",\"ExitCode\":0}}}]",
+         "exited", 0, 0, 1, ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *tasks = parse(cases[i].json);
+        struct swarm_task t;
+        struct engine_state st;
+        assert_int_equal(swarm_task_pick(tasks, NULL, &t), 0);
+        swarm_task_state(&t, &st);
+        assert_string_equal(st.status, cases[i].status);
+        assert_int_equal(st.running, cases[i].running);
+        assert_int_equal(st.exit_code, cases[i].exit_code);
+        assert_int_equal(swarm_task_terminal(&t), cases[i].terminal);
+        assert_string_equal(st.error, cases[i].error);
+        cJSON_Delete(tasks);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(spec_is_one_replica_restart_none_dnsrr_named_for_the_runner),
+        cmocka_unit_test(entrypoint_is_command_and_cmd_is_args),
+        cmocka_unit_test(host_config_resources_and_security_map_to_the_task),
+        cmocka_unit_test(host_config_without_service_equivalent_is_refused_by_name),
+        cmocka_unit_test(open_stdin_is_unimplemented),
+        cmocka_unit_test(the_newest_task_stands_for_the_runner),
+        cmocka_unit_test(no_task_is_not_found),
+        cmocka_unit_test(task_states_map_to_container_states),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
