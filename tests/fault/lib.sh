@@ -49,6 +49,7 @@ FLT_DOCKER=(docker)  # docker CLI, pointed at the private dockerd when one runs
 FLT_DOCKER_HOST=     # unix:///... of the private dockerd, "" for the machine's
 FLT_PRIV=            # private dockerd state (see flt_private_dockerd_start)
 FLT_PRIV_EXTRA=()    # more dockerd arguments for a test's own private dockerd (e.g. TLS listeners)
+FLT_PRIV_LIVE_RESTORE=1 # 0: the private dockerd runs without --live-restore (swarm mode refuses it)
 FLT_FAILED=0
 FLT_T0=$(date +%s%N)
 
@@ -337,7 +338,7 @@ flt_private_dockerd_up() {
   echo "=== dockerd start $(date +%T.%N)" >>"$FLT_PRIV_LOG"
   dockerd --host "$FLT_DOCKER_HOST" --data-root "$FLT_PRIV/data" --exec-root "$FLT_PRIV/exec" \
     --pidfile "$FLT_PRIV.pid" --bridge "$FLT_PRIV_BR" --iptables=false --ip-masq=false \
-    --ip-forward=false --live-restore --default-address-pool "base=$FLT_PRIV_POOL,size=24" \
+    --ip-forward=false $([ "$FLT_PRIV_LIVE_RESTORE" = 1 ] && echo --live-restore) --default-address-pool "base=$FLT_PRIV_POOL,size=24" \
     --containerd-namespace "fltest$$" \
     --containerd-plugins-namespace "fltest$$-plugins" "${FLT_PRIV_EXTRA[@]}" \
     </dev/null >>"$FLT_PRIV_LOG" 2>&1 &

@@ -49,6 +49,7 @@ rc=0
 grep -q -- "--engine" "$TMPD/badengine.err" && grep -q "docker or swarm" "$TMPD/badengine.err" ||
   fail "--engine kubernetes: the message does not name the flag and its values: $(cat "$TMPD/badengine.err")"
 
+FLT_PRIV_LIVE_RESTORE=0 # swarm mode refuses --live-restore
 flt_require own
 
 # ---- a single-node swarm on the private dockerd
