@@ -13,6 +13,7 @@
 #   Spawn `echo` in it (exec in the task's container);
 #   List shows it RUNNING;
 #   a second runner on the overlay resolves the first by name (Spawn nslookup);
+#   a restarted flamed adopts both (List RUNNING, Spawn works);
 #   Shutdown: the service is gone, and its container;
 #   Boot of a missing image: fails with the swarm's task error, no service left;
 #   Boot p50 through flamed against `docker service create` of the same spec.
@@ -114,6 +115,16 @@ out=$(ctl spawn "$R2" -- nslookup "$NAME" 2>&1) || fail "runner $R2 could not re
 printf '%s' "$out" | grep -A3 "Name:" | grep -q "Address" || fail "nslookup $NAME in $R2 gave no address: $out"
 note "runner $R2 resolves $NAME on the overlay"
 
+# ---- adoption: a restarted flamed lists both runners from their services' labels
+flamed_stop
+flamed_start --engine swarm
+for id in "$R" "$R2"; do
+  [ "$(runner_state "$id")" = RUNNING ] || fail "after a restart, List does not show $id RUNNING: $(ls_json)"
+done
+out=$(ctl spawn "$R" -- echo after-restart) || fail "Spawn in $R after a restart failed: $out"
+[ "$out" = after-restart ] || fail "Spawn in $R after a restart printed '$out'"
+note "a restarted flamed adopted $R and $R2"
+
 # ---- Shutdown
 ctl shutdown --timeout 1000 "$R" >/dev/null 2>"$TMPD/shutdown.err" || fail "Shutdown $R: $(cat "$TMPD/shutdown.err")"
 "${FLT_DOCKER[@]}" service inspect "$SID" >/dev/null 2>&1 && fail "service $SID is still there after Shutdown"
@@ -135,24 +146,23 @@ note "missing image: $(head -c 300 "$TMPD/noimage.err")"
 # ---- figures: Boot p50 through flamed vs docker service create of the same spec
 N=${FLT_SWARM_N:-7}
 p50() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+task_running() { "${FLT_DOCKER[@]}" service ps --format '{{.CurrentState}}' "$1" 2>/dev/null | grep -q '^Running'; }
+# Interleaved, so that load on the machine weighs on both alike.
 for i in $(seq 1 "$N"); do
   t0=$(now_ms)
   id=$(boot_json | json 'j["id"]')
   echo $(($(now_ms) - t0)) >>"$TMPD/flamed.ms"
   ctl shutdown --timeout 1000 "$id" >/dev/null 2>&1 || fail "Shutdown $id"
-done
-task_running() { "${FLT_DOCKER[@]}" service ps --format '{{.CurrentState}}' "$1" 2>/dev/null | grep -q '^Running'; }
-for i in $(seq 1 "$N"); do
   n=fltest-cli-$$-$i
   t0=$(now_ms)
   "${FLT_DOCKER[@]}" service create -d -q --name "$n" --hostname "$n" --restart-condition none \
     --endpoint-mode dnsrr --network "$RUN" --label "fltest.run=$RUN" --container-label "fltest.run=$RUN" \
-    "$FLT_IMAGE" "${FLT_CMD[@]}" >/dev/null || fail "docker service create $n"
+    "$FLT_IMAGE" "${FLT_CMD[@]}" >/dev/null 2>&1 || fail "docker service create $n"
   wait_until 60 task_running "$n" || fail "docker service $n did not run"
   echo $(($(now_ms) - t0)) >>"$TMPD/cli.ms"
   "${FLT_DOCKER[@]}" service rm "$n" >/dev/null
 done
-note "FIGURES Boot p50 over $N: flamed --engine swarm $(p50 <"$TMPD/flamed.ms") ms; docker service create -d + poll until Running $(p50 <"$TMPD/cli.ms") ms"
+note "FIGURES Boot p50 over $N (ms: $(tr "\n" " " <"$TMPD/flamed.ms")/ $(tr "\n" " " <"$TMPD/cli.ms")): flamed --engine swarm $(p50 <"$TMPD/flamed.ms") ms; docker service create -d + poll until Running $(p50 <"$TMPD/cli.ms") ms"
 
 flamed_stop
 pass
