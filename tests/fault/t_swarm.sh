@@ -144,7 +144,7 @@ wait_until 10 no_svc || fail "a service is left after the failed Boot: $("${FLT_
 note "missing image: $(head -c 300 "$TMPD/noimage.err")"
 
 # ---- figures: Boot p50 through flamed vs docker service create of the same spec
-N=${FLT_SWARM_N:-7}
+N=${FLT_SWARM_N:-5}
 p50() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 task_running() { "${FLT_DOCKER[@]}" service ps --format '{{.CurrentState}}' "$1" 2>/dev/null | grep -q '^Running'; }
 # Interleaved, so that load on the machine weighs on both alike.
