@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 
 #include "common/instance_lock.h"
 #include "common/log.h"
+#include "common/malloc_tune.h"
 #include "common/mem_trim.h"
 #include "common/metrics.h"
 #include "common/metrics_http.h"
@@ -174,40 +174,13 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
-/*
- * glibc malloc settings for a long-running server; the environment
- * (MALLOC_ARENA_MAX, MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_,
- * GLIBC_TUNABLES) still wins.
- * - Arenas: each Boot, Spawn and Shutdown runs on its own short-lived
- *   thread; with glibc's default of 8 arenas per core their frees scatter
- *   over many arenas and RSS creeps up while the heap in use is flat (see
- *   docs/soak.md). Two arenas keep RSS close to the heap in use.
- * - Trim: every List answers with one buffer of its runners (~40 KB for 100)
- *   and gRPC allocates its own per call; with the default 128 KiB trim
- *   threshold the freed top of the heap went back to the kernel after
- *   nearly every call and its pages were faulted in again on the next:
- *   page faults, brk/madvise and their TLB shootdowns were half of flamed's
- *   CPU per List at c=16 (perf, bench/PROFILE.md). Up to TRIM_BYTES of free
- *   heap per arena is kept instead, and blocks above MMAP_BYTES (fixed, not
- *   glibc's sliding threshold) get their own mapping.
- */
-#define TRIM_BYTES (4 << 20)
-#define MMAP_BYTES (1 << 20)
-static void malloc_tune(void)
-{
-    if (!getenv("MALLOC_ARENA_MAX"))
-        mallopt(M_ARENA_MAX, 2);
-    if (getenv("GLIBC_TUNABLES"))
-        return;
-    if (!getenv("MALLOC_TRIM_THRESHOLD_"))
-        mallopt(M_TRIM_THRESHOLD, TRIM_BYTES);
-    if (!getenv("MALLOC_MMAP_THRESHOLD_"))
-        mallopt(M_MMAP_THRESHOLD, MMAP_BYTES);
-}
-
 int main(int argc, char **argv)
 {
-    malloc_tune();
+    /* glibc malloc for a long-running server that gives memory back after a
+     * burst (common/malloc_tune.h): first a second exec without the
+     * per-thread cache, then one arena and the thresholds, before any thread. */
+    malloc_tune_reexec(argv);
+    malloc_tune_apply();
     const char *listen[MAX_LISTEN + 1] = {0};
     int n_listen = 0;
     const char *docker_host = NULL; /* --docker-host; $DOCKER_HOST is read below */
@@ -531,6 +504,7 @@ int main(int argc, char **argv)
         .max_receive_bytes = policy ? policy->max_request_bytes : 0,
         .max_depth = policy ? policy->max_depth : 0,
     };
+    flamed_log(LOG_DEBUG, "malloc", "tcache=%s", malloc_tune_tcache_off() ? "off" : "on");
     int port = 0;
     if (rpc_server_start(&srv, &ro, &port, err, sizeof(err)) < 0) {
         fprintf(stderr, "flamed: %s\n", err);

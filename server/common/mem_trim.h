@@ -3,11 +3,14 @@
  * of frees (many Watch streams closing).
  *
  * glibc returns free memory to the kernel only from the top of each arena
- * (above M_TRIM_THRESHOLD, 4 MiB here, see main.c): 2,000 Watch streams that
+ * (above M_TRIM_THRESHOLD, 4 MiB here, see malloc_tune.c): 2,000 Watch streams that
  * never read took flamed from 20 MB to 64 MB of RSS, and after they were
  * cancelled the freed gRPC call arenas and queues sat between live blocks, so
  * RSS stayed at 64 MB. malloc_trim(0) also releases whole free pages inside
  * the heap (madvise); it took that 64 MB back to 21 MB (bench/watch_memory).
+ * It reaches only what malloc counts as free, and the top of the main arena
+ * only: flamed runs with one arena and no per-thread cache for that
+ * (malloc_tune.h).
  * It walks every arena under its lock, so it runs on a thread of its own,
  * once, MEM_TRIM_QUIET_MS after the last mem_trim_note() of a burst, never
  * on a CQ thread or per call.
