@@ -244,6 +244,7 @@ static long status_field(int pid, const char *key)
 
 long proc_rss_kb(int pid) { return status_field(pid, "VmRSS"); }
 long proc_threads(int pid) { return status_field(pid, "Threads"); }
+long proc_rss_anon_kb(int pid) { return status_field(pid, "RssAnon"); }
 
 long long proc_cpu_ticks(int pid)
 {

@@ -71,6 +71,7 @@ cJSON *samples_json(samples *s, int raw);
 
 /* ---------------------------------------------------------------- /proc */
 long proc_rss_kb(int pid);           /* VmRSS; dies if pid is gone */
+long proc_rss_anon_kb(int pid);      /* RssAnon (VmRSS less file-backed pages: the heap, stacks) */
 long long proc_cpu_ticks(int pid);   /* utime + stime */
 long proc_threads(int pid);
 double ticks_per_s(void);
