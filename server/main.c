@@ -9,7 +9,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -36,6 +38,11 @@
 #include "service/lifecycle.h"
 #include "service/metrics_source.h"
 #include "service/service.h"
+#include "service/warm_pools.h"
+
+#ifndef FLAMED_INIT_PATH
+#define FLAMED_INIT_PATH "/usr/local/libexec/flamed/flamed-init"
+#endif
 
 #define DEFAULT_LISTEN "unix:/run/flamed/flamed.sock"
 
@@ -96,6 +103,10 @@ static void usage(FILE *f)
             "  --policy FILE           Boot policy (JSON): image/network allowlists, what HostConfig\n"
             "                          may ask for, resource defaults and ceilings, quotas, limits\n"
             "                          (default: built-in, denies host-escaping settings)\n"
+            "  --pools FILE            warm pools (JSON, docs/warm.md): runners made ahead of their\n"
+            "                          Boot; a matching Boot into a pool takes one (off by default)\n"
+            "  --init-path FILE        flamed-init, bind-mounted read-only into warm runners: a regular\n"
+            "                          file not writable by group or others (default %s)\n"
             "  --boot-timeout-ms MS    default Boot timeout (default 30000)\n"
             "  --boot-settle-ms MS     Boot looks again once the container has run this long (from\n"
             "                          Docker's StartedAt), so a command that fails at once fails\n"
@@ -110,7 +121,7 @@ static void usage(FILE *f)
             "  --metrics-listen ADDR   serve Prometheus metrics at http://ADDR/metrics\n"
             "                          (127.0.0.1:9464; plaintext, no auth: keep it private)\n"
             "  --version, --help\n",
-            DEFAULT_LISTEN);
+            DEFAULT_LISTEN, FLAMED_INIT_PATH);
 }
 
 /* What each flag with a checked value accepts, for "invalid value" messages. */
@@ -135,6 +146,39 @@ static const char *flag_accepts(int ch)
     case 'E': return "docker or swarm";
     default: return "see flamed --help";
     }
+}
+
+/*
+ * --init-path: flamed-init is bind-mounted into every warm runner of every
+ * caller, so a file someone else could replace would run in all of them.
+ * Accepted: a regular file (symlinks resolved), owned by root or by flamed's
+ * user, not writable by group or others, executable. *out: its absolute path.
+ */
+static int init_path_check(const char *path, char *out, size_t outlen, char *err, size_t errlen)
+{
+    char real[PATH_MAX];
+    struct stat st;
+    if (!realpath(path, real) || stat(real, &st) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode))
+        snprintf(err, errlen, "%.900s is not a regular file", real);
+    else if (st.st_uid != 0 && st.st_uid != geteuid())
+        snprintf(err, errlen, "%.900s is owned by uid %u, neither root nor flamed's user", real,
+                 (unsigned)st.st_uid);
+    else if (st.st_mode & (S_IWGRP | S_IWOTH))
+        snprintf(err, errlen, "%.900s is writable by its group or others (mode %04o): chmod go-w it",
+                 real, (unsigned)(st.st_mode & 07777));
+    else if (!(st.st_mode & S_IXUSR))
+        snprintf(err, errlen, "%.900s is not executable (mode %04o)", real, (unsigned)(st.st_mode & 07777));
+    else if (strlen(real) >= outlen)
+        snprintf(err, errlen, "%.900s: path too long", real);
+    else {
+        snprintf(out, outlen, "%s", real);
+        return 0;
+    }
+    return -1;
 }
 
 /* A --listen address flamed can try to bind: unix:/abs/path, or ...:PORT. */
@@ -192,6 +236,7 @@ int main(int argc, char **argv)
     int auth_health = 0, docker_tls_verify = 0, docker_insecure = 0, swarm = 0;
     const char *docker_tls_ca = NULL, *docker_tls_cert = NULL, *docker_tls_key = NULL;
     const char *policy_file = NULL, *instance = NULL, *lock_dir = NULL;
+    const char *pools_file = NULL, *init_path = FLAMED_INIT_PATH;
     enum log_level level = LOG_INFO;
     enum log_format format = LOG_FORMAT_TEXT;
     static const struct option opts[] = {
@@ -199,6 +244,8 @@ int main(int argc, char **argv)
         {"socket-mode", required_argument, 0, 'm'},
         {"socket-group", required_argument, 0, 'G'},
         {"policy", required_argument, 0, 'P'},
+        {"pools", required_argument, 0, 'W'},
+        {"init-path", required_argument, 0, 'N'},
         {"instance", required_argument, 0, 'I'},
         {"lock-dir", required_argument, 0, 'D'},
         {"boot-settle-ms", required_argument, 0, 'S'},
@@ -261,6 +308,8 @@ int main(int argc, char **argv)
             bad = getgrnam(optarg) == NULL;
             break;
         case 'P': policy_file = optarg; break;
+        case 'W': pools_file = optarg; break;
+        case 'N': init_path = optarg; break;
         case 'I':
             instance = optarg;
             bad = !instance_ok(optarg);
@@ -385,13 +434,43 @@ int main(int argc, char **argv)
     rpc_adapter *adapter = NULL;
     rpc_reflection *reflection = NULL;
     rpc_auth *auth = NULL;
-    struct policy *policy = NULL;
+    struct policy *policy = NULL, *pools_policy = NULL;
+    struct warm_pools *pools = NULL;
+    static char init_real[PATH_MAX];
     instance_lock *lock = NULL;
     char err[1024] = "";
     if (policy_file && policy_load(&policy, policy_file, sock, err, sizeof(err)) < 0) {
         fprintf(stderr, "flamed: --policy %s: %s\n", policy_file, err);
         exit_code = 64;
         goto done;
+    }
+    /* Warm pools: every spec passes the policy Boots get (the built-in one
+     * without --policy), and flamed-init must be safe to mount, or flamed
+     * does not start. */
+    if (pools_file) {
+        if (swarm) {
+            fprintf(stderr, "flamed: --pools: warm runners are not supported with --engine swarm "
+                            "(a Swarm task's stdin cannot be attached): use --engine docker\n");
+            exit_code = 64;
+            goto done;
+        }
+        if (init_path_check(init_path, init_real, sizeof(init_real), err, sizeof(err)) < 0) {
+            fprintf(stderr, "flamed: --init-path %s\n", err);
+            exit_code = 64;
+            goto done;
+        }
+        if (!policy && policy_parse(&pools_policy, NULL, sock, err, sizeof(err)) < 0) {
+            fprintf(stderr, "flamed: the built-in policy: %s\n", err);
+            exit_code = 70;
+            goto done;
+        }
+        if (warm_pools_load(&pools, pools_file, policy ? policy : pools_policy, err, sizeof(err)) < 0) {
+            fprintf(stderr, "flamed: --pools %s: %s\n", pools_file, err);
+            exit_code = 64;
+            goto done;
+        }
+        flamed_log(LOG_INFO, "warm_pools_loaded", "file=%s pools=%zu init_path=%s", pools_file,
+                   pools->n, init_real);
     }
     if (auth_tokens && rpc_auth_load(&auth, auth_tokens, err, sizeof(err)) < 0) {
         fprintf(stderr, "flamed: --auth-tokens %s: %s\n", auth_tokens, err);
@@ -441,6 +520,8 @@ int main(int argc, char **argv)
         .policy = policy,
         .instance = instance ? instance : listen[0],
         .boot_settle_ms = (unsigned)boot_settle,
+        .pools = pools,
+        .init_path = pools ? init_real : NULL,
     };
     if (swarm) {
         /* Not fatal, as an unreachable Docker is not: Boot says the same until fixed. */
@@ -533,6 +614,8 @@ done:
     rpc_reflection_free(reflection);
     rpc_auth_free(auth);
     policy_free(policy);
+    policy_free(pools_policy);
+    warm_pools_free(pools);
     if (swarm)
         swarm_engine_free(engine);
     else

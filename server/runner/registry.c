@@ -157,7 +157,7 @@ static int add(runner_registry *reg, struct runner *r, int publish, const struct
         reg->cap = cap;
     }
     reg->rs[reg->n++] = r;
-    if (publish)
+    if (publish && !r->hidden)
         event_hub_publish(reg->hub, E(BOOTING), r);
     prune(reg);
 done:
@@ -292,7 +292,7 @@ int runner_registry_take_due(runner_registry *reg, int64_t now_ms, struct runner
     pthread_mutex_lock(&reg->mu);
     for (size_t i = 0; i < reg->n; i++) {
         struct runner *r = reg->rs[i];
-        if (r->state != S(RUNNING) || r->retiring || !r->started_ms)
+        if (r->state != S(RUNNING) || r->retiring || !r->started_ms || r->hidden)
             continue;
         char reason[256] = "";
         if (r->lease_ttl_ms && r->lease_expires_ms && now_ms >= r->lease_expires_ms &&
@@ -422,7 +422,7 @@ int runner_registry_list_wire(runner_registry *reg, const char *pool, int field_
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < reg->n; i++) {
             struct runner *r = reg->rs[i];
-            if (!listed(r, pool) || (allow && !allow(ctx, r->pool)))
+            if (!listed(r, pool) || r->hidden || (allow && !allow(ctx, r->pool)))
                 continue;
             if (pass == 0) {
                 if ((err = runner_pack(r)) < 0)
@@ -467,7 +467,7 @@ static int transition(runner_registry *reg, const char *id, transition_fn fn, co
     runner_unpack(r); /* its wire form may have changed */
     if (ev < 0)
         err = ev;
-    else if (ev > 0)
+    else if (ev > 0 && !r->hidden) /* a warm runner nobody took: nobody hears of it */
         event_hub_publish(reg->hub, ev, r);
 done:
     pthread_mutex_unlock(&reg->mu);
@@ -586,7 +586,7 @@ int runner_registry_note_pull(runner_registry *reg, const char *id, const struct
     struct runner *r = find(reg, id);
     if (!r)
         err = FLAME_ENOTFOUND;
-    else if (r->state == S(BOOTING))
+    else if (r->state == S(BOOTING) && !r->hidden)
         event_hub_publish_pull(reg->hub, r, pull);
     pthread_mutex_unlock(&reg->mu);
     return err;
@@ -614,7 +614,8 @@ int runner_registry_watch(runner_registry *reg, const struct runner_watch_opts *
     } else if (opts->include_existing) {
         size_t owed = 0;
         for (size_t i = 0; i < reg->n; i++)
-            owed += runner_state_is_live(reg->rs[i]->state) && event_hub_matches(*out, reg->rs[i]);
+            owed += runner_state_is_live(reg->rs[i]->state) && !reg->rs[i]->hidden &&
+                    event_hub_matches(*out, reg->rs[i]);
         if ((err = event_hub_reserve(*out, owed)) < 0) {
             event_hub_unsubscribe(reg->hub, *out);
             *out = NULL;
@@ -622,7 +623,7 @@ int runner_registry_watch(runner_registry *reg, const struct runner_watch_opts *
         }
         for (size_t i = 0; i < reg->n; i++) {
             struct runner *r = reg->rs[i];
-            if (!runner_state_is_live(r->state) || !event_hub_matches(*out, r))
+            if (!runner_state_is_live(r->state) || r->hidden || !event_hub_matches(*out, r))
                 continue;
             if ((err = event_hub_push_existing(reg->hub, *out, r)) < 0) {
                 event_hub_unsubscribe(reg->hub, *out);
@@ -649,4 +650,108 @@ int runner_registry_checked(int rc, const char *transition, const char *id)
         flamed_log(LOG_WARN, "registry_transition_failed", "transition=%s runner_id=%s error=%s",
                    transition, id ? id : "", flame_error_name(rc));
     return rc;
+}
+
+/* ------------------------------------------------------------ warm runners */
+
+void runner_registry_warm_count(runner_registry *reg, const char *pool, size_t *ready, size_t *making)
+{
+    size_t k = 0, m = 0;
+    pthread_mutex_lock(&reg->mu);
+    for (size_t i = 0; i < reg->n; i++) {
+        const struct runner *r = reg->rs[i];
+        if (!r->hidden || r->claimed || strcmp(r->pool, pool) != 0)
+            continue;
+        k += r->state == S(RUNNING);
+        m += r->state == S(BOOTING);
+    }
+    pthread_mutex_unlock(&reg->mu);
+    if (ready)
+        *ready = k;
+    if (making)
+        *making = m;
+}
+
+int runner_registry_claim_warm(runner_registry *reg, const char *pool, const char *request_id,
+                               struct runner_insert_info *info, struct runner **out)
+{
+    int err = FLAME_ENOTFOUND;
+    *out = NULL;
+    if (info)
+        *info = (struct runner_insert_info){0};
+    pthread_mutex_lock(&reg->mu);
+    struct runner *same = find_request(reg, pool, request_id);
+    if (same && same->state != S(FAILED)) {
+        struct runner *snap = runner_dup(same);
+        err = snap ? FLAME_EEXISTS : FLAME_ENOMEM;
+        if (info)
+            info->existing = snap;
+        else
+            runner_free(snap);
+        goto done;
+    }
+    for (size_t i = 0; i < reg->n; i++) { /* oldest first: it has waited longest */
+        struct runner *r = reg->rs[i];
+        if (!r->hidden || r->claimed || r->state != S(RUNNING) || !r->container_id[0] ||
+            strcmp(r->pool, pool) != 0)
+            continue;
+        char *rid = strdup(request_id ? request_id : "");
+        struct runner *snap = rid ? runner_dup(r) : NULL;
+        if (!snap || runner_set_str(&snap->request_id, rid) < 0) {
+            free(rid);
+            runner_free(snap);
+            err = FLAME_ENOMEM;
+            goto done;
+        }
+        free(r->request_id);
+        r->request_id = rid;
+        r->claimed = 1;
+        r->state = S(BOOTING); /* a replay of its request_id waits on it, as on a cold Boot */
+        runner_unpack(r);
+        snap->claimed = 1;
+        snap->state = S(BOOTING);
+        *out = snap;
+        err = 0;
+        break;
+    }
+done:
+    pthread_mutex_unlock(&reg->mu);
+    return err;
+}
+
+int runner_registry_reveal_warm(runner_registry *reg, const char *id, const struct runner *meta)
+{
+    struct runner *copy = runner_dup(meta); /* its strings and labels, moved in below */
+    if (!copy)
+        return FLAME_ENOMEM;
+    int err = 0;
+    pthread_mutex_lock(&reg->mu);
+    struct runner *r = find(reg, id);
+    if (!r || !r->hidden || !r->claimed) {
+        err = FLAME_ENOTFOUND;
+        goto done;
+    }
+    /* Swap in the Boot's own metadata; the identity (id, name, container,
+     * image, network, pool) is the warm runner's. */
+    char *t;
+    t = r->request_id, r->request_id = copy->request_id, copy->request_id = t;
+    t = r->parent_id, r->parent_id = copy->parent_id, copy->parent_id = t;
+    size_t nl = r->n_labels;
+    char **lk = r->label_keys, **lv = r->label_values;
+    r->n_labels = copy->n_labels, r->label_keys = copy->label_keys, r->label_values = copy->label_values;
+    copy->n_labels = nl, copy->label_keys = lk, copy->label_values = lv;
+    r->keep_runner = meta->keep_runner;
+    r->lease_ttl_ms = meta->lease_ttl_ms;
+    r->max_lifetime_ms = meta->max_lifetime_ms;
+    r->idle_after_ms = meta->idle_after_ms;
+    r->created_unix_nano = meta->created_unix_nano;
+    r->hidden = 0;
+    r->claimed = 0;
+    r->warm = 1;
+    runner_unpack(r);
+    event_hub_publish(reg->hub, E(BOOTING), r);
+done:
+    pthread_mutex_unlock(&reg->mu);
+    runner_free(copy);
+    return err;
 }

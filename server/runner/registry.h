@@ -226,6 +226,41 @@ struct runner_watch_opts {
 int runner_registry_watch(runner_registry *reg, const struct runner_watch_opts *opts,
                           hub_watcher **out);
 
+/* ---- warm runners (service/warm.h, docs/warm.md) ----
+ * A warm runner is inserted with runner_registry_insert() with r->hidden and
+ * r->warm set: it counts against the quotas like any live runner, but no
+ * event is published for it and neither List nor Watch shows it until a
+ * Boot reveals it (runner_registry_reveal_warm). runner_registry_list() and
+ * the transitions do see it (adoption, the reaper, shutdown). */
+
+/**
+ * How many hidden warm runners of `pool` no Boot has claimed: *ready
+ * RUNNING (waiting for a Boot), *making BOOTING (being made). Either may be NULL.
+ */
+void runner_registry_warm_count(runner_registry *reg, const char *pool, size_t *ready, size_t *making);
+
+/**
+ * Claim the oldest ready warm runner of `pool` for a Boot: it stays hidden,
+ * becomes BOOTING (no event) with the Boot's request_id, and no other Boot
+ * can claim it. Atomic with the same idempotency check as an insert.
+ * @param request_id  the Boot's ("" or NULL: none); copied.
+ * @param[out] info   may be NULL; info->existing as runner_registry_insert().
+ * @param[out] out    the claimed runner's snapshot (runner_free()); NULL on an error.
+ * @return 0; FLAME_ENOTFOUND (no ready warm runner); FLAME_EEXISTS (an
+ *         idempotent match: info->existing); FLAME_ENOMEM.
+ */
+int runner_registry_claim_warm(runner_registry *reg, const char *pool, const char *request_id,
+                               struct runner_insert_info *info, struct runner **out);
+
+/**
+ * Make a claimed warm runner the Boot's: its request_id, parent_id, labels,
+ * keep_runner, lease, lifetimes and created time become meta's (borrowed;
+ * copied), it is no longer hidden, Runner.warm is set, and BOOTING is
+ * published. Its identity (id, name, container, pool, image) stays.
+ * @return 0; FLAME_ENOTFOUND (no such claimed runner); FLAME_ENOMEM.
+ */
+int runner_registry_reveal_warm(runner_registry *reg, const char *id, const struct runner *meta);
+
 /** Is the state live (tracked in List)? */
 int runner_state_is_live(int state);
 

@@ -154,6 +154,7 @@ int runner_to_proto(const struct runner *r, Flame__V1__Runner *out)
     out->request_id = r->request_id;
     out->parent_id = r->parent_id;
     out->lease_ttl_ms = r->lease_ttl_ms;
+    out->warm = r->warm != 0;
     if (r->n_labels) {
         out->labels = calloc(r->n_labels, sizeof(*out->labels));
         Flame__V1__Runner__LabelsEntry *e = calloc(r->n_labels, sizeof(*e));

@@ -32,6 +32,10 @@
 /* created_unix_nano to the nanosecond (Docker's list says whole seconds). */
 #define RUNNER_LABEL_CREATED "flamed.created-unix-nano"
 #define RUNNER_LABEL_PREFIX "flamed."
+/* A warm runner (docs/warm.md): made ahead of its Boot from a pool's spec
+ * (`flamed --pools`). Its labels were fixed before any Boot took it, so they
+ * carry none of a Boot's metadata: adoption removes such a container. */
+#define RUNNER_LABEL_WARM "flamed.warm"
 
 #define RUNNER_ID_LEN 16 /* hex digits */
 
@@ -65,6 +69,15 @@ struct runner {
     int64_t last_active_ms;    /* last Spawn end, or start */
     int active_spawns;
     int retiring;              /* flamed decided to shut it down (lease, idle, lifetime) */
+
+    /* Warm runners (service/warm.h, docs/warm.md). hidden: made ahead of any
+     * Boot and not taken yet: no event is published for it, List and Watch
+     * skip it, RPCs do not find it; adoption, the reaper and shutdown do.
+     * warm: made warm (Runner.warm), kept once taken. claimed: a Boot is
+     * delivering its env (still hidden, no longer ready for another Boot). */
+    int hidden;
+    int warm;
+    int claimed;
 
     /* The registry's cache of this record's wire form (runner_pack()):
      * NULL until packed, dropped on every transition. Never copied. */

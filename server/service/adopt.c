@@ -337,6 +337,18 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const struc
             r->created_unix_nano = ns; /* the Boot's own reading, as List showed it before */
     }
     int exited_unkept = !running && !r->keep_runner;
+    /* A warm runner (docs/warm.md): its labels were fixed before any Boot, so
+     * a taken one carries none of its Boot's metadata (parent, lease,
+     * request_id, labels) and an untaken one may be of a spec the pool file no
+     * longer has. Neither is handed out again: it is tracked hidden and removed. */
+    int warm = label_of(c, RUNNER_LABEL_WARM) != NULL;
+    if (warm) {
+        r->hidden = 1;
+        r->warm = 1;
+        r->claimed = 1; /* never ready for a Boot */
+        r->keep_runner = 0;
+        exited_unkept = 1;
+    }
     char id[RUNNER_ID_LEN + 8];
     snprintf(id, sizeof(id), "%s", rid);
     int rc = runner_registry_adopt(svc->reg, r);
@@ -346,6 +358,8 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const struc
             flamed_log(LOG_WARN, "adopt_failed", "runner_id=%s error=%s", id, flame_error_name(rc));
         return rc;
     }
+    if (warm)
+        flamed_log(LOG_INFO, "warm_runner_adopted", "runner_id=%s action=remove", id);
     if (exited_unkept)
         reaper_push(svc->reaper, REAPER_REMOVE, id);
     return 0;

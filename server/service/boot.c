@@ -30,8 +30,12 @@
 #include "service/reaper.h"
 #include "service/request.h"
 #include "service/service.h"
+#include "service/warm.h"
 
 #define ERRLEN 2048
+
+/* How long a warm runner's env delivery may take (ms), within the Boot's deadline. */
+#define BOOT_WARM_DELIVER_MS 5000
 
 /* A Boot whose client's gRPC deadline is nearer than this when it would answer
  * OK answers DEADLINE_EXCEEDED instead and removes its runner: an OK that
@@ -68,16 +72,23 @@ static int boot_cancelled(void *ud)
     return call_cancelled(ud);
 }
 
-/* The runner record for a request, before any Docker call. */
-static struct runner *runner_for(const struct service *svc, const Flame__V1__BootRequest *req)
+/* The runner record for a request, before any Docker call. warm: the warm
+ * runner the Boot took (its id and name are kept), or NULL for a new one. */
+static struct runner *runner_for(const struct service *svc, const Flame__V1__BootRequest *req,
+                                 const struct runner *warm)
 {
     struct runner *r = runner_new();
     if (!r)
         return NULL;
     char id[RUNNER_ID_LEN + 1], name[64];
-    runner_id_generate(id);
     const char *pool = (req->pool && req->pool[0]) ? req->pool : REQ_DEFAULT_POOL;
-    request_runner_name(pool, id, name, sizeof(name));
+    if (warm) {
+        snprintf(id, sizeof(id), "%s", warm->id);
+        snprintf(name, sizeof(name), "%s", warm->name);
+    } else {
+        runner_id_generate(id);
+        request_runner_name(pool, id, name, sizeof(name));
+    }
     int rc = runner_set_str(&r->id, id) | runner_set_str(&r->name, name) |
              runner_set_str(&r->pool, pool) | runner_set_str(&r->image, req->image) |
              runner_set_str(&r->network, req->network);
@@ -107,6 +118,8 @@ static struct runner *runner_for(const struct service *svc, const Flame__V1__Boo
     rc |= runner_add_label(r, RUNNER_LABEL_KEEP, req->keep_runner ? "true" : "false");
     if (req->network && req->network[0])
         rc |= runner_add_label(r, RUNNER_LABEL_NETWORK, req->network);
+    if (warm)
+        rc |= runner_add_label(r, RUNNER_LABEL_WARM, "true");
     /* Everything a restarted flamed needs to keep enforcing this runner's rules. */
     char num[32];
     snprintf(num, sizeof(num), "%lld", (long long)r->created_unix_nano);
@@ -310,6 +323,7 @@ static void finish_ok(svc_call *call, const struct runner *r, const char *event,
         return;
     }
     resp.runner = &pr;
+    resp.warm = r->warm != 0;
     flamed_log(LOG_INFO, event, "runner_id=%s pool=%s container_id=%.12s ip=%s request_id=%s duration_ms=%lld",
                r->id, r->pool, r->container_id, r->ip_address, r->request_id,
                (long long)(clock_mono_ms() - t0));
@@ -407,6 +421,109 @@ static int await_same_request(struct boot_run *br, struct runner *r)
     return rc;
 }
 
+/* A retry of a Boot we already have (existing: its runner, taken): answer
+ * with that runner, never a second one. */
+static int answer_replay(struct boot_run *br, struct runner *existing)
+{
+    int rc = await_same_request(br, existing);
+    if (rc == 0)
+        finish_ok(br->call, existing, "boot_replayed", br->t0);
+    runner_free(existing);
+    return rc == 0 ? BOOT_ANSWERED : rc;
+}
+
+/* Returned by boot_warm when the Boot boots cold. */
+#define BOOT_COLD 2
+
+/*
+ * Stage (with --pools): take a warm runner (service/warm.h) when the request
+ * matches its pool's spec and one is ready: claim it (still hidden), deliver
+ * the env frame to its flamed-init, then make it the Boot's runner (its
+ * metadata, BOOTING published). 0: taken (br->snap, container_id, ip set:
+ * commit is next); BOOT_COLD: boot cold (no match, none ready, or the
+ * delivery failed: that runner is removed); BOOT_ANSWERED: a replayed
+ * request_id was answered; < 0: the Boot fails.
+ */
+static int boot_warm(struct boot_run *br)
+{
+    struct service *svc = br->svc;
+    const Flame__V1__BootRequest *req = br->req;
+    const char *pool = (req->pool && req->pool[0]) ? req->pool : REQ_DEFAULT_POOL;
+    char *frame = NULL, why[256];
+    size_t flen = 0;
+    int rc = warm_match(svc->warm, req, br->b->host_config, br->b->mounts, &frame, &flen, why,
+                        sizeof(why));
+    if (rc <= 0) {
+        if (rc == 0 && strcmp(why, "no warm pool") != 0)
+            flamed_log(LOG_INFO, "boot_cold", "pool=%s reason=\"%s\"", pool, why);
+        return rc < 0 ? rc : BOOT_COLD;
+    }
+    struct runner_insert_info found = {0};
+    struct runner *claimed = NULL, *meta = NULL;
+    rc = runner_registry_claim_warm(svc->reg, pool, req->request_id, &found, &claimed);
+    if (rc == FLAME_EEXISTS && found.existing) {
+        free(frame);
+        return answer_replay(br, found.existing);
+    }
+    if (rc == FLAME_ENOTFOUND) {
+        free(frame);
+        flamed_log(LOG_INFO, "boot_cold", "pool=%s reason=\"no warm runner ready\"", pool);
+        warm_kick(svc->warm);
+        return BOOT_COLD;
+    }
+    if (rc < 0) {
+        free(frame);
+        return rc;
+    }
+    warm_kick(svc->warm); /* refill at once */
+    char derr[512] = "";
+    rc = br->eng->ops->stdin_deliver(br->eng, claimed->container_id, frame, flen,
+                                     BOOT_WARM_DELIVER_MS, derr, sizeof(derr));
+    free(frame);
+    if (rc < 0) {
+        /* Never hand out a runner whose env may have arrived in part: remove it. */
+        flamed_log(LOG_WARN, "warm_deliver_failed", "runner_id=%s pool=%s error=\"%s\"", claimed->id,
+                   pool, derr);
+        runner_registry_checked(runner_registry_set_failed(svc->reg, claimed->id, derr), "set_failed",
+                                claimed->id);
+        char rerr[256];
+        int rrc = svc->engine->ops->remove(svc->engine, claimed->container_id, rerr, sizeof(rerr));
+        if (rrc == 0 || rrc == FLAME_ENOTFOUND)
+            runner_registry_checked(runner_registry_set_removed(svc->reg, claimed->id), "set_removed",
+                                    claimed->id);
+        else
+            reaper_push(svc->reaper, REAPER_REMOVE, claimed->id);
+        runner_free(claimed);
+        if (rc == FLAME_ECANCELLED || call_cancelled(br->call))
+            return cancelled_err(br);
+        return BOOT_COLD;
+    }
+    rc = FLAME_ENOMEM;
+    if ((meta = runner_for(svc, req, claimed)) &&
+        (rc = runner_registry_reveal_warm(svc->reg, claimed->id, meta)) == 0 &&
+        (rc = runner_registry_get(svc->reg, claimed->id, &br->snap)) == 0 &&
+        (br->container_id = strdup(claimed->container_id))) {
+        br->created = 1;
+        snprintf(br->ip, sizeof(br->ip), "%s", claimed->ip_address);
+        boot_news_join(svc->news, &br->waiter, claimed->id);
+        br->waiting = 1;
+        flamed_log(LOG_INFO, "boot_start", "runner_id=%s pool=%s image=%s network=%s warm=1",
+                   claimed->id, pool, claimed->image, claimed->network[0] ? claimed->network : "(default)");
+        runner_free(meta);
+        runner_free(claimed);
+        return 0;
+    }
+    /* Out of memory after the delivery: this runner cannot be handed out. */
+    if (rc == 0)
+        rc = FLAME_ENOMEM;
+    runner_registry_checked(runner_registry_set_failed(svc->reg, claimed->id, "out of memory"),
+                            "set_failed", claimed->id);
+    reaper_push(svc->reaper, REAPER_REMOVE, claimed->id);
+    runner_free(meta);
+    runner_free(claimed);
+    return rc;
+}
+
 /*
  * Stage: register the runner (BOOTING) within the quotas, or find the runner a
  * replayed request_id already has (then answer with it: BOOT_ANSWERED).
@@ -415,7 +532,7 @@ static int boot_register(struct boot_run *br)
 {
     struct service *svc = br->svc;
     const struct policy *pol = svc->policy;
-    struct runner *r = runner_for(svc, br->req);
+    struct runner *r = runner_for(svc, br->req, NULL);
     if (!r)
         return FLAME_ENOMEM;
     br->snap = runner_dup(r);
@@ -434,14 +551,9 @@ static int boot_register(struct boot_run *br)
     struct runner *existing = found.existing;
     size_t live_total = found.live_total, live_pool = found.live_pool;
     if (rc == FLAME_EEXISTS && existing) {
-        /* A retry of a Boot we already have: answer with that runner, never a second one. */
         runner_free(br->snap);
         br->snap = NULL;
-        rc = await_same_request(br, existing);
-        if (rc == 0)
-            finish_ok(br->call, existing, "boot_replayed", br->t0);
-        runner_free(existing);
-        return rc == 0 ? BOOT_ANSWERED : rc;
+        return answer_replay(br, existing);
     }
     if (rc == FLAME_EEXHAUSTED) {
         if (pol->max_runners && live_total >= pol->max_runners)
@@ -775,7 +887,7 @@ static void boot_answer(struct boot_run *br, int rc)
     /* Counted before the answer is on the wire (see call_finish). */
     metrics_boot_done(rc, clock_mono_ms() - br->t0);
     if (rc == 0) {
-        finish_ok(call, br->snap, "boot_ok", br->t0);
+        finish_ok(call, br->snap, br->snap->warm ? "boot_ok_warm" : "boot_ok", br->t0);
         return;
     }
     if (!br->snap) {
@@ -861,13 +973,20 @@ static void boot_worker(svc_call *call)
      * client's cancel reach each one, including one in flight. */
     struct engine_bounds bounds = {.deadline_ms = br->deadline, .cancelled = boot_cancelled, .ud = call};
     int rc = engine_bounded(svc->engine, &bounds, &br->eng) < 0 ? FLAME_ENOMEM : 0;
-    if (rc == 0)
+    int warm = 0;
+    if (rc == 0 && svc->warm) {
+        rc = boot_warm(br);
+        warm = rc == 0;
+        if (rc == BOOT_COLD)
+            rc = 0;
+    }
+    if (rc == 0 && !warm)
         rc = boot_register(br);
-    if (rc == 0)
+    if (rc == 0 && !warm)
         rc = boot_create(br);
-    if (rc == 0)
+    if (rc == 0 && !warm)
         rc = boot_start(br);
-    if (rc == 0)
+    if (rc == 0 && !warm)
         rc = boot_wait(br);
     if (rc == 0)
         rc = boot_commit(br);

@@ -18,6 +18,7 @@
 #include "service/reaper.h"
 #include "service/reaper_jobs.h"
 #include "service/service.h"
+#include "service/warm.h"
 
 int service_start(struct service **out, struct engine *engine, const struct service_config *cfg)
 {
@@ -44,7 +45,8 @@ int service_start(struct service **out, struct engine *engine, const struct serv
     /* Adoption runs in the background (the follower's first opening queues
      * it): flamed serves at once, and calls that need the registry wait for
      * it (service_gate). */
-    if (follower_start(svc) < 0 || service_janitor_start(svc) < 0) {
+    if (follower_start(svc) < 0 || service_janitor_start(svc) < 0 ||
+        (cfg->pools && warm_start(&svc->warm, svc, cfg->pools, cfg->init_path) < 0)) {
         service_stop(svc);
         return FLAME_ENOMEM;
     }
@@ -72,6 +74,10 @@ void service_stop(struct service *svc)
     if (!svc)
         return;
     atomic_store(&svc->stopping, 1);
+    /* First, while the engine and the registry are whole: untaken warm
+     * runners are removed (taken ones stay, as every runner does). */
+    warm_stop(svc->warm);
+    svc->warm = NULL;
     follower_join(svc);
     if (svc->health_started)
         pthread_join(svc->health_thread, NULL);

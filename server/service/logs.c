@@ -152,8 +152,8 @@ void service_logs(svc_call *call)
         call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
         return;
     }
-    /* Another tenant's runner does not exist for this caller. */
-    if (l->runner && !service_caller_allows(call, l->runner->pool)) {
+    /* Another tenant's runner, or a warm one no Boot took, does not exist for this caller. */
+    if (l->runner && (l->runner->hidden || !service_caller_allows(call, l->runner->pool))) {
         runner_free(l->runner);
         l->runner = NULL;
     }

@@ -19,6 +19,7 @@
  *   lease.h          the janitor (leases, lifetimes, idle) and Renew
  *   shutdown.h       stopping a runner
  *   docker_health.h  the Docker health monitor
+ *   warm.h           warm runners: the pool manager and Boot's matching
  */
 #ifndef FLAMED_SERVICE_H
 #define FLAMED_SERVICE_H
@@ -43,9 +44,16 @@ struct service_config {
     unsigned default_stop_timeout_ms;     /* 0: 10000 */
     size_t watch_queue_max;               /* events per watcher; 0: 1024 */
     unsigned boot_settle_ms;              /* Boot re-checks a running container after this (ms) */
+    /* Warm runners (warm.h, docs/warm.md): the parsed pool file (borrowed;
+     * outlives the service) and flamed-init's absolute path on the engine's
+     * host. NULL pools: no warm runners, nothing of warm.c runs. */
+    const struct warm_pools *pools;
+    const char *init_path;
 };
 
 struct reaper; /* reaper.h */
+struct warm_manager; /* warm.h */
+struct warm_pools; /* warm_pools.h */
 struct boot_news; /* boot_news.h */
 
 /** The service's state, shared by every call (borrowed by handlers). */
@@ -82,6 +90,7 @@ struct service {
     int janitor_started;
     pthread_t health_thread;
     int health_started;
+    struct warm_manager *warm; /* the pool manager (warm.h); NULL without --pools */
 };
 
 /** flame.v1.RunnerService's RPCs (methods.c), for a transport to serve. */

@@ -131,7 +131,8 @@ void service_shutdown(svc_call *call)
         call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
         return;
     }
-    if (r && !service_caller_allows(call, r->pool)) { /* another tenant's: as if unknown */
+    /* Another tenant's, or a warm runner no Boot took (service/warm.h): as if unknown. */
+    if (r && (r->hidden || !service_caller_allows(call, r->pool))) {
         runner_free(r);
         r = NULL;
     }

@@ -503,8 +503,8 @@ static int spawn_prepare(svc_call *call, const Flame__V1__SpawnRequest *req,
         call_finish(call, FLAME_ENOMEM, NULL, "out of memory", NULL);
         return FLAME_ENOMEM;
     }
-    /* Another tenant's runner does not exist for this caller. */
-    if (s->runner && !service_caller_allows(call, s->runner->pool)) {
+    /* Another tenant's runner, or a warm one no Boot took, does not exist for this caller. */
+    if (s->runner && (s->runner->hidden || !service_caller_allows(call, s->runner->pool))) {
         runner_free(s->runner);
         s->runner = NULL;
     }
