@@ -149,6 +149,7 @@ flame_runner *flame__runner_view(flame__arena *a, const Flame__V1__Runner *r)
     fr->keep_runner = r->keep_runner ? 1 : 0;
     fr->created_unix_nano = r->created_unix_nano;
     fr->lease_ttl_ms = r->lease_ttl_ms;
+    fr->warm = r->warm ? 1 : 0;
     if (r->n_labels) {
         if (!(fr->label_keys = flame__arena_alloc(a, 2 * r->n_labels * sizeof(char *))))
             return NULL;

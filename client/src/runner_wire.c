@@ -224,12 +224,12 @@ static int decode_runner(flame__arena *a, const uint8_t *q, size_t n, char *empt
             }
             continue;
         }
-        if (num < 8 || num > 17) {
+        if (num < 8 || num > 18) {
             rd_skip(&r, wt); /* unknown: a newer flamed's field */
             continue;
         }
         if (wt != WT_VARINT)
-            return FLAME_ERROR; /* 8, 10-13, 17 are varints */
+            return FLAME_ERROR; /* 8, 10-13, 17, 18 are varints */
         rd_varint(&r, &v);
         switch (num) {
         case 8: fr->state = (int)(int32_t)v; break;
@@ -238,6 +238,7 @@ static int decode_runner(flame__arena *a, const uint8_t *q, size_t n, char *empt
         case 12: fr->keep_runner = v != 0; break;
         case 13: fr->created_unix_nano = (int64_t)v; break;
         case 17: fr->lease_ttl_ms = (uint32_t)v; break;
+        case 18: fr->warm = v != 0; break;
         }
     }
     fr->n_labels = labels;

@@ -109,6 +109,10 @@ typedef struct flame_runner {
     /* Added: libflame's own (the block holding this runner's strings); never
      * change it. NULL in a runner you build yourself. */
     void *internal;
+    /* Added (issue 17): 1 if the runner was made ahead of its Boot from a warm
+     * pool (flamed --pools) and taken by that Boot (Runner.warm; a Boot's
+     * answer says so for the runner it booted: BootResponse.warm). */
+    int warm;
 } flame_runner;
 
 /**

@@ -1,0 +1,370 @@
+/*
+ * Warm runners (issue 17, docs/warm.md) against the real flamed and dockerd:
+ * `flamed --pools FILE --init-path build/flamed-init` keeps `warm` runners
+ * ready; a matching Boot takes one (BootResponse.warm / Runner.warm, far
+ * faster than a cold Boot) and the pool refills; a non-matching Boot boots
+ * cold; the taken runner's env is the spec's plus the Boot's (FLAME_PARENT,
+ * extra env); untaken warm runners are in neither List nor Watch; they count
+ * against the quotas; flamed's shutdown removes them and a restarted flamed
+ * removes the warm containers it finds; bad --init-path and denied specs stop
+ * flamed at start.
+ *
+ * Warm containers carry flamed's labels only (no fltest.run: a pool spec has
+ * no labels), so each test removes every container of its flamed instance in
+ * its teardown (warm_teardown), whatever happened.
+ */
+#include "harness_ext.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *init_bin(void)
+{
+    const char *p = getenv("FLAMED_INIT_BIN");
+    if (!p || !p[0])
+        fail_msg("FLAMED_INIT_BIN is not set: run through ctest");
+    return p;
+}
+
+/* The pool file: one pool named after the test, of the test's image and network. */
+static const char *write_pools(fl_env *e, unsigned warm, const char *extra_spec)
+{
+    char json[2048];
+    snprintf(json, sizeof(json),
+             "{\"pools\": {\"%s\": {\"warm\": %u, \"image\": \"%s\", \"network\": \"%s\", "
+             "\"cmd\": [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 3600 & wait\"], "
+             "\"env\": {\"SPEC_ONLY\": \"kept\", \"SHARED\": \"spec\"}%s}}}",
+             e->pool, warm, FL_IMAGE_APP, e->network, extra_spec ? extra_spec : "");
+    return flx_write(e, "pools.json", json);
+}
+
+static fl_env *begin_warm(void **state, unsigned warm, const char *policy_json)
+{
+    fl_env *e0 = *state;
+    FL_SKIP_IF_NO_DOCKER(e0);
+    const char *pools = write_pools(e0, warm, NULL);
+    const char *args[8] = {"--pools", pools, "--init-path", init_bin(), NULL};
+    if (policy_json) {
+        args[4] = "--policy";
+        args[5] = flx_write(e0, "policy.json", policy_json);
+        args[6] = NULL;
+    }
+    return flx_begin(state, &(flx_flamed){.args = args});
+}
+
+static char instance_label[256];
+
+/* Containers of this flamed instance: all, or only running warm ones. */
+static int count_instance(fl_env *e, int warm_running_only)
+{
+    snprintf(instance_label, sizeof(instance_label), "flamed.instance=%s", e->addr);
+    cJSON *list = NULL;
+    char err[512];
+    if (docker_container_list(e->docker, instance_label, &list, err, sizeof(err)) < 0)
+        fail_msg("listing containers of %s: %s", instance_label, err);
+    int n = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, list)
+    {
+        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
+        const cJSON *state = cJSON_GetObjectItemCaseSensitive(c, "State");
+        int warm = cJSON_GetObjectItemCaseSensitive(labels, "flamed.warm") != NULL;
+        int running = cJSON_IsString(state) && strcmp(state->valuestring, "running") == 0;
+        n += !warm_running_only || (warm && running);
+    }
+    cJSON_Delete(list);
+    return n;
+}
+
+/* Wait until `want` warm containers of this instance run (made by flamed). */
+static void wait_warm(fl_env *e, int want, int timeout_ms)
+{
+    int64_t until = fl_now_ms() + timeout_ms;
+    int n = 0;
+    while ((n = count_instance(e, 1)) != want && fl_now_ms() < until)
+        fl_sleep_ms(100);
+    if (n != want)
+        fail_msg("%d warm containers running, want %d, after %d ms", n, want, timeout_ms);
+}
+
+/* Runners of the test's pool that List shows. */
+static size_t list_count(fl_env *e)
+{
+    flame_runner **rs = NULL;
+    size_t n = 0;
+    flame_status st;
+    assert_int_equal(flame_client_list(e->client, e->pool, &rs, &n, &st), 0);
+    flame_runner_list_free(rs, n);
+    return n;
+}
+
+/* Remove every container of this flamed instance (warm ones lack fltest.run). */
+static void remove_instance(fl_env *e)
+{
+    snprintf(instance_label, sizeof(instance_label), "flamed.instance=%s", e->addr);
+    cJSON *list = NULL;
+    char err[512];
+    if (docker_container_list(e->docker, instance_label, &list, err, sizeof(err)) < 0)
+        return;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, list)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "Id");
+        if (cJSON_IsString(id))
+            docker_container_remove(e->docker, id->valuestring, err, sizeof(err));
+    }
+    cJSON_Delete(list);
+}
+
+/* Stop flamed (it must exit 0), remove what is left of its instance, then the
+ * usual teardown (network, temp dir). */
+static int warm_teardown(void **state)
+{
+    fl_env *e = *state;
+    int failed = 0;
+    if (e && e->docker && !e->skip_reason[0]) {
+        if (e->flamed_pid) {
+            int ws = fl_flamed_stop(e, 40000); /* it removes its warm runners first */
+            if (ws == -1 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+                fprintf(stderr, "teardown: flamed did not exit 0 (wait status %d)\n", ws);
+                failed = 1;
+            }
+        }
+        remove_instance(e);
+    }
+    int rc = flx_teardown(state);
+    return rc ? rc : failed ? -1 : 0;
+}
+
+#define WARM_UNIT(name) cmocka_unit_test_setup_teardown(name, fl_setup, warm_teardown)
+
+/* A Boot request matching the pool's spec, with the Boot's own env. */
+static void matching_req(fl_env *e, flame_boot_request *req, const char *const *env)
+{
+    fl_boot_req_init(e, req);
+    req->env = env;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void warm_boot_takes_a_warm_runner_and_the_pool_refills(void **state)
+{
+    fl_env *e = begin_warm(state, 2, NULL);
+    wait_warm(e, 2, 60000);
+    assert_int_equal(list_count(e), 0); /* hidden until taken */
+    fl_watcher *w = fl_watch_start(e, e->pool, NULL, 1);
+    fl_watch_sync(e, w, e->pool);
+
+    char parent[96];
+    snprintf(parent, sizeof(parent), "FLAME_PARENT=%s-parent-ref", e->tag);
+    const char *env[] = {parent, "EXTRA=one two", "SPEC_ONLY=kept", "SHARED=spec", NULL};
+    flame_boot_request req;
+    matching_req(e, &req, env);
+    int64_t t0 = fl_now_ms();
+    flame_runner *r = fl_boot(e, &req);
+    int64_t warm_ms = fl_now_ms() - t0;
+    assert_int_equal(r->warm, 1);
+    assert_int_equal(r->state, FLAME_RUNNER_RUNNING);
+    assert_non_null(strstr(r->name, e->pool));
+    assert_int_equal(list_count(e), 1);
+
+    /* The runner's env: the spec's, and the Boot's delivered to flamed-init,
+     * in its command's environment (PID 1). A Spawn's exec gets the
+     * container's Config.Env from Docker, which is the spec's (docs/warm.md). */
+    fl_output o = {0};
+    const char *argv[] = {"sh", "-c", "tr '\\0' '\\n' </proc/1/environ", NULL};
+    assert_int_equal(fl_spawn_argv(e, r->id, argv, &o), 0);
+    fl_assert_contains(o.out, parent);
+    fl_assert_contains(o.out, "EXTRA=one two\n");
+    fl_assert_contains(o.out, "SHARED=spec\n");
+    fl_assert_contains(o.out, "SPEC_ONLY=kept\n");
+    fl_assert_contains(o.out, "PHX_SERVER=false\n");
+    fl_output_free(&o);
+    /* Its command is PID 1 (flamed-init exec'd it, nothing stays in between). */
+    const char *ps1[] = {"sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '", NULL};
+    assert_int_equal(fl_spawn_argv(e, r->id, ps1, &o), 0);
+    fl_assert_contains(o.out, "sh -c trap");
+    fl_output_free(&o);
+
+    /* Watch saw it from BOOTING on (never before it was taken). */
+    assert_int_equal(fl_watch_wait(w, r->id, FLAME_EVENT_STARTED, 5000), 0);
+    fl_event *evs = NULL;
+    size_t n = fl_watch_events(w, &evs);
+    /* The watch opened with include_existing while two warm runners ran, and
+     * the refill below starts more: none may show (the sync's probes only fail). */
+    int booting = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (evs[i].type == FLAME_EVENT_EXISTING ||
+            (evs[i].type == FLAME_EVENT_STARTED && strcmp(evs[i].runner_id, r->id) != 0))
+            fail_msg("Watch showed runner %s (event %d), which no Boot took", evs[i].runner_id,
+                     evs[i].type);
+        booting += evs[i].type == FLAME_EVENT_BOOTING && strcmp(evs[i].runner_id, r->id) == 0;
+    }
+    assert_int_equal(booting, 1);
+    free(evs);
+
+    /* The pool refills: two warm ready again beside the taken one. */
+    wait_warm(e, 3, 60000);
+    assert_int_equal(list_count(e), 1);
+    n = fl_watch_events(w, &evs);
+    for (size_t i = 0; i < n; i++)
+        if (evs[i].type == FLAME_EVENT_STARTED && strcmp(evs[i].runner_id, r->id) != 0)
+            fail_msg("Watch showed the refill's runner %s", evs[i].runner_id);
+    free(evs);
+
+    /* A Boot that does not match (another cmd) boots cold. */
+    flame_boot_request cold;
+    fl_boot_req_init(e, &cold);
+    const char *cmd[] = {"sleep", "3600", NULL};
+    cold.cmd = cmd;
+    t0 = fl_now_ms();
+    flame_runner *c = fl_boot(e, &cold);
+    int64_t cold_ms = fl_now_ms() - t0;
+    assert_int_equal(c->warm, 0);
+    fprintf(stderr, "warm Boot %lld ms, cold Boot %lld ms\n", (long long)warm_ms, (long long)cold_ms);
+    if (warm_ms * 3 > cold_ms)
+        fail_msg("a warm Boot (%lld ms) is not much faster than a cold one (%lld ms)",
+                 (long long)warm_ms, (long long)cold_ms);
+    flame_runner_free(c);
+    flame_runner_free(r);
+    flx_pass(e);
+}
+
+static void warm_non_matching_boots_boot_cold(void **state)
+{
+    fl_env *e = begin_warm(state, 1, NULL);
+    wait_warm(e, 1, 60000);
+    /* The spec's env with another value, a user, a host_config: all cold. */
+    const char *env_other[] = {"SPEC_ONLY=other", "SHARED=spec", NULL};
+    flame_boot_request req;
+    matching_req(e, &req, env_other);
+    flame_runner *r = fl_boot(e, &req);
+    assert_int_equal(r->warm, 0);
+    flame_runner_free(r);
+    const char *env_ok[] = {"SPEC_ONLY=kept", "SHARED=spec", NULL};
+    matching_req(e, &req, env_ok);
+    req.host_config_json = "{\"Memory\": 134217728}";
+    r = fl_boot(e, &req);
+    assert_int_equal(r->warm, 0);
+    flame_runner_free(r);
+    /* Without the spec's env at all: cold too. */
+    fl_boot_req_init(e, &req);
+    r = fl_boot(e, &req);
+    assert_int_equal(r->warm, 0);
+    flame_runner_free(r);
+    /* The warm runner is still there, untaken, and a matching Boot takes it. */
+    assert_int_equal(count_instance(e, 1), 1);
+    matching_req(e, &req, env_ok);
+    r = fl_boot(e, &req);
+    assert_int_equal(r->warm, 1);
+    flame_runner_free(r);
+    flx_pass(e);
+}
+
+static void warm_runners_count_against_quotas(void **state)
+{
+    fl_env *e = begin_warm(state, 2, "{\"quotas\": {\"max_runners_per_pool\": 2}}");
+    wait_warm(e, 2, 60000);
+    /* The pool is full of warm runners: a cold Boot is over the quota. */
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    flame_runner *r = NULL;
+    flame_status st;
+    int rc = flame_client_boot(e->client, &req, &r, &st);
+    assert_int_not_equal(rc, 0);
+    assert_int_equal(st.code, GS_RESOURCE_EXHAUSTED);
+    fl_assert_contains(st.reason, "QUOTA_EXCEEDED");
+    /* A matching Boot takes one, and no refill goes beyond the quota. */
+    const char *env[] = {"SPEC_ONLY=kept", "SHARED=spec", "FLAME_PARENT=p", NULL};
+    matching_req(e, &req, env);
+    r = fl_boot(e, &req);
+    assert_int_equal(r->warm, 1);
+    fl_sleep_ms(2500);
+    assert_int_equal(count_instance(e, 0), 2);
+    /* Its Shutdown frees a place: the pool refills to two warm. */
+    assert_int_equal(fl_shutdown(e, r->id), 0);
+    wait_warm(e, 2, 60000);
+    flame_runner_free(r);
+    flx_pass(e);
+}
+
+static void warm_runners_go_with_flamed(void **state)
+{
+    fl_env *e = begin_warm(state, 2, NULL);
+    wait_warm(e, 2, 60000);
+    const char *env[] = {"SPEC_ONLY=kept", "SHARED=spec", "FLAME_PARENT=p", NULL};
+    flame_boot_request req;
+    matching_req(e, &req, env);
+    flame_runner *r = fl_boot(e, &req);
+    assert_int_equal(r->warm, 1);
+    wait_warm(e, 3, 60000);
+    /* A restarted flamed removes every warm container it finds (a taken one
+     * has no Boot metadata in its labels: docs/warm.md) and makes new ones. */
+    const char *pools = flx_path(e, "pools.json");
+    const char *args[] = {"--pools", pools, "--init-path", init_bin(), NULL};
+    flx_flamed_restart(e, &(flx_flamed){.args = args});
+    int64_t until = fl_now_ms() + 30000;
+    cJSON *j = NULL;
+    while ((j = fl_inspect(e, r->container_id)) && fl_now_ms() < until) {
+        cJSON_Delete(j);
+        fl_sleep_ms(100);
+    }
+    if (j)
+        fail_msg("the taken warm runner %s survived a flamed restart", r->id);
+    wait_warm(e, 2, 60000);
+    assert_int_equal(list_count(e), 0);
+    /* SIGTERM: flamed removes its untaken warm runners before it exits. */
+    int ws = fl_flamed_stop(e, 40000);
+    fl_assert_clean_exit(e, ws);
+    assert_int_equal(count_instance(e, 0), 0);
+    flame_runner_free(r);
+    flx_pass(e);
+}
+
+static void warm_flags_are_checked_at_start(void **state)
+{
+    fl_env *e = *state;
+    FL_SKIP_IF_NO_DOCKER(e);
+    e = flx_begin(state, NULL);
+    const char *pools = write_pools(e, 1, NULL);
+    char *out = NULL;
+    /* flamed-init writable by others. */
+    char bad[512];
+    snprintf(bad, sizeof(bad), "%s/flamed-init", flx_dir(e));
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 0777 '%s'", init_bin(), bad, bad);
+    assert_int_equal(system(cmd), 0);
+    const char *a1[] = {"--listen", "unix:/tmp/fltest-warm-never.sock", "--pools", pools,
+                        "--init-path", bad, NULL};
+    assert_int_equal(flx_flamed_run(a1, &out, 10000), 64);
+    fl_assert_contains(out, "--init-path");
+    fl_assert_contains(out, "writable by its group or others");
+    free(out);
+    /* A spec the policy denies: named. */
+    const char *denied = flx_write(e, "denied.json",
+                                   "{\"pools\": {\"p1\": {\"warm\": 1, \"image\": \"app:1\", "
+                                   "\"host_config\": {\"Privileged\": true}}}}");
+    const char *a2[] = {"--listen", "unix:/tmp/fltest-warm-never.sock", "--pools", denied,
+                        "--init-path", init_bin(), NULL};
+    assert_int_equal(flx_flamed_run(a2, &out, 10000), 64);
+    fl_assert_contains(out, "p1");
+    free(out);
+    flx_pass(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        WARM_UNIT(warm_boot_takes_a_warm_runner_and_the_pool_refills),
+        WARM_UNIT(warm_non_matching_boots_boot_cold),
+        WARM_UNIT(warm_runners_count_against_quotas),
+        WARM_UNIT(warm_runners_go_with_flamed),
+        WARM_UNIT(warm_flags_are_checked_at_start),
+    };
+    return FL_RUN("warm", tests);
+}
