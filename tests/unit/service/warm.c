@@ -1,0 +1,268 @@
+/*
+ * Warm runners in the service (service/warm.c, boot.c's warm stage) over the
+ * in-memory engine: the manager fills a pool to `warm` with hidden runners
+ * made under flamed-init; a matching Boot takes one and delivers only the
+ * Boot's own env; a non-matching Boot boots cold; a failed delivery removes
+ * that runner and boots cold; warm runners count against the quotas; the
+ * service's stop removes untaken ones. (Real dockerd: tests/integration/it_warm.c.)
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "init/env_frame.h"
+#include "service/warm_pools.h"
+
+#define POOL "fast"
+
+struct wfix {
+    struct engine *e;
+    mem_engine *m;
+    struct service *svc;
+    struct policy *pol;
+    struct warm_pools *pools;
+};
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void wstart(struct wfix *f, unsigned warm, const char *policy_json)
+{
+    char err[512] = "", json[512];
+    memset(f, 0, sizeof(*f));
+    assert_int_equal(mem_engine_new(&f->e, &f->m), 0);
+    mem_engine_add_image(f->m, FIX_IMAGE);
+    assert_int_equal(policy_parse(&f->pol, policy_json, "/var/run/docker.sock", err, sizeof(err)), 0);
+    snprintf(json, sizeof(json),
+             "{\"pools\": {\"" POOL "\": {\"warm\": %u, \"image\": \"" FIX_IMAGE "\", "
+             "\"cmd\": [\"serve\"], \"env\": {\"A\": \"1\"}}}}", warm);
+    if (warm_pools_parse(&f->pools, json, strlen(json), f->pol, err, sizeof(err)) < 0)
+        fail_msg("pools: %s", err);
+    struct service_config cfg = {.instance = "unit", .policy = f->pol, .pools = f->pools,
+                                 .init_path = "/opt/flamed/flamed-init"};
+    assert_int_equal(service_start(&f->svc, f->e, &cfg), 0);
+}
+
+static void wstop(struct wfix *f)
+{
+    service_close_watches(f->svc);
+    service_stop(f->svc);
+    mem_engine_free(f->e);
+    warm_pools_free(f->pools);
+    policy_free(f->pol);
+}
+
+static void wait_running(struct wfix *f, size_t want)
+{
+    for (int i = 0; i < 500 && mem_engine_running(f->m) != want; i++)
+        sleep_ms(10);
+    assert_int_equal(mem_engine_running(f->m), want);
+}
+
+static size_t list_n(struct wfix *f)
+{
+    Flame__V1__ListRequest req = FLAME__V1__LIST_REQUEST__INIT;
+    fake_call *fc = fake_call_new(f->svc, "List", &req.base, NULL, 0);
+    assert_non_null(fc);
+    fake_call_start(fc);
+    assert_true(fake_call_wait(fc, 5000));
+    Flame__V1__ListResponse *resp =
+        (Flame__V1__ListResponse *)fake_call_response(fc, &flame__v1__list_response__descriptor);
+    assert_non_null(resp);
+    size_t n = resp->n_runners;
+    protobuf_c_message_free_unpacked(&resp->base, NULL);
+    fake_call_free(fc);
+    return n;
+}
+
+/* Boot into POOL with env (K, V, K, V, ..., NULL) and cmd "serve" (the spec's)
+ * unless cmd is given; *warm: BootResponse.warm; the container id in cid. */
+static int boot(struct wfix *f, const char *const *env, const char *cmd, int *warm, char *cid,
+                size_t cidlen)
+{
+    Flame__V1__BootRequest req = FLAME__V1__BOOT_REQUEST__INIT;
+    Flame__V1__BootRequest__EnvEntry ent[8], *entp[8];
+    size_t n = 0;
+    for (; env && env[2 * n]; n++) {
+        flame__v1__boot_request__env_entry__init(&ent[n]);
+        ent[n].key = (char *)env[2 * n];
+        ent[n].value = (char *)env[2 * n + 1];
+        entp[n] = &ent[n];
+    }
+    char *argv[] = {(char *)(cmd ? cmd : "serve")};
+    req.image = FIX_IMAGE;
+    req.pool = POOL;
+    req.env = entp;
+    req.n_env = n;
+    req.cmd = argv;
+    req.n_cmd = 1;
+    fake_call *fc = fake_call_new(f->svc, "Boot", &req.base, NULL, 0);
+    assert_non_null(fc);
+    fake_call_start(fc);
+    assert_true(fake_call_wait(fc, 10000));
+    int code = fake_call_code(fc);
+    if (code == 0) {
+        Flame__V1__BootResponse *resp =
+            (Flame__V1__BootResponse *)fake_call_response(fc, &flame__v1__boot_response__descriptor);
+        assert_non_null(resp);
+        assert_non_null(resp->runner);
+        *warm = resp->warm;
+        assert_int_equal(resp->warm, resp->runner->warm);
+        snprintf(cid, cidlen, "%s", resp->runner->container_id);
+        protobuf_c_message_free_unpacked(&resp->base, NULL);
+    }
+    fake_call_free(fc);
+    return code;
+}
+
+static void the_pool_fills_with_hidden_runners_under_flamed_init(void **state)
+{
+    (void)state;
+    struct wfix f;
+    wstart(&f, 2, NULL);
+    wait_running(&f, 2);
+    sleep_ms(100);
+    assert_int_equal(mem_engine_running(f.m), 2); /* no more than warm */
+    assert_int_equal(list_n(&f), 0);
+    size_t ready = 0;
+    runner_registry_warm_count(f.svc->reg, POOL, &ready, NULL);
+    assert_int_equal(ready, 2);
+    wstop(&f);
+}
+
+static void a_matching_boot_takes_one_delivers_its_env_and_the_pool_refills(void **state)
+{
+    (void)state;
+    struct wfix f;
+    wstart(&f, 1, NULL);
+    wait_running(&f, 1);
+    const char *env[] = {"A", "1", "FLAME_PARENT", "parent-ref", "EXTRA", "x y", NULL};
+    int warm = -1;
+    char cid[128], ep[256], *got = NULL;
+    size_t len = 0;
+    assert_int_equal(boot(&f, env, NULL, &warm, cid, sizeof(cid)), 0);
+    assert_int_equal(warm, 1);
+    assert_int_equal(mem_engine_entrypoint(f.m, cid, ep, sizeof(ep)), 0);
+    assert_string_equal(ep, "/.flamed/init --stdin --");
+    assert_int_equal(mem_engine_delivered(f.m, cid, &got, &len), 0);
+    struct env_frame fr = {0};
+    size_t used = 0;
+    char err[128];
+    assert_int_equal(env_frame_decode(&fr, &used, got, len, err, sizeof(err)), 0);
+    assert_int_equal(used, len);
+    /* Only what the spec lacks: the spec's A=1 is in the container already. */
+    assert_int_equal(fr.n, 2);
+    assert_string_equal(fr.entries[0], "FLAME_PARENT=parent-ref");
+    assert_string_equal(fr.entries[1], "EXTRA=x y");
+    env_frame_free(&fr);
+    free(got);
+    assert_int_equal(list_n(&f), 1);
+    wait_running(&f, 2); /* refilled */
+    assert_int_equal(list_n(&f), 1);
+    wstop(&f);
+}
+
+static void a_boot_that_does_not_match_boots_cold(void **state)
+{
+    (void)state;
+    struct wfix f;
+    wstart(&f, 1, NULL);
+    wait_running(&f, 1);
+    int warm = -1;
+    char cid[128];
+    const char *other_env[] = {"A", "2", NULL};
+    assert_int_equal(boot(&f, other_env, NULL, &warm, cid, sizeof(cid)), 0);
+    assert_int_equal(warm, 0);
+    const char *env[] = {"A", "1", NULL};
+    assert_int_equal(boot(&f, env, "other", &warm, cid, sizeof(cid)), 0);
+    assert_int_equal(warm, 0);
+    const char *bad_name[] = {"A", "1", "NAM\xc3\x89", "v", NULL}; /* flamed-init refuses the name */
+    assert_int_equal(boot(&f, bad_name, NULL, &warm, cid, sizeof(cid)), 0);
+    assert_int_equal(warm, 0);
+    size_t ready = 0;
+    runner_registry_warm_count(f.svc->reg, POOL, &ready, NULL);
+    assert_int_equal(ready, 1); /* untouched */
+    wstop(&f);
+}
+
+static void a_failed_delivery_removes_that_runner_and_boots_cold(void **state)
+{
+    (void)state;
+    struct wfix f;
+    wstart(&f, 1, NULL);
+    wait_running(&f, 1);
+    mem_engine_fail(f.m, MEM_DELIVER, 1, FLAME_EUNAVAILABLE, "attach refused");
+    const char *env[] = {"A", "1", NULL};
+    int warm = -1;
+    char cid[128];
+    size_t before = mem_engine_count(f.m);
+    assert_int_equal(boot(&f, env, NULL, &warm, cid, sizeof(cid)), 0);
+    assert_int_equal(warm, 0);
+    /* The failed one is gone, the cold one is there, and the pool refills. */
+    wait_running(&f, 2);
+    assert_int_equal(mem_engine_count(f.m), before + 1);
+    assert_int_equal(list_n(&f), 1);
+    wstop(&f);
+}
+
+static void warm_runners_count_against_the_quotas(void **state)
+{
+    (void)state;
+    struct wfix f;
+    wstart(&f, 2, "{\"quotas\": {\"max_runners_per_pool\": 2}}");
+    wait_running(&f, 2);
+    int warm = -1;
+    char cid[128];
+    const char *other_env[] = {"A", "2", NULL};
+    assert_int_equal(boot(&f, other_env, NULL, &warm, cid, sizeof(cid)), FLAME_EEXHAUSTED);
+    const char *env[] = {"A", "1", NULL};
+    assert_int_equal(boot(&f, env, NULL, &warm, cid, sizeof(cid)), 0);
+    assert_int_equal(warm, 1);
+    sleep_ms(300);
+    assert_int_equal(mem_engine_running(f.m), 2); /* no refill beyond the quota */
+    wstop(&f);
+}
+
+static void stopping_the_service_removes_untaken_warm_runners_only(void **state)
+{
+    (void)state;
+    struct wfix f;
+    wstart(&f, 2, NULL);
+    wait_running(&f, 2);
+    const char *env[] = {"A", "1", NULL};
+    int warm = -1;
+    char cid[128];
+    assert_int_equal(boot(&f, env, NULL, &warm, cid, sizeof(cid)), 0);
+    assert_int_equal(warm, 1);
+    wait_running(&f, 3);
+    service_close_watches(f.svc);
+    service_stop(f.svc);
+    assert_int_equal(mem_engine_count(f.m), 1); /* the taken one stays, as runners do */
+    mem_engine_free(f.e);
+    warm_pools_free(f.pools);
+    policy_free(f.pol);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_pool_fills_with_hidden_runners_under_flamed_init),
+        cmocka_unit_test(a_matching_boot_takes_one_delivers_its_env_and_the_pool_refills),
+        cmocka_unit_test(a_boot_that_does_not_match_boots_cold),
+        cmocka_unit_test(a_failed_delivery_removes_that_runner_and_boots_cold),
+        cmocka_unit_test(warm_runners_count_against_the_quotas),
+        cmocka_unit_test(stopping_the_service_removes_untaken_warm_runners_only),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
