@@ -47,6 +47,8 @@ export interface Runner {
   requestId: string;
   parentId: string;
   leaseTtlMs: number;
+  /** Made ahead from a warm pool (`flamed --pools`) and taken by its Boot. */
+  warm: boolean;
 }
 
 /** One runner lifecycle event (flame.v1.WatchResponse). */

@@ -34,6 +34,7 @@ function runnerFromPb(r) {
     requestId: r.requestId || '',
     parentId: r.parentId || '',
     leaseTtlMs: r.leaseTtlMs || 0,
+    warm: !!r.warm,
   };
 }
 

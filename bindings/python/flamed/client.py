@@ -51,7 +51,8 @@ def runner_from_pb(r: "pb.Runner") -> Runner:
         network=r.network, ip_address=r.ip_address, state=RunnerState(r.state),
         labels=dict(r.labels), exit_code=r.exit_code, oom_killed=r.oom_killed,
         keep_runner=r.keep_runner, created_unix_nano=r.created_unix_nano, error=r.error,
-        request_id=r.request_id, parent_id=r.parent_id, lease_ttl_ms=r.lease_ttl_ms)
+        request_id=r.request_id, parent_id=r.parent_id, lease_ttl_ms=r.lease_ttl_ms,
+        warm=r.warm)
 
 
 def event_from_pb(m: "pb.WatchResponse") -> Event:

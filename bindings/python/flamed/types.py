@@ -79,6 +79,7 @@ class Runner:
     request_id: str = ""         #: Boot's idempotency key, as booted.
     parent_id: str = ""          #: The parent that owns the runner (for its lease).
     lease_ttl_ms: int = 0        #: The lease's length in ms; 0: no lease.
+    warm: bool = False           #: Made ahead from a warm pool (flamed --pools) and taken by its Boot.
 
 
 @dataclass(frozen=True)

@@ -309,7 +309,9 @@ defmodule Flamed.Client do
       error: r.error,
       request_id: r.request_id,
       parent_id: r.parent_id,
-      lease_ttl_ms: r.lease_ttl_ms
+      lease_ttl_ms: r.lease_ttl_ms,
+      # Made ahead from a warm pool (`flamed --pools`) and taken by its Boot.
+      warm: Map.get(r, :warm, false)
     }
   end
 

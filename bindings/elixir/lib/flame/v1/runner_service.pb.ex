@@ -76,6 +76,7 @@ defmodule Flame.V1.Runner do
   field :request_id, 15, type: :string, json_name: "requestId"
   field :parent_id, 16, type: :string, json_name: "parentId"
   field :lease_ttl_ms, 17, type: :uint32, json_name: "leaseTtlMs"
+  field :warm, 18, type: :bool
 end
 
 defmodule Flame.V1.BootRequest.EnvEntry do
@@ -128,6 +129,7 @@ defmodule Flame.V1.BootResponse do
   use Protobuf, syntax: :proto3, protoc_gen_elixir_version: "0.12.0"
 
   field :runner, 1, type: Flame.V1.Runner
+  field :warm, 2, type: :bool
 end
 
 defmodule Flame.V1.SpawnRequest.EnvEntry do
