@@ -736,6 +736,9 @@ int runner_registry_reveal_warm(runner_registry *reg, const char *id, const stru
     char *t;
     t = r->request_id, r->request_id = copy->request_id, copy->request_id = t;
     t = r->parent_id, r->parent_id = copy->parent_id, copy->parent_id = t;
+    char **be = r->boot_env;
+    r->boot_env = copy->boot_env;
+    copy->boot_env = be;
     size_t nl = r->n_labels;
     char **lk = r->label_keys, **lv = r->label_values;
     r->n_labels = copy->n_labels, r->label_keys = copy->label_keys, r->label_values = copy->label_values;

@@ -254,7 +254,7 @@ int runner_registry_claim_warm(runner_registry *reg, const char *pool, const cha
 
 /**
  * Make a claimed warm runner the Boot's: its request_id, parent_id, labels,
- * keep_runner, lease, lifetimes and created time become meta's (borrowed;
+ * boot_env, keep_runner, lease, lifetimes and created time become meta's (borrowed;
  * copied), it is no longer hidden, Runner.warm is set, and BOOTING is
  * published. Its identity (id, name, container, pool, image) stays.
  * @return 0; FLAME_ENOTFOUND (no such claimed runner); FLAME_ENOMEM.

@@ -48,6 +48,9 @@ void runner_free(struct runner *r)
     }
     free(r->label_keys);
     free(r->label_values);
+    for (char **e = r->boot_env; e && *e; e++)
+        free(*e);
+    free(r->boot_env);
     free(r->packed);
     free(r);
 }
@@ -100,6 +103,7 @@ struct runner *runner_dup(const struct runner *r)
     *c = *r;
     c->n_labels = 0;
     c->label_keys = c->label_values = NULL;
+    c->boot_env = NULL;
     c->packed = NULL;
     c->packed_len = 0;
     c->id = xstrdup(r->id);
@@ -115,6 +119,16 @@ struct runner *runner_dup(const struct runner *r)
     if (!c->id || !c->container_id || !c->name || !c->pool || !c->image || !c->network ||
         !c->ip_address || !c->error || !c->request_id || !c->parent_id)
         goto fail;
+    if (r->boot_env) {
+        size_t n = 0;
+        while (r->boot_env[n])
+            n++;
+        if (!(c->boot_env = calloc(n + 1, sizeof(char *))))
+            goto fail;
+        for (size_t i = 0; i < n; i++)
+            if (!(c->boot_env[i] = strdup(r->boot_env[i])))
+                goto fail;
+    }
     if (r->n_labels) {
         /* Both arrays at their final size at once (not one realloc per label). */
         c->label_keys = calloc(r->n_labels, sizeof(char *));

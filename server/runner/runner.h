@@ -78,6 +78,10 @@ struct runner {
     int hidden;
     int warm;
     int claimed;
+    /* A taken warm runner's delivered env ("K=V", NULL-terminated; NULL:
+     * none): its command has it, Docker's Config.Env does not, so Spawn adds
+     * it to each exec's env (a cold runner's execs get it from Docker). */
+    char **boot_env;
 
     /* The registry's cache of this record's wire form (runner_pack()):
      * NULL until packed, dropped on every transition. Never copied. */

@@ -449,10 +449,10 @@ static int boot_warm(struct boot_run *br)
     struct service *svc = br->svc;
     const Flame__V1__BootRequest *req = br->req;
     const char *pool = (req->pool && req->pool[0]) ? req->pool : REQ_DEFAULT_POOL;
-    char *frame = NULL, why[256];
+    char *frame = NULL, why[256], **delivered = NULL;
     size_t flen = 0;
-    int rc = warm_match(svc->warm, req, br->b->host_config, br->b->mounts, &frame, &flen, why,
-                        sizeof(why));
+    int rc = warm_match(svc->warm, req, br->b->host_config, br->b->mounts, &frame, &flen,
+                        &delivered, why, sizeof(why));
     if (rc <= 0) {
         if (rc == 0 && strcmp(why, "no warm pool") != 0)
             flamed_log(LOG_INFO, "boot_cold", "pool=%s reason=\"%s\"", pool, why);
@@ -461,20 +461,19 @@ static int boot_warm(struct boot_run *br)
     struct runner_insert_info found = {0};
     struct runner *claimed = NULL, *meta = NULL;
     rc = runner_registry_claim_warm(svc->reg, pool, req->request_id, &found, &claimed);
-    if (rc == FLAME_EEXISTS && found.existing) {
+    if (rc != 0) {
         free(frame);
-        return answer_replay(br, found.existing);
+        request_strv_free(delivered);
     }
+    if (rc == FLAME_EEXISTS && found.existing)
+        return answer_replay(br, found.existing);
     if (rc == FLAME_ENOTFOUND) {
-        free(frame);
         flamed_log(LOG_INFO, "boot_cold", "pool=%s reason=\"no warm runner ready\"", pool);
         warm_kick(svc->warm);
         return BOOT_COLD;
     }
-    if (rc < 0) {
-        free(frame);
+    if (rc < 0)
         return rc;
-    }
     warm_kick(svc->warm); /* refill at once */
     char derr[512] = "";
     rc = br->eng->ops->stdin_deliver(br->eng, claimed->container_id, frame, flen,
@@ -494,12 +493,17 @@ static int boot_warm(struct boot_run *br)
         else
             reaper_push(svc->reaper, REAPER_REMOVE, claimed->id);
         runner_free(claimed);
+        request_strv_free(delivered);
         if (rc == FLAME_ECANCELLED || call_cancelled(br->call))
             return cancelled_err(br);
         return BOOT_COLD;
     }
     rc = FLAME_ENOMEM;
-    if ((meta = runner_for(svc, req, claimed)) &&
+    if ((meta = runner_for(svc, req, claimed)))
+        meta->boot_env = delivered; /* the runner's now (runner_free) */
+    else
+        request_strv_free(delivered);
+    if (meta &&
         (rc = runner_registry_reveal_warm(svc->reg, claimed->id, meta)) == 0 &&
         (rc = runner_registry_get(svc->reg, claimed->id, &br->snap)) == 0 &&
         (br->container_id = strdup(claimed->container_id))) {

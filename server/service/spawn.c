@@ -337,6 +337,31 @@ static void spawn_worker(svc_call *call)
 
     if ((rc = request_env_strv(req->env, req->n_env, &env)) < 0)
         goto done;
+    if (s->runner->boot_env) {
+        /* A taken warm runner: its command got the Boot's env from flamed-init,
+         * Docker's Config.Env lacks it. Put it first, so the exec sees what a
+         * cold runner's would, and the Spawn's own env still wins (Docker
+         * applies an exec's Env in order). */
+        size_t nb = 0, ne = 0;
+        while (s->runner->boot_env[nb])
+            nb++;
+        while (env[ne])
+            ne++;
+        char **merged = calloc(nb + ne + 1, sizeof(char *));
+        if (!merged) {
+            rc = FLAME_ENOMEM;
+            goto done;
+        }
+        for (size_t i = 0; i < nb; i++)
+            if (!(merged[i] = strdup(s->runner->boot_env[i]))) {
+                request_strv_free(merged);
+                rc = FLAME_ENOMEM;
+                goto done;
+            }
+        memcpy(merged + nb, env, ne * sizeof(char *));
+        free(env); /* its strings are merged's now */
+        env = merged;
+    }
     if (!(argv = calloc(req->n_argv + 1, sizeof(char *)))) {
         rc = FLAME_ENOMEM;
         goto done;

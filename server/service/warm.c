@@ -399,9 +399,12 @@ static int json_eq(const cJSON *a, const cJSON *b)
 }
 
 int warm_match(const warm_manager *wm, const Flame__V1__BootRequest *req, const cJSON *host_config,
-               const cJSON *mounts, char **frame, size_t *frame_len, char *why, size_t whylen)
+               const cJSON *mounts, char **frame, size_t *frame_len, char ***entries, char *why,
+               size_t whylen)
 {
     *frame = NULL;
+    if (entries)
+        *entries = NULL;
     *frame_len = 0;
     why[0] = '\0';
     if (!wm)
@@ -472,6 +475,13 @@ int warm_match(const warm_manager *wm, const Flame__V1__BootRequest *req, const 
         snprintf(why, whylen, "env frame: %s", ferr);
         *frame = NULL;
         rc = 0;
+    } else if (entries) {
+        for (size_t i = k; i < n; i++) {
+            free(env[i]);
+            env[i] = NULL;
+        }
+        *entries = env;
+        env = NULL;
     }
 done:
     request_strv_free(env);

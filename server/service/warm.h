@@ -73,11 +73,14 @@ void warm_kick(warm_manager *wm);
  * @param req          the Boot's request (borrowed).
  * @param host_config, mounts  its canonical forms after the policy (borrowed; may be NULL).
  * @param[out] frame, frame_len  on 1: the env frame (malloc'd; free()).
+ * @param[out] entries  on 1: the frame's entries, "K=V", NULL-terminated
+ *                      (request_strv_free()); NULL otherwise. May be NULL.
  * @param why, whylen  on 0: why not (for the log).
  * @return 1 (it matches), 0 (boot cold), FLAME_ENOMEM.
  * Thread-safety: any thread; reads only the immutable pools.
  */
 int warm_match(const warm_manager *wm, const Flame__V1__BootRequest *req, const cJSON *host_config,
-               const cJSON *mounts, char **frame, size_t *frame_len, char *why, size_t whylen);
+               const cJSON *mounts, char **frame, size_t *frame_len, char ***entries, char *why,
+               size_t whylen);
 
 #endif

@@ -174,8 +174,7 @@ static void warm_boot_takes_a_warm_runner_and_the_pool_refills(void **state)
     assert_int_equal(list_count(e), 1);
 
     /* The runner's env: the spec's, and the Boot's delivered to flamed-init,
-     * in its command's environment (PID 1). A Spawn's exec gets the
-     * container's Config.Env from Docker, which is the spec's (docs/warm.md). */
+     * in its command's environment (PID 1). */
     fl_output o = {0};
     const char *argv[] = {"sh", "-c", "tr '\\0' '\\n' </proc/1/environ", NULL};
     assert_int_equal(fl_spawn_argv(e, r->id, argv, &o), 0);
@@ -184,6 +183,13 @@ static void warm_boot_takes_a_warm_runner_and_the_pool_refills(void **state)
     fl_assert_contains(o.out, "SHARED=spec\n");
     fl_assert_contains(o.out, "SPEC_ONLY=kept\n");
     fl_assert_contains(o.out, "PHX_SERVER=false\n");
+    fl_output_free(&o);
+    /* A Spawn's env is what it is in a cold runner: the Boot's env too. */
+    const char *envcmd[] = {"env", NULL};
+    assert_int_equal(fl_spawn_argv(e, r->id, envcmd, &o), 0);
+    fl_assert_contains(o.out, parent);
+    fl_assert_contains(o.out, "EXTRA=one two\n");
+    fl_assert_contains(o.out, "SPEC_ONLY=kept\n");
     fl_output_free(&o);
     /* Its command is PID 1 (flamed-init exec'd it, nothing stays in between). */
     const char *ps1[] = {"sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '", NULL};
