@@ -19,9 +19,10 @@
  * a warm count outside 0..WARM_POOL_WARM_MAX, a Mounts Target at or under
  * /.flamed (flamed's own, where flamed-init is mounted) are refused, naming
  * the key. Quotas are not checked here: they count live runners, and the
- * refill (not yet built) keeps within them.
+ * refill (warm.c) keeps within them.
  *
- * Not wired: nothing reads --pools yet (docs/warm.md, "Still to build").
+ * Read by `flamed --pools FILE` (server/main.c); used by the pool manager
+ * (warm.h) and Boot's warm matching.
  * Thread-safety: a parsed warm_pools is read-only; share it freely.
  */
 #ifndef FLAMED_WARM_POOLS_H
