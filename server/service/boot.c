@@ -479,9 +479,27 @@ static int boot_warm(struct boot_run *br)
     rc = br->eng->ops->stdin_deliver(br->eng, claimed->container_id, frame, flen,
                                      BOOT_WARM_DELIVER_MS, derr, sizeof(derr));
     free(frame);
+    if (rc == 0) {
+        /* One look once the command has been exec'd: a command that is not
+         * there or fails at once (flamed-init exits 126/127 within a ms of the
+         * frame) is seen here rather than answered RUNNING. Such a runner goes
+         * and the Boot boots cold, which reports the failure as it would. */
+        struct engine_state st;
+        int irc = br->eng->ops->inspect(br->eng, claimed->container_id, claimed->network, &st, derr,
+                                        sizeof(derr));
+        if (irc == 0 && !st.running) {
+            snprintf(derr, sizeof(derr), "the warm runner's command exited at once with code %d",
+                     st.exit_code);
+            rc = FLAME_EABORTED;
+        } else if (irc == FLAME_ENOTFOUND || irc == FLAME_ECANCELLED) {
+            rc = irc;
+        } else if (irc == 0 && st.ip_address[0]) {
+            runner_set_str(&claimed->ip_address, st.ip_address); /* out of memory: the warm one's */
+        }
+    }
     if (rc < 0) {
         /* Never hand out a runner whose env may have arrived in part: remove it. */
-        flamed_log(LOG_WARN, "warm_deliver_failed", "runner_id=%s pool=%s error=\"%s\"", claimed->id,
+        flamed_log(LOG_WARN, "warm_take_failed", "runner_id=%s pool=%s error=\"%s\"", claimed->id,
                    pool, derr);
         runner_registry_checked(runner_registry_set_failed(svc->reg, claimed->id, derr), "set_failed",
                                 claimed->id);

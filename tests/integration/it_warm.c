@@ -361,6 +361,38 @@ static void warm_runners_go_with_flamed(void **state)
     flx_pass(e);
 }
 
+/* A spec whose command is not in the image: flamed-init waits fine, but the
+ * command fails (127) once the Boot delivers. Never answered RUNNING: the
+ * runner goes and the Boot boots cold, which fails as a cold Boot does. */
+static void warm_command_that_fails_at_once_is_not_answered_running(void **state)
+{
+    fl_env *e0 = *state;
+    FL_SKIP_IF_NO_DOCKER(e0);
+    char json[1024];
+    snprintf(json, sizeof(json),
+             "{\"pools\": {\"%s\": {\"warm\": 1, \"image\": \"%s\", \"network\": \"%s\", "
+             "\"cmd\": [\"/no/such/command\"]}}}", e0->pool, FL_IMAGE_APP, e0->network);
+    const char *pools = flx_write(e0, "pools.json", json);
+    const char *args[] = {"--pools", pools, "--init-path", init_bin(), NULL};
+    fl_env *e = flx_begin(state, &(flx_flamed){.args = args});
+    wait_warm(e, 1, 60000);
+    flame_boot_request req;
+    fl_boot_req_init(e, &req);
+    const char *cmd[] = {"/no/such/command", NULL};
+    req.cmd = cmd;
+    flame_runner *r = NULL;
+    flame_status st;
+    int rc = flame_client_boot(e->client, &req, &r, &st);
+    assert_int_not_equal(rc, 0);
+    assert_null(r);
+    char *log = flx_log(e);
+    fl_assert_contains(log, "warm_take_failed");
+    fl_assert_contains(log, "exited at once with code 127");
+    free(log);
+    assert_int_equal(list_count(e), 0);
+    flx_pass(e);
+}
+
 static void warm_flags_are_checked_at_start(void **state)
 {
     fl_env *e = *state;
@@ -399,6 +431,7 @@ int main(void)
         WARM_UNIT(warm_non_matching_boots_boot_cold),
         WARM_UNIT(warm_runners_count_against_quotas),
         WARM_UNIT(warm_runners_go_with_flamed),
+        WARM_UNIT(warm_command_that_fails_at_once_is_not_answered_running),
         WARM_UNIT(warm_flags_are_checked_at_start),
     };
     return FL_RUN("warm", tests);
