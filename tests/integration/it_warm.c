@@ -432,6 +432,12 @@ static void warm_flags_are_checked_at_start(void **state)
     assert_int_equal(flx_flamed_run(a2, &out, 10000), 64);
     fl_assert_contains(out, "p1");
     free(out);
+    /* Not with the Swarm engine (a task's stdin cannot take the frame). */
+    const char *a3[] = {"--listen", "unix:/tmp/fltest-warm-never.sock", "--engine", "swarm",
+                        "--pools", pools, "--init-path", init_bin(), NULL};
+    assert_int_equal(flx_flamed_run(a3, &out, 10000), 64);
+    fl_assert_contains(out, "--engine swarm");
+    free(out);
     flx_pass(e);
 }
 
