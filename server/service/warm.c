@@ -82,8 +82,8 @@ static void backoff(struct pool_state *ps)
 }
 
 /* The pool's command: the image present (pulled if not), its Config read. */
-static int resolve_command(warm_manager *wm, struct engine *eng, const struct warm_pool *wp,
-                           struct pool_state *ps, char *err, size_t errlen)
+static int resolve_command(struct engine *eng, const struct warm_pool *wp, struct pool_state *ps,
+                           char *err, size_t errlen)
 {
     char derr[1024] = "";
     int rc = eng->ops->image_present(eng, wp->image, derr, sizeof(derr));
@@ -112,7 +112,6 @@ static int resolve_command(warm_manager *wm, struct engine *eng, const struct wa
     }
     rc = warm_pool_command(&ps->command, wp, config, err, errlen);
     cJSON_Delete(config);
-    (void)wm;
     return rc;
 }
 
@@ -183,7 +182,7 @@ static int make_one(warm_manager *wm, const struct warm_pool *wp, struct pool_st
     int64_t t0 = clock_mono_ms();
     if (engine_bounded(svc->engine, &b, &eng) < 0)
         return FLAME_ENOMEM;
-    if (!ps->command && (rc = resolve_command(wm, eng, wp, ps, err, errlen)) < 0)
+    if (!ps->command && (rc = resolve_command(eng, wp, ps, err, errlen)) < 0)
         goto done;
     if (!(r = warm_record(svc, wp)) || !(snap = runner_dup(r))) {
         rc = FLAME_ENOMEM;
