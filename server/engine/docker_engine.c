@@ -283,8 +283,10 @@ static int start(struct engine *e, const char *id, long timeout_ms, char *err, s
  * no systemd (containers, CI) it never runs and the health stays "starting".
  * So while a running container's health is starting, a look at it runs the
  * check (libpod's GET /containers/{id}/healthcheck, the timer's own call)
- * once it is due at Docker's pace (podman_compat_health_due_ms) and takes its
- * answer. A failed run leaves st as it was: a later look tries again.
+ * once it is due at Docker's pace (podman_compat_health_due_ms), then reads
+ * the container's health (starting until Retries failures in a row, as
+ * Docker counts them; the call's own answer is that one run's result). A
+ * failed run leaves st as it was: a later look tries again.
  * docs/engines.md.
  */
 static void podman_health_run(struct engine *e, const char *id, const cJSON *inspect,
@@ -300,12 +302,20 @@ static void podman_health_run(struct engine *e, const char *id, const cJSON *ins
     if (!due || now_ms < due)
         return;
     snprintf(path, sizeof(path), "/libpod/containers/%.72s/healthcheck", id);
-    if (docker_request(dk_of(e), "GET", path, NULL, 30000, &status, &js, err, sizeof(err)) == 0 &&
-        status == 200) {
-        const cJSON *h = cJSON_GetObjectItemCaseSensitive(js, "Status");
-        if (cJSON_IsString(h) && h->valuestring[0])
-            snprintf(st->health, sizeof(st->health), "%s", h->valuestring);
-    }
+    int ran = docker_request(dk_of(e), "GET", path, NULL, 30000, &status, &js, err, sizeof(err)) ==
+                  0 &&
+              status == 200;
+    cJSON_Delete(js);
+    js = NULL;
+    if (!ran)
+        return;
+    /* The answer is this one run's result ("unhealthy" at the first failure);
+     * the container's status counts failures against Retries as Docker does,
+     * so read that. */
+    struct docker_container_state ds;
+    if (docker_container_inspect(dk_of(e), id, &js, err, sizeof(err)) == 0 &&
+        docker_container_state_parse(js, NULL, &ds) == 0 && ds.health[0])
+        memcpy(st->health, ds.health, sizeof(st->health));
     cJSON_Delete(js);
 }
 
