@@ -66,6 +66,27 @@ int docker__bound_timeout(const docker_client *c, long timeout_ms, const char *m
 /** Has a bounded view's caller cancelled? 0 for a root client. */
 int docker__is_cancelled(const docker_client *c);
 
+/** What a stream loop does after one pass of reading (docker__stream_pace). */
+enum docker__pace {
+    DOCKER__PACE_WAIT,      /* wait up to *wait_ms for more I/O, then pass again */
+    DOCKER__PACE_AGAIN,     /* output was held (hold_us slept): pass again at once */
+    DOCKER__PACE_CANCELLED, /* the bounded view's caller cancelled */
+    DOCKER__PACE_DEADLINE,  /* the bounded view's deadline has passed */
+};
+
+/**
+ * The pacing shared by the two stream loops (transport.c's libcurl stream and
+ * exec.c's hijacked exec with stdin), called after each pass of reading:
+ * checks the view's cancel and deadline, sleeps the consumer's hold_us (its
+ * gather window; NULL or <= 0: none) and else sets *wait_ms: the consumer's
+ * next_poll_ms (NULL or <= 0: default_ms), at most 50 ms when the view can be
+ * cancelled (a cancel ends a stream within 50 ms), at most the time to the
+ * deadline (>= 1). Thread-safe as the client is (one loop per client view).
+ */
+enum docker__pace docker__stream_pace(const docker_client *c, long (*hold_us)(void *ud),
+                                      long (*next_poll_ms)(void *ud), void *ud,
+                                      long default_ms, long *wait_ms);
+
 /* ------------------------------------------------------------- errors */
 
 /** Write a detail into err (when errlen > 0) and return code. */

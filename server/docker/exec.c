@@ -381,7 +381,6 @@ static int docker__exec_start_stdin(docker_client *c, const char *exec_id, const
             rc = FLAME_EPRECONDITION;
         goto done;
     }
-    in->refs = 2;
     run->io->on_stdin(run->io->ud, in); /* the caller's reference from now on */
 
     for (;;) {
@@ -411,30 +410,21 @@ static int docker__exec_start_stdin(docker_client *c, const char *exec_id, const
                               exec_id);
             goto done;
         }
-        if (docker__is_cancelled(c)) {
+        long wait_ms = 0;
+        enum docker__pace pace = docker__stream_pace(c, run->io->hold_us, run->io->poll_ms,
+                                                     run->io->ud, DOCKER__STDIN_POLL_MS, &wait_ms);
+        if (pace == DOCKER__PACE_CANCELLED) {
             rc = FLAME_ECANCELLED;
             goto mapped;
         }
-        if (c->deadline_ms && clock_mono_ms() >= c->deadline_ms) {
+        if (pace == DOCKER__PACE_DEADLINE) {
             rc = docker__fail(err, errlen, FLAME_ETIMEOUT,
                               "the deadline passed while streaming exec %.12s from Docker",
                               exec_id);
             goto done;
         }
-        long hold_us = run->io->hold_us ? run->io->hold_us(run->io->ud) : 0;
-        if (hold_us > 0) {
-            struct timespec ts = {hold_us / 1000000, (hold_us % 1000000) * 1000L};
-            nanosleep(&ts, NULL);
-            continue; /* read what came meanwhile */
-        }
-        long wait_ms = run->io->poll_ms ? run->io->poll_ms(run->io->ud) : 0;
-        if (wait_ms <= 0)
-            wait_ms = DOCKER__STDIN_POLL_MS;
-        if (c->deadline_ms) {
-            int64_t to_deadline = c->deadline_ms - clock_mono_ms();
-            if (to_deadline < wait_ms)
-                wait_ms = to_deadline > 1 ? (long)to_deadline : 1;
-        }
+        if (pace == DOCKER__PACE_AGAIN)
+            continue;
         struct pollfd pfd[2] = {
             {.fd = docker__hijack_fd(hj),
              .events = (short)(POLLIN | (tx_off < tx_len && !wr_closed ? POLLOUT : 0))},

@@ -401,6 +401,34 @@ int docker__is_cancelled(const docker_client *c)
     return c->cancelled && c->cancelled(c->cancel_ud);
 }
 
+enum docker__pace docker__stream_pace(const docker_client *c, long (*hold_us)(void *ud),
+                                      long (*next_poll_ms)(void *ud), void *ud,
+                                      long default_ms, long *wait_ms)
+{
+    if (docker__is_cancelled(c))
+        return DOCKER__PACE_CANCELLED;
+    if (c->deadline_ms && clock_mono_ms() >= c->deadline_ms)
+        return DOCKER__PACE_DEADLINE;
+    long hold = hold_us ? hold_us(ud) : 0;
+    if (hold > 0) {
+        struct timespec ts = {hold / 1000000, (hold % 1000000) * 1000L};
+        nanosleep(&ts, NULL);
+        return DOCKER__PACE_AGAIN; /* read what came meanwhile */
+    }
+    long w = next_poll_ms ? next_poll_ms(ud) : 0;
+    if (w <= 0)
+        w = default_ms;
+    if (c->cancelled && w > 50)
+        w = 50;
+    if (c->deadline_ms) {
+        int64_t to_deadline = c->deadline_ms - clock_mono_ms();
+        if (to_deadline < w)
+            w = to_deadline > 1 ? (long)to_deadline : 1;
+    }
+    *wait_ms = w;
+    return DOCKER__PACE_WAIT;
+}
+
 int docker__bound_timeout(const docker_client *c, long timeout_ms, const char *method,
                           const char *path, long *out, char *err, size_t errlen)
 {
@@ -1230,32 +1258,21 @@ int docker__stream_run(docker_client *c, const struct docker__stream *s,
             st.stopped = 1;
             break;
         }
-        if (docker__is_cancelled(c)) {
+        long wait_ms = 0;
+        enum docker__pace pace = docker__stream_pace(c, s->hold_us, s->next_poll_ms, s->ud,
+                                                     s->poll_ms > 0 ? s->poll_ms : 100, &wait_ms);
+        if (pace == DOCKER__PACE_CANCELLED) {
             st.cancelled = 1;
             break;
         }
-        if (c->deadline_ms && clock_mono_ms() >= c->deadline_ms) {
+        if (pace == DOCKER__PACE_DEADLINE) {
             rc = docker__fail(err, errlen, FLAME_ETIMEOUT,
                               "the deadline passed while streaming %s %s from Docker", s->method,
                               s->path);
             goto done;
         }
-        long hold_us = s->hold_us ? s->hold_us(s->ud) : 0;
-        if (hold_us > 0) {
-            struct timespec ts = {hold_us / 1000000, (hold_us % 1000000) * 1000L};
-            nanosleep(&ts, NULL);
-            continue; /* read what came meanwhile */
-        }
-        long wait_ms = s->next_poll_ms ? s->next_poll_ms(s->ud) : 0;
-        if (wait_ms <= 0)
-            wait_ms = s->poll_ms > 0 ? s->poll_ms : 100;
-        if (c->cancelled && wait_ms > 50)
-            wait_ms = 50;
-        if (c->deadline_ms) {
-            int64_t to_deadline = c->deadline_ms - clock_mono_ms();
-            if (to_deadline < wait_ms)
-                wait_ms = to_deadline > 1 ? (long)to_deadline : 1;
-        }
+        if (pace == DOCKER__PACE_AGAIN)
+            continue;
         mc = curl_multi_poll(m, NULL, 0, (int)wait_ms, NULL);
         if (mc != CURLM_OK) {
             rc = docker__fail(err, errlen, FLAME_ERROR, "libcurl: %s", curl_multi_strerror(mc));
