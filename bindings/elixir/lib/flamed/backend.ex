@@ -123,7 +123,8 @@ defmodule Flamed.Backend do
 
       log(
         config,
-        "runner #{runner.id} (#{runner.name}) is running; waiting for its node to connect back"
+        "runner #{runner.id} (#{runner.name}) is running#{if Map.get(runner, :warm), do: " (warm)"}; " <>
+          "waiting for its node to connect back"
       )
 
       case Remote.await_up(parent_ref, remaining, watch_ref) do

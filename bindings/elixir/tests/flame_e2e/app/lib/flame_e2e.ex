@@ -15,6 +15,7 @@ defmodule FlameE2E do
     capture_logs()
 
     basic()
+    warm()
     logs()
     spread()
     boot_failure_missing_image()
@@ -98,6 +99,75 @@ defmodule FlameE2E do
     )
 
     Flamed.Client.disconnect(ch)
+  end
+
+  # A warm runner connects back: the run script starts flamed with a --pools file whose
+  # spec for pool("warm") is what Flamed.Backend sends for backend_opts("warm") (image,
+  # network, cmd; the rest of a Boot, env included, is per Boot). The first FLAME.call
+  # is answered by a runner flamed made ahead (Runner.warm), whose node is
+  # node_base@<the listed name>; its idle shutdown ends it as a cold one's does.
+  defp warm do
+    {:ok, ch} = Flamed.Client.connect(@addr)
+
+    # the pool is filled once flamed has made its runner (hidden from List until taken)
+    check(
+      wait_until(60_000, fn -> flamed_log_has?("warm_runner_ready") end),
+      "flamed made the warm runner of #{pool("warm")}"
+    )
+
+    {:ok, _} =
+      start_pool(
+        name: E2E.Warm,
+        min: 0,
+        max: 1,
+        max_concurrency: 10,
+        idle_shutdown_after: 2_000,
+        boot_timeout: 60_000,
+        backend: {Flamed.Backend, Keyword.put(backend_opts("warm"), :backend_log, :info)}
+      )
+
+    {us, runner} = :timer.tc(fn -> FLAME.call(E2E.Warm, fn -> node() end, timeout: 60_000) end)
+    check(runner != node(), "FLAME.call through the warm pool ran on another node: #{runner}")
+    [base, host] = runner |> Atom.to_string() |> String.split("@")
+    check(String.starts_with?(base, "flame-"), "warm runner node base #{base} is Flamed's")
+    {:ok, runners} = Flamed.Client.list(ch, pool("warm"))
+    listed = Enum.find(runners, &(&1.name == host))
+    check(listed != nil, "warm runner host #{host} is the runner flamed lists")
+    check(listed.warm == true, "flamed reports that runner as warm (Runner.warm)")
+
+    check(
+      listed.labels["flame.node_base"] == base,
+      "the Boot's labels reached the warm runner's record (flame.node_base=#{base})"
+    )
+
+    check(
+      logged?(~r/Flamed\.Backend: runner .* is running \(warm\)/),
+      "the backend logs that its Boot took a warm runner"
+    )
+
+    IO.puts("E2E RUNNER warm #{host} #{div(us, 1000)} ms")
+    Node.monitor(runner, true)
+
+    receive do
+      {:nodedown, ^runner} -> check(true, "idle shutdown stopped the warm runner")
+    after
+      20_000 -> check(false, "idle shutdown stopped the warm runner within 20 s")
+    end
+
+    check(
+      wait_until(15_000, fn -> Flamed.Client.list(ch, pool("warm")) == {:ok, []} end),
+      "flamed removed the idle warm runner"
+    )
+
+    Flamed.Client.disconnect(ch)
+  end
+
+  # flamed's log (the run script mounts it read-only at /run/flamed-log/flamed.log).
+  defp flamed_log_has?(word) do
+    case File.read("/run/flamed-log/flamed.log") do
+      {:ok, text} -> String.contains?(text, word)
+      _ -> false
+    end
   end
 
   # Flamed.Client.logs/3 and logs/5 against a runner booted through Flamed.Client: the
