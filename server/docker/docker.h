@@ -779,6 +779,19 @@ int docker_service_list(docker_client *c, const char *label, cJSON **out, char *
 int docker_task_list(docker_client *c, const char *service_id, cJSON **out, char *err,
                      size_t errlen);
 
+/** GET /tasks?filters={"label":[label]}: every task of the services labelled
+ *  `label` ("key" or "key=value"; the swarm matches the services' labels), in
+ *  any state. @param[out] out a JSON array, owned by the caller. Thread-safe.
+ *  Follows: TaskList. */
+int docker_task_list_labelled(docker_client *c, const char *label, cJSON **out, char *err,
+                              size_t errlen);
+
+/** GET /nodes: every node of the swarm (ID, Spec.Availability, Status.State,
+ *  Description.Hostname, ...). @param[out] out a JSON array, owned by the
+ *  caller. @return 0; FLAME_EPRECONDITION (not a manager); transport codes.
+ *  Thread-safe. Follows: Docker Engine API v1.41 NodeList. */
+int docker_node_list(docker_client *c, cJSON **out, char *err, size_t errlen);
+
 /**
  * GET /info: this engine's swarm node id (Swarm.NodeID) and whether it is a
  * manager (Swarm.ControlAvailable).

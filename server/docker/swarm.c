@@ -3,7 +3,7 @@
  * Swarm engine (engine/swarm_engine.c) makes to a swarm manager. Each is one
  * plain request; the bodies are the caller's.
  * Follows: Docker Engine API v1.41 ServiceCreate, ServiceInspect,
- * ServiceDelete, ServiceList, TaskList, SystemInfo (Swarm).
+ * ServiceDelete, ServiceList, TaskList, NodeList, SystemInfo (Swarm).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +160,19 @@ int docker_task_list(docker_client *c, const char *service_id, cJSON **out, char
         return docker__fail(err, errlen, FLAME_EINVALID, "list tasks: no service id");
     return list_filtered(c, "/tasks", "service", service_id, "list tasks of service", out, err,
                          errlen);
+}
+
+int docker_task_list_labelled(docker_client *c, const char *label, cJSON **out, char *err,
+                              size_t errlen)
+{
+    if (!label || !*label)
+        return docker__fail(err, errlen, FLAME_EINVALID, "list tasks: no label");
+    return list_filtered(c, "/tasks", "label", label, "list tasks labelled", out, err, errlen);
+}
+
+int docker_node_list(docker_client *c, cJSON **out, char *err, size_t errlen)
+{
+    return list_filtered(c, "/nodes", "", NULL, "list nodes", out, err, errlen);
 }
 
 int docker_swarm_node(docker_client *c, char *node_id, size_t node_id_len, int *manager, char *err,

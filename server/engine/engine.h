@@ -122,6 +122,9 @@ struct engine_event {
     const char *exit_code;  /* die: the exit code as text, or NULL */
     const char *health;     /* health_status: healthy / unhealthy / starting, or NULL */
     int64_t time_nano;      /* when, Unix ns (0: unknown) */
+    /* die: why, when the engine knows more than the exit code (a Swarm task
+     * lost with its node, or shut down on a drained node), or NULL. */
+    const char *error;
 };
 
 struct engine_events_io {

@@ -6,14 +6,9 @@
  * to the task's container, when the task runs on the node that client
  * reaches. The spec and the task reading are in swarm_spec.c.
  *
- * Events: the Docker engine's container events of that node (label-filtered
- * as on one host), each one's id turned into its service's id (the
- * com.docker.swarm.service.id label dockerd puts on a task's container).
- * Chosen over polling tasks because the runners' labels are on the
- * containers (ContainerSpec.Labels), the stream is already followed and
- * resynced by the service, and a die or destroy is seen at once, not a poll
- * later. It sees only that node's containers: a multi-node swarm needs task
- * polling (docs/engines.md, not yet).
+ * Events (swarm_watch.c): this node's container events, and a poll of the
+ * manager's tasks and nodes that sees every node's runners, and a node that
+ * goes down.
  * Follows: Docker Engine API v1.41 (swarm.h's calls, SystemEvents).
  */
 #include <pthread.h>
@@ -25,9 +20,9 @@
 #include "engine/docker_engine.h"
 #include "engine/swarm_engine.h"
 #include "engine/swarm_spec.h"
+#include "engine/swarm_watch.h"
 
 #define SWARM_POLL_MS 100
-#define LABEL_SERVICE_ID "com.docker.swarm.service.id"
 
 /* This node's swarm id, asked once (GET /info), shared by the views. */
 struct node_cache {
@@ -248,8 +243,11 @@ static int start(struct engine *e, const char *id, long timeout_ms, char *err, s
             return 0;
         }
         if (docker_now_ms() >= until) {
+            /* The swarm's Err says why (a placement no node satisfies: "no
+             * suitable node (scheduling constraints not satisfied on 1 node)"). */
+            const char *why = t.err[0] ? t.err : t.message;
             snprintf(err, errlen, "service %.64s's task is still %s%s%s", id,
-                     t.state[0] ? t.state : "not scheduled", t.message[0] ? ": " : "", t.message);
+                     t.state[0] ? t.state : "not scheduled", why[0] ? ": " : "", why);
             return FLAME_ETIMEOUT;
         }
         sleep_ms(SWARM_POLL_MS);
@@ -462,60 +460,12 @@ static void exec_stdin_free(struct engine *e, struct engine_stdin *in)
     d->ops->exec_stdin_free(d, in);
 }
 
-/* ---- events: this node's containers, by their service ---- */
-
-struct events_adapter {
-    const struct engine_events_io *io;
-    const char *id_label;
-};
-
-static const char *attr(const cJSON *ev, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "Actor"), "Attributes"),
-        key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int on_docker_event(void *ud, const cJSON *js)
-{
-    struct events_adapter *a = ud;
-    const cJSON *action = cJSON_GetObjectItemCaseSensitive(js, "Action");
-    const cJSON *tn = cJSON_GetObjectItemCaseSensitive(js, "timeNano");
-    const char *service = attr(js, LABEL_SERVICE_ID);
-    if (!service)
-        return 0; /* labelled as ours but no task's container: not a runner of this engine */
-    struct engine_event ev = {
-        .action = cJSON_IsString(action) ? action->valuestring : NULL,
-        .id = service,
-        .runner_id = a->id_label ? attr(js, a->id_label) : NULL,
-        .exit_code = attr(js, "exitCode"),
-        .time_nano = cJSON_IsNumber(tn) ? (int64_t)tn->valuedouble : 0,
-    };
-    if (ev.action && strncmp(ev.action, "health_status: ", 15) == 0)
-        ev.health = ev.action + 15;
-    return a->io->on_event(a->io->ud, &ev);
-}
-
-static void on_docker_open(void *ud)
-{
-    struct events_adapter *a = ud;
-    if (a->io->on_open)
-        a->io->on_open(a->io->ud);
-}
-
-static int docker_should_stop(void *ud)
-{
-    struct events_adapter *a = ud;
-    return a->io->should_stop ? a->io->should_stop(a->io->ud) : 0;
-}
+/* ---- events: every node's tasks (swarm_watch.c) ---- */
 
 static int events(struct engine *e, const char *label, const char *id_label, int64_t since_nano,
                   const struct engine_events_io *io, char *err, size_t errlen)
 {
-    struct events_adapter a = {io, id_label};
-    struct docker_events_io dio = {on_docker_event, on_docker_open, docker_should_stop, &a};
-    return docker_events_stream(S(e)->dk, label, since_nano, &dio, err, errlen);
+    return swarm_watch_events(S(e)->dk, label, id_label, since_nano, io, err, errlen);
 }
 
 /* ---- list ---- */

@@ -8,6 +8,7 @@
  * RestartPolicy, NetworkAttachmentConfig, EndpointSpec, Task, TaskStatus).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "docker/docker.h"
@@ -172,22 +173,18 @@ static void copy_str(char *dst, size_t n, const cJSON *v)
     snprintf(dst, n, "%s", cJSON_IsString(v) ? v->valuestring : "");
 }
 
-int swarm_task_pick(const cJSON *tasks, const char *network, struct swarm_task *out)
+/* The task's Version.Index (0 when absent). */
+static double task_index(const cJSON *t)
 {
-    const cJSON *best = NULL, *t;
-    double best_index = -1;
+    const cJSON *idx = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t, "Version"),
+                                                        "Index");
+    return cJSON_IsNumber(idx) ? idx->valuedouble : 0;
+}
+
+static void task_read(const cJSON *best, const char *network, struct swarm_task *out)
+{
     memset(out, 0, sizeof(*out));
     out->exit_code = -1;
-    cJSON_ArrayForEach(t, tasks)
-    {
-        const cJSON *idx = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(t, "Version"), "Index");
-        double i = cJSON_IsNumber(idx) ? idx->valuedouble : 0;
-        if (cJSON_IsObject(t) && i > best_index)
-            best = t, best_index = i;
-    }
-    if (!best)
-        return FLAME_ENOTFOUND;
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(best, "Status");
     const cJSON *cst = cJSON_GetObjectItemCaseSensitive(st, "ContainerStatus");
     copy_str(out->id, sizeof(out->id), cJSON_GetObjectItemCaseSensitive(best, "ID"));
@@ -222,6 +219,24 @@ int swarm_task_pick(const cJSON *tasks, const char *network, struct swarm_task *
         out->ip_address[n] = '\0';
         break;
     }
+}
+
+int swarm_task_pick(const cJSON *tasks, const char *network, struct swarm_task *out)
+{
+    const cJSON *best = NULL, *t;
+    double best_index = -1;
+    cJSON_ArrayForEach(t, tasks)
+    {
+        double i = task_index(t);
+        if (cJSON_IsObject(t) && i > best_index)
+            best = t, best_index = i;
+    }
+    if (!best) {
+        memset(out, 0, sizeof(*out));
+        out->exit_code = -1;
+        return FLAME_ENOTFOUND;
+    }
+    task_read(best, network, out);
     return 0;
 }
 
@@ -252,4 +267,119 @@ void swarm_task_state(const struct swarm_task *t, struct engine_state *st)
     if (t->err[0])
         snprintf(st->error, sizeof(st->error), "task %.15s: %.200s", t->state, t->err);
     snprintf(st->ip_address, sizeof(st->ip_address), "%s", t->ip_address);
+}
+
+/* ------------------------------------------------------------ nodes and Watch */
+
+static const cJSON *at2(const cJSON *o, const char *a, const char *b)
+{
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, a), b);
+}
+
+int swarm_node_find(const cJSON *nodes, const char *id, struct swarm_node *out)
+{
+    const cJSON *n;
+    memset(out, 0, sizeof(*out));
+    if (!id || !id[0])
+        return FLAME_ENOTFOUND;
+    cJSON_ArrayForEach(n, nodes)
+    {
+        const cJSON *nid = cJSON_GetObjectItemCaseSensitive(n, "ID");
+        if (!cJSON_IsString(nid) || strcmp(nid->valuestring, id) != 0)
+            continue;
+        copy_str(out->id, sizeof(out->id), nid);
+        copy_str(out->hostname, sizeof(out->hostname), at2(n, "Description", "Hostname"));
+        copy_str(out->state, sizeof(out->state), at2(n, "Status", "State"));
+        copy_str(out->availability, sizeof(out->availability), at2(n, "Spec", "Availability"));
+        copy_str(out->addr, sizeof(out->addr), at2(n, "Status", "Addr"));
+        return 0;
+    }
+    return FLAME_ENOTFOUND;
+}
+
+int swarm_node_lost(const struct swarm_node *n)
+{
+    return strcmp(n->state, "down") == 0 || strcmp(n->state, "disconnected") == 0;
+}
+
+/* The phase, exit code and error of one service's newest task. */
+static void watch_item(const cJSON *task, const cJSON *nodes, const char *id_label,
+                       struct swarm_watch_item *it)
+{
+    struct swarm_task t;
+    struct swarm_node node;
+    task_read(task, NULL, &t);
+    memset(it, 0, sizeof(*it));
+    copy_str(it->service_id, sizeof(it->service_id), cJSON_GetObjectItemCaseSensitive(task, "ServiceID"));
+    if (id_label)
+        copy_str(it->runner_id, sizeof(it->runner_id),
+                 cJSON_GetObjectItemCaseSensitive(
+                     cJSON_GetObjectItemCaseSensitive(at2(task, "Spec", "ContainerSpec"), "Labels"),
+                     id_label));
+    snprintf(it->node_id, sizeof(it->node_id), "%s", t.node_id);
+    it->exit_code = t.exit_code;
+    int have_node = swarm_node_find(nodes, t.node_id, &node) == 0;
+    if (swarm_task_terminal(&t)) {
+        it->phase = SWARM_PHASE_ENDED;
+        if (have_node && strcmp(t.state, "shutdown") == 0 && strcmp(node.availability, "drain") == 0)
+            snprintf(it->error, sizeof(it->error),
+                     "the swarm shut the runner's task down: swarm node %.64s (%.128s) is drained",
+                     node.id, node.hostname);
+        else if (t.err[0])
+            snprintf(it->error, sizeof(it->error), "task %.15s: %.300s", t.state, t.err);
+    } else if (have_node && swarm_node_lost(&node)) {
+        it->phase = SWARM_PHASE_ENDED;
+        it->exit_code = -1;
+        snprintf(it->error, sizeof(it->error),
+                 "swarm node %.64s (%.128s) is %.15s: the runner's task was lost with it", node.id,
+                 node.hostname, node.state);
+    } else {
+        it->phase = strcmp(t.state, "running") == 0 ? SWARM_PHASE_RUNNING : SWARM_PHASE_PENDING;
+    }
+}
+
+int swarm_watch_read(const cJSON *tasks, const cJSON *nodes, const char *id_label,
+                     struct swarm_watch_item **out, size_t *n)
+{
+    const cJSON *t;
+    size_t cap = (size_t)cJSON_GetArraySize(tasks), k = 0;
+    struct swarm_watch_item *items = NULL;
+    double *index = NULL;
+    *out = NULL;
+    *n = 0;
+    if (cap == 0)
+        return 0;
+    items = calloc(cap, sizeof(*items));
+    index = calloc(cap, sizeof(*index));
+    if (!items || !index) {
+        free(items);
+        free(index);
+        return FLAME_ENOMEM;
+    }
+    /* A linear search per task: a poll holds one task per runner (a few
+     * after a drain), and flamed runs hundreds, not many thousands. */
+    cJSON_ArrayForEach(t, tasks)
+    {
+        const cJSON *sid = cJSON_GetObjectItemCaseSensitive(t, "ServiceID");
+        if (!cJSON_IsObject(t) || !cJSON_IsString(sid) || !sid->valuestring[0])
+            continue;
+        size_t i = 0;
+        while (i < k && strcmp(items[i].service_id, sid->valuestring) != 0)
+            i++;
+        double idx = task_index(t);
+        if (i < k && idx <= index[i])
+            continue; /* an older task of a service already read */
+        watch_item(t, nodes, id_label, &items[i]);
+        index[i] = idx;
+        if (i == k)
+            k++;
+    }
+    free(index);
+    if (k == 0) {
+        free(items);
+        return 0;
+    }
+    *out = items;
+    *n = k;
+    return 0;
 }

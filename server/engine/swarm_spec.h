@@ -73,4 +73,56 @@ int swarm_task_terminal(const struct swarm_task *t);
  */
 void swarm_task_state(const struct swarm_task *t, struct engine_state *st);
 
+/** A swarm node, as GET /nodes reports it (copied out of the JSON). */
+struct swarm_node {
+    char id[72];            /* ID */
+    char hostname[256];     /* Description.Hostname */
+    char state[16];         /* Status.State: ready, down, disconnected, unknown */
+    char availability[16];  /* Spec.Availability: active, pause, drain */
+    char addr[64];          /* Status.Addr */
+};
+
+/**
+ * The node with this ID in a GET /nodes answer (an array; borrowed).
+ * @return 0; FLAME_ENOTFOUND when absent (or id is NULL or "").
+ */
+int swarm_node_find(const cJSON *nodes, const char *id, struct swarm_node *out);
+
+/** Is the node lost to the swarm (Status.State down or disconnected)? "unknown"
+ *  (a manager that just started and has not heard from it yet) is not. */
+int swarm_node_lost(const struct swarm_node *n);
+
+/** Where a runner's task is, for Watch (swarm_watch_read). */
+enum swarm_phase {
+    SWARM_PHASE_PENDING = 0, /* not running yet */
+    SWARM_PHASE_RUNNING = 1,
+    SWARM_PHASE_ENDED = 2,   /* ended, never ran, or lost with its node */
+};
+
+/** One runner's task as Watch sees it (the newest task of its service). */
+struct swarm_watch_item {
+    char service_id[72];    /* ServiceID */
+    char runner_id[72];     /* its Spec.ContainerSpec.Labels[id_label], "" when absent */
+    char node_id[72];       /* NodeID, "" until assigned */
+    int phase;              /* enum swarm_phase */
+    int exit_code;          /* ENDED: the container's exit code; -1 when unknown (node lost) */
+    char error[384];        /* ENDED: why, naming the node when it is the cause; else "" */
+};
+
+/**
+ * Read every runner's task from one poll: per ServiceID the task with the
+ * highest Version.Index; its phase from Status.State, and ENDED also when
+ * its node is lost (swarm_node_lost: the task still says running, since
+ * the node cannot report) with exit_code -1 and an error naming the node's
+ * ID and hostname. A task shut down on a drained node says so in error.
+ *
+ * @param tasks     GET /tasks?filters={"label":[...]} (an array; borrowed).
+ * @param nodes     GET /nodes (an array; borrowed); NULL: no node is lost.
+ * @param id_label  the label holding the runner's id (may be NULL).
+ * @param[out] out  malloc'd array of *n items (free()); NULL when *n is 0.
+ * @return 0 or FLAME_ENOMEM.
+ */
+int swarm_watch_read(const cJSON *tasks, const cJSON *nodes, const char *id_label,
+                     struct swarm_watch_item **out, size_t *n);
+
 #endif

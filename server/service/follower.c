@@ -4,7 +4,8 @@
  *
  * One thread holds one GET /events stream filtered by this flamed's instance
  * label (flamed.instance). `oom` marks the runner OOM-killed, `die` records its exit code
- * (EXITED), `destroy` marks it REMOVED. A runner that exits on its own while
+ * (EXITED) and the engine's reason when it gives one (a Swarm node lost), `destroy`
+ * marks it REMOVED. A runner that exits on its own while
  * RUNNING is handed to the reaper (reaper.h), which removes its container
  * unless it is kept. The event thread never calls Docker itself (a subscriber
  * that does not read within 100 ms misses events), except to ping it after
@@ -88,6 +89,12 @@ static int on_event(void *ud, const struct engine_event *ev)
         runner_registry_checked(runner_registry_set_oom(svc->reg, r->id), "set_oom", r->id);
     } else if (strncmp(a, "die", 3) == 0) {
         const char *code = ev->exit_code;
+        /* The engine's reason (a lost node) for a runner that ended on its own;
+         * never over flamed's own (lease, idle) or Boot's. */
+        if (ev->error && ev->error[0] && !(r->error && r->error[0]) &&
+            (r->state == S(RUNNING) || r->state == S(EXITED)))
+            runner_registry_checked(runner_registry_set_error(svc->reg, r->id, ev->error), "set_error",
+                                    r->id);
         long ec = code ? strtol(code, NULL, 10) : -1;
         service_runner_exited(svc, r, (int)ec, -1);
     } else if (strncmp(a, "destroy", 7) == 0) {

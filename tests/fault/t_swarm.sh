@@ -16,6 +16,7 @@
 #   a restarted flamed adopts both (List RUNNING, Spawn works);
 #   Shutdown: the service is gone, and its container;
 #   Boot of a missing image: fails with the swarm's task error, no service left;
+#   a drained node: its runner EXITED, then REMOVED and its service gone;
 #   Boot p50 through flamed against `docker service create` of the same spec.
 # The swarm is left and every service, network and bridge removed, even on failure.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -142,6 +143,24 @@ grep -qi "no such image" "$TMPD/noimage.err" || fail "Boot of a missing image: t
 no_svc() { [ "$(svc_count)" -eq 0 ]; }
 wait_until 10 no_svc || fail "a service is left after the failed Boot: $("${FLT_DOCKER[@]}" service ls)"
 note "missing image: $(head -c 300 "$TMPD/noimage.err")"
+
+# ---- a drained node: the swarm shuts the runner's task down; Watch sees it
+# EXITED, then REMOVED (its service removed), and List drops it. (The task
+# poll tells the swarm's reason, "... is drained", when it sees the end
+# before this node's die event; on one node the event usually wins.)
+bgctl --json watch -p "$RUN" >"$TMPD/drain.jsonl" 2>"$TMPD/drain.err"
+B3=$(boot_json)
+R3=$(printf '%s' "$B3" | json 'j["id"]')
+SID3=$(printf '%s' "$B3" | json 'j["container_id"]')
+NODE=$("${FLT_DOCKER[@]}" node ls -q)
+"${FLT_DOCKER[@]}" node update --availability drain "$NODE" >/dev/null || fail "docker node update --availability drain"
+undrain() { "${FLT_DOCKER[@]}" node update --availability active "$NODE" >/dev/null; }
+wait_until 60 watch_has "$TMPD/drain.jsonl" "$R3" REMOVED || { undrain; fail "no REMOVED for $R3 within 60 s of the drain: $(watch_lines "$TMPD/drain.jsonl")"; }
+undrain || fail "docker node update --availability active"
+watch_has "$TMPD/drain.jsonl" "$R3" EXITED || fail "no EXITED for $R3 after the drain: $(watch_lines "$TMPD/drain.jsonl")"
+"${FLT_DOCKER[@]}" service inspect "$SID3" >/dev/null 2>&1 && fail "service $SID3 is still there after its runner was reaped"
+wait_until 10 eval '[ "$(runner_state "$R3")" = GONE ]' || fail "$R3 still listed after the drain: $(ls_json)"
+note "drain: $R3 EXITED then REMOVED ($(watch_event "$TMPD/drain.jsonl" "$R3" EXITED | cut -d' ' -f6-))"
 
 # ---- figures: Boot p50 through flamed vs docker service create of the same spec
 N=${FLT_SWARM_N:-5}

@@ -206,6 +206,141 @@ static void task_states_map_to_container_states(void **state)
     }
 }
 
+/* GET /nodes and GET /tasks as a 20.10 manager answers (trimmed): node n1 is
+ * up, n2 went down with s2's task still "running" on it, n3 is drained and
+ * s3's task was shut down there; s1 has an old failed task and a newer
+ * running one; s4 is pending (no node yet). */
+static const char NODES[] =
+    "[{\"ID\":\"n1\",\"Spec\":{\"Role\":\"manager\",\"Availability\":\"active\"},"
+    "  \"Description\":{\"Hostname\":\"vm1\"},\"Status\":{\"State\":\"ready\",\"Addr\":\"10.1.0.1\"}},"
+    " {\"ID\":\"n2\",\"Spec\":{\"Role\":\"worker\",\"Availability\":\"active\"},"
+    "  \"Description\":{\"Hostname\":\"vm2\"},\"Status\":{\"State\":\"down\",\"Message\":\"heartbeat failure\"}},"
+    " {\"ID\":\"n3\",\"Spec\":{\"Role\":\"worker\",\"Availability\":\"drain\"},"
+    "  \"Description\":{\"Hostname\":\"vm3\"},\"Status\":{\"State\":\"ready\"}}]";
+
+static const char WATCH_TASKS[] =
+    "[{\"ID\":\"t1\",\"Version\":{\"Index\":10},\"ServiceID\":\"s1\",\"NodeID\":\"n1\","
+    "  \"Spec\":{\"ContainerSpec\":{\"Labels\":{\"flamed.runner-id\":\"r1\"}}},"
+    "  \"Status\":{\"State\":\"failed\",\"Err\":\"old\",\"ContainerStatus\":{\"ExitCode\":1}},\"DesiredState\":\"shutdown\"},"
+    " {\"ID\":\"t1b\",\"Version\":{\"Index\":20},\"ServiceID\":\"s1\",\"NodeID\":\"n1\","
+    "  \"Spec\":{\"ContainerSpec\":{\"Labels\":{\"flamed.runner-id\":\"r1\"}}},"
+    "  \"Status\":{\"State\":\"running\",\"ContainerStatus\":{\"ContainerID\":\"c1\"}},\"DesiredState\":\"running\"},"
+    " {\"ID\":\"t2\",\"Version\":{\"Index\":31},\"ServiceID\":\"s2\",\"NodeID\":\"n2\","
+    "  \"Spec\":{\"ContainerSpec\":{\"Labels\":{\"flamed.runner-id\":\"r2\"}}},"
+    "  \"Status\":{\"State\":\"running\",\"ContainerStatus\":{\"ContainerID\":\"c2\"}},\"DesiredState\":\"shutdown\"},"
+    " {\"ID\":\"t3\",\"Version\":{\"Index\":30},\"ServiceID\":\"s3\",\"NodeID\":\"n3\","
+    "  \"Spec\":{\"ContainerSpec\":{\"Labels\":{\"flamed.runner-id\":\"r3\"}}},"
+    "  \"Status\":{\"State\":\"shutdown\",\"Message\":\"shutdown\",\"ContainerStatus\":{\"ContainerID\":\"c3\",\"ExitCode\":0}},"
+    "  \"DesiredState\":\"shutdown\"},"
+    " {\"ID\":\"t4\",\"Version\":{\"Index\":41},\"ServiceID\":\"s4\","
+    "  \"Status\":{\"State\":\"pending\",\"Err\":\"no suitable node (scheduling constraints not satisfied on 3 nodes)\"},"
+    "  \"DesiredState\":\"running\"},"
+    " {\"ID\":\"t5\",\"Version\":{\"Index\":42},\"ServiceID\":\"s5\",\"NodeID\":\"n1\","
+    "  \"Status\":{\"State\":\"failed\",\"Err\":\"task: non-zero exit (3)\",\"ContainerStatus\":{\"ExitCode\":3}}}]";
+
+static const struct swarm_watch_item *item_of(const struct swarm_watch_item *items, size_t n,
+                                              const char *sid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(items[i].service_id, sid) == 0)
+            return &items[i];
+    fail_msg("no item for service %s", sid);
+    return NULL;
+}
+
+static void nodes_are_read_by_id(void **state)
+{
+    (void)state;
+    cJSON *nodes = parse(NODES);
+    struct swarm_node n;
+    assert_int_equal(swarm_node_find(nodes, "n2", &n), 0);
+    assert_string_equal(n.hostname, "vm2");
+    assert_string_equal(n.state, "down");
+    assert_true(swarm_node_lost(&n));
+    assert_int_equal(swarm_node_find(nodes, "n3", &n), 0);
+    assert_string_equal(n.availability, "drain");
+    assert_false(swarm_node_lost(&n));
+    assert_int_equal(swarm_node_find(nodes, "n1", &n), 0);
+    assert_string_equal(n.addr, "10.1.0.1");
+    assert_int_equal(swarm_node_find(nodes, "n9", &n), FLAME_ENOTFOUND);
+    assert_int_equal(swarm_node_find(nodes, "", &n), FLAME_ENOTFOUND);
+    cJSON_Delete(nodes);
+}
+
+static void watch_reads_each_service_newest_task(void **state)
+{
+    (void)state;
+    cJSON *nodes = parse(NODES), *tasks = parse(WATCH_TASKS);
+    struct swarm_watch_item *items = NULL;
+    size_t n = 0;
+    assert_int_equal(swarm_watch_read(tasks, nodes, "flamed.runner-id", &items, &n), 0);
+    assert_int_equal(n, 5);
+    const struct swarm_watch_item *it = item_of(items, n, "s1");
+    assert_int_equal(it->phase, SWARM_PHASE_RUNNING);
+    assert_string_equal(it->runner_id, "r1");
+    assert_string_equal(it->error, "");
+    it = item_of(items, n, "s4");
+    assert_int_equal(it->phase, SWARM_PHASE_PENDING);
+    assert_string_equal(it->runner_id, "");
+    it = item_of(items, n, "s5");
+    assert_int_equal(it->phase, SWARM_PHASE_ENDED);
+    assert_int_equal(it->exit_code, 3);
+    assert_string_equal(it->error, "task failed: task: non-zero exit (3)");
+    free(items);
+    cJSON_Delete(nodes);
+    cJSON_Delete(tasks);
+}
+
+static void a_task_on_a_lost_node_has_ended_naming_the_node(void **state)
+{
+    (void)state;
+    cJSON *nodes = parse(NODES), *tasks = parse(WATCH_TASKS);
+    struct swarm_watch_item *items = NULL;
+    size_t n = 0;
+    assert_int_equal(swarm_watch_read(tasks, nodes, "flamed.runner-id", &items, &n), 0);
+    const struct swarm_watch_item *it = item_of(items, n, "s2");
+    assert_int_equal(it->phase, SWARM_PHASE_ENDED);
+    assert_int_equal(it->exit_code, -1);
+    assert_string_equal(it->runner_id, "r2");
+    assert_string_equal(it->node_id, "n2");
+    assert_non_null(strstr(it->error, "swarm node n2 (vm2) is down"));
+    free(items);
+    /* Without the node list, the task's own word stands. */
+    assert_int_equal(swarm_watch_read(tasks, NULL, "flamed.runner-id", &items, &n), 0);
+    assert_int_equal(item_of(items, n, "s2")->phase, SWARM_PHASE_RUNNING);
+    free(items);
+    cJSON_Delete(nodes);
+    cJSON_Delete(tasks);
+}
+
+static void a_task_shut_down_on_a_drained_node_says_so(void **state)
+{
+    (void)state;
+    cJSON *nodes = parse(NODES), *tasks = parse(WATCH_TASKS);
+    struct swarm_watch_item *items = NULL;
+    size_t n = 0;
+    assert_int_equal(swarm_watch_read(tasks, nodes, "flamed.runner-id", &items, &n), 0);
+    const struct swarm_watch_item *it = item_of(items, n, "s3");
+    assert_int_equal(it->phase, SWARM_PHASE_ENDED);
+    assert_int_equal(it->exit_code, 0);
+    assert_non_null(strstr(it->error, "swarm node n3 (vm3) is drained"));
+    free(items);
+    cJSON_Delete(nodes);
+    cJSON_Delete(tasks);
+}
+
+static void watch_of_no_task_is_empty(void **state)
+{
+    (void)state;
+    cJSON *tasks = parse("[]");
+    struct swarm_watch_item *items = (void *)1;
+    size_t n = 9;
+    assert_int_equal(swarm_watch_read(tasks, NULL, NULL, &items, &n), 0);
+    assert_int_equal(n, 0);
+    assert_null(items);
+    cJSON_Delete(tasks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +352,11 @@ int main(void)
         cmocka_unit_test(the_newest_task_stands_for_the_runner),
         cmocka_unit_test(no_task_is_not_found),
         cmocka_unit_test(task_states_map_to_container_states),
+        cmocka_unit_test(nodes_are_read_by_id),
+        cmocka_unit_test(watch_reads_each_service_newest_task),
+        cmocka_unit_test(a_task_on_a_lost_node_has_ended_naming_the_node),
+        cmocka_unit_test(a_task_shut_down_on_a_drained_node_says_so),
+        cmocka_unit_test(watch_of_no_task_is_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
