@@ -27,6 +27,7 @@
 #include "docker/observe.h"
 #include "engine/docker_engine.h"
 #include "engine/swarm_engine.h"
+#include "engine/swarm_nodes.h"
 #include "flame/error.h"
 #include "rpc/auth.h"
 #include "rpc/health.h"
@@ -100,6 +101,9 @@ static void usage(FILE *f)
             "  --engine ENGINE         what runs runners: docker (the default: one container per runner)\n"
             "                          or swarm (one Swarm service per runner, on the swarm manager\n"
             "                          at --docker-host; experimental: docs/engines.md)\n"
+            "  --swarm-nodes FILE      with --engine swarm: each node's Docker Engine (JSON: node ID or\n"
+            "                          hostname -> {\"host\": \"tcp://...\", TLS settings}), so that Spawn,\n"
+            "                          Logs and Shutdown reach runners on other nodes (docs/engines.md)\n"
             "  --policy FILE           Boot policy (JSON): image/network allowlists, what HostConfig\n"
             "                          may ask for, resource defaults and ceilings, quotas, limits\n"
             "                          (default: built-in, denies host-escaping settings)\n"
@@ -236,6 +240,7 @@ int main(int argc, char **argv)
     int auth_health = 0, docker_tls_verify = 0, docker_insecure = 0, swarm = 0;
     const char *docker_tls_ca = NULL, *docker_tls_cert = NULL, *docker_tls_key = NULL;
     const char *policy_file = NULL, *instance = NULL, *lock_dir = NULL;
+    const char *swarm_nodes_file = NULL; /* --swarm-nodes */
     const char *pools_file = NULL, *init_path = FLAMED_INIT_PATH;
     enum log_level level = LOG_INFO;
     enum log_format format = LOG_FORMAT_TEXT;
@@ -261,6 +266,7 @@ int main(int argc, char **argv)
         {"docker-tls-key", required_argument, 0, 'k'},
         {"docker-insecure", no_argument, 0, 'i'},
         {"engine", required_argument, 0, 'E'},
+        {"swarm-nodes", required_argument, 0, 'O'},
         {"boot-timeout-ms", required_argument, 0, 'b'},
         {"stop-timeout-ms", required_argument, 0, 's'},
         {"watch-queue", required_argument, 0, 'w'},
@@ -308,6 +314,7 @@ int main(int argc, char **argv)
             bad = getgrnam(optarg) == NULL;
             break;
         case 'P': policy_file = optarg; break;
+        case 'O': swarm_nodes_file = optarg; break;
         case 'W': pools_file = optarg; break;
         case 'N': init_path = optarg; break;
         case 'I':
@@ -428,6 +435,7 @@ int main(int argc, char **argv)
     int exit_code = 0;
     docker_client *docker = NULL;
     struct engine *engine = NULL;
+    struct swarm_nodes *swarm_nodes = NULL;
     struct service *svc = NULL;
     rpc_server *srv = NULL;
     rpc_health *health = NULL;
@@ -443,6 +451,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "flamed: --policy %s: %s\n", policy_file, err);
         exit_code = 64;
         goto done;
+    }
+    /* The swarm's nodes: the same TLS settings as --docker-host unless an entry says otherwise. */
+    if (swarm_nodes_file) {
+        if (!swarm) {
+            fprintf(stderr, "flamed: --swarm-nodes needs --engine swarm\n");
+            exit_code = 64;
+            goto done;
+        }
+        if (swarm_nodes_load(&swarm_nodes, swarm_nodes_file, &deo, err, sizeof(err)) < 0) {
+            fprintf(stderr, "flamed: %s\n", err);
+            exit_code = 64;
+            goto done;
+        }
+        flamed_log(LOG_INFO, "swarm_nodes", "file=%s nodes=%zu", swarm_nodes_file,
+                   swarm_nodes_count(swarm_nodes));
     }
     /* Warm pools: every spec passes the policy Boots get (the built-in one
      * without --policy), and flamed-init must be safe to mount, or flamed
@@ -531,7 +554,7 @@ int main(int argc, char **argv)
             flamed_log(LOG_INFO, "engine_swarm", "address=%s hint=\"one service per runner: see "
                        "docs/engines.md\"", sock);
     }
-    if ((swarm ? swarm_engine_new(&engine, docker) : docker_engine_new(&engine, docker)) < 0 ||
+    if ((swarm ? swarm_engine_new(&engine, docker, swarm_nodes) : docker_engine_new(&engine, docker)) < 0 ||
         service_start(&svc, engine, &cfg) < 0) {
         exit_code = 71;
         goto done;
@@ -620,6 +643,7 @@ done:
         swarm_engine_free(engine);
     else
         docker_engine_free(engine);
+    swarm_nodes_free(swarm_nodes);
     docker_client_free(docker);
     grpc_shutdown();
     curl_global_cleanup();

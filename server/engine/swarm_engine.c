@@ -19,6 +19,7 @@
 
 #include "engine/docker_engine.h"
 #include "engine/swarm_engine.h"
+#include "engine/swarm_nodes.h"
 #include "engine/swarm_spec.h"
 #include "engine/swarm_watch.h"
 
@@ -36,13 +37,16 @@ struct sengine {
     int owns;              /* a view: dk and docker are its own */
     struct node_cache *node;
     struct node_cache own_node;
+    const struct swarm_nodes *nodes; /* --swarm-nodes (borrowed), or NULL */
+    struct docker_bounds bounds;     /* a view's, for its views of other nodes' clients */
 };
 
 static const struct engine_ops ops;
 
 static struct sengine *S(const struct engine *e) { return e->impl; }
 
-static struct engine *wrap(docker_client *dk, int owns, struct node_cache *node)
+static struct engine *wrap(docker_client *dk, int owns, struct node_cache *node,
+                           const struct swarm_nodes *nodes, const struct docker_bounds *b)
 {
     struct engine *e = calloc(1, sizeof(*e));
     struct sengine *s = calloc(1, sizeof(*s));
@@ -53,6 +57,9 @@ static struct engine *wrap(docker_client *dk, int owns, struct node_cache *node)
     }
     s->dk = dk;
     s->owns = owns;
+    s->nodes = nodes;
+    if (b)
+        s->bounds = *b;
     if (node) {
         s->node = node;
     } else {
@@ -64,9 +71,9 @@ static struct engine *wrap(docker_client *dk, int owns, struct node_cache *node)
     return e;
 }
 
-int swarm_engine_new(struct engine **out, docker_client *dk)
+int swarm_engine_new(struct engine **out, docker_client *dk, const struct swarm_nodes *nodes)
 {
-    *out = wrap(dk, 0, NULL);
+    *out = wrap(dk, 0, NULL, nodes, NULL);
     return *out ? 0 : FLAME_ENOMEM;
 }
 
@@ -108,7 +115,7 @@ static int bounded(struct engine *e, const struct engine_bounds *b, struct engin
     int rc = docker_client_bounded(&child, S(e)->dk, &db);
     if (rc < 0)
         return rc;
-    if (!(*out = wrap(child, 1, S(e)->node))) {
+    if (!(*out = wrap(child, 1, S(e)->node, S(e)->nodes, &db))) {
         docker_client_free(child);
         return FLAME_ENOMEM;
     }
@@ -287,57 +294,140 @@ static int node_id(struct engine *e, char *out, size_t outlen, char *err, size_t
     return 0;
 }
 
-/*
- * The task's container, when it exists on the node flamed reaches.
- * FLAME_EPRECONDITION when the task has no container yet or runs elsewhere
- * (`what` names the op for the message).
- */
-static int local_container(struct engine *e, const char *id, const char *what, char *cid,
-                           size_t cidlen, struct swarm_task *t, char *err, size_t errlen)
+/* Where a runner's task's container is reached (target_of). */
+struct target {
+    struct engine *d;      /* the containers engine of the task's node */
+    struct engine *own;    /* d when made for this call (a mapped node's), else NULL */
+    docker_client *own_dk; /* own's client: a view of the mapped node's */
+    const char *key;       /* the --swarm-nodes key of the node; NULL: this node */
+    char node[340];        /* "ID (hostname)" for messages */
+    char cid[72];
+    struct swarm_task t;
+};
+
+static void target_done(struct target *tg)
 {
-    char here[72];
-    int rc = task_of(e, id, NULL, t, err, errlen);
+    docker_engine_free(tg->own);
+    docker_client_free(tg->own_dk);
+    tg->own = NULL, tg->own_dk = NULL;
+}
+
+/* The node's hostname (for the map and messages); "" when unknown. */
+static void node_hostname(struct engine *e, const char *node_id, char *out, size_t outlen)
+{
+    cJSON *nodes = NULL;
+    struct swarm_node n;
+    char err[256];
+    out[0] = '\0';
+    if (docker_node_list(S(e)->dk, &nodes, err, sizeof(err)) == 0 &&
+        swarm_node_find(nodes, node_id, &n) == 0)
+        snprintf(out, outlen, "%s", n.hostname);
+    cJSON_Delete(nodes);
+}
+
+/*
+ * The engine that reaches the task's container: a view of the --swarm-nodes
+ * entry of its node (by ID, then hostname), bounded as e is; else this
+ * node's containers engine when the task runs here. FLAME_EPRECONDITION when
+ * the task has no container yet; FLAME_EUNREACHABLE when its node is neither
+ * this one nor in the map, naming the node and the flag (`what` names the
+ * op). Free with target_done().
+ */
+static int target_of(struct engine *e, const char *id, const char *what, struct target *tg,
+                     char *err, size_t errlen)
+{
+    char here[72], host[256];
+    memset(tg, 0, sizeof(*tg));
+    int rc = task_of(e, id, NULL, &tg->t, err, errlen);
     if (rc < 0)
         return rc;
-    if (!t->container_id[0]) {
+    if (!tg->t.container_id[0]) {
         snprintf(err, errlen, "%s: service %.64s's task has no container (task %s)", what, id,
-                 t->state[0] ? t->state : "not scheduled");
+                 tg->t.state[0] ? tg->t.state : "not scheduled");
         return FLAME_EPRECONDITION;
     }
-    if ((rc = node_id(e, here, sizeof(here), err, errlen)) < 0)
+    snprintf(tg->cid, sizeof(tg->cid), "%s", tg->t.container_id);
+    /* The map first: it may name this node too (another address for it). */
+    docker_client *ndk = NULL;
+    host[0] = '\0';
+    if (swarm_nodes_count(S(e)->nodes) > 0 &&
+        !(ndk = swarm_nodes_find(S(e)->nodes, tg->t.node_id, NULL, &tg->key))) {
+        node_hostname(e, tg->t.node_id, host, sizeof(host));
+        ndk = swarm_nodes_find(S(e)->nodes, NULL, host, &tg->key);
+    }
+    if (!ndk) {
+        if ((rc = node_id(e, here, sizeof(here), err, errlen)) < 0)
+            return rc;
+        if (strcmp(tg->t.node_id, here) == 0) {
+            tg->d = S(e)->docker;
+            snprintf(tg->node, sizeof(tg->node), "%s (this node)", here);
+            return 0;
+        }
+    }
+    if (!host[0])
+        node_hostname(e, tg->t.node_id, host, sizeof(host));
+    snprintf(tg->node, sizeof(tg->node), "%.72s (%.255s)", tg->t.node_id, host[0] ? host : "?");
+    if (!ndk) {
+        if (swarm_nodes_count(S(e)->nodes) == 0)
+            snprintf(err, errlen, "%s: service %.64s's task runs on swarm node %s, and flamed reaches "
+                                  "only node %s (%s): map the node to its Docker Engine with "
+                                  "--swarm-nodes FILE (docs/engines.md)",
+                     what, id, tg->node, here, docker_client_address(S(e)->dk));
+        else
+            snprintf(err, errlen, "%s: service %.64s's task runs on swarm node %s, which the "
+                                  "--swarm-nodes file does not name: add it (its ID or hostname) "
+                                  "with its Docker Engine's address",
+                     what, id, tg->node);
+        return FLAME_EUNREACHABLE;
+    }
+    if ((rc = docker_client_bounded(&tg->own_dk, ndk, &S(e)->bounds)) < 0 ||
+        (rc = docker_engine_new(&tg->own, tg->own_dk)) < 0) {
+        target_done(tg);
+        snprintf(err, errlen, "out of memory");
         return rc;
-    if (strcmp(t->node_id, here) != 0) {
-        snprintf(err, errlen, "%s: service %.64s's task runs on swarm node %s, and flamed reaches "
-                              "only node %s (%s); --engine swarm does not reach other nodes' "
-                              "engines yet",
-                 what, id, t->node_id, here, docker_client_address(S(e)->dk));
-        return FLAME_EPRECONDITION;
     }
-    snprintf(cid, cidlen, "%s", t->container_id);
+    tg->d = tg->own;
     return 0;
+}
+
+/* A mapped node that does not answer: FLAME_EUNREACHABLE naming it and the flag. */
+static int node_failed(const struct target *tg, int rc, const char *what, char *err, size_t errlen)
+{
+    if (!tg->key || (rc != FLAME_EUNAVAILABLE && rc != FLAME_ETIMEOUT))
+        return rc;
+    char was[512];
+    snprintf(was, sizeof(was), "%s", err);
+    snprintf(err, errlen, "%s: swarm node %s's Docker Engine at %s (--swarm-nodes '%s') does not "
+                          "answer: %s",
+             what, tg->node, docker_client_address(tg->own_dk), tg->key, was);
+    return FLAME_EUNREACHABLE;
 }
 
 /*
  * Stop with a grace period: the task's container is stopped on its node as
- * the Docker engine stops one (its StopSignal, SIGKILL after grace_ms); with
- * RestartPolicy none the swarm leaves it stopped, and its exit code stays
- * readable until remove. A task on another node: the service is removed (the
- * swarm stops it with its StopGracePeriod, 10 s by default).
+ * the Docker engine stops one (its StopSignal, SIGKILL after grace_ms), on
+ * this node or through --swarm-nodes; with RestartPolicy none the swarm
+ * leaves it stopped, and its exit code stays readable until remove. A task
+ * on a node flamed cannot reach: the service is removed (the swarm stops it
+ * with its StopGracePeriod, 10 s by default).
  */
 static int stop(struct engine *e, const char *id, unsigned grace_ms, char *err, size_t errlen)
 {
-    char cid[72];
-    struct swarm_task t;
-    int rc = local_container(e, id, "stop", cid, sizeof(cid), &t, err, errlen);
-    if (rc == FLAME_EPRECONDITION)
-        return swarm_task_terminal(&t) ? 0 : docker_service_remove(S(e)->dk, id, err, errlen);
+    struct target tg;
+    int rc = target_of(e, id, "stop", &tg, err, errlen);
+    if (rc == FLAME_EPRECONDITION || rc == FLAME_EUNREACHABLE)
+        return swarm_task_terminal(&tg.t) ? 0 : docker_service_remove(S(e)->dk, id, err, errlen);
     if (rc < 0)
         return rc;
-    if (swarm_task_terminal(&t))
-        return 0;
-    struct engine *d = S(e)->docker;
-    rc = d->ops->stop(d, cid, grace_ms, err, errlen);
-    return rc == FLAME_ENOTFOUND ? 0 : rc;
+    if (!swarm_task_terminal(&tg.t)) {
+        rc = tg.d->ops->stop(tg.d, tg.cid, grace_ms, err, errlen);
+        if (rc == FLAME_ENOTFOUND)
+            rc = 0;
+        else if (node_failed(&tg, rc, "stop", err, errlen) == FLAME_EUNREACHABLE)
+            rc = docker_service_remove(S(e)->dk, id, err, errlen);
+    }
+    target_done(&tg);
+    return rc;
 }
 
 static int remove_(struct engine *e, const char *id, char *err, size_t errlen)
@@ -366,80 +456,154 @@ static int wait_removed(struct engine *e, const char *id, long timeout_ms, char 
 
 static int logs_tail(struct engine *e, const char *id, int lines, char **out, char *err, size_t errlen)
 {
-    char cid[72];
-    struct swarm_task t;
+    struct target tg;
     *out = NULL;
-    int rc = local_container(e, id, "logs", cid, sizeof(cid), &t, err, errlen);
-    if (rc == FLAME_EPRECONDITION)
-        return FLAME_EUNIMPLEMENTED;
+    int rc = target_of(e, id, "logs", &tg, err, errlen);
     if (rc < 0)
         return rc;
-    struct engine *d = S(e)->docker;
-    return d->ops->logs_tail(d, cid, lines, out, err, errlen);
+    rc = tg.d->ops->logs_tail(tg.d, tg.cid, lines, out, err, errlen);
+    rc = node_failed(&tg, rc, "logs", err, errlen);
+    target_done(&tg);
+    return rc;
 }
 
 static int logs(struct engine *e, const char *id, const struct engine_logs_opts *opts,
                 const struct engine_exec_io *io, char *err, size_t errlen)
 {
-    char cid[72];
-    struct swarm_task t;
-    int rc = local_container(e, id, "logs", cid, sizeof(cid), &t, err, errlen);
-    if (rc == FLAME_EPRECONDITION)
-        return FLAME_EUNIMPLEMENTED;
+    struct target tg;
+    int rc = target_of(e, id, "logs", &tg, err, errlen);
     if (rc < 0)
         return rc;
-    struct engine *d = S(e)->docker;
-    return d->ops->logs(d, cid, opts, io, err, errlen);
+    rc = tg.d->ops->logs(tg.d, tg.cid, opts, io, err, errlen);
+    rc = node_failed(&tg, rc, "logs", err, errlen);
+    target_done(&tg);
+    return rc;
 }
 
+/*
+ * Exec ids: this node's are Docker's as they are; one made on a mapped node
+ * is "EXECID@KEY" (KEY: its --swarm-nodes key, which holds no '@'), so that
+ * exec_start, exec_inspect and exec_kill find the node again without state.
+ */
 static int exec_create(struct engine *e, const char *id, const char *const *argv,
                        const char *const *env, const char *working_dir, const char *user,
                        int attach_stdin, char **exec_id, char *err, size_t errlen)
 {
-    char cid[72];
-    struct swarm_task t;
+    struct target tg;
+    char *plain = NULL;
     *exec_id = NULL;
-    int rc = local_container(e, id, "exec", cid, sizeof(cid), &t, err, errlen);
+    int rc = target_of(e, id, "exec", &tg, err, errlen);
     if (rc < 0)
         return rc;
-    if (strcmp(t.state, "running") != 0) {
-        snprintf(err, errlen, "exec: service %.64s's task is %s, not running", id, t.state);
-        return FLAME_EPRECONDITION;
+    if (strcmp(tg.t.state, "running") != 0) {
+        snprintf(err, errlen, "exec: service %.64s's task is %s, not running", id, tg.t.state);
+        rc = FLAME_EPRECONDITION;
+        goto done;
     }
-    struct engine *d = S(e)->docker;
-    return d->ops->exec_create(d, cid, argv, env, working_dir, user, attach_stdin, exec_id, err,
-                               errlen);
+    rc = tg.d->ops->exec_create(tg.d, tg.cid, argv, env, working_dir, user, attach_stdin, &plain,
+                                err, errlen);
+    if ((rc = node_failed(&tg, rc, "exec", err, errlen)) < 0)
+        goto done;
+    if (!tg.key) {
+        *exec_id = plain;
+        plain = NULL;
+    } else {
+        size_t n = strlen(plain) + 1 + strlen(tg.key) + 1;
+        if (!(*exec_id = malloc(n))) {
+            snprintf(err, errlen, "out of memory");
+            rc = FLAME_ENOMEM;
+            goto done;
+        }
+        snprintf(*exec_id, n, "%s@%s", plain, tg.key);
+    }
+done:
+    free(plain);
+    target_done(&tg);
+    return rc;
 }
 
-/* Exec ids are the node's Docker's: these go to the containers engine as they are. */
+/* The engine an exec id belongs to (see exec_create), and Docker's id for it. */
+static int exec_target(struct engine *e, const char *exec_id, char *plain, size_t plainlen,
+                       struct target *tg, char *err, size_t errlen)
+{
+    memset(tg, 0, sizeof(*tg));
+    const char *at = strrchr(exec_id, '@');
+    size_t n = at ? (size_t)(at - exec_id) : strlen(exec_id);
+    if (n >= plainlen) {
+        snprintf(err, errlen, "exec id too long");
+        return FLAME_EINVALID;
+    }
+    memcpy(plain, exec_id, n);
+    plain[n] = '\0';
+    if (!at) {
+        tg->d = S(e)->docker;
+        return 0;
+    }
+    docker_client *ndk = swarm_nodes_by_key(S(e)->nodes, at + 1);
+    if (!ndk) {
+        snprintf(err, errlen, "exec %.80s: its node '%.64s' is not in --swarm-nodes", exec_id, at + 1);
+        return FLAME_ENOTFOUND;
+    }
+    tg->key = at + 1;
+    snprintf(tg->node, sizeof(tg->node), "%.255s", at + 1);
+    if (docker_client_bounded(&tg->own_dk, ndk, &S(e)->bounds) < 0 ||
+        docker_engine_new(&tg->own, tg->own_dk) < 0) {
+        target_done(tg);
+        snprintf(err, errlen, "out of memory");
+        return FLAME_ENOMEM;
+    }
+    tg->d = tg->own;
+    return 0;
+}
+
 static int exec_start(struct engine *e, const char *exec_id, const struct engine_exec_io *io,
                       char *err, size_t errlen)
 {
-    struct engine *d = S(e)->docker;
-    return d->ops->exec_start(d, exec_id, io, err, errlen);
+    struct target tg;
+    char plain[128];
+    int rc = exec_target(e, exec_id, plain, sizeof(plain), &tg, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = tg.d->ops->exec_start(tg.d, plain, io, err, errlen);
+    rc = node_failed(&tg, rc, "exec", err, errlen);
+    target_done(&tg);
+    return rc;
 }
 
 static int exec_inspect(struct engine *e, const char *exec_id, int *exit_code, int *running,
                         char *err, size_t errlen)
 {
-    struct engine *d = S(e)->docker;
-    return d->ops->exec_inspect(d, exec_id, exit_code, running, err, errlen);
+    struct target tg;
+    char plain[128];
+    int rc = exec_target(e, exec_id, plain, sizeof(plain), &tg, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = tg.d->ops->exec_inspect(tg.d, plain, exit_code, running, err, errlen);
+    rc = node_failed(&tg, rc, "exec", err, errlen);
+    target_done(&tg);
+    return rc;
 }
 
 static int exec_kill(struct engine *e, const char *exec_id, const char *id, int signo, char *err,
                      size_t errlen)
 {
-    char cid[72];
-    struct swarm_task t;
-    int rc = local_container(e, id, "exec kill", cid, sizeof(cid), &t, err, errlen);
-    if (rc == FLAME_EPRECONDITION)
+    struct target tg, xt;
+    char plain[128];
+    int rc = target_of(e, id, "exec kill", &tg, err, errlen);
+    if (rc == FLAME_EPRECONDITION || rc == FLAME_EUNREACHABLE)
         return FLAME_EUNIMPLEMENTED;
     if (rc < 0)
         return rc;
-    struct engine *d = S(e)->docker;
-    return d->ops->exec_kill(d, exec_id, cid, signo, err, errlen);
+    target_done(&tg); /* the exec id names the node; the task gave the container */
+    if ((rc = exec_target(e, exec_id, plain, sizeof(plain), &xt, err, errlen)) < 0)
+        return rc;
+    rc = xt.d->ops->exec_kill(xt.d, plain, tg.cid, signo, err, errlen);
+    target_done(&xt);
+    return rc;
 }
 
+/* A stdin is its exec stream's own; the containers engine only bounds the
+ * wait (the view's deadline and cancel, the same for every node's view). */
 static int exec_stdin_write(struct engine *e, struct engine_stdin *in, const void *data,
                             size_t len, int (*should_abort)(void *ud), void *ud, char *err,
                             size_t errlen)

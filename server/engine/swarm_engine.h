@@ -7,10 +7,12 @@
  * id an op takes is the service's ID. docs/engines.md ("Docker Swarm mode")
  * says what works and what does not yet.
  *
- * Exec, logs and stop of a runner go to its task's container through the same
- * client: they work when the task runs on the node flamed reaches (a
- * single-node swarm, or a task placed on the manager); otherwise they answer
- * FLAME_EPRECONDITION (exec) or FLAME_EUNIMPLEMENTED (logs) naming swarm.
+ * Exec, logs and stop of a runner go to its task's container: through the
+ * same client when the task runs on the node that client reaches, else
+ * through the --swarm-nodes entry of its node (swarm_nodes.h). A node that
+ * is neither, or that does not answer: FLAME_EUNREACHABLE naming the node
+ * and the flag (a stop then removes the service instead). An exec made on a
+ * mapped node has the id "EXECID@KEY" (KEY: the node's --swarm-nodes key).
  *
  * Thread-safety: as engine.h; the docker_client is shared by every view.
  * Follows: Docker Engine API v1.41 ServiceCreate, ServiceInspect,
@@ -23,14 +25,18 @@
 #include "docker/docker.h"
 #include "engine/engine.h"
 
+struct swarm_nodes;
+
 /**
- * An engine over `dk` (borrowed: it must outlive the engine and its views).
+ * An engine over `dk` (borrowed: it must outlive the engine and its views),
+ * reaching other nodes' engines through `nodes` (borrowed likewise; NULL:
+ * none, only the node dk reaches).
  * Makes no request: whether dk reaches a swarm manager is known at the first
  * op that needs it (FLAME_EPRECONDITION saying `docker swarm init`).
  * @param[out] out  free with swarm_engine_free().
  * @return 0 or FLAME_ENOMEM.
  */
-int swarm_engine_new(struct engine **out, docker_client *dk);
+int swarm_engine_new(struct engine **out, docker_client *dk, const struct swarm_nodes *nodes);
 
 /** Free an engine made by swarm_engine_new() (not a view). Accepts NULL. */
 void swarm_engine_free(struct engine *e);

@@ -100,6 +100,9 @@ static void logs_worker(svc_call *call)
     if (rc == FLAME_ECANCELLED || l->send_failed || call_cancelled(call)) {
         rc = FLAME_ECANCELLED;
         snprintf(err, sizeof(err), "the client cancelled Logs");
+    } else if (rc == FLAME_EUNREACHABLE) {
+        reason = "RUNNER_NODE_UNREACHABLE";
+        snprintf(err, sizeof(err), "runner %s cannot be reached: %s", l->runner->id, derr);
     } else if (rc == FLAME_ENOTFOUND) {
         rc = FLAME_EPRECONDITION;
         reason = "RUNNER_NOT_RUNNING";

@@ -381,6 +381,10 @@ static void spawn_worker(svc_call *call)
             snprintf(err, sizeof(err), "runner %s is not running: %s", s->runner->id, derr);
             rc = FLAME_EPRECONDITION;
             reason = "RUNNER_NOT_RUNNING";
+        } else if (rc == FLAME_EUNREACHABLE) {
+            /* The engine cannot reach the runner's host (a swarm node not mapped, or away). */
+            snprintf(err, sizeof(err), "runner %s cannot be reached: %s", s->runner->id, derr);
+            reason = "RUNNER_NODE_UNREACHABLE";
         } else if (rc == FLAME_ENOTFOUND) {
             snprintf(err, sizeof(err), "runner %s's container is gone: %s", s->runner->id, derr);
             rc = FLAME_EPRECONDITION;

@@ -14,6 +14,10 @@
 #   List shows it RUNNING;
 #   a second runner on the overlay resolves the first by name (Spawn nslookup);
 #   a restarted flamed adopts both (List RUNNING, Spawn works);
+#   --swarm-nodes: a bad file (exit 64); the node mapped to its engine (Spawn,
+#     Logs through the map); mapped to an address where nothing answers:
+#     Spawn is FAILED_PRECONDITION (RUNNER_NODE_UNREACHABLE) naming the node
+#     and the flag; not named: the --docker-host node as before;
 #   Shutdown: the service is gone, and its container;
 #   Boot of a missing image: fails with the swarm's task error, no service left;
 #   a drained node: its runner EXITED, then REMOVED and its service gone;
@@ -125,6 +129,40 @@ done
 out=$(ctl spawn "$R" -- echo after-restart) || fail "Spawn in $R after a restart failed: $out"
 [ "$out" = after-restart ] || fail "Spawn in $R after a restart printed '$out'"
 note "a restarted flamed adopted $R and $R2"
+
+# ---- --swarm-nodes: the map is used before --docker-host for a node it names
+NODE_ID=$("${FLT_DOCKER[@]}" node ls -q | head -n 1)
+NODE_HOST=$("${FLT_DOCKER[@]}" node inspect -f '{{.Description.Hostname}}' "$NODE_ID")
+rc=0
+printf '{"nodes": {"%s": {"host": "%s", "port": 1}}}\n' "$NODE_ID" "$FLT_DOCKER_HOST" >"$TMPD/nodes-bad.json"
+"$FLAMED_BIN" --engine swarm --swarm-nodes "$TMPD/nodes-bad.json" --listen "$ADDR" >/dev/null 2>"$TMPD/nodes-bad.err" || rc=$?
+[ "$rc" -eq 64 ] && grep -q "unknown key 'port'" "$TMPD/nodes-bad.err" ||
+  fail "a --swarm-nodes file with an unknown key: expected exit 64 naming it, got $rc: $(cat "$TMPD/nodes-bad.err")"
+# mapped by ID to its own engine: Spawn goes through the map
+printf '{"nodes": {"%s": {"host": "%s"}}}\n' "$NODE_ID" "$FLT_DOCKER_HOST" >"$TMPD/nodes-ok.json"
+flamed_stop
+flamed_start --engine swarm --swarm-nodes "$TMPD/nodes-ok.json"
+out=$(ctl spawn "$R" -- echo via-the-map) || fail "Spawn in $R through --swarm-nodes failed: $out"
+[ "$out" = via-the-map ] || fail "Spawn in $R through --swarm-nodes printed '$out'"
+ctl logs "$R" >/dev/null 2>"$TMPD/logs-map.err" || fail "Logs of $R through --swarm-nodes: $(cat "$TMPD/logs-map.err")"
+# mapped by hostname to an address where no engine answers: FAILED_PRECONDITION naming the node and the flag
+printf '{"nodes": {"%s": {"host": "tcp://127.0.0.1:1", "insecure": true}}}\n' "$NODE_HOST" >"$TMPD/nodes-away.json"
+flamed_stop
+flamed_start --engine swarm --swarm-nodes "$TMPD/nodes-away.json"
+rc=0
+ctl spawn "$R" -- echo x >/dev/null 2>"$TMPD/away.err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "FAILED_PRECONDITION" "$TMPD/away.err" && grep -q "RUNNER_NODE_UNREACHABLE" "$TMPD/away.err" &&
+  grep -q -- "--swarm-nodes" "$TMPD/away.err" && grep -q "$NODE_ID" "$TMPD/away.err" ||
+  fail "Spawn on a node whose mapped engine does not answer: $(cat "$TMPD/away.err")"
+note "unreachable node: $(head -c 400 "$TMPD/away.err")"
+# a map that does not name the task's node: it runs on the node --docker-host reaches, used as before
+printf '{"nodes": {"no-such-node": {"host": "tcp://127.0.0.1:1", "insecure": true}}}\n' >"$TMPD/nodes-other.json"
+flamed_stop
+flamed_start --engine swarm --swarm-nodes "$TMPD/nodes-other.json"
+out=$(ctl spawn "$R" -- echo not-in-the-map) || fail "Spawn in $R on the --docker-host node, not in the map: $out"
+[ "$out" = not-in-the-map ] || fail "Spawn in $R (not in the map) printed '$out'"
+flamed_stop
+flamed_start --engine swarm
 
 # ---- Shutdown
 ctl shutdown --timeout 1000 "$R" >/dev/null 2>"$TMPD/shutdown.err" || fail "Shutdown $R: $(cat "$TMPD/shutdown.err")"

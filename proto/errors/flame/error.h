@@ -36,7 +36,8 @@ extern "C" {
     X(FLAME_ENOMEM, -13, 8, 71, "out of memory")                               \
     X(FLAME_EUNIMPLEMENTED, -14, 12, 69, "unimplemented")                      \
     X(FLAME_ECONFLICT, -15, 10, 75, "conflict")                                \
-    X(FLAME_ERANGE, -16, 11, 65, "out of range")
+    X(FLAME_ERANGE, -16, 11, 65, "out of range")                               \
+    X(FLAME_EUNREACHABLE, -17, 9, 69, "engine unreachable")
 
 enum flame_error {
 #define FLAME__ERR_ENUM(name, value, status, exitc, desc) name = value,
