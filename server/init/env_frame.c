@@ -73,15 +73,33 @@ static int netstring(const char *buf, size_t len, size_t *pos, const char **data
     return 0;
 }
 
+static void strv_free(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 void env_frame_free(struct env_frame *f)
 {
-    if (!f || !f->entries)
+    if (!f)
         return;
-    for (size_t i = 0; i < f->n; i++)
-        free(f->entries[i]);
-    free(f->entries);
-    f->entries = NULL;
-    f->n = 0;
+    strv_free(f->entries, f->n);
+    strv_free(f->meta_keys, f->n_meta);
+    strv_free(f->meta_values, f->n_meta);
+    f->entries = f->meta_keys = f->meta_values = NULL;
+    f->n = f->n_meta = 0;
+    f->has_meta = 0;
+}
+
+const char *env_frame_meta(const struct env_frame *f, const char *key)
+{
+    for (size_t i = 0; f && i < f->n_meta; i++)
+        if (strcmp(f->meta_keys[i], key) == 0)
+            return f->meta_values[i];
+    return NULL;
 }
 
 /* Length of the NAME of "NAME=VALUE" (or of the whole string without '='). */
@@ -91,6 +109,84 @@ static size_t name_len(const char *entry)
     return eq ? (size_t)(eq - entry) : strlen(entry);
 }
 
+/* The next netstring of a frame, with the frame's own bound: as netstring(),
+ * and -1 once the frame runs past ENV_FRAME_BYTES_MAX (len is capped at one
+ * byte past it by the caller). */
+static int frame_next(const char *buf, size_t len, size_t *pos, const char **data, size_t *dlen,
+                      size_t max, char *err, size_t errlen)
+{
+    int rc = netstring(buf, len, pos, data, dlen, max, err, errlen);
+    if ((rc == 1 && len > ENV_FRAME_BYTES_MAX) || (rc == 0 && *pos > ENV_FRAME_BYTES_MAX))
+        return bad(err, errlen, "frame exceeds %zu bytes", ENV_FRAME_BYTES_MAX);
+    return rc;
+}
+
+/* Copy d[0..dl) as a NUL-terminated string into *out. -1: out of memory. */
+static int copy_out(char **out, const char *d, size_t dl)
+{
+    if (!(*out = malloc(dl + 1)))
+        return -1;
+    memcpy(*out, d, dl);
+    (*out)[dl] = '\0';
+    return 0;
+}
+
+/* Copy the validated metadata section at buf[pos] (n pairs) into f,
+ * refusing a KEY given twice. */
+static int copy_meta(struct env_frame *f, const char *buf, size_t len, size_t pos, size_t n,
+                     char *err, size_t errlen)
+{
+    const char *d;
+    size_t dl;
+    f->has_meta = 1;
+    if (!(f->meta_keys = calloc(n + 1, sizeof(char *))) ||
+        !(f->meta_values = calloc(n + 1, sizeof(char *))))
+        return bad(err, errlen, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (netstring(buf, len, &pos, &d, &dl, ENV_FRAME_META_ENTRY_MAX, err, errlen) != 0 ||
+            copy_out(&f->meta_keys[i], d, dl) < 0)
+            return bad(err, errlen, "out of memory");
+        f->n_meta = i + 1; /* the value's slot is NULL until copied: free() takes it */
+        if (netstring(buf, len, &pos, &d, &dl, ENV_FRAME_META_ENTRY_MAX, err, errlen) != 0 ||
+            copy_out(&f->meta_values[i], d, dl) < 0)
+            return bad(err, errlen, "out of memory");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(f->meta_keys[j], f->meta_keys[i]) == 0)
+                return bad(err, errlen, "the metadata key '%.64s' is given twice", f->meta_keys[i]);
+    }
+    return 0;
+}
+
+/* Validate the metadata section from *pos: 1 more bytes needed, -1 invalid,
+ * 0 with *pos past its end marker and *count pairs. */
+static int check_meta(const char *buf, size_t len, size_t *pos, size_t *count, char *err,
+                      size_t errlen)
+{
+    const char *d;
+    size_t dl, n = 0;
+    for (;;) {
+        size_t at = *pos;
+        int rc = frame_next(buf, len, pos, &d, &dl, ENV_FRAME_META_ENTRY_MAX, err, errlen);
+        if (rc != 0)
+            return rc;
+        if (dl == 0)
+            break;
+        if (++n > ENV_FRAME_META_MAX)
+            return bad(err, errlen, "more than %zu metadata pairs", ENV_FRAME_META_MAX);
+        if (memchr(d, '\0', dl))
+            return bad(err, errlen, "metadata key at byte %zu holds a NUL byte", at);
+        size_t kl = dl;
+        at = *pos;
+        rc = frame_next(buf, len, pos, &d, &dl, ENV_FRAME_META_ENTRY_MAX - kl, err, errlen);
+        if (rc != 0)
+            return rc;
+        if (memchr(d, '\0', dl))
+            return bad(err, errlen, "metadata value at byte %zu holds a NUL byte", at);
+    }
+    *count = n;
+    return 0;
+}
+
 /*
  * The frame is validated in full before anything is allocated, so a frame
  * that fails never costs more than the bytes already read.
@@ -98,28 +194,26 @@ static size_t name_len(const char *entry)
 int env_frame_decode(struct env_frame *out, size_t *consumed, const char *buf, size_t len,
                      char *err, size_t errlen)
 {
-    size_t pos = 0, n = 0;
+    size_t pos = 0, n = 0, n_meta = 0;
     const char *d;
     size_t dl;
-    int rc;
+    int rc, v2;
 
     if (len > ENV_FRAME_BYTES_MAX)
         len = ENV_FRAME_BYTES_MAX + 1; /* enough to see that a frame is too long */
-    rc = netstring(buf, len, &pos, &d, &dl, sizeof(ENV_FRAME_MAGIC) - 1, err, errlen);
-    if (rc == 1 && len > ENV_FRAME_BYTES_MAX)
-        return bad(err, errlen, "frame exceeds %zu bytes", ENV_FRAME_BYTES_MAX);
+    rc = frame_next(buf, len, &pos, &d, &dl, sizeof(ENV_FRAME_MAGIC) - 1, err, errlen);
     if (rc != 0)
         return rc;
-    if (dl != sizeof(ENV_FRAME_MAGIC) - 1 || memcmp(d, ENV_FRAME_MAGIC, dl) != 0)
-        return bad(err, errlen, "the frame does not start with '%s'", ENV_FRAME_MAGIC);
+    if (dl != sizeof(ENV_FRAME_MAGIC) - 1 || memcmp(d, ENV_FRAME_MAGIC, dl - 1) != 0 ||
+        (d[dl - 1] != '1' && d[dl - 1] != '2'))
+        return bad(err, errlen, "the frame does not start with '%.*s1' or '%.*s2'",
+                   (int)sizeof(ENV_FRAME_MAGIC) - 2, ENV_FRAME_MAGIC,
+                   (int)sizeof(ENV_FRAME_MAGIC) - 2, ENV_FRAME_MAGIC);
+    v2 = d[dl - 1] == '2';
     size_t first = pos;
     for (;;) {
         size_t at = pos;
-        rc = netstring(buf, len, &pos, &d, &dl, ENV_FRAME_ENTRY_MAX, err, errlen);
-        if (rc == 1 && len > ENV_FRAME_BYTES_MAX)
-            return bad(err, errlen, "frame exceeds %zu bytes", ENV_FRAME_BYTES_MAX);
-        if (pos > ENV_FRAME_BYTES_MAX)
-            return bad(err, errlen, "frame exceeds %zu bytes", ENV_FRAME_BYTES_MAX);
+        rc = frame_next(buf, len, &pos, &d, &dl, ENV_FRAME_ENTRY_MAX, err, errlen);
         if (rc != 0)
             return rc;
         if (dl == 0)
@@ -137,22 +231,23 @@ int env_frame_decode(struct env_frame *out, size_t *consumed, const char *buf, s
                        "other than '='",
                        at, ENV_FRAME_NAME_MAX);
     }
+    size_t meta_first = pos;
+    if (v2 && (rc = check_meta(buf, len, &pos, &n_meta, err, errlen)) != 0)
+        return rc;
     size_t end = pos;
 
-    /* Valid framing: now copy, refusing a repeated NAME. */
-    struct env_frame f = {calloc(n + 1, sizeof(char *)), 0};
+    /* Valid framing: now copy, refusing a repeated NAME or KEY. */
+    struct env_frame f = {.entries = calloc(n + 1, sizeof(char *))};
     if (!f.entries)
         return bad(err, errlen, "out of memory");
     pos = first;
     for (size_t i = 0; i < n; i++) {
         rc = netstring(buf, len, &pos, &d, &dl, ENV_FRAME_ENTRY_MAX, err, errlen);
-        if (rc != 0 || !(f.entries[i] = malloc(dl + 1))) {
+        if (rc != 0 || copy_out(&f.entries[i], d, dl) < 0) {
             env_frame_free(&f);
             return bad(err, errlen, "out of memory");
         }
         f.n = i + 1;
-        memcpy(f.entries[i], d, dl);
-        f.entries[i][dl] = '\0';
         size_t nl = name_len(f.entries[i]);
         for (size_t j = 0; j < i; j++)
             if (name_len(f.entries[j]) == nl && memcmp(f.entries[j], f.entries[i], nl) == 0) {
@@ -161,6 +256,10 @@ int env_frame_decode(struct env_frame *out, size_t *consumed, const char *buf, s
                 env_frame_free(&f);
                 return -1;
             }
+    }
+    if (v2 && copy_meta(&f, buf, len, meta_first, n_meta, err, errlen) < 0) {
+        env_frame_free(&f);
+        return -1;
     }
     *out = f;
     *consumed = end;
@@ -172,7 +271,7 @@ int env_frame_merge(struct env_frame *out, char *const *base, const struct env_f
     size_t nb = 0;
     while (base && base[nb])
         nb++;
-    struct env_frame m = {calloc(nb + f->n + 1, sizeof(char *)), 0};
+    struct env_frame m = {.entries = calloc(nb + f->n + 1, sizeof(char *))};
     char *used = calloc(f->n + 1, 1);
     if (!m.entries || !used)
         goto nomem;
@@ -210,10 +309,40 @@ nomem:
     return -1;
 }
 
-int env_frame_encode(char **out, size_t *outlen, const char *const *entries, size_t n, char *err,
-                     size_t errlen)
+/* Append netstring d[0..l) at buf[*pos] (room is the caller's). */
+static void put_netstring(char *buf, size_t total, size_t *pos, const char *d, size_t l)
 {
-    size_t total = sizeof("12:" ENV_FRAME_MAGIC ",") - 1 + 3;
+    *pos += (size_t)snprintf(buf + *pos, total - *pos, "%zu:", l);
+    memcpy(buf + *pos, d, l);
+    *pos += l;
+    buf[(*pos)++] = ',';
+}
+
+/* The checks the decoder makes of the metadata section; bytes it takes. */
+static int meta_ok(const char *const *keys, const char *const *values, size_t n, size_t *bytes,
+                   char *err, size_t errlen)
+{
+    if (n > ENV_FRAME_META_MAX)
+        return bad(err, errlen, "more than %zu metadata pairs", ENV_FRAME_META_MAX);
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = strlen(keys[i]), vl = strlen(values[i]);
+        if (kl == 0 || kl + vl > ENV_FRAME_META_ENTRY_MAX)
+            return bad(err, errlen, "metadata pair %zu: the key must be 1 byte or more and key "
+                                    "and value at most %zu bytes together", i,
+                       ENV_FRAME_META_ENTRY_MAX);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(keys[j], keys[i]) == 0)
+                return bad(err, errlen, "metadata key '%.64s' is given twice", keys[i]);
+        *bytes += kl + vl + 2 * (LEN_DIGITS_MAX + 2);
+    }
+    return 0;
+}
+
+static int encode(char **out, size_t *outlen, const char *const *entries, size_t n,
+                  const char *const *keys, const char *const *values, size_t n_meta, int v2,
+                  char *err, size_t errlen)
+{
+    size_t total = sizeof("12:" ENV_FRAME_MAGIC ",") - 1 + 3 + (v2 ? 3 : 0);
     if (n > ENV_FRAME_ENTRIES_MAX)
         return bad(err, errlen, "more than %zu entries", ENV_FRAME_ENTRIES_MAX);
     for (size_t i = 0; i < n; i++) {
@@ -226,20 +355,27 @@ int env_frame_encode(char **out, size_t *outlen, const char *const *entries, siz
                        ENV_FRAME_ENTRY_MAX);
         total += l + LEN_DIGITS_MAX + 2;
     }
+    if (v2 && meta_ok(keys, values, n_meta, &total, err, errlen) < 0)
+        return -1;
     char *buf = malloc(total);
     if (!buf)
         return bad(err, errlen, "out of memory");
     size_t pos = 0;
-    pos += (size_t)snprintf(buf, total, "%zu:%s,", sizeof(ENV_FRAME_MAGIC) - 1, ENV_FRAME_MAGIC);
-    for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(entries[i]);
-        pos += (size_t)snprintf(buf + pos, total - pos, "%zu:", l);
-        memcpy(buf + pos, entries[i], l);
-        pos += l;
-        buf[pos++] = ',';
-    }
+    char magic[] = ENV_FRAME_MAGIC;
+    magic[sizeof(magic) - 2] = v2 ? '2' : '1';
+    put_netstring(buf, total, &pos, magic, sizeof(magic) - 1);
+    for (size_t i = 0; i < n; i++)
+        put_netstring(buf, total, &pos, entries[i], strlen(entries[i]));
     memcpy(buf + pos, "0:,", 3);
     pos += 3;
+    for (size_t i = 0; v2 && i < n_meta; i++) {
+        put_netstring(buf, total, &pos, keys[i], strlen(keys[i]));
+        put_netstring(buf, total, &pos, values[i], strlen(values[i]));
+    }
+    if (v2) {
+        memcpy(buf + pos, "0:,", 3);
+        pos += 3;
+    }
     if (pos > ENV_FRAME_BYTES_MAX) {
         free(buf);
         return bad(err, errlen, "frame is %zu bytes, at most %zu are allowed", pos,
@@ -248,4 +384,17 @@ int env_frame_encode(char **out, size_t *outlen, const char *const *entries, siz
     *out = buf;
     *outlen = pos;
     return 0;
+}
+
+int env_frame_encode(char **out, size_t *outlen, const char *const *entries, size_t n, char *err,
+                     size_t errlen)
+{
+    return encode(out, outlen, entries, n, NULL, NULL, 0, 0, err, errlen);
+}
+
+int env_frame_encode_meta(char **out, size_t *outlen, const char *const *entries, size_t n,
+                          const char *const *keys, const char *const *values, size_t n_meta,
+                          char *err, size_t errlen)
+{
+    return encode(out, outlen, entries, n, keys, values, n_meta, 1, err, errlen);
 }

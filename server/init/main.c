@@ -1,7 +1,8 @@
 /*
  * server/init/main.c - flamed-init: the first process of a warm runner.
  *
- *   flamed-init [--stdin | --file PATH | --fifo PATH] -- COMMAND [ARG...]
+ *   flamed-init [--stdin | --file PATH | --fifo PATH] [--record PATH] -- COMMAND [ARG...]
+ *   flamed-init --print-record PATH
  *
  * A warm runner's container is created and started before the Boot that
  * takes it, so the per-Boot env (FLAME_PARENT, the parent's extra env) cannot
@@ -20,8 +21,20 @@
  *   --fifo PATH  make a FIFO at PATH and read the frame a writer puts in it
  *                (e.g. an exec).
  *
+ * --record PATH: before COMMAND runs, the frame as received (its bytes, env
+ * and metadata) is written to PATH atomically (PATH.tmp, then rename), mode
+ * 0400: flamed adds a small tmpfs for it, and a restarted flamed reads it
+ * back with --print-record (an exec: the image needs no `cat`), so it knows
+ * whose runner this is (docs/warm.md). A record that cannot be written ends
+ * the runner (125) before COMMAND runs.
+ *
+ * --print-record PATH copies PATH (at most ENV_FRAME_BYTES_MAX bytes, a
+ * regular file, not through a symlink) to stdout: exit 0; 2 when there is
+ * none; 125 on any other error. flamed decodes what it prints.
+ *
  * Exit codes before the command runs (after, they are the command's own):
- *   125  usage error, or the frame was malformed, cut short or could not be read
+ *   125  usage error, or the frame was malformed, cut short or could not be
+ *        read, or the record could not be written
  *   126  COMMAND was found but could not be executed
  *   127  COMMAND was not found
  *   128+N  signal N (SIGTERM, SIGINT, SIGHUP, SIGQUIT) arrived while waiting:
@@ -110,7 +123,7 @@ static int inbuf_read(struct inbuf *b, int fd)
  * Read from fd until a whole frame is there. trailing_ok: bytes after the
  * frame are left unread (a stream); otherwise they make the frame invalid.
  */
-static void read_frame(int fd, struct env_frame *f, int trailing_ok)
+static void read_frame(int fd, struct env_frame *f, int trailing_ok, struct inbuf *raw)
 {
     struct inbuf b = {0};
     char err[256];
@@ -133,12 +146,13 @@ static void read_frame(int fd, struct env_frame *f, int trailing_ok)
             die(EXIT_INIT, "invalid env frame", "bytes follow the end marker");
         }
     }
-    free(b.data);
+    b.len = used; /* what the frame took: the record */
+    *raw = b;
 }
 
-static void from_stdin(struct env_frame *f)
+static void from_stdin(struct env_frame *f, struct inbuf *raw)
 {
-    read_frame(STDIN_FILENO, f, 1);
+    read_frame(STDIN_FILENO, f, 1, raw);
     /* The command gets what a cold runner gets: no stdin. */
     int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
@@ -147,7 +161,7 @@ static void from_stdin(struct env_frame *f)
         close(fd);
 }
 
-static void from_file(const char *path, struct env_frame *f)
+static void from_file(const char *path, struct env_frame *f, struct inbuf *raw)
 {
     char dir[PATH_MAX];
     const char *slash = strrchr(path, '/');
@@ -172,13 +186,13 @@ static void from_file(const char *path, struct env_frame *f)
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
         die(EXIT_INIT, "--file is not a regular file", path);
-    read_frame(fd, f, 0);
+    read_frame(fd, f, 0, raw);
     close(fd);
     /* Not unlinked: Docker's untar chowns and chmods the file after closing
      * it, and fails the PUT (500 "lchown ... no such file") when it is gone. */
 }
 
-static void from_fifo(const char *path, struct env_frame *f)
+static void from_fifo(const char *path, struct env_frame *f, struct inbuf *raw)
 {
     if (mkfifo(path, 0600) < 0 && errno != EEXIST)
         die(EXIT_INIT, "making --fifo", strerror(errno));
@@ -186,9 +200,83 @@ static void from_fifo(const char *path, struct env_frame *f)
     while ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         if (errno != EINTR)
             die(EXIT_INIT, "opening --fifo", strerror(errno));
-    read_frame(fd, f, 0);
+    read_frame(fd, f, 0, raw);
     close(fd);
     unlink(path);
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, data, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        data += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* PATH.tmp written whole, then renamed over PATH: a reader sees the whole
+ * record or none. 0400: the runner's own user reads it, nobody writes it. */
+static void write_record(const char *path, const char *data, size_t len)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        die(EXIT_INIT, "--record: the path is too long", path);
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400);
+    if (fd < 0)
+        die(EXIT_INIT, "writing the boot record", strerror(errno));
+    if (write_all(fd, data, len) < 0 || close(fd) < 0) {
+        int e = errno;
+        unlink(tmp);
+        die(EXIT_INIT, "writing the boot record", strerror(e));
+    }
+    if (rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        die(EXIT_INIT, "writing the boot record", strerror(e));
+    }
+}
+
+/* --print-record: PATH to stdout, bounded. 0, 2 (no record), 125. */
+static int print_record(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        fprintf(stderr, "flamed-init: reading the boot record: %s\n", strerror(errno));
+        return errno == ENOENT ? 2 : EXIT_INIT;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > ENV_FRAME_BYTES_MAX) {
+        fprintf(stderr, "flamed-init: the boot record is not a regular file of at most %zu bytes\n",
+                ENV_FRAME_BYTES_MAX);
+        return EXIT_INIT;
+    }
+    char buf[65536];
+    size_t total = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            fprintf(stderr, "flamed-init: reading the boot record: %s\n", strerror(errno));
+            return EXIT_INIT;
+        }
+        if (r == 0)
+            break;
+        total += (size_t)r;
+        if (total > ENV_FRAME_BYTES_MAX) {
+            fprintf(stderr, "flamed-init: the boot record grew past %zu bytes\n", ENV_FRAME_BYTES_MAX);
+            return EXIT_INIT;
+        }
+        if (write_all(STDOUT_FILENO, buf, (size_t)r) < 0)
+            return EXIT_INIT;
+    }
+    return 0;
 }
 
 static const char *env_get(char *const *env, const char *name)
@@ -248,13 +336,16 @@ static int exec_command(char *const *argv, char *const *env)
 
 static void usage(void)
 {
-    die(EXIT_INIT, "usage", "flamed-init [--stdin | --file PATH | --fifo PATH] -- COMMAND [ARG...]");
+    die(EXIT_INIT, "usage", "flamed-init [--stdin | --file PATH | --fifo PATH] [--record PATH] -- "
+                            "COMMAND [ARG...] | flamed-init --print-record PATH");
 }
 
 int main(int argc, char **argv)
 {
-    const char *file = NULL, *fifo = NULL;
+    const char *file = NULL, *fifo = NULL, *record = NULL;
     int i = 1;
+    if (argc == 3 && strcmp(argv[1], "--print-record") == 0)
+        return print_record(argv[2]);
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--stdin") == 0) {
             file = fifo = NULL;
@@ -262,6 +353,8 @@ int main(int argc, char **argv)
             file = argv[++i];
         } else if (strcmp(argv[i], "--fifo") == 0 && i + 1 < argc) {
             fifo = argv[++i];
+        } else if (strcmp(argv[i], "--record") == 0 && i + 1 < argc) {
+            record = argv[++i];
         } else {
             usage();
         }
@@ -272,12 +365,16 @@ int main(int argc, char **argv)
 
     set_stop_handlers(on_signal);
     struct env_frame f = {0}, merged = {0};
+    struct inbuf raw = {0};
     if (file)
-        from_file(file, &f);
+        from_file(file, &f, &raw);
     else if (fifo)
-        from_fifo(fifo, &f);
+        from_fifo(fifo, &f, &raw);
     else
-        from_stdin(&f);
+        from_stdin(&f, &raw);
+    if (record)
+        write_record(record, raw.data, raw.len);
+    free(raw.data);
     if (env_frame_merge(&merged, environ, &f) < 0)
         die(EXIT_INIT, "out of memory", NULL);
     env_frame_free(&f);

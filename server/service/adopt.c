@@ -38,6 +38,7 @@
 #include "service/adopt.h"
 #include "service/reaper.h"
 #include "service/service.h"
+#include "service/warm_record.h"
 
 #define S(x) FLAME__V1__RUNNER_STATE__RUNNER_STATE_##x
 
@@ -239,6 +240,7 @@ struct adopt_job {
     enum job_kind kind;
     const struct engine_listed *sum; /* JOB_ADOPT: the list entry (borrowed from the list) */
     int inspect;         /* the entry lacks something: inspect the container */
+    int record;          /* a running warm container: read its boot record (warm_record.h) */
     struct runner *snap; /* JOB_EXITED, JOB_CHECK: the registry's snapshot (owned) */
 };
 
@@ -283,9 +285,29 @@ static void adopt_labels(struct runner *r, const cJSON *labels)
     cJSON_Delete(keys);
 }
 
-static int adopt_one(struct service *svc, const struct adopt_job *j, const struct engine_state *inspect)
+/*
+ * Adopt one container. rec: a running warm container's boot record, read
+ * and decoded (NULL: none, or it could not be read: why says why). A warm
+ * container with a record that passes warm_record_labels() is adopted as the
+ * taken runner it is, with its Boot's metadata and delivered env; any other
+ * warm container is tracked hidden and removed.
+ */
+static int adopt_one(struct service *svc, const struct adopt_job *j, const struct engine_state *inspect,
+                     const struct env_frame *rec, const char *why)
 {
     const cJSON *c = j->sum->labels;
+    cJSON *merged = NULL;
+    char rerr[256] = "";
+    int warm = label_of(c, RUNNER_LABEL_WARM) != NULL, taken = 0;
+    if (warm && rec) {
+        int mrc = warm_record_labels(rec, c, &merged, rerr, sizeof(rerr));
+        if (mrc == FLAME_ENOMEM)
+            return mrc;
+        if (mrc == 0) {
+            c = merged;
+            taken = 1;
+        }
+    }
     const char *rid = label_of(c, RUNNER_LABEL_ID);
     const char *net = label_of(c, RUNNER_LABEL_NETWORK);
     struct engine_state st;
@@ -294,8 +316,10 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const struc
         st = *inspect;
     int running = inspect ? st.running : j->sum->running;
     struct runner *r = runner_new();
-    if (!r)
+    if (!r) {
+        cJSON_Delete(merged);
         return FLAME_ENOMEM;
+    }
     const char *keep = label_of(c, RUNNER_LABEL_KEEP), *v;
     runner_set_str(&r->id, rid);
     runner_set_str(&r->container_id, j->sum->id);
@@ -337,20 +361,35 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const struc
             r->created_unix_nano = ns; /* the Boot's own reading, as List showed it before */
     }
     int exited_unkept = !running && !r->keep_runner;
-    /* A warm runner (docs/warm.md): its labels were fixed before any Boot, so
-     * a taken one carries none of its Boot's metadata (parent, lease,
-     * request_id, labels) and an untaken one may be of a spec the pool file no
-     * longer has. Neither is handed out again: it is tracked hidden and removed. */
-    int warm = label_of(c, RUNNER_LABEL_WARM) != NULL;
-    if (warm) {
+    /* A warm runner (docs/warm.md). Taken, with a record that checks out: the
+     * runner its Boot made, with the env that Boot delivered (Spawn needs
+     * it). Else it is not handed out again: an untaken one may be of a spec
+     * the pool file no longer has, and a taken one without its record has
+     * none of its Boot's metadata (or its delivery was cut short). Tracked
+     * hidden and removed. */
+    r->warm = warm;
+    if (taken) {
+        r->boot_env = calloc(rec->n + 1, sizeof(char *));
+        for (size_t i = 0; r->boot_env && i < rec->n; i++)
+            if (!(r->boot_env[i] = strdup(rec->entries[i]))) {
+                runner_free(r);
+                cJSON_Delete(merged);
+                return FLAME_ENOMEM;
+            }
+        if (!r->boot_env) {
+            runner_free(r);
+            cJSON_Delete(merged);
+            return FLAME_ENOMEM;
+        }
+    } else if (warm) {
         r->hidden = 1;
-        r->warm = 1;
         r->claimed = 1; /* never ready for a Boot */
         r->keep_runner = 0;
         exited_unkept = 1;
     }
     char id[RUNNER_ID_LEN + 8];
     snprintf(id, sizeof(id), "%s", rid);
+    cJSON_Delete(merged);
     int rc = runner_registry_adopt(svc->reg, r);
     if (rc < 0) {
         runner_free(r); /* EEXISTS: adopted meanwhile (an event's adopt pass, a Boot's own) */
@@ -358,8 +397,13 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const struc
             flamed_log(LOG_WARN, "adopt_failed", "runner_id=%s error=%s", id, flame_error_name(rc));
         return rc;
     }
-    if (warm)
-        flamed_log(LOG_INFO, "warm_runner_adopted", "runner_id=%s action=remove", id);
+    if (warm && taken) {
+        flamed_log(LOG_INFO, "warm_runner_adopted", "runner_id=%s action=keep", id);
+    } else if (warm) {
+        char q[600];
+        snprintf(q, sizeof(q), "%s", rerr[0] ? rerr : why && why[0] ? why : running ? "?" : "not running");
+        flamed_log(LOG_INFO, "warm_runner_adopted", "runner_id=%s action=remove reason=\"%s\"", id, q);
+    }
     if (exited_unkept)
         reaper_push(svc->reaper, REAPER_REMOVE, id);
     return 0;
@@ -373,11 +417,24 @@ static void run_job(struct adopt_pass *p, struct adopt_job *j)
     int rc = 0, adopted = 0;
     const char *cid = j->kind == JOB_ADOPT ? j->sum->id : j->snap->container_id;
     const char *net = j->kind == JOB_ADOPT ? label_of(j->sum->labels, RUNNER_LABEL_NETWORK) : j->snap->network;
-    if (j->inspect)
+    struct env_frame rec = {0};
+    char why[512] = "";
+    int have_rec = 0, inspected = j->inspect;
+    if (j->record) {
+        int64_t t0 = clock_mono_ms();
+        int rrc = warm_record_read(svc->engine, cid, &rec, why, sizeof(why));
+        have_rec = rrc == 0;
+        flamed_log(LOG_DEBUG, "warm_record_read", "container_id=%.12s ok=%d duration_ms=%lld", cid,
+                   have_rec, (long long)(clock_mono_ms() - t0));
+        /* A max lifetime counts from the container's start: StartedAt. */
+        const char *ml = have_rec ? env_frame_meta(&rec, RUNNER_LABEL_MAX_LIFETIME) : NULL;
+        inspected |= ml != NULL;
+    }
+    if (inspected)
         rc = svc->engine->ops->inspect(svc->engine, cid, net, &st, derr, sizeof(derr));
     if (j->kind == JOB_ADOPT) {
         if (rc == 0)
-            adopted = adopt_one(svc, j, j->inspect ? &st : NULL) == 0;
+            adopted = adopt_one(svc, j, inspected ? &st : NULL, have_rec ? &rec : NULL, why) == 0;
         else if (rc != FLAME_ENOTFOUND) /* gone since the list: nothing to adopt */
             flamed_log(LOG_WARN, "adopt_inspect_failed", "container_id=%.12s error=%s", cid, derr);
         atomic_fetch_add(&svc->adopt_done, 1);
@@ -388,9 +445,10 @@ static void run_job(struct adopt_pass *p, struct adopt_job *j)
         if (!st.running && (j->snap->state == S(RUNNING) || j->snap->state == S(STOPPING)))
             service_runner_exited(svc, j->snap, st.exit_code, st.oom_killed);
     }
+    env_frame_free(&rec);
     pthread_mutex_lock(&p->mu);
     p->adopted += adopted;
-    p->inspected += j->inspect;
+    p->inspected += inspected;
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -466,6 +524,7 @@ int service_resync(struct service *svc, char *err, size_t errlen)
             /* What the entry lacks: an exited container's OOMKilled (and exit
              * code), a running one's IP, StartedAt for a max lifetime. */
             j->inspect = !j->sum->running || !j->sum->ip_address[0] || (ml && strtoull(ml, NULL, 10) > 0);
+            j->record = j->sum->running && label_of(c->labels, RUNNER_LABEL_WARM) != NULL;
             p.n++;
         } else if (!c->running && (r->state == S(RUNNING) || r->state == S(STOPPING))) {
             j->kind = JOB_EXITED;
@@ -492,9 +551,9 @@ int service_resync(struct service *svc, char *err, size_t errlen)
     }
     atomic_store(&svc->adopt_total, to_adopt);
     atomic_store(&svc->adopt_done, 0);
-    size_t n_inspect = 0;
+    size_t n_inspect = 0; /* jobs that wait on the engine: an inspect or a record's exec */
     for (size_t i = 0; i < p.n; i++)
-        n_inspect += p.jobs[i].inspect;
+        n_inspect += p.jobs[i].inspect || p.jobs[i].record;
     size_t n_threads = n_inspect > ADOPT_WORKERS ? ADOPT_WORKERS : n_inspect;
     pthread_t th[ADOPT_WORKERS];
     size_t started = 0;

@@ -31,6 +31,7 @@
 #include "service/request.h"
 #include "service/service.h"
 #include "service/warm.h"
+#include "service/warm_record.h"
 
 #define ERRLEN 2048
 
@@ -451,7 +452,7 @@ static int boot_warm(struct boot_run *br)
     const char *pool = (req->pool && req->pool[0]) ? req->pool : REQ_DEFAULT_POOL;
     char *frame = NULL, why[256], **delivered = NULL;
     size_t flen = 0;
-    int rc = warm_match(svc->warm, req, br->b->host_config, br->b->mounts, &frame, &flen,
+    int rc = warm_match(svc->warm, req, br->b->host_config, br->b->mounts, NULL, NULL,
                         &delivered, why, sizeof(why));
     if (rc <= 0) {
         if (rc == 0 && strcmp(why, "no warm pool") != 0)
@@ -461,10 +462,8 @@ static int boot_warm(struct boot_run *br)
     struct runner_insert_info found = {0};
     struct runner *claimed = NULL, *meta = NULL;
     rc = runner_registry_claim_warm(svc->reg, pool, req->request_id, &found, &claimed);
-    if (rc != 0) {
-        free(frame);
+    if (rc != 0)
         request_strv_free(delivered);
-    }
     if (rc == FLAME_EEXISTS && found.existing)
         return answer_replay(br, found.existing);
     if (rc == FLAME_ENOTFOUND) {
@@ -476,8 +475,15 @@ static int boot_warm(struct boot_run *br)
         return rc;
     warm_kick(svc->warm); /* refill at once */
     char derr[512] = "";
-    rc = br->eng->ops->stdin_deliver(br->eng, claimed->container_id, frame, flen,
-                                     BOOT_WARM_DELIVER_MS, derr, sizeof(derr));
+    /* The frame carries the env and, for a restarted flamed, the metadata a
+     * cold runner's labels hold (warm_record.h). */
+    if (!(meta = runner_for(svc, req, claimed)))
+        rc = FLAME_ENOMEM;
+    else
+        rc = warm_record_frame(&frame, &flen, delivered, meta, derr, sizeof(derr));
+    if (rc == 0)
+        rc = br->eng->ops->stdin_deliver(br->eng, claimed->container_id, frame, flen,
+                                         BOOT_WARM_DELIVER_MS, derr, sizeof(derr));
     free(frame);
     if (rc == 0) {
         /* One look once the command has been exec'd: a command that is not
@@ -511,18 +517,14 @@ static int boot_warm(struct boot_run *br)
         else
             reaper_push(svc->reaper, REAPER_REMOVE, claimed->id);
         runner_free(claimed);
+        runner_free(meta);
         request_strv_free(delivered);
         if (rc == FLAME_ECANCELLED || call_cancelled(br->call))
             return cancelled_err(br);
         return BOOT_COLD;
     }
-    rc = FLAME_ENOMEM;
-    if ((meta = runner_for(svc, req, claimed)))
-        meta->boot_env = delivered; /* the runner's now (runner_free) */
-    else
-        request_strv_free(delivered);
-    if (meta &&
-        (rc = runner_registry_reveal_warm(svc->reg, claimed->id, meta)) == 0 &&
+    meta->boot_env = delivered; /* the runner's now (runner_free) */
+    if ((rc = runner_registry_reveal_warm(svc->reg, claimed->id, meta)) == 0 &&
         (rc = runner_registry_get(svc->reg, claimed->id, &br->snap)) == 0 &&
         (br->container_id = strdup(claimed->container_id))) {
         br->created = 1;

@@ -28,6 +28,7 @@
 #include "service/request.h"
 #include "service/service.h"
 #include "service/warm_pools.h"
+#include "service/warm_record.h"
 
 #define S(x) FLAME__V1__RUNNER_STATE__RUNNER_STATE_##x
 
@@ -214,7 +215,18 @@ static int make_one(warm_manager *wm, const struct warm_pool *wp, struct pool_st
         rc = FLAME_ENOMEM;
         goto done;
     }
-    static const char *const entrypoint[] = {WARM_INIT_TARGET, "--stdin", "--", NULL};
+    /* The tmpfs flamed-init keeps the Boot's record on (warm_record.h). */
+    cJSON *run = cJSON_CreateObject(), *tmpfs = NULL;
+    if (!run || !cJSON_AddItemToArray(mounts, run) || !cJSON_AddStringToObject(run, "Type", "tmpfs") ||
+        !cJSON_AddStringToObject(run, "Target", WARM_RUN_TARGET) ||
+        !(tmpfs = cJSON_AddObjectToObject(run, "TmpfsOptions")) ||
+        !cJSON_AddNumberToObject(tmpfs, "SizeBytes", WARM_RUN_TMPFS_BYTES) ||
+        !cJSON_AddNumberToObject(tmpfs, "Mode", WARM_RUN_TMPFS_MODE)) {
+        rc = FLAME_ENOMEM;
+        goto done;
+    }
+    static const char *const entrypoint[] = {WARM_INIT_TARGET, "--stdin", "--record",
+                                             WARM_RECORD_PATH, "--", NULL};
     struct engine_spec spec = {
         .name = snap->name,
         .image = wp->image,
@@ -401,6 +413,12 @@ int warm_match(const warm_manager *wm, const Flame__V1__BootRequest *req, const 
                const cJSON *mounts, char **frame, size_t *frame_len, char ***entries, char *why,
                size_t whylen)
 {
+    char *own_frame = NULL;
+    size_t own_len = 0;
+    if (!frame) { /* only the check that the env fits a frame */
+        frame = &own_frame;
+        frame_len = &own_len;
+    }
     *frame = NULL;
     if (entries)
         *entries = NULL;
@@ -484,5 +502,6 @@ int warm_match(const warm_manager *wm, const Flame__V1__BootRequest *req, const 
     }
 done:
     request_strv_free(env);
+    free(own_frame);
     return rc;
 }

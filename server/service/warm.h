@@ -29,8 +29,9 @@ struct service;
 struct warm_pools;
 struct warm_pool;
 
-/* Where flamed mounts flamed-init in a warm runner, and how it is run. */
-#define WARM_INIT_TARGET "/.flamed/init"
+/* WARM_INIT_TARGET (where flamed mounts flamed-init in a warm runner) and
+ * the record's tmpfs are in warm_record.h. */
+#include "service/warm_record.h"
 
 typedef struct warm_manager warm_manager;
 
@@ -72,7 +73,9 @@ void warm_kick(warm_manager *wm);
  *
  * @param req          the Boot's request (borrowed).
  * @param host_config, mounts  its canonical forms after the policy (borrowed; may be NULL).
- * @param[out] frame, frame_len  on 1: the env frame (malloc'd; free()).
+ * @param[out] frame, frame_len  on 1: the env frame (/1, env only; malloc'd; free()).
+ *                   Both NULL: only checked (Boot sends a /2 frame with the
+ *                   Boot's metadata: warm_record_frame()).
  * @param[out] entries  on 1: the frame's entries, "K=V", NULL-terminated
  *                      (request_strv_free()); NULL otherwise. May be NULL.
  * @param why, whylen  on 0: why not (for the log).

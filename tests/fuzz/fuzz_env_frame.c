@@ -2,7 +2,8 @@
  * fuzz_env_frame - the per-Boot env frame decoder env_frame_decode()
  * (server/init/env_frame.c), which flamed-init runs on what arrives on a warm
  * runner's stdin. Properties: every prefix of an input that decodes whole
- * asks for more (1) and never fails; a decoded frame re-encodes to exactly the
+ * asks for more (1) and never fails; a decoded frame (/1, or /2 with its
+ * metadata pairs) re-encodes to exactly the
  * bytes it was read from; merging it over a small environ keeps every
  * delivered entry; a prefix of an invalid input is invalid or incomplete,
  * never a different whole frame.
@@ -32,7 +33,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The one reading: encoding the entries gives back the very bytes. */
     char *enc = NULL;
     size_t enclen = 0;
-    int erc = env_frame_encode(&enc, &enclen, (const char *const *)f.entries, f.n, err, sizeof err);
+    int erc = f.has_meta
+                  ? env_frame_encode_meta(&enc, &enclen, (const char *const *)f.entries, f.n,
+                                          (const char *const *)f.meta_keys,
+                                          (const char *const *)f.meta_values, f.n_meta, err,
+                                          sizeof err)
+                  : env_frame_encode(&enc, &enclen, (const char *const *)f.entries, f.n, err,
+                                     sizeof err);
     assert(erc == 0);
     assert(enclen == used && memcmp(enc, buf, used) == 0);
     free(enc);

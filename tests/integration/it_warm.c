@@ -5,9 +5,11 @@
  * faster than a cold Boot) and the pool refills; a non-matching Boot boots
  * cold; the taken runner's env is the spec's plus the Boot's (FLAME_PARENT,
  * extra env); untaken warm runners are in neither List nor Watch; they count
- * against the quotas; flamed's shutdown removes them and a restarted flamed
- * removes the warm containers it finds; bad --init-path and denied specs stop
- * flamed at start.
+ * against the quotas; flamed's shutdown removes them; a restarted flamed (kill
+ * -9 or SIGTERM) adopts a taken one with its Boot's metadata (read back from
+ * the record flamed-init keeps on its tmpfs) and removes the untaken ones and
+ * any taken one whose record is gone or garbage; bad --init-path and denied
+ * specs stop flamed at start.
  *
  * Warm containers carry flamed's labels only (no fltest.run: a pool spec has
  * no labels), so each test removes every container of its flamed instance in
@@ -328,36 +330,175 @@ static void warm_runners_count_against_quotas(void **state)
     flx_pass(e);
 }
 
-static void warm_runners_go_with_flamed(void **state)
+/* A runner's label value, or NULL. */
+static const char *label_value(const flame_runner *r, const char *key)
 {
-    fl_env *e = begin_warm(state, 2, NULL);
-    wait_warm(e, 2, 60000);
-    const char *env[] = {"SPEC_ONLY=kept", "SHARED=spec", "FLAME_PARENT=p", NULL};
+    for (size_t i = 0; i < r->n_labels; i++)
+        if (strcmp(r->label_keys[i], key) == 0)
+            return r->label_values[i];
+    return NULL;
+}
+
+/* The runner with this id that List shows in the test's pool, or NULL (free it). */
+static flame_runner *list_find(fl_env *e, const char *id)
+{
+    flame_runner **rs = NULL, *found = NULL;
+    size_t n = 0;
+    flame_status st;
+    assert_int_equal(flame_client_list(e->client, e->pool, &rs, &n, &st), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rs[i]->id, id) == 0) {
+            found = rs[i];
+            rs[i] = NULL;
+        }
+    flame_runner_list_free(rs, n);
+    return found;
+}
+
+/* docker exec as root in a container (the test's own tampering); exit code. */
+static int docker_exec_root(const char *container_id, const char *script)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "docker exec -u 0 %s sh -c '%s' >/dev/null 2>&1", container_id, script);
+    int ws = system(cmd);
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+}
+
+/* A matching Boot with the metadata a restart must keep. */
+static flame_runner *boot_with_meta(fl_env *e, const char *request_id, const char *const *env,
+                                    const char *const *labels)
+{
     flame_boot_request req;
     matching_req(e, &req, env);
+    req.request_id = request_id;
+    req.parent_id = "it-warm-parent";
+    req.lease_ttl_ms = 600000;
+    req.labels = labels;
     flame_runner *r = fl_boot(e, &req);
     assert_int_equal(r->warm, 1);
-    wait_warm(e, 3, 60000);
-    /* A restarted flamed removes every warm container it finds (a taken one
-     * has no Boot metadata in its labels: docs/warm.md) and makes new ones. */
-    const char *pools = flx_path(e, "pools.json");
-    const char *args[] = {"--pools", pools, "--init-path", init_bin(), NULL};
-    flx_flamed_restart(e, &(flx_flamed){.args = args});
+    return r;
+}
+
+/* What a restarted flamed must show of the taken runner. */
+static void assert_kept(fl_env *e, const flame_runner *want, const char *parent)
+{
+    flame_runner *got = list_find(e, want->id);
+    if (!got)
+        fail_msg("the taken warm runner %s is not in List after the restart", want->id);
+    assert_int_equal(got->state, FLAME_RUNNER_RUNNING);
+    assert_int_equal(got->warm, 1);
+    assert_string_equal(got->container_id, want->container_id);
+    assert_string_equal(got->name, want->name);
+    assert_string_equal(got->request_id, want->request_id);
+    assert_string_equal(got->parent_id, "it-warm-parent");
+    assert_int_equal(got->lease_ttl_ms, 600000);
+    assert_int_equal(got->created_unix_nano, want->created_unix_nano);
+    assert_non_null(label_value(got, "team"));
+    assert_string_equal(label_value(got, "team"), "blue=green");
+    assert_non_null(label_value(got, "fltest.run"));
+    /* Spawn's env has the Boot's delivered env, as before the restart. */
+    fl_output o = {0};
+    const char *envcmd[] = {"env", NULL};
+    assert_int_equal(fl_spawn_argv(e, got->id, envcmd, &o), 0);
+    fl_assert_contains(o.out, parent);
+    fl_assert_contains(o.out, "EXTRA=one two\n");
+    fl_output_free(&o);
+    /* The same request_id answers with it (idempotency across the restart). */
+    const char *env[] = {parent, "EXTRA=one two", "SPEC_ONLY=kept", "SHARED=spec", NULL};
+    const char *labels[] = {e->labels[0], "team=blue=green", NULL};
+    flame_runner *again = boot_with_meta(e, want->request_id, env, labels);
+    assert_string_equal(again->id, want->id);
+    flame_runner_free(again);
+    flame_runner_free(got);
+}
+
+/* Wait until the container is gone (removed by flamed). */
+static void wait_gone(fl_env *e, const char *container_id, const char *what)
+{
     int64_t until = fl_now_ms() + 30000;
     cJSON *j = NULL;
-    while ((j = fl_inspect(e, r->container_id)) && fl_now_ms() < until) {
+    while ((j = fl_inspect(e, container_id)) && fl_now_ms() < until) {
         cJSON_Delete(j);
         fl_sleep_ms(100);
     }
     if (j)
-        fail_msg("the taken warm runner %s survived a flamed restart", r->id);
+        fail_msg("%s (container %.12s) survived a flamed restart", what, container_id);
+}
+
+/* A taken warm runner keeps its Boot's metadata across a restart (kill -9,
+ * then SIGTERM): adoption reads the record flamed-init wrote on its tmpfs. A
+ * taken one whose record is gone or garbage, and every untaken one, is
+ * removed and never handed out; the pool refills. */
+static void warm_taken_runners_survive_a_restart(void **state)
+{
+    fl_env *e = begin_warm(state, 2, NULL);
     wait_warm(e, 2, 60000);
-    assert_int_equal(list_count(e), 0);
-    /* SIGTERM: flamed removes its untaken warm runners before it exits. */
+    char parent[96], rid[3][64];
+    snprintf(parent, sizeof(parent), "FLAME_PARENT=%s-parent-ref", e->tag);
+    const char *env[] = {parent, "EXTRA=one two", "SPEC_ONLY=kept", "SHARED=spec", NULL};
+    const char *labels[] = {e->labels[0], "team=blue=green", NULL};
+    for (int i = 0; i < 3; i++)
+        snprintf(rid[i], sizeof(rid[i]), "it-warm-%s-%d", e->tag, i);
+    flame_runner *a = boot_with_meta(e, rid[0], env, labels);
+    flame_runner *b = boot_with_meta(e, rid[1], env, labels);
+    wait_warm(e, 4, 60000); /* two taken, two refilled */
+    flame_runner *c = boot_with_meta(e, rid[2], env, labels);
+    wait_warm(e, 5, 60000);
+    /* The record is there, 0400, owned by the container's user, not writable by it. */
+    assert_int_equal(docker_exec_root(a->container_id, "test -f /.flamed/run/boot && "
+                                      "test \"$(stat -c %a /.flamed/run/boot)\" = 400"), 0);
+    /* b: its record removed; c: overwritten with garbage. */
+    assert_int_equal(docker_exec_root(b->container_id, "rm -f /.flamed/run/boot"), 0);
+    assert_int_equal(docker_exec_root(c->container_id, "chmod 600 /.flamed/run/boot && "
+                                      "echo 12:flamed-env/2,garbage > /.flamed/run/boot"), 0);
+    char untaken[16][40];
+    size_t n_untaken = 0;
+    {
+        char all[16][40];
+        size_t n = warm_ids(e, all, 0, 16);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(all[i], a->id) && strcmp(all[i], b->id) && strcmp(all[i], c->id))
+                snprintf(untaken[n_untaken++], 40, "%.39s", all[i]);
+    }
+    assert_int_equal(n_untaken, 2);
+
+    /* kill -9: nothing is cleaned up by flamed itself. */
+    const char *pools = flx_path(e, "pools.json");
+    const char *args[] = {"--pools", pools, "--init-path", init_bin(), NULL};
+    kill(e->flamed_pid, SIGKILL);
+    waitpid(e->flamed_pid, NULL, 0);
+    e->flamed_pid = 0;
+    int64_t t0 = fl_now_ms();
+    flx_flamed_start(e, &(flx_flamed){.args = args});
+    fprintf(stderr, "restart (kill -9) until List answers: %lld ms\n", (long long)(fl_now_ms() - t0));
+    assert_kept(e, a, parent);
+    wait_gone(e, b->container_id, "a taken warm runner without its record");
+    wait_gone(e, c->container_id, "a taken warm runner with a garbage record");
+    assert_null(list_find(e, b->id));
+    assert_null(list_find(e, c->id));
+    for (size_t i = 0; i < n_untaken; i++) {
+        flame_runner *u = list_find(e, untaken[i]);
+        if (u)
+            fail_msg("untaken warm runner %s is in List after the restart", untaken[i]);
+    }
+    char *log = flx_log(e);
+    fl_assert_contains(log, "action=keep");
+    fl_assert_contains(log, "action=remove");
+    free(log);
+    wait_warm(e, 3, 60000); /* a, and the pool refilled to two */
+
+    /* SIGTERM: the untaken ones go, the taken one stays and is adopted again. */
+    flx_flamed_restart(e, &(flx_flamed){.args = args});
+    assert_kept(e, a, parent);
+    wait_warm(e, 3, 60000);
+    /* SIGTERM: flamed removes its untaken warm runners before it exits; the
+     * taken one stays, as any runner does. */
     int ws = fl_flamed_stop(e, 40000);
     fl_assert_clean_exit(e, ws);
-    assert_int_equal(count_instance(e, 0), 0);
-    flame_runner_free(r);
+    assert_int_equal(count_instance(e, 0), 1);
+    flame_runner_free(a);
+    flame_runner_free(b);
+    flame_runner_free(c);
     flx_pass(e);
 }
 
@@ -447,7 +588,7 @@ int main(void)
         WARM_UNIT(warm_boot_takes_a_warm_runner_and_the_pool_refills),
         WARM_UNIT(warm_non_matching_boots_boot_cold),
         WARM_UNIT(warm_runners_count_against_quotas),
-        WARM_UNIT(warm_runners_go_with_flamed),
+        WARM_UNIT(warm_taken_runners_survive_a_restart),
         WARM_UNIT(warm_command_that_fails_at_once_is_not_answered_running),
         WARM_UNIT(warm_flags_are_checked_at_start),
     };

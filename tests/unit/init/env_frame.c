@@ -86,7 +86,8 @@ static void every_proper_prefix_asks_for_more(void **state)
 static void a_wrong_magic_is_refused(void **state)
 {
     (void)state;
-    assert_invalid("12:flamed-env/2,0:,", "does not start with");
+    assert_invalid("12:flamed-env/3,0:,", "does not start with");
+    assert_invalid("12:flamed-env/0,0:,", "does not start with");
     assert_invalid("3:A=1,0:,", "does not start with");
     assert_invalid("0:,", "does not start with");
 }
@@ -233,7 +234,7 @@ static void merge_replaces_in_place_and_appends_new_names(void **state)
     (void)state;
     char *base[] = {"PATH=/bin", "FLAME_PARENT=old", "HOME=/root", "ODD", NULL};
     char *fe[] = {"X=1", "FLAME_PARENT=new", NULL};
-    struct env_frame f = {fe, 2}, m = {0};
+    struct env_frame f = {.entries = fe, .n = 2}, m = {0};
     assert_int_equal(env_frame_merge(&m, base, &f), 0);
     assert_int_equal(m.n, 5);
     assert_string_equal(m.entries[0], "PATH=/bin");
@@ -250,7 +251,7 @@ static void merge_keeps_one_entry_when_base_repeats_a_delivered_name(void **stat
     (void)state;
     char *base[] = {"A=1", "A=2", NULL};
     char *fe[] = {"A=3", NULL};
-    struct env_frame f = {fe, 1}, m = {0};
+    struct env_frame f = {.entries = fe, .n = 1}, m = {0};
     assert_int_equal(env_frame_merge(&m, base, &f), 0);
     assert_int_equal(m.n, 1);
     assert_string_equal(m.entries[0], "A=3");
@@ -262,7 +263,7 @@ static void merge_over_an_empty_base_gives_the_frame(void **state)
     (void)state;
     char *base[] = {NULL};
     char *fe[] = {"A=1", NULL};
-    struct env_frame f = {fe, 1}, m = {0};
+    struct env_frame f = {.entries = fe, .n = 1}, m = {0};
     assert_int_equal(env_frame_merge(&m, base, &f), 0);
     assert_int_equal(m.n, 1);
     assert_string_equal(m.entries[0], "A=1");
@@ -302,6 +303,113 @@ static void encode_refuses_what_decode_would_refuse(void **state)
     assert_null(buf);
 }
 
+#define MAGIC2 "12:flamed-env/2,"
+
+static void a_v2_frame_carries_metadata_pairs_after_the_env(void **state)
+{
+    (void)state;
+    const char *s = MAGIC2 "3:A=1,0:," "17:flamed.request-id,2:r1," "3:k=v,0:," "0:,";
+    struct env_frame f = {0};
+    size_t used = 0;
+    char err[256];
+    assert_int_equal(decode(s, &f, &used, err, sizeof(err)), 0);
+    assert_int_equal(used, strlen(s));
+    assert_true(f.has_meta);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.entries[0], "A=1");
+    assert_int_equal(f.n_meta, 2);
+    assert_string_equal(f.meta_keys[1], "k=v"); /* a label key may hold '=' */
+    assert_string_equal(f.meta_values[1], "");
+    assert_string_equal(env_frame_meta(&f, "flamed.request-id"), "r1");
+    assert_null(env_frame_meta(&f, "nope"));
+    env_frame_free(&f);
+    /* A /1 frame has none. */
+    assert_int_equal(decode(MAGIC "3:A=1,0:,", &f, &used, err, sizeof(err)), 0);
+    assert_false(f.has_meta);
+    assert_int_equal(f.n_meta, 0);
+    env_frame_free(&f);
+}
+
+static void every_proper_prefix_of_a_v2_frame_asks_for_more(void **state)
+{
+    (void)state;
+    const char *s = MAGIC2 "3:A=1,0:,1:k,1:v,0:,";
+    for (size_t n = 0; n < strlen(s); n++) {
+        struct env_frame f = {0};
+        size_t used = 0;
+        char err[256];
+        assert_int_equal(env_frame_decode(&f, &used, s, n, err, sizeof(err)), 1);
+    }
+}
+
+static void bad_metadata_is_refused(void **state)
+{
+    (void)state;
+    assert_invalid(MAGIC2 "0:,1:k,1:v,1:k,1:w,0:,", "given twice");
+    char nul[] = MAGIC2 "0:,3:k_k,1:v,0:,";
+    nul[strlen(MAGIC2) + 3 + 3] = '\0';
+    struct env_frame f = {0};
+    size_t used = 0;
+    char err[256] = "";
+    assert_int_equal(env_frame_decode(&f, &used, nul, sizeof(nul) - 1, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "NUL"));
+    /* key and value together over ENV_FRAME_META_ENTRY_MAX */
+    char big[ENV_FRAME_META_ENTRY_MAX + 64];
+    int h = snprintf(big, sizeof(big), MAGIC2 "0:,2:kk,%zu:", ENV_FRAME_META_ENTRY_MAX - 1);
+    assert_int_equal(env_frame_decode(&f, &used, big, (size_t)h, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "at most"));
+}
+
+static void more_metadata_pairs_than_the_cap_are_refused(void **state)
+{
+    (void)state;
+    size_t count = ENV_FRAME_META_MAX + 1, cap = 32 + count * 24, pos = 0;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    pos += (size_t)snprintf(s, cap, MAGIC2 "0:,");
+    for (size_t i = 0; i < count; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof(k), "k%zu", i);
+        pos += (size_t)snprintf(s + pos, cap - pos, "%d:%s,1:v,", kl, k);
+    }
+    pos += (size_t)snprintf(s + pos, cap - pos, "0:,");
+    struct env_frame f = {0};
+    size_t used = 0;
+    char err[256];
+    assert_int_equal(env_frame_decode(&f, &used, s, pos, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "metadata pairs"));
+    free(s);
+}
+
+static void encode_meta_then_decode_gives_everything_back(void **state)
+{
+    (void)state;
+    const char *in[] = {"FLAME_PARENT=x", "E="};
+    const char *keys[] = {"flamed.parent-id", "team=a", "empty"};
+    const char *vals[] = {"p1", "x,y:z", ""};
+    char *buf = NULL, err[256];
+    size_t len = 0, used = 0;
+    assert_int_equal(env_frame_encode_meta(&buf, &len, in, 2, keys, vals, 3, err, sizeof(err)), 0);
+    assert_true(memcmp(buf, MAGIC2, strlen(MAGIC2)) == 0);
+    struct env_frame f = {0};
+    assert_int_equal(env_frame_decode(&f, &used, buf, len, err, sizeof(err)), 0);
+    assert_int_equal(used, len);
+    assert_int_equal(f.n, 2);
+    assert_int_equal(f.n_meta, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(f.meta_keys[i], keys[i]);
+        assert_string_equal(f.meta_values[i], vals[i]);
+    }
+    env_frame_free(&f);
+    free(buf);
+    buf = NULL;
+    const char *dup[] = {"k", "k"};
+    assert_int_equal(env_frame_encode_meta(&buf, &len, in, 0, dup, vals, 2, err, sizeof(err)), -1);
+    const char *empty[] = {""};
+    assert_int_equal(env_frame_encode_meta(&buf, &len, in, 0, empty, vals, 1, err, sizeof(err)), -1);
+    assert_null(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +432,11 @@ int main(void)
         cmocka_unit_test(merge_over_an_empty_base_gives_the_frame),
         cmocka_unit_test(encode_then_decode_gives_the_entries_back),
         cmocka_unit_test(encode_refuses_what_decode_would_refuse),
+        cmocka_unit_test(a_v2_frame_carries_metadata_pairs_after_the_env),
+        cmocka_unit_test(every_proper_prefix_of_a_v2_frame_asks_for_more),
+        cmocka_unit_test(bad_metadata_is_refused),
+        cmocka_unit_test(more_metadata_pairs_than_the_cap_are_refused),
+        cmocka_unit_test(encode_meta_then_decode_gives_everything_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

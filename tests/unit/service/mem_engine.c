@@ -635,7 +635,6 @@ static int exec_create(struct engine *e, const char *id, const char *const *argv
                        int attach_stdin, char **exec_id, char *err, size_t errlen)
 {
     (void)attach_stdin; /* the in-memory exec reads no stdin */
-    (void)argv;
     (void)env;
     (void)working_dir;
     (void)user;
@@ -652,11 +651,33 @@ static int exec_create(struct engine *e, const char *id, const char *const *argv
     } else if (!m->c[i]->running) {
         snprintf(err, errlen, "container %s is not running", id);
         rc = FLAME_ECONFLICT;
+    } else if (argv && argv[0] && argv[1] && strcmp(argv[0], "/.flamed/init") == 0 &&
+               strcmp(argv[1], "--print-record") == 0) {
+        /* flamed-init's record, as it keeps it: what was delivered, when its
+         * Entrypoint asked for --record. "rec:<index>" names the container. */
+        char rid[32];
+        snprintf(rid, sizeof(rid), "rec:%d", i);
+        rc = (*exec_id = strdup(rid)) ? 0 : FLAME_ENOMEM;
     } else {
         rc = (*exec_id = strdup("exec-0001")) ? 0 : FLAME_ENOMEM;
     }
     pthread_mutex_unlock(&m->mu);
     return rc;
+}
+
+/* A record exec's container, or NULL; caller holds mu. */
+static struct mem_container *record_of_locked(mem_engine *m, const char *exec_id)
+{
+    if (strncmp(exec_id, "rec:", 4) != 0)
+        return NULL;
+    size_t i = strtoul(exec_id + 4, NULL, 10);
+    return i < m->n ? m->c[i] : NULL;
+}
+
+/* The record exec's exit code: 0 with a record, 2 without (flamed-init's). */
+static int record_exit_locked(const struct mem_container *c)
+{
+    return c->delivered && strstr(c->entrypoint, "--record") ? 0 : 2;
 }
 
 /* The in-memory exec never calls on_stdin, so these never run on a stdin of
@@ -684,6 +705,20 @@ static int exec_start(struct engine *e, const char *exec_id, const struct engine
     mem_engine *m = mv(e)->m;
     char out[4096], errs[4096];
     pthread_mutex_lock(&m->mu);
+    struct mem_container *rc_c = record_of_locked(m, exec_id);
+    if (rc_c) {
+        char *rec = NULL;
+        size_t len = 0;
+        if (record_exit_locked(rc_c) == 0 && (rec = malloc(rc_c->delivered_len + 1))) {
+            memcpy(rec, rc_c->delivered, rc_c->delivered_len);
+            len = rc_c->delivered_len;
+        }
+        pthread_mutex_unlock(&m->mu);
+        int abort = rec ? io->on_output(io->ud, 1, rec, len)
+                        : io->on_output(io->ud, 2, "no record\n", 10);
+        free(rec);
+        return abort ? FLAME_ECANCELLED : 0;
+    }
     memcpy(out, m->exec_out, sizeof(out));
     memcpy(errs, m->exec_err, sizeof(errs));
     pthread_mutex_unlock(&m->mu);
@@ -699,13 +734,13 @@ static int exec_start(struct engine *e, const char *exec_id, const struct engine
 static int exec_inspect(struct engine *e, const char *exec_id, int *exit_code, int *running,
                         char *err, size_t errlen)
 {
-    (void)exec_id;
     (void)err;
     (void)errlen;
     mem_engine *m = mv(e)->m;
     pthread_mutex_lock(&m->mu);
+    struct mem_container *rc_c = record_of_locked(m, exec_id);
     if (exit_code)
-        *exit_code = m->exec_exit;
+        *exit_code = rc_c ? record_exit_locked(rc_c) : m->exec_exit;
     if (running)
         *running = 0;
     pthread_mutex_unlock(&m->mu);
@@ -940,6 +975,27 @@ int mem_engine_delivered(mem_engine *m, const char *id, char **out, size_t *len)
             *len = c->delivered_len;
         } else {
             rc = FLAME_ENOMEM;
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int mem_engine_set_delivered(mem_engine *m, const char *id, const char *data, size_t len)
+{
+    pthread_mutex_lock(&m->mu);
+    int i = find_locked(m, id), rc = i < 0 ? FLAME_ENOTFOUND : 0;
+    if (i >= 0) {
+        struct mem_container *c = m->c[i];
+        free(c->delivered);
+        c->delivered = NULL;
+        c->delivered_len = 0;
+        if (data && !(c->delivered = malloc(len + 1))) {
+            rc = FLAME_ENOMEM;
+        } else if (data) {
+            memcpy(c->delivered, data, len);
+            c->delivered[len] = '\0';
+            c->delivered_len = len;
         }
     }
     pthread_mutex_unlock(&m->mu);

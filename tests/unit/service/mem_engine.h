@@ -76,6 +76,13 @@ void mem_engine_drop_events(mem_engine *m, int drop);
  * @return 0, or FLAME_ENOTFOUND (no container with that id or name).
  */
 int mem_engine_delivered(mem_engine *m, const char *id, char **out, size_t *len);
+/**
+ * Replace what a container was delivered (data NULL: nothing was). An exec of
+ * `/.flamed/init --print-record PATH` prints it (exit 0) when the container's
+ * Entrypoint has --record, as flamed-init keeps it; else it exits 2.
+ * @return 0, FLAME_ENOTFOUND, FLAME_ENOMEM.
+ */
+int mem_engine_set_delivered(mem_engine *m, const char *id, const char *data, size_t len);
 /** The Entrypoint its create asked for, space-joined ("" for the image's). FLAME_ENOTFOUND. */
 int mem_engine_entrypoint(mem_engine *m, const char *id, char *buf, size_t buflen);
 

@@ -126,6 +126,112 @@ static int boot(struct wfix *f, const char *const *env, const char *cmd, int *wa
     return code;
 }
 
+/* Stop the service (untaken warm runners go) and start a new one over the
+ * same engine: a restarted flamed, which adopts what is left. */
+static void wrestart(struct wfix *f)
+{
+    service_close_watches(f->svc);
+    service_stop(f->svc);
+    struct service_config cfg = {.instance = "unit", .policy = f->pol, .pools = f->pools,
+                                 .init_path = "/opt/flamed/flamed-init"};
+    assert_int_equal(service_start(&f->svc, f->e, &cfg), 0);
+    for (int i = 0; i < 500 && service_sync_state(f->svc) != SERVICE_SYNC_READY; i++)
+        sleep_ms(10);
+    assert_int_equal(service_sync_state(f->svc), SERVICE_SYNC_READY);
+}
+
+/* A Boot with a request_id, parent_id, lease and a user label. */
+static Flame__V1__BootResponse *boot_meta(struct wfix *f, const char *request_id)
+{
+    Flame__V1__BootRequest req = FLAME__V1__BOOT_REQUEST__INIT;
+    Flame__V1__BootRequest__EnvEntry ent[2], *entp[2];
+    Flame__V1__BootRequest__LabelsEntry lab, *labp[1] = {&lab};
+    const char *kv[] = {"A", "1", "FLAME_PARENT", "pref"};
+    for (int i = 0; i < 2; i++) {
+        flame__v1__boot_request__env_entry__init(&ent[i]);
+        ent[i].key = (char *)kv[2 * i];
+        ent[i].value = (char *)kv[2 * i + 1];
+        entp[i] = &ent[i];
+    }
+    flame__v1__boot_request__labels_entry__init(&lab);
+    lab.key = "team=x";
+    lab.value = "blue";
+    char *argv[] = {"serve"};
+    req.image = FIX_IMAGE;
+    req.pool = POOL;
+    req.env = entp;
+    req.n_env = 2;
+    req.cmd = argv;
+    req.n_cmd = 1;
+    req.labels = labp;
+    req.n_labels = 1;
+    req.request_id = (char *)request_id;
+    req.parent_id = "par-1";
+    req.lease_ttl_ms = 60000;
+    fake_call *fc = fake_call_new(f->svc, "Boot", &req.base, NULL, 0);
+    assert_non_null(fc);
+    fake_call_start(fc);
+    assert_true(fake_call_wait(fc, 10000));
+    assert_int_equal(fake_call_code(fc), 0);
+    Flame__V1__BootResponse *resp =
+        (Flame__V1__BootResponse *)fake_call_response(fc, &flame__v1__boot_response__descriptor);
+    assert_non_null(resp);
+    fake_call_free(fc);
+    return resp;
+}
+
+static void a_restart_adopts_a_taken_runner_with_its_record_and_removes_the_rest(void **state)
+{
+    (void)state;
+    struct wfix f;
+    wstart(&f, 1, NULL);
+    wait_running(&f, 1);
+    Flame__V1__BootResponse *a = boot_meta(&f, "req-a");
+    assert_true(a->warm);
+    wait_running(&f, 2);
+    Flame__V1__BootResponse *b = boot_meta(&f, "req-b");
+    assert_true(b->warm);
+    wait_running(&f, 3);
+    /* b's record is rewritten: a flamed.pool of its own is refused (identity
+     * is the create's), so b is removed, never handed out. */
+    const char *tampered = "12:flamed-env/2,0:,11:flamed.pool,5:other,0:,";
+    assert_int_equal(mem_engine_set_delivered(f.m, b->runner->container_id, tampered,
+                                              strlen(tampered)), 0);
+    wrestart(&f);
+    /* a, the new untaken one made after the restart; b gone. */
+    wait_running(&f, 2);
+    struct runner *r = NULL;
+    assert_int_equal(runner_registry_get(f.svc->reg, a->runner->id, &r), 0);
+    assert_int_equal(r->state, FLAME__V1__RUNNER_STATE__RUNNER_STATE_RUNNING);
+    assert_true(r->warm);
+    assert_false(r->hidden);
+    assert_string_equal(r->request_id, "req-a");
+    assert_string_equal(r->parent_id, "par-1");
+    assert_int_equal(r->lease_ttl_ms, 60000);
+    assert_int_equal(r->created_unix_nano, a->runner->created_unix_nano);
+    int team = 0;
+    for (size_t i = 0; i < r->n_labels; i++)
+        team |= strcmp(r->label_keys[i], "team=x") == 0 && strcmp(r->label_values[i], "blue") == 0;
+    assert_true(team);
+    assert_non_null(r->boot_env);
+    assert_string_equal(r->boot_env[0], "FLAME_PARENT=pref");
+    assert_null(r->boot_env[1]);
+    runner_free(r);
+    struct runner *gone = NULL;
+    int grc = runner_registry_get(f.svc->reg, b->runner->id, &gone);
+    assert_true(grc == FLAME_ENOTFOUND ||
+                (gone && (gone->hidden || gone->state == FLAME__V1__RUNNER_STATE__RUNNER_STATE_REMOVED)));
+    runner_free(gone);
+    assert_int_equal(list_n(&f), 1);
+    /* The same request_id: the same runner. */
+    Flame__V1__BootResponse *again = boot_meta(&f, "req-a");
+    assert_string_equal(again->runner->id, a->runner->id);
+    protobuf_c_message_free_unpacked(&again->base, NULL);
+    protobuf_c_message_free_unpacked(&a->base, NULL);
+    protobuf_c_message_free_unpacked(&b->base, NULL);
+    wstop(&f);
+}
+
 static void the_pool_fills_with_hidden_runners_under_flamed_init(void **state)
 {
     (void)state;
@@ -154,7 +260,7 @@ static void a_matching_boot_takes_one_delivers_its_env_and_the_pool_refills(void
     assert_int_equal(boot(&f, env, NULL, &warm, cid, sizeof(cid)), 0);
     assert_int_equal(warm, 1);
     assert_int_equal(mem_engine_entrypoint(f.m, cid, ep, sizeof(ep)), 0);
-    assert_string_equal(ep, "/.flamed/init --stdin --");
+    assert_string_equal(ep, "/.flamed/init --stdin --record /.flamed/run/boot --");
     assert_int_equal(mem_engine_delivered(f.m, cid, &got, &len), 0);
     struct env_frame fr = {0};
     size_t used = 0;
@@ -165,6 +271,13 @@ static void a_matching_boot_takes_one_delivers_its_env_and_the_pool_refills(void
     assert_int_equal(fr.n, 2);
     assert_string_equal(fr.entries[0], "FLAME_PARENT=parent-ref");
     assert_string_equal(fr.entries[1], "EXTRA=x y");
+    /* The metadata a cold runner's labels would hold, for a restarted flamed. */
+    assert_true(fr.has_meta);
+    assert_string_equal(env_frame_meta(&fr, "flamed.keep"), "false");
+    assert_non_null(env_frame_meta(&fr, "flamed.created-unix-nano"));
+    assert_null(env_frame_meta(&fr, "flamed.pool")); /* identity stays the create's */
+    assert_null(env_frame_meta(&fr, "flamed.runner-id"));
+    assert_null(env_frame_meta(&fr, "flamed.labels"));
     env_frame_free(&fr);
     free(got);
     assert_int_equal(list_n(&f), 1);
@@ -263,6 +376,7 @@ int main(void)
         cmocka_unit_test(a_failed_delivery_removes_that_runner_and_boots_cold),
         cmocka_unit_test(warm_runners_count_against_the_quotas),
         cmocka_unit_test(stopping_the_service_removes_untaken_warm_runners_only),
+        cmocka_unit_test(a_restart_adopts_a_taken_runner_with_its_record_and_removes_the_rest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
