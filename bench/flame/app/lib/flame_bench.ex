@@ -1,11 +1,17 @@
 defmodule FlameBench do
   @moduledoc """
-  bench/flame's parent: cold and warm `FLAME.call` through Flamed.Backend (flamed) and
-  through FLAMEDockerBackend (the Docker socket), same image, same runner command,
-  interleaved: each round starts a pool per backend in turn (order alternating), times
+  bench/flame's parent: cold and warm `FLAME.call` through Flamed.Backend (flamed, a
+  cold Boot), through Flamed.Backend into a pool flamed keeps warm runners for
+  (`flamed --pools`: its Boot takes a runner made ahead) and through
+  FLAMEDockerBackend (the Docker socket), same image, same runner command,
+  interleaved: each round starts a pool per backend in turn (order rotating), times
   the first call (cold: boots the runner), then `@warm` calls on that runner (warm),
-  stops the pool and waits until the runner's node is down. Prints one
-  `SAMPLE backend cold|warm ms` line per measurement and `BENCH DONE`.
+  stops the pool and waits until the runner's node is down. Before the warm-pool
+  backend's cold call it waits until flamed has a warm runner ready (flamed's log:
+  more `warm_runner_ready` than `boot_ok_warm` lines), so its figure is the "pool
+  ready" case, and it checks with List that the runner was warm. Prints one
+  `SAMPLE backend cold|warm ms` line per measurement (`SAMPLE warmpool-miss ...` for
+  a warm-pool call answered by a cold Boot) and `BENCH DONE`.
   """
 
   @warm 20
@@ -14,7 +20,9 @@ defmodule FlameBench do
     rounds = String.to_integer(System.get_env("FLTEST_ROUNDS", "15"))
 
     for i <- 1..rounds do
-      order = if rem(i, 2) == 1, do: [:flamed, :docker], else: [:docker, :flamed]
+      arms = [:flamed, :warmpool, :docker]
+      k = rem(i, 3)
+      order = Enum.drop(arms, k) ++ Enum.take(arms, k)
       Enum.each(order, &round(&1, i))
     end
 
@@ -44,9 +52,14 @@ defmodule FlameBench do
         strategy: :one_for_one
       )
 
+    if backend == :warmpool, do: await_warm_ready(60_000)
     {cold_us, runner} = :timer.tc(fn -> FLAME.call(name, fn -> node() end, timeout: 90_000) end)
     true = runner != node()
-    IO.puts("SAMPLE #{backend} cold #{Float.round(cold_us / 1000, 3)}")
+
+    label =
+      if backend == :warmpool and not taken_warm?(runner), do: "warmpool-miss", else: backend
+
+    IO.puts("SAMPLE #{label} cold #{Float.round(cold_us / 1000, 3)}")
 
     for _ <- 1..@warm do
       {us, ^runner} = :timer.tc(fn -> FLAME.call(name, fn -> node() end) end)
@@ -66,6 +79,33 @@ defmodule FlameBench do
     Process.sleep(1_500)
   end
 
+  # flamed's log (mounted at /run/flamed-log): a runner is ready when flamed has made
+  # more than Boots have taken.
+  defp await_warm_ready(ms) do
+    text = File.read!("/run/flamed-log/flamed.log")
+    count = fn word -> length(String.split(text, word)) - 1 end
+
+    cond do
+      count.("warm_runner_ready") > count.("boot_ok_warm") ->
+        :ok
+
+      ms <= 0 ->
+        raise "flamed had no warm runner ready within 60 s"
+
+      true ->
+        Process.sleep(20)
+        await_warm_ready(ms - 20)
+    end
+  end
+
+  defp taken_warm?(runner) do
+    [_, host] = runner |> Atom.to_string() |> String.split("@")
+    {:ok, ch} = Flamed.Client.connect("unix:/run/flamed/flamed.sock")
+    {:ok, runners} = Flamed.Client.list(ch, env!("FLTEST_POOL") <> "-warm")
+    Flamed.Client.disconnect(ch)
+    Enum.any?(runners, &(&1.name == host and &1.warm))
+  end
+
   defp runner_cmd(sname) do
     [
       "sh",
@@ -76,24 +116,35 @@ defmodule FlameBench do
   end
 
   defp backend(:flamed, _i) do
-    {Flamed.Backend,
-     addr: "unix:/run/flamed/flamed.sock",
-     image: env!("FLTEST_IMAGE"),
-     network: env!("FLTEST_NETWORK"),
-     pool: env!("FLTEST_POOL"),
-     labels: %{"fltest.run" => env!("FLTEST_RUN")},
-     # Flamed.Env puts -sname/-setcookie in ERL_AFLAGS
-     cmd: runner_cmd("")}
+    {
+      Flamed.Backend,
+      # Flamed.Env puts -sname/-setcookie in ERL_AFLAGS
+      addr: "unix:/run/flamed/flamed.sock",
+      image: env!("FLTEST_IMAGE"),
+      network: env!("FLTEST_NETWORK"),
+      pool: env!("FLTEST_POOL"),
+      labels: %{"fltest.run" => env!("FLTEST_RUN")},
+      cmd: runner_cmd("")
+    }
+  end
+
+  # the same options with the pool flamed keeps warm runners for (run: --pools, whose
+  # spec is image, network and this cmd: what Flamed.Backend sends for this pool)
+  defp backend(:warmpool, i) do
+    {Flamed.Backend, opts} = backend(:flamed, i)
+    {Flamed.Backend, Keyword.put(opts, :pool, env!("FLTEST_POOL") <> "-warm")}
   end
 
   defp backend(:docker, _i) do
-    {FLAMEDockerBackend,
-     image: env!("FLTEST_IMAGE"),
-     network: env!("FLTEST_NETWORK"),
-     # FLAMEDockerBackend sets no node name: the runner takes its container's hostname
-     # (its node base) and the cookie it is given (RELEASE_COOKIE)
-     cmd: runner_cmd(~s(--sname "$HOSTNAME" --cookie "$RELEASE_COOKIE")),
-     env: %{"FLTEST_RUN" => env!("FLTEST_RUN")}}
+    {
+      FLAMEDockerBackend,
+      # FLAMEDockerBackend sets no node name: the runner takes its container's hostname
+      # (its node base) and the cookie it is given (RELEASE_COOKIE)
+      image: env!("FLTEST_IMAGE"),
+      network: env!("FLTEST_NETWORK"),
+      cmd: runner_cmd(~s(--sname "$HOSTNAME" --cookie "$RELEASE_COOKIE")),
+      env: %{"FLTEST_RUN" => env!("FLTEST_RUN")}
+    }
   end
 
   defp env!(name), do: System.fetch_env!(name)
