@@ -19,7 +19,8 @@ import re
 import subprocess
 import sys
 
-TARGETS = {"boot_ratio_max": 1.05, "spawn_ratio_min": 0.8, "list_rps_c16_min": 10000}
+TARGETS = {"boot_ratio_max": 1.05, "spawn_ratio_min": 0.8, "list_rps_c16_min": 10000,
+           "idle_rss_mib_max": 12}
 
 
 def sh(*cmd):
@@ -127,7 +128,7 @@ def main():
     a = ap.parse_args()
 
     benches = {}
-    for name in ("boot", "unary", "watch", "spawn"):
+    for name in ("boot", "unary", "watch", "spawn", "idlerss"):
         p = os.path.join(a.dir, name + ".json")
         if os.path.exists(p):
             benches[name] = json.load(open(p))
@@ -178,13 +179,24 @@ def main():
                             "met": lv["rps"] >= TARGETS["list_rps_c16_min"],
                             "note": f"flamed CPU {lv['flamed_cpu_pct']:.0f}%, loadgen CPU {lv['loadgen_cpu_pct']:.0f}%",
                             "load": lw.get("unary")})
+    ir = benches.get("idlerss")
+    if ir:
+        m = ir["median"]
+        v = m["flamed"]["VmRSS"] / 1024
+        targets.append({"name": "flamed idle VmRSS, no warm runners (MiB)",
+                        "target": f"≤ {TARGETS['idle_rss_mib_max']}", "value": v,
+                        "met": v <= TARGETS["idle_rss_mib_max"],
+                        "note": f"start-up pages kept: {m['flamed_kept']['VmRSS'] / 1024:.1f}; gRPC core server "
+                                f"alone: {m['grpc_idle']['VmRSS'] / 1024:.1f}; after the first List: "
+                                f"{m['flamed']['lists']['VmRSS_after'] / 1024:.1f}",
+                        "load": lw.get("idlerss")})
     if targets:
         w("## Targets")
         w("")
         w("| target | wanted | measured | | notes | load (1 min) |")
         w("| --- | ---: | ---: | --- | --- | --- |")
         for t in targets:
-            nd = 0 if "RPS" in t["name"] else 3
+            nd = 0 if "RPS" in t["name"] else 1 if "MiB" in t["name"] else 3
             w(f"| {t['name']} | {t['target']} | {fmt(t['value'], nd)} | {verdict(t['met'])} | {t['note']} | {load_str(t['load'])} |")
         if a.mode == "smoke":
             w("")
@@ -365,11 +377,45 @@ def main():
           "(freed worker-thread stacks, arenas) and the gRPC/libcurl buffers the calls warmed up.")
         w("")
 
+    # ------------------------------------------------------------ idle memory
+    if ir:
+        m = ir["median"]
+        w("## Idle memory (bench/idle_rss)")
+        w("")
+        w(f"Each process fresh, SERVING (health) + {ir['settle_ms']} ms, no runner, no call but health; "
+          f"median of {len(ir['reps'])} rep(s), kB. `flamed`: the defaults (start-up pages released "
+          "2 s after it listens: `--release-startup-pages-ms`); `flamed_kept`: the same binary with "
+          "`--release-startup-pages-ms 0`; `grpc_idle`: a gRPC core server and nothing else "
+          "(bench/src/grpc_idle.c), the baseline. Load: " + load_str(lw.get("idlerss")) + ".")
+        w("")
+        w("| process | VmRSS | RssAnon | RssFile | Pss | Pss_Anon | Pss_File | threads |")
+        w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for name, x in m.items():
+            w(f"| {name} | {x['VmRSS']:.0f} | {x['RssAnon']:.0f} | {x['RssFile']:.0f} | {x['Pss']:.0f} | "
+              f"{x['Pss_Anon']:.0f} | {x['Pss_File']:.0f} | {x['Threads']:.0f} |")
+        w("")
+        w("The first calls after idle (a new connection; the Boot after the Lists), medians:")
+        w("")
+        w("| process | first List ms | its minor faults | second List ms | List p50 ms | VmRSS after Lists | "
+          "first Boot ms | its minor faults | VmRSS after Boot |")
+        w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for name, x in m.items():
+            if "lists" not in x:
+                continue
+            l, bt = x["lists"], x.get("boot") or {}
+            w(f"| {name} | {fmt(l['first_ms'], 2)} | {l['first_minflt']:.0f} | {fmt(l['second_ms'], 2)} | "
+              f"{fmt(l['p50_ms'], 3)} | {l['VmRSS_after']:.0f} | {fmt(bt.get('ms'), 0)} | "
+              f"{fmt(bt.get('minflt'), 0)} | {fmt(bt.get('VmRSS_after'), 0)} |")
+        w("")
+        for name, x in m.items():
+            w(f"- RSS by mapping, {name} (kB): " + ", ".join(f"{k} {kb}" for k, kb in x["by_mapping"]))
+        w("")
+
     w("## Load during each bench (1-min load average, sampled every 2 s)")
     w("")
     w("| bench | mean | min | max |")
     w("| --- | ---: | ---: | ---: |")
-    for name in ("boot", "unary", "watch", "spawn"):
+    for name in ("boot", "unary", "watch", "spawn", "idlerss"):
         if name in lw:
             x = lw[name]
             w(f"| {name} | {x['mean']:.2f} | {x['min']:.2f} | {x['max']:.2f} |")

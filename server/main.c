@@ -18,11 +18,13 @@
 #include <grpc/grpc.h>
 
 #include "common/instance_lock.h"
+#include "common/lib_init.h"
 #include "common/log.h"
 #include "common/malloc_tune.h"
 #include "common/mem_trim.h"
 #include "common/metrics.h"
 #include "common/metrics_http.h"
+#include "common/startup_pages.h"
 #include "docker/docker.h"
 #include "docker/observe.h"
 #include "engine/docker_engine.h"
@@ -124,6 +126,10 @@ static void usage(FILE *f)
             "  --log-format FORMAT     text (key=value) or json (default text)\n"
             "  --metrics-listen ADDR   serve Prometheus metrics at http://ADDR/metrics\n"
             "                          (127.0.0.1:9464; plaintext, no auth: keep it private)\n"
+            "  --release-startup-pages-ms MS\n"
+            "                          this long after it listens, flamed unmaps the library pages\n"
+            "                          only its start touched (they stay in the page cache; a first\n"
+            "                          call faults back what it needs) (default 2000; 0: keep them)\n"
             "  --version, --help\n",
             DEFAULT_LISTEN, FLAMED_INIT_PATH);
 }
@@ -148,6 +154,7 @@ static const char *flag_accepts(int ch)
     case 'F': return "text or json";
     case 'd': return "unix:///path/to/docker.sock or tcp://HOST[:PORT]";
     case 'E': return "docker or swarm";
+    case 'r': return "milliseconds from 0 to 3600000 (0: keep the pages)";
     default: return "see flamed --help";
     }
 }
@@ -222,6 +229,32 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
+/*
+ * Wait for SIGTERM or SIGINT; release_ms after the call (flamed listening,
+ * adoption under way or done), unmap the start-up-only library pages once
+ * (common/startup_pages.h). 0: never. Returns the signal.
+ */
+static int wait_releasing_pages(const sigset_t *sigs, long release_ms)
+{
+    if (release_ms > 0) {
+        struct timespec ts = {.tv_sec = release_ms / 1000, .tv_nsec = (release_ms % 1000) * 1000000L};
+        int sig;
+        while ((sig = sigtimedwait(sigs, NULL, &ts)) < 0 && errno == EINTR)
+            ;
+        if (sig > 0)
+            return sig;
+        struct startup_pages_result r;
+        if (startup_pages_release(&r) < 0)
+            flamed_log(LOG_WARN, "startup_pages_not_released", "error=\"cannot read /proc/self/smaps\"");
+        else
+            flamed_log(LOG_DEBUG, "startup_pages_released", "mappings=%zu rss_kb=%zu", r.mappings,
+                       r.released_kb);
+    }
+    int sig = 0;
+    sigwait(sigs, &sig);
+    return sig;
+}
+
 int main(int argc, char **argv)
 {
     /* glibc malloc for a long-running server that gives memory back after a
@@ -233,7 +266,7 @@ int main(int argc, char **argv)
     int n_listen = 0;
     const char *docker_host = NULL; /* --docker-host; $DOCKER_HOST is read below */
     unsigned long boot_settle = 25, socket_mode = 0660, boot_timeout = 30000, stop_timeout = 10000, watch_queue = 1024,
-                  cq_threads = 2, max_calls = 512, grace_ms = 5000;
+                  cq_threads = 2, max_calls = 512, grace_ms = 5000, release_pages_ms = 2000;
     const char *metrics_listen = NULL;
     const char *socket_group = NULL, *auth_tokens = NULL, *tls_cert = NULL, *tls_key = NULL,
                *tls_client_ca = NULL;
@@ -276,6 +309,7 @@ int main(int argc, char **argv)
         {"log-level", required_argument, 0, 'L'},
         {"log-format", required_argument, 0, 'F'},
         {"metrics-listen", required_argument, 0, 'M'},
+        {"release-startup-pages-ms", required_argument, 0, 'r'},
         {"version", no_argument, 0, 'V'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -339,6 +373,7 @@ int main(int argc, char **argv)
         case 'g': bad = parse_uint(optarg, 3600000, &grace_ms); break;
         case 'L': bad = log_level_parse(optarg, &level) != 0; break;
         case 'M': metrics_listen = optarg; break;
+        case 'r': bad = parse_uint(optarg, 3600000, &release_pages_ms); break;
         case 'F':
             if (strcmp(optarg, "text") == 0)
                 format = LOG_FORMAT_TEXT;
@@ -424,6 +459,12 @@ int main(int argc, char **argv)
     if (mem_trim_start() < 0)
         flamed_log(LOG_WARN, "mem_trim_unavailable", "hint=\"freed Watch memory stays in the heap\"");
 
+    /* Without TLS anywhere, OpenSSL skips openssl.cnf and its error strings
+     * (common/lib_init.h: ~1 MiB of idle RSS); it must come before libcurl's. */
+    if (lib_init_openssl(tls_cert != NULL || dep.tls) < 0) {
+        fprintf(stderr, "flamed: OpenSSL failed to initialise\n");
+        return 70;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "flamed: libcurl failed to initialise\n");
         return 70;
@@ -620,8 +661,7 @@ int main(int argc, char **argv)
     if (port)
         flamed_log(LOG_INFO, "listening_port", "port=%d", port);
 
-    int sig = 0;
-    sigwait(&sigs, &sig);
+    int sig = wait_releasing_pages(&sigs, (long)release_pages_ms);
     flamed_log(LOG_INFO, "shutting_down", "signal=%s active_calls=%d", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                rpc_server_active_calls(srv));
     service_close_watches(svc);

@@ -9,11 +9,17 @@
 #include "common/metrics.h"
 #include "flame/error.h"
 
+#include <dlfcn.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
+
+#ifndef FLAMED_MHD_SONAME
+#define FLAMED_MHD_SONAME "libmicrohttpd.so.12"
+#endif
 
 #define METRICS_HTTP_CONNECTIONS 16
 #define METRICS_HTTP_TIMEOUT_S 10
@@ -22,6 +28,63 @@
 struct metrics_http {
     struct MHD_Daemon *daemon;
 };
+
+/*
+ * libmicrohttpd is loaded only when --metrics-listen asks for it: linked, it
+ * brings GnuTLS, p11-kit, nettle, hogweed, gmp and friends into every flamed
+ * and runs their initialisers (about 1 MiB of idle RSS, bench/idle_rss), for
+ * a feature that is off by default. The headers still type every pointer.
+ */
+static struct {
+    __typeof__(MHD_start_daemon) *start_daemon;
+    __typeof__(MHD_stop_daemon) *stop_daemon;
+    __typeof__(MHD_get_daemon_info) *get_daemon_info;
+    __typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+    __typeof__(MHD_add_response_header) *add_response_header;
+    __typeof__(MHD_queue_response) *queue_response;
+    __typeof__(MHD_destroy_response) *destroy_response;
+} mhd;
+static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
+static char mhd_error[256];
+
+static void mhd_load_once(void)
+{
+    /* Never dlclose'd: the daemon's thread runs its code until stop. */
+    void *h = dlopen(FLAMED_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(mhd_error, sizeof(mhd_error), "%s", dlerror());
+        return;
+    }
+    struct {
+        const char *name;
+        void **slot;
+    } syms[] = {
+        {"MHD_start_daemon", (void **)&mhd.start_daemon},
+        {"MHD_stop_daemon", (void **)&mhd.stop_daemon},
+        {"MHD_get_daemon_info", (void **)&mhd.get_daemon_info},
+        {"MHD_create_response_from_buffer", (void **)&mhd.create_response_from_buffer},
+        {"MHD_add_response_header", (void **)&mhd.add_response_header},
+        {"MHD_queue_response", (void **)&mhd.queue_response},
+        {"MHD_destroy_response", (void **)&mhd.destroy_response},
+    };
+    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
+        if (!(*syms[i].slot = dlsym(h, syms[i].name))) {
+            snprintf(mhd_error, sizeof(mhd_error), "%s lacks %s", FLAMED_MHD_SONAME, syms[i].name);
+            mhd.start_daemon = NULL;
+            return;
+        }
+}
+
+/* 0 once libmicrohttpd is loaded; FLAME_EUNAVAILABLE with the reason otherwise. */
+static int mhd_load(const char *addr, char *err, size_t errlen)
+{
+    pthread_once(&mhd_once, mhd_load_once);
+    if (mhd.start_daemon)
+        return 0;
+    snprintf(err, errlen, "--metrics-listen %s: cannot load libmicrohttpd (%s): install it "
+             "(Debian: apt-get install libmicrohttpd12)", addr, mhd_error);
+    return FLAME_EUNAVAILABLE;
+}
 
 /* Split "host:port" / "[v6]:port" / ":port" and resolve (numeric port). */
 static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen, int *port,
@@ -86,16 +149,16 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code, char *body, size_t len,
                                const char *type, const char *allow)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r = mhd.create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (allow)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-    enum MHD_Result ret = MHD_queue_response(conn, code, r);
-    MHD_destroy_response(r);
+        mhd.add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result ret = mhd.queue_response(conn, code, r);
+    mhd.destroy_response(r);
     return ret;
 }
 
@@ -147,7 +210,8 @@ int metrics_http_start(metrics_http **out, const char *addr, int *bound_port, ch
     *out = NULL;
     if (bound_port)
         *bound_port = 0;
-    if ((rc = parse_addr(addr, &ss, &sslen, &port, err, errlen)) < 0)
+    if ((rc = parse_addr(addr, &ss, &sslen, &port, err, errlen)) < 0 ||
+        (rc = mhd_load(addr, err, errlen)) < 0)
         return rc;
     metrics_http *m = calloc(1, sizeof(*m));
     if (!m)
@@ -155,7 +219,7 @@ int metrics_http_start(metrics_http **out, const char *addr, int *bound_port, ch
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    m->daemon = MHD_start_daemon(
+    m->daemon = mhd.start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, NULL,
         /* the logger first, so no message goes to MHD's own stderr logger */
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_HTTP_CONNECTIONS,
@@ -166,7 +230,7 @@ int metrics_http_start(metrics_http **out, const char *addr, int *bound_port, ch
                  addr);
         return FLAME_EUNAVAILABLE;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info = mhd.get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
     if (bound_port)
         *bound_port = info ? (int)info->port : port;
     *out = m;
@@ -178,6 +242,6 @@ void metrics_http_stop(metrics_http *m)
     if (!m)
         return;
     if (m->daemon)
-        MHD_stop_daemon(m->daemon);
+        mhd.stop_daemon(m->daemon);
     free(m);
 }

@@ -26,7 +26,9 @@ typedef struct metrics_http metrics_http;
  * @param[out] out         stop with metrics_http_stop().
  * @param[out] bound_port  the port listened on (for port 0); may be NULL.
  * @param err, errlen      why it failed.
- * @return 0; FLAME_EINVALID (bad address); FLAME_EUNAVAILABLE (cannot listen);
+ * @return 0; FLAME_EINVALID (bad address); FLAME_EUNAVAILABLE (cannot listen, or
+ *         libmicrohttpd cannot be loaded: it is dlopen()ed by the first call, so a
+ *         flamed without --metrics-listen never loads it nor the GnuTLS it pulls in);
  *         FLAME_ENOMEM.
  */
 int metrics_http_start(metrics_http **out, const char *addr, int *bound_port, char *err,
