@@ -411,11 +411,20 @@ def main():
             w(f"- RSS by mapping, {name} (kB): " + ", ".join(f"{k} {kb}" for k, kb in x["by_mapping"]))
         w("")
 
+    # bench/warm_boot's own Markdown (bench/run --only warm): warm vs cold vs raw Boot and
+    # Boot + Spawn, the burst into a warm pool; it carries its own load figures.
+    warm_md = os.path.join(a.dir, "warm.md")
+    if os.path.exists(warm_md):
+        w("## Warm runners (bench/warm_boot: flamed --pools, issue 17)")
+        w("")
+        w(open(warm_md).read().strip("\n"))
+        w("")
+
     w("## Load during each bench (1-min load average, sampled every 2 s)")
     w("")
     w("| bench | mean | min | max |")
     w("| --- | ---: | ---: | ---: |")
-    for name in ("boot", "unary", "watch", "spawn", "idlerss"):
+    for name in ("boot", "unary", "watch", "spawn", "idlerss", "warm"):
         if name in lw:
             x = lw[name]
             w(f"| {name} | {x['mean']:.2f} | {x['min']:.2f} | {x['max']:.2f} |")
