@@ -400,9 +400,10 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const struc
     if (warm && taken) {
         flamed_log(LOG_INFO, "warm_runner_adopted", "runner_id=%s action=keep", id);
     } else if (warm) {
-        char q[600];
-        snprintf(q, sizeof(q), "%s", rerr[0] ? rerr : why && why[0] ? why : running ? "?" : "not running");
-        flamed_log(LOG_INFO, "warm_runner_adopted", "runner_id=%s action=remove reason=\"%s\"", id, q);
+        char q[700];
+        const char *reason = rerr[0] ? rerr : why && why[0] ? why : running ? "no record" : "not running";
+        flamed_log(LOG_INFO, "warm_runner_adopted", "runner_id=%s action=remove reason=%s", id,
+                   log_quote(q, sizeof(q), reason));
     }
     if (exited_unkept)
         reaper_push(svc->reaper, REAPER_REMOVE, id);

@@ -483,7 +483,9 @@ static void warm_taken_runners_survive_a_restart(void **state)
     }
     char *log = flx_log(e);
     fl_assert_contains(log, "action=keep");
-    fl_assert_contains(log, "action=remove");
+    /* b: no record (flamed-init --print-record exits 2); c: garbage. */
+    fl_assert_contains(log, "print-record exited 2");
+    fl_assert_contains(log, "the boot record does not decode");
     free(log);
     wait_warm(e, 3, 60000); /* a, and the pool refilled to two */
 

@@ -28,6 +28,7 @@
 #include "docker/docker.h"
 #include "engine/docker_engine.h"
 #include "env_frame.h"
+#include "service/warm_record.h"
 
 #define IMAGE "flamed-test/app:latest"
 #define LABEL_KEY "fltest-warm"
@@ -59,13 +60,24 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* What flamed adds beyond the first layer's runner (docs/warm.md "The boot record"). */
+struct make_opts {
+    const char *user; /* the container's User, or NULL */
+    int readonly;     /* HostConfig.ReadonlyRootfs */
+    int tmpfs;        /* flamed's tmpfs at /.flamed/run */
+    int record;       /* flamed-init --record /.flamed/run/boot */
+};
+
 /*
  * Create and start a warm runner: Entrypoint flamed-init, Cmd argv, Env
- * spec_env (the part that does not vary per Boot).
+ * spec_env (the part that does not vary per Boot), and o (may be NULL).
  */
-static void warm_make(struct warm *w, const char *test, const char *const *argv,
-                      const char *const *spec_env)
+static void warm_make_opts(struct warm *w, const char *test, const char *const *argv,
+                           const char *const *spec_env, const struct make_opts *o)
 {
+    static const struct make_opts none = {0};
+    if (!o)
+        o = &none;
     char err[512] = "";
     snprintf(w->name, sizeof w->name, "fltest-warm-%s-%s", pid_text, test);
     cJSON *cfg = cJSON_CreateObject(), *hc, *mounts, *m, *labels, *arr;
@@ -75,7 +87,13 @@ static void warm_make(struct warm *w, const char *test, const char *const *argv,
     arr = cJSON_AddArrayToObject(cfg, "Entrypoint");
     cJSON_AddItemToArray(arr, cJSON_CreateString("/.flamed/init"));
     cJSON_AddItemToArray(arr, cJSON_CreateString("--stdin"));
+    if (o->record) {
+        cJSON_AddItemToArray(arr, cJSON_CreateString("--record"));
+        cJSON_AddItemToArray(arr, cJSON_CreateString(WARM_RECORD_PATH));
+    }
     cJSON_AddItemToArray(arr, cJSON_CreateString("--"));
+    if (o->user)
+        cJSON_AddStringToObject(cfg, "User", o->user);
     arr = cJSON_AddArrayToObject(cfg, "Cmd");
     for (size_t i = 0; argv[i]; i++)
         cJSON_AddItemToArray(arr, cJSON_CreateString(argv[i]));
@@ -88,6 +106,8 @@ static void warm_make(struct warm *w, const char *test, const char *const *argv,
     cJSON_AddStringToObject(labels, LABEL_KEY, pid_text);
     hc = cJSON_AddObjectToObject(cfg, "HostConfig");
     cJSON_AddStringToObject(hc, "NetworkMode", "none");
+    if (o->readonly)
+        cJSON_AddBoolToObject(hc, "ReadonlyRootfs", 1);
     mounts = cJSON_AddArrayToObject(hc, "Mounts");
     m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "Type", "bind");
@@ -95,12 +115,27 @@ static void warm_make(struct warm *w, const char *test, const char *const *argv,
     cJSON_AddStringToObject(m, "Target", "/.flamed/init");
     cJSON_AddBoolToObject(m, "ReadOnly", 1);
     cJSON_AddItemToArray(mounts, m);
+    if (o->tmpfs) { /* as service/warm.c adds it */
+        m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "Type", "tmpfs");
+        cJSON_AddStringToObject(m, "Target", WARM_RUN_TARGET);
+        cJSON *t = cJSON_AddObjectToObject(m, "TmpfsOptions");
+        cJSON_AddNumberToObject(t, "SizeBytes", WARM_RUN_TMPFS_BYTES);
+        cJSON_AddNumberToObject(t, "Mode", WARM_RUN_TMPFS_MODE);
+        cJSON_AddItemToArray(mounts, m);
+    }
     int rc = docker_container_create(dk, w->name, cfg, &w->id, err, sizeof err);
     cJSON_Delete(cfg);
     if (rc != 0)
         fail_msg("create %s: %s (%d): run scripts/test-images", w->name, err, rc);
     if ((rc = docker_container_start(dk, w->id, 30000, err, sizeof err)) != 0)
         fail_msg("start %s: %s (%d)", w->name, err, rc);
+}
+
+static void warm_make(struct warm *w, const char *test, const char *const *argv,
+                      const char *const *spec_env)
+{
+    warm_make_opts(w, test, argv, spec_env, NULL);
 }
 
 static void warm_remove(struct warm *w)
@@ -329,6 +364,72 @@ static void the_engine_op_delivers_the_frame(void **state_)
     docker_engine_free(e);
 }
 
+/*
+ * The boot record (docs/warm.md): for a non-root User on a read-only rootfs,
+ * flamed-init keeps the /2 frame it was delivered on flamed's tmpfs (0400,
+ * the user's) before the command runs, and adoption's read
+ * (warm_record_read, the exec of --print-record) gets the same frame back;
+ * before any delivery there is none (FLAME_ENOTFOUND).
+ */
+static void the_record_is_kept_for_a_non_root_user_on_a_read_only_rootfs(void **state_)
+{
+    struct warm *w = *state_;
+    REQUIRE_DOCKER();
+    const char *argv[] = {"sh", "-c",
+                          "echo \"ID=$(id -u) P=$FLAME_PARENT\"; "
+                          "stat -c 'MODE=%a UID=%u' /.flamed/run/boot; "
+                          "echo x >/.flamed/run/boot 2>/dev/null || echo RO; "
+                          "trap 'exit 0' TERM; while :; do sleep 0.05; done",
+                          NULL};
+    const struct make_opts o = {.user = "1000:1000", .readonly = 1, .tmpfs = 1, .record = 1};
+    warm_make_opts(w, "record", argv, NULL, &o);
+    struct engine *e = NULL;
+    assert_int_equal(docker_engine_new(&e, dk), 0);
+    struct env_frame f = {0};
+    char err[512] = "";
+    assert_int_equal(warm_record_read(e, w->id, &f, err, sizeof err), FLAME_ENOTFOUND);
+    const char *entries[] = {"FLAME_PARENT=p-record"};
+    const char *keys[] = {"flamed.request-id", "team"}, *vals[] = {"req-1", "a=b"};
+    char *frame = NULL;
+    size_t len = 0;
+    assert_int_equal(env_frame_encode_meta(&frame, &len, entries, 1, keys, vals, 2, err, sizeof err), 0);
+    int rc = e->ops->stdin_deliver(e, w->id, frame, len, 10000, err, sizeof err);
+    free(frame);
+    if (rc != 0)
+        fail_msg("deliver to %s: %s (%d)", w->name, err, rc);
+    assert_true(output_has(w, "RO", 20000));
+    char *out = output(w);
+    assert_non_null(strstr(out, "ID=1000 P=p-record\n"));
+    assert_non_null(strstr(out, "MODE=400 UID=1000\n"));
+    free(out);
+    if ((rc = warm_record_read(e, w->id, &f, err, sizeof err)) != 0)
+        fail_msg("reading the record of %s: %s (%d)", w->name, err, rc);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.entries[0], "FLAME_PARENT=p-record");
+    assert_string_equal(env_frame_meta(&f, "flamed.request-id"), "req-1");
+    assert_string_equal(env_frame_meta(&f, "team"), "a=b");
+    env_frame_free(&f);
+    docker_engine_free(e);
+}
+
+/* A record that cannot be written (no tmpfs on a read-only rootfs): flamed-init
+ * exits 125 and the command never runs (a Boot's inspect sees it: it boots cold). */
+static void a_record_that_cannot_be_written_ends_the_runner_with_125(void **state_)
+{
+    struct warm *w = *state_;
+    REQUIRE_DOCKER();
+    const char *argv[] = {"sh", "-c", "echo RAN", NULL};
+    const struct make_opts o = {.readonly = 1, .record = 1};
+    warm_make_opts(w, "norecord", argv, NULL, &o);
+    const char *env[] = {"FLAME_PARENT=x"};
+    deliver(w, env, 1);
+    assert_int_equal(wait_exit(w, 20000), 125);
+    char *out = output(w);
+    assert_null(strstr(out, "RAN"));
+    assert_non_null(strstr(out, "writing the boot record"));
+    free(out);
+}
+
 static void writing_to_a_missing_container_is_not_found(void **state_)
 {
     (void)state_;
@@ -402,6 +503,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_frame_of_a_megabyte_arrives_whole, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(the_engine_op_delivers_the_frame, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(the_record_is_kept_for_a_non_root_user_on_a_read_only_rootfs,
+                                        test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(a_record_that_cannot_be_written_ends_the_runner_with_125,
+                                        test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(writing_to_a_missing_container_is_not_found, test_setup,
                                         test_teardown),
     };
