@@ -236,7 +236,7 @@ int cli_server_health(cli *g, const char *service, uint32_t timeout_ms, int *sta
 /** Boot options shared by `boot` and `run`. */
 typedef struct cli_boot {
     flame_boot_request req;
-    cli_strv env, labels, mounts, cmd;
+    cli_strv env, labels, mounts, cmd, constraints, spreads;
     const char *entrypoint[2];
 } cli_boot;
 
@@ -272,6 +272,9 @@ void cli_boot_free(cli_boot *b);
     "      --lease-ttl MS     shut the runner down when the parent neither watches (watch\n"  \
     "                         --parent) nor renews (flamectl renew) for MS\n"               \
     "      --max-lifetime MS  shut the runner down MS after it started\n"                     \
-    "      --idle-shutdown MS shut the runner down after MS with no spawn running\n"
+    "      --idle-shutdown MS shut the runner down after MS with no spawn running\n"             \
+    "      --constraint C     swarm placement constraint, e.g. node.labels.zone==a\n"          \
+    "                         (flamed --engine swarm; repeatable)\n"                           \
+    "      --placement-pref P swarm placement preference spread=node.labels.KEY (repeatable)\n"
 
 #endif

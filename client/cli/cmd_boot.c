@@ -12,6 +12,7 @@ enum {
     B_WORKDIR = 'w',
     B_NETWORK = CLI_LONG_ONLY, B_CPUS, B_HOST_CONFIG, B_MOUNT, B_KEEP, B_PULL, B_BOOT_TIMEOUT,
     B_ENTRYPOINT, B_CMD, B_REQUEST_ID, B_PARENT, B_LEASE_TTL, B_MAX_LIFETIME, B_IDLE_SHUTDOWN,
+    B_CONSTRAINT, B_PLACEMENT_PREF,
 };
 
 const struct option cli_boot_opts[] = {
@@ -36,6 +37,8 @@ const struct option cli_boot_opts[] = {
     {"lease-ttl", required_argument, NULL, B_LEASE_TTL},
     {"max-lifetime", required_argument, NULL, B_MAX_LIFETIME},
     {"idle-shutdown", required_argument, NULL, B_IDLE_SHUTDOWN},
+    {"constraint", required_argument, NULL, B_CONSTRAINT},
+    {"placement-pref", required_argument, NULL, B_PLACEMENT_PREF},
     CLI_OPT_END,
 };
 
@@ -56,6 +59,14 @@ int cli_boot_option(void *ud, int id, const char *arg)
     case B_LABEL: return cli_strv_push(&b->labels, arg);
     case B_MOUNT: return cli_strv_push(&b->mounts, arg);
     case B_CMD: return cli_strv_push(&b->cmd, arg);
+    case B_CONSTRAINT: return cli_strv_push(&b->constraints, arg);
+    case B_PLACEMENT_PREF:
+        /* The docker CLI's form: spread=DESCRIPTOR (the only preference kind). */
+        if (strncmp(arg, "spread=", 7) != 0 || !arg[7]) {
+            cli_failf(FLAME_EINVALID, "--placement-pref: '%s' is not spread=node.labels.KEY", arg);
+            return FLAME_EINVALID;
+        }
+        return cli_strv_push(&b->spreads, arg + 7);
     case B_ENTRYPOINT:
         b->entrypoint[0] = arg;
         b->entrypoint[1] = NULL;
@@ -103,6 +114,8 @@ void cli_boot_free(cli_boot *b)
     cli_strv_free(&b->labels);
     cli_strv_free(&b->mounts);
     cli_strv_free(&b->cmd);
+    cli_strv_free(&b->constraints);
+    cli_strv_free(&b->spreads);
 }
 
 static int boot_run(cli *g, int argc, char **argv)
@@ -141,6 +154,8 @@ static int boot_run(cli *g, int argc, char **argv)
     b.req.env = b.env.v;
     b.req.labels = b.labels.v;
     b.req.mounts_json = b.mounts.v;
+    b.req.constraints = b.constraints.v;
+    b.req.spreads = b.spreads.v;
     b.req.cmd = b.cmd.v;
     if ((err = cli_client(g, &c)) < 0) {
         rc = flame_error_exit_code(err);

@@ -61,6 +61,8 @@ static int run_run(cli *g, int argc, char **argv)
     o.boot.req.env = o.boot.env.v;
     o.boot.req.labels = o.boot.labels.v;
     o.boot.req.mounts_json = o.boot.mounts.v;
+    o.boot.req.constraints = o.boot.constraints.v;
+    o.boot.req.spreads = o.boot.spreads.v;
     o.boot.req.cmd = o.boot.cmd.v;
     if ((err = cli_client(g, &c)) < 0) {
         rc = flame_error_exit_code(err);

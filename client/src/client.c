@@ -123,6 +123,38 @@ static int boot_mounts(const flame_boot_request *req, Flame__V1__BootRequest *m,
     return 0;
 }
 
+/* BootRequest.placement from constraints and spreads (none: no placement).
+ * Freed with the message (free_unpacked). 0 or FLAME_ENOMEM. */
+static int boot_placement(const flame_boot_request *req, Flame__V1__BootRequest *m)
+{
+    size_t np = 0;
+    int err;
+    if (!(req->constraints && req->constraints[0]) && !(req->spreads && req->spreads[0]))
+        return 0;
+    if (!(m->placement = malloc(sizeof(*m->placement))))
+        return FLAME_ENOMEM;
+    flame__v1__placement__init(m->placement);
+    if ((err = flame__strv_copy(req->constraints, &m->placement->constraints,
+                                &m->placement->n_constraints)) < 0)
+        return err;
+    while (req->spreads && req->spreads[np])
+        np++;
+    if (np == 0)
+        return 0;
+    if (!(m->placement->preferences = calloc(np, sizeof(*m->placement->preferences))))
+        return FLAME_ENOMEM;
+    for (size_t i = 0; i < np; i++) {
+        Flame__V1__PlacementPreference *p = malloc(sizeof(*p));
+        if (!p)
+            return FLAME_ENOMEM;
+        flame__v1__placement_preference__init(p);
+        m->placement->preferences[m->placement->n_preferences++] = p;
+        if (!(p->spread = strdup(req->spreads[i])))
+            return FLAME_ENOMEM; /* p->spread NULL: free_unpacked skips it */
+    }
+    return 0;
+}
+
 static int boot_request(const flame_boot_request *req, Flame__V1__BootRequest **out,
                         flame_status *st)
 {
@@ -180,6 +212,8 @@ static int boot_request(const flame_boot_request *req, Flame__V1__BootRequest **
     m->lease_ttl_ms = req->lease_ttl_ms;
     m->max_lifetime_ms = req->max_lifetime_ms;
     m->idle_shutdown_after_ms = req->idle_shutdown_after_ms;
+    if ((err = boot_placement(req, m)) < 0)
+        goto nomem;
     *out = m;
     m = NULL;
     goto done;

@@ -207,6 +207,10 @@ static int create(struct engine *e, const struct engine_spec *spec, char **id, c
     docker_client *dk = dk_of(e);
     cJSON *config = NULL;
     *id = NULL;
+    if (spec->placement) { /* the service refuses it first (no ENGINE_CAP_PLACEMENT) */
+        snprintf(err, errlen, "placement needs --engine swarm: one Docker Engine has no nodes to place on");
+        return FLAME_EINVALID;
+    }
     struct docker_container_spec ds = {
         .image = spec->image,
         .hostname = spec->name,

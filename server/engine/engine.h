@@ -58,6 +58,9 @@ struct engine_spec {
     const cJSON *labels;              /* object of strings; may be NULL */
     const cJSON *host_config;         /* the canonical HostConfig (boot_config.c); may be NULL */
     const cJSON *mounts;              /* the canonical Mounts array; may be NULL */
+    /* The canonical placement (boot_placement.h: Engine API TaskTemplate.Placement);
+     * NULL: none. Only an engine with ENGINE_CAP_PLACEMENT takes one. */
+    const cJSON *placement;
     /* The label that marks the container as this runner's: a create that finds
      * the name taken by a container carrying owner_key=owner_value (a retried
      * create whose first answer was lost) answers with that container. */
@@ -163,7 +166,12 @@ struct engine_logs_opts {
 /* Bytes an exec stream is read at a time: the largest output chunk. */
 #define ENGINE_EXEC_READ_BYTES ((size_t)64 * 1024)
 
+/* What an engine can do beyond the ops every engine has (engine_ops.caps). */
+#define ENGINE_CAP_PLACEMENT 1u /* engine_spec.placement: where a runner may run (Swarm) */
+
 struct engine_ops {
+    /** ENGINE_CAP_* bits. */
+    unsigned caps;
     /** A view of e bounded by b (copied); free with free_view. */
     int (*bounded)(struct engine *e, const struct engine_bounds *b, struct engine **out);
     /** Free a view made by bounded (accepts NULL). */

@@ -223,6 +223,17 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* A start that did not run in time: the task's last state, and the swarm's
+ * reason when it gives one (a placement no node satisfies: "no suitable node
+ * (scheduling constraints not satisfied on 1 node)"). */
+static int start_timeout(const char *id, const struct swarm_task *t, char *err, size_t errlen)
+{
+    const char *why = t->err[0] ? t->err : t->message;
+    snprintf(err, errlen, "service %.64s's task is still %s%s%s", id,
+             t->state[0] ? t->state : "not scheduled", why[0] ? ": " : "", why);
+    return FLAME_ETIMEOUT;
+}
+
 /*
  * Start: the swarm starts the task by itself; wait until it runs, or has
  * ended. A task that never ran (rejected, or failed before its container
@@ -233,11 +244,15 @@ static void sleep_ms(long ms)
 static int start(struct engine *e, const char *id, long timeout_ms, char *err, size_t errlen)
 {
     int64_t until = docker_now_ms() + (timeout_ms > 0 ? timeout_ms : 30000);
+    struct swarm_task t, last;
+    int seen = 0;
     for (;;) {
-        struct swarm_task t;
         int rc = task_of(e, id, NULL, &t, err, errlen);
+        if (rc == FLAME_ETIMEOUT && seen) /* the view's deadline: say where the task was */
+            return start_timeout(id, &last, err, errlen);
         if (rc < 0)
             return rc;
+        last = t, seen = 1;
         if (strcmp(t.state, "running") == 0)
             return 0;
         if (swarm_task_terminal(&t)) {
@@ -249,14 +264,8 @@ static int start(struct engine *e, const char *id, long timeout_ms, char *err, s
             }
             return 0;
         }
-        if (docker_now_ms() >= until) {
-            /* The swarm's Err says why (a placement no node satisfies: "no
-             * suitable node (scheduling constraints not satisfied on 1 node)"). */
-            const char *why = t.err[0] ? t.err : t.message;
-            snprintf(err, errlen, "service %.64s's task is still %s%s%s", id,
-                     t.state[0] ? t.state : "not scheduled", why[0] ? ": " : "", why);
-            return FLAME_ETIMEOUT;
-        }
+        if (docker_now_ms() >= until)
+            return start_timeout(id, &t, err, errlen);
         sleep_ms(SWARM_POLL_MS);
     }
 }
@@ -721,6 +730,7 @@ static int stdin_deliver(struct engine *e, const char *id, const void *data, siz
 }
 
 static const struct engine_ops ops = {
+    .caps = ENGINE_CAP_PLACEMENT,
     .bounded = bounded,
     .free_view = free_view,
     .address = address,

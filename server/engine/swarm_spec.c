@@ -141,6 +141,8 @@ int swarm_spec_build(const struct engine_spec *spec, cJSON **out, char *err, siz
     if (spec->host_config && (rc = map_host_config(spec->host_config, task, cs, err, errlen)) < 0)
         goto done;
     rc = FLAME_ENOMEM;
+    if (spec->placement && put_copy(task, "Placement", spec->placement) < 0)
+        goto fail;
     cJSON *rp = cJSON_AddObjectToObject(task, "RestartPolicy");
     if (!rp || !cJSON_AddStringToObject(rp, "Condition", "none"))
         goto fail;

@@ -30,7 +30,8 @@
  * ReadOnly, CapAdd/CapDrop -> CapabilityAdd/CapabilityDrop, Ulimits,
  * Sysctls, GroupAdd -> Groups, Dns/DnsSearch/DnsOptions -> DNSConfig,
  * LogConfig -> TaskTemplate.LogDriver. Any other HostConfig field has no
- * service equivalent: refused (never dropped).
+ * service equivalent: refused (never dropped). spec->placement (canonical,
+ * boot_placement.h) -> TaskTemplate.Placement as it is.
  *
  * @param[out] out  owned by the caller (cJSON_Delete).
  * @return 0; FLAME_EINVALID naming the HostConfig field ("host_config.X has no

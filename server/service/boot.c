@@ -27,6 +27,7 @@
 #include "flame/error.h"
 #include "service/adopt.h"
 #include "service/boot_news.h"
+#include "service/boot_placement.h"
 #include "service/reaper.h"
 #include "service/request.h"
 #include "service/service.h"
@@ -54,6 +55,7 @@
 struct boot {
     cJSON *host_config;
     cJSON *mounts;
+    cJSON *placement; /* canonical (boot_placement.h), or NULL */
 };
 
 static void boot_free(void *p)
@@ -63,6 +65,7 @@ static void boot_free(void *p)
         return;
     cJSON_Delete(b->host_config);
     cJSON_Delete(b->mounts);
+    cJSON_Delete(b->placement);
     free(b);
 }
 
@@ -657,6 +660,7 @@ static int boot_create(struct boot_run *br)
         .labels = br->labels,
         .host_config = br->b->host_config,
         .mounts = br->b->mounts,
+        .placement = br->b->placement,
         /* A create whose first answer was lost may have worked: the name is ours
          * if the container carries our runner id. */
         .owner_key = RUNNER_LABEL_ID,
@@ -1050,6 +1054,13 @@ static int boot_prepare(svc_call *call, struct boot *b, char *err, size_t errlen
         return FLAME_EPERM;
     }
     int rc = request_boot_validate(req, &b->host_config, &b->mounts, err, errlen);
+    if (rc == 0)
+        rc = boot_placement_read(&b->placement, req->placement, err, errlen);
+    if (rc == 0 && b->placement && !(svc->engine->ops->caps & ENGINE_CAP_PLACEMENT)) {
+        snprintf(err, errlen, "placement needs --engine swarm: this flamed runs runners on one "
+                              "Docker Engine, which has no nodes to place them on");
+        rc = FLAME_EINVALID;
+    }
     if (rc < 0) {
         *reason = "INVALID_REQUEST";
         return rc;

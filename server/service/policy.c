@@ -37,6 +37,7 @@ static const struct {
     [POLICY_LOG_DRIVERS] = {"log_drivers", SW_LIST},
     [POLICY_DNS] = {"dns", SW_BOOL},
     [POLICY_GROUP_ADD] = {"group_add", SW_BOOL},
+    [POLICY_PLACEMENT] = {"placement", SW_BOOL},
 };
 
 /* Switches of earlier policy files: false still means what it meant; true needs a rewrite. */
@@ -1305,6 +1306,10 @@ int policy_check_boot(const struct policy *p, const Flame__V1__BootRequest *req,
         return denied(&e, POLICY_HOST_NAMESPACES, err, errlen, "network '%s' (%s)", req->network,
                       req->network[0] == 'h' ? "the host's network namespace"
                                              : "no network: a runner must reach its parent");
+    if ((req->placement && (req->placement->n_constraints || req->placement->n_preferences)) &&
+        !sw_on(&e, POLICY_PLACEMENT))
+        return denied(&e, POLICY_PLACEMENT, err, errlen, "placement (Swarm constraints and "
+                                                         "preferences)");
     if (*host_config) {
         cJSON *v = (*host_config)->child;
         while (v) {

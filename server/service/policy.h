@@ -13,7 +13,7 @@
  * pool): privileged, capabilities, host_namespaces, devices,
  * device_requests, host_binds, volume_drivers, seccomp_profiles,
  * apparmor_profiles, cgroup, sysctls, runtimes, masked_paths, port_bindings,
- * log_drivers, dns, group_add. docs/security.md has the full table and an
+ * log_drivers, dns, group_add, placement. docs/security.md has the full table and an
  * example; "defaults" and "ceilings" bound resources, "quotas" count
  * runners, "limits" bound request sizes and nesting.
  *
@@ -52,6 +52,7 @@ enum policy_switch {
     POLICY_LOG_DRIVERS,       /* list */
     POLICY_DNS,
     POLICY_GROUP_ADD,
+    POLICY_PLACEMENT,         /* BootRequest.placement (--engine swarm) */
     POLICY_SWITCHES
 };
 

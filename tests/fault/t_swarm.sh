@@ -21,6 +21,10 @@
 #   Shutdown: the service is gone, and its container;
 #   Boot of a missing image: fails with the swarm's task error, no service left;
 #   a drained node: its runner EXITED, then REMOVED and its service gone;
+#   placement: PERMISSION_DENIED without allow.placement; with it, a
+#     constraint no node satisfies fails Boot within its deadline with the
+#     swarm's "no suitable node", one the node satisfies runs, and the
+#     service's TaskTemplate.Placement holds what was asked (canonical form);
 #   Boot p50 through flamed against `docker service create` of the same spec.
 # The swarm is left and every service, network and bridge removed, even on failure.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -199,6 +203,40 @@ watch_has "$TMPD/drain.jsonl" "$R3" EXITED || fail "no EXITED for $R3 after the 
 "${FLT_DOCKER[@]}" service inspect "$SID3" >/dev/null 2>&1 && fail "service $SID3 is still there after its runner was reaped"
 wait_until 10 eval '[ "$(runner_state "$R3")" = GONE ]' || fail "$R3 still listed after the drain: $(ls_json)"
 note "drain: $R3 EXITED then REMOVED ($(watch_event "$TMPD/drain.jsonl" "$R3" EXITED | cut -d' ' -f6-))"
+
+# ---- placement: denied without the policy's allow.placement; with it, a
+# constraint no node satisfies fails Boot within its deadline with the
+# swarm's reason (no service left), and one the node satisfies runs, its
+# constraints and preferences in the service's TaskTemplate.Placement
+rc=0
+ctl boot -i "$FLT_IMAGE" --network "$RUN" -p "$RUN" -l "fltest.run=$RUN" --constraint node.role==manager \
+  -- "${FLT_CMD[@]}" >/dev/null 2>"$TMPD/pl-denied.err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "PERMISSION_DENIED" "$TMPD/pl-denied.err" && grep -q "allow.placement" "$TMPD/pl-denied.err" ||
+  fail "a placement without allow.placement: $(cat "$TMPD/pl-denied.err")"
+printf '{"allow": {"placement": true}}\n' >"$TMPD/policy-placement.json"
+flamed_stop
+flamed_start --engine swarm --policy "$TMPD/policy-placement.json"
+rc=0
+t0=$(now_ms)
+ctl boot -i "$FLT_IMAGE" --network "$RUN" -p "$RUN" -l "fltest.run=$RUN" --boot-timeout 5000 \
+  --constraint "node.labels.fltest-zone==nowhere" -- "${FLT_CMD[@]}" >/dev/null 2>"$TMPD/pl-none.err" || rc=$?
+ms=$(($(now_ms) - t0))
+[ "$rc" -ne 0 ] && grep -q "no suitable node" "$TMPD/pl-none.err" ||
+  fail "a constraint no node satisfies: expected the swarm's reason, got rc $rc: $(cat "$TMPD/pl-none.err")"
+[ "$ms" -lt 20000 ] || fail "a constraint no node satisfies took $ms ms to fail (boot timeout 5000)"
+wait_until 10 no_svc || fail "a service is left after the unplaceable Boot: $("${FLT_DOCKER[@]}" service ls)"
+note "unplaceable: failed after $ms ms: $(head -c 300 "$TMPD/pl-none.err")"
+"${FLT_DOCKER[@]}" node update --label-add fltest-zone=here "$NODE_ID" >/dev/null || fail "docker node update --label-add"
+B4=$(boot_json --constraint "node.labels.fltest-zone==here" --constraint " node.role != worker " \
+  --placement-pref spread=node.labels.fltest-zone)
+R4=$(printf '%s' "$B4" | json 'j["id"]')
+S=$(svc_json "$(printf '%s' "$B4" | json 'j["container_id"]')")
+chk 'j["Spec"]["TaskTemplate"]["Placement"]["Constraints"]' '["node.labels.fltest-zone==here", "node.role!=worker"]'
+chk 'j["Spec"]["TaskTemplate"]["Placement"]["Preferences"][0]["Spread"]["SpreadDescriptor"]' node.labels.fltest-zone
+ctl shutdown --timeout 1000 "$R4" >/dev/null 2>&1 || fail "Shutdown $R4"
+note "placement: $R4 ran on the node labelled fltest-zone=here"
+flamed_stop
+flamed_start --engine swarm
 
 # ---- figures: Boot p50 through flamed vs docker service create of the same spec
 N=${FLT_SWARM_N:-5}

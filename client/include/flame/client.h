@@ -195,6 +195,13 @@ typedef struct flame_boot_request {
     uint32_t lease_ttl_ms;
     uint64_t max_lifetime_ms;
     uint64_t idle_shutdown_after_ms;
+    /* Added (flamed --engine swarm): where the runner may run, Docker Swarm's
+     * placement with the Engine API's words (BootRequest.placement).
+     * constraints: "node.labels.zone==a", "node.role!=manager", ... NULL: none.
+     * spreads: Spread.SpreadDescriptor of each preference, in order
+     *   ("node.labels.zone"). NULL: none. */
+    const char *const *constraints;
+    const char *const *spreads;
 } flame_boot_request;
 
 /**

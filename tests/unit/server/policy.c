@@ -830,10 +830,40 @@ static void switch_names_are_the_policy_file_keys(void **state)
     static const char *const names[POLICY_SWITCHES] = {
         "privileged", "capabilities", "host_namespaces", "devices", "device_requests",
         "host_binds", "volume_drivers", "seccomp_profiles", "apparmor_profiles", "cgroup",
-        "sysctls", "runtimes", "masked_paths", "port_bindings", "log_drivers", "dns", "group_add"};
+        "sysctls", "runtimes", "masked_paths", "port_bindings", "log_drivers", "dns", "group_add",
+        "placement"};
     for (int sw = 0; sw < POLICY_SWITCHES; sw++)
         assert_string_equal(policy_switch_name((enum policy_switch)sw), names[sw]);
     assert_string_equal(policy_switch_name(POLICY_SWITCHES), "");
+}
+
+static void placement_needs_its_switch(void **state)
+{
+    (void)state;
+    char *constraints[] = {"node.labels.zone==a"};
+    Flame__V1__Placement pl = FLAME__V1__PLACEMENT__INIT;
+    pl.n_constraints = 1;
+    pl.constraints = constraints;
+    struct req *q = req_new("app", 0, 0, 0);
+    q->r.placement = &pl;
+    cJSON *hc = NULL;
+    char err[512] = "";
+    struct policy *p = parse_ok(NULL, NULL);
+    assert_int_equal(policy_check_boot(p, &q->r, &hc, NULL, err, sizeof(err)), FLAME_EPERM);
+    assert_non_null(strstr(err, "allow.placement"));
+    policy_free(p);
+    p = parse_ok("{\"pools\": {\"swarm\": {\"allow\": {\"placement\": true}}}}", NULL);
+    assert_int_equal(policy_check_boot(p, &q->r, &hc, NULL, err, sizeof(err)), FLAME_EPERM);
+    q->r.pool = "swarm";
+    assert_int_equal(policy_check_boot(p, &q->r, &hc, NULL, err, sizeof(err)), 0);
+    policy_free(p);
+    /* An empty placement asks for nothing. */
+    p = parse_ok(NULL, NULL);
+    pl.n_constraints = 0;
+    assert_int_equal(policy_check_boot(p, &q->r, &hc, NULL, err, sizeof(err)), 0);
+    policy_free(p);
+    cJSON_Delete(hc);
+    free(q);
 }
 
 /* ---------------------------------------------------------------- images, networks */
@@ -1925,6 +1955,7 @@ int main(void)
         cmocka_unit_test(other_parse_errors_name_the_field),
         cmocka_unit_test(load_reads_a_file_and_names_it_in_errors),
         cmocka_unit_test(switch_names_are_the_policy_file_keys),
+        cmocka_unit_test(placement_needs_its_switch),
         cmocka_unit_test(image_matching),
         cmocka_unit_test(network_allowlist),
         cmocka_unit_test(every_switch_denies_by_default_and_allows_when_on),

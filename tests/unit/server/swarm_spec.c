@@ -122,6 +122,26 @@ static void host_config_without_service_equivalent_is_refused_by_name(void **sta
     cJSON_Delete(hc);
 }
 
+static void placement_is_the_task_templates(void **state)
+{
+    (void)state;
+    cJSON *pl = parse("{\"Constraints\":[\"node.labels.zone==a\"],\"Preferences\":"
+                      "[{\"Spread\":{\"SpreadDescriptor\":\"node.labels.rack\"}}]}");
+    struct engine_spec spec = {.name = "flame-r1", .image = "app:v1", .placement = pl};
+    cJSON *s = NULL;
+    char err[256] = "";
+    assert_int_equal(swarm_spec_build(&spec, &s, err, sizeof(err)), 0);
+    assert_at(s, "TaskTemplate.Placement.Constraints", "[\"node.labels.zone==a\"]");
+    assert_at(s, "TaskTemplate.Placement.Preferences",
+              "[{\"Spread\":{\"SpreadDescriptor\":\"node.labels.rack\"}}]");
+    cJSON_Delete(s);
+    spec.placement = NULL;
+    assert_int_equal(swarm_spec_build(&spec, &s, err, sizeof(err)), 0);
+    assert_at(s, "TaskTemplate.Placement", "(absent)");
+    cJSON_Delete(s);
+    cJSON_Delete(pl);
+}
+
 static void open_stdin_is_unimplemented(void **state)
 {
     (void)state;
@@ -349,6 +369,7 @@ int main(void)
         cmocka_unit_test(host_config_resources_and_security_map_to_the_task),
         cmocka_unit_test(host_config_without_service_equivalent_is_refused_by_name),
         cmocka_unit_test(open_stdin_is_unimplemented),
+        cmocka_unit_test(placement_is_the_task_templates),
         cmocka_unit_test(the_newest_task_stands_for_the_runner),
         cmocka_unit_test(no_task_is_not_found),
         cmocka_unit_test(task_states_map_to_container_states),

@@ -101,6 +101,25 @@ static void test_invalid_request(void **state)
     assert_int_equal(mem_engine_calls(f->m, MEM_CREATE), 0);
 }
 
+/* An engine without ENGINE_CAP_PLACEMENT (one Docker Engine) refuses a
+ * placement before any engine call, saying it needs --engine swarm. */
+static void test_placement_needs_swarm(void **state)
+{
+    struct fixture *f = *state;
+    Flame__V1__BootRequest req;
+    boot_req(&req);
+    char *constraints[] = {"node.labels.zone==a"};
+    Flame__V1__Placement pl = FLAME__V1__PLACEMENT__INIT;
+    pl.n_constraints = 1;
+    pl.constraints = constraints;
+    req.placement = &pl;
+    expect_failure(f, &req, FLAME_EINVALID, "INVALID_REQUEST", "needs --engine swarm");
+    assert_int_equal(mem_engine_calls(f->m, MEM_NETWORK), 0);
+    assert_int_equal(mem_engine_calls(f->m, MEM_CREATE), 0);
+    constraints[0] = "node.labels.zone=a";
+    expect_failure(f, &req, FLAME_EINVALID, "INVALID_REQUEST", "placement.constraints[0]");
+}
+
 static void test_network_missing(void **state)
 {
     struct fixture *f = *state;
@@ -457,6 +476,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_boot_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_placement_needs_swarm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_check_unavailable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_never, setup, teardown),

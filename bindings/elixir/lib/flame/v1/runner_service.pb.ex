@@ -121,6 +121,24 @@ defmodule Flame.V1.BootRequest do
   field :lease_ttl_ms, 17, type: :uint32, json_name: "leaseTtlMs"
   field :max_lifetime_ms, 18, type: :uint64, json_name: "maxLifetimeMs"
   field :idle_shutdown_after_ms, 19, type: :uint64, json_name: "idleShutdownAfterMs"
+  field :placement, 20, type: Flame.V1.Placement
+end
+
+defmodule Flame.V1.Placement do
+  @moduledoc false
+
+  use Protobuf, syntax: :proto3, protoc_gen_elixir_version: "0.12.0"
+
+  field :constraints, 1, repeated: true, type: :string
+  field :preferences, 2, repeated: true, type: Flame.V1.PlacementPreference
+end
+
+defmodule Flame.V1.PlacementPreference do
+  @moduledoc false
+
+  use Protobuf, syntax: :proto3, protoc_gen_elixir_version: "0.12.0"
+
+  field :spread, 1, type: :string
 end
 
 defmodule Flame.V1.BootResponse do
