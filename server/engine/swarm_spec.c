@@ -106,6 +106,32 @@ static int map_host_config(const cJSON *hc, cJSON *task, cJSON *cs, char *err, s
     return 0;
 }
 
+/*
+ * A bind mount is refused: the policy's host_binds check resolves the source
+ * on flamed's host (symlinks, sockets), while the swarm binds that path on
+ * whichever node runs the task, where the same path may be anything. Volumes
+ * and tmpfs mean the same on every node.
+ */
+static int check_mounts(const cJSON *mounts, char *err, size_t errlen)
+{
+    const cJSON *m;
+    int i = 0;
+    cJSON_ArrayForEach(m, mounts)
+    {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(m, "Type");
+        if (cJSON_IsString(type) && strcmp(type->valuestring, "bind") == 0) {
+            snprintf(err, errlen, "mounts[%d]: a bind mount is refused with --engine swarm: the "
+                                  "swarm would bind that path on whichever node runs the task, "
+                                  "which flamed's host_binds check (made on its own host) cannot "
+                                  "vouch for; use a volume or tmpfs mount",
+                     i);
+            return FLAME_EINVALID;
+        }
+        i++;
+    }
+    return 0;
+}
+
 int swarm_spec_build(const struct engine_spec *spec, cJSON **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -135,6 +161,9 @@ int swarm_spec_build(const struct engine_spec *spec, cJSON **out, char *err, siz
         goto fail;
     if (spec->user && spec->user[0] && !cJSON_AddStringToObject(cs, "User", spec->user))
         goto fail;
+    if (spec->mounts && (rc = check_mounts(spec->mounts, err, errlen)) < 0)
+        goto done;
+    rc = FLAME_ENOMEM;
     if (spec->mounts && cJSON_GetArraySize(spec->mounts) > 0 &&
         put_copy(cs, "Mounts", spec->mounts) < 0)
         goto fail;

@@ -21,7 +21,8 @@
  * The ServiceSpec of a runner: Name and ContainerSpec.Hostname = spec->name;
  * Labels on the service and on ContainerSpec; Image, Env, Dir, User;
  * Command = entrypoint, Args = cmd (Swarm's words for ENTRYPOINT and CMD);
- * Mounts as given; one replica (Mode.Replicated.Replicas 1);
+ * Mounts as given (a bind mount refused: its source would be a path of
+ * whichever node runs the task, not the one the policy checked); one replica (Mode.Replicated.Replicas 1);
  * RestartPolicy.Condition "none"; EndpointSpec.Mode "dnsrr";
  * TaskTemplate.Networks [{Target: network, Aliases: [name]}] when a network
  * is given. From the canonical HostConfig: Memory -> Resources.Limits.MemoryBytes,
@@ -35,7 +36,7 @@
  *
  * @param[out] out  owned by the caller (cJSON_Delete).
  * @return 0; FLAME_EINVALID naming the HostConfig field ("host_config.X has no
- *         Swarm service equivalent ..."); FLAME_EUNIMPLEMENTED for open_stdin
+ *         Swarm service equivalent ...") or the bind mount ("mounts[N]: ..."); FLAME_EUNIMPLEMENTED for open_stdin
  *         (warm runners); FLAME_ENOMEM.
  */
 int swarm_spec_build(const struct engine_spec *spec, cJSON **out, char *err, size_t errlen);
