@@ -674,6 +674,7 @@ int engine_image_ref_validate(const char *ref, char *err, size_t errlen)
 }
 
 static const struct engine_ops ops = {
+    .caps = ENGINE_CAP_PULL_NEVER,
     .bounded = bounded,
     .free_view = free_view,
     .address = address,

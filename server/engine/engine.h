@@ -168,6 +168,10 @@ struct engine_logs_opts {
 
 /* What an engine can do beyond the ops every engine has (engine_ops.caps). */
 #define ENGINE_CAP_PLACEMENT 1u /* engine_spec.placement: where a runner may run (Swarm) */
+/* The image a runner runs is the one image_present saw, never pulled behind
+ * flamed's back: pull_policy NEVER can be honoured. (Not Swarm: the node that
+ * runs a task pulls its image itself.) */
+#define ENGINE_CAP_PULL_NEVER 2u
 
 struct engine_ops {
     /** ENGINE_CAP_* bits. */

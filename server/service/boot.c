@@ -1056,6 +1056,13 @@ static int boot_prepare(svc_call *call, struct boot *b, char *err, size_t errlen
     int rc = request_boot_validate(req, &b->host_config, &b->mounts, err, errlen);
     if (rc == 0)
         rc = boot_placement_read(&b->placement, req->placement, err, errlen);
+    if (rc == 0 && req->pull_policy == FLAME__V1__PULL_POLICY__PULL_POLICY_NEVER &&
+        !(svc->engine->ops->caps & ENGINE_CAP_PULL_NEVER)) {
+        snprintf(err, errlen, "pull_policy NEVER cannot be honoured by this engine: with --engine "
+                              "swarm the node that runs the runner pulls its image itself (and "
+                              "uses its local copy when the pull fails); leave pull_policy unset");
+        rc = FLAME_EINVALID;
+    }
     if (rc == 0 && b->placement && !(svc->engine->ops->caps & ENGINE_CAP_PLACEMENT)) {
         snprintf(err, errlen, "placement needs --engine swarm: this flamed runs runners on one "
                               "Docker Engine, which has no nodes to place them on");

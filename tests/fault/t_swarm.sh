@@ -20,6 +20,7 @@
 #     and the flag; not named: the --docker-host node as before;
 #   Shutdown: the service is gone, and its container;
 #   Boot of a missing image: fails with the swarm's task error, no service left;
+#   pull_policy NEVER: INVALID_ARGUMENT, nothing made;
 #   a drained node: its runner EXITED, then REMOVED and its service gone;
 #   placement: PERMISSION_DENIED without allow.placement; with it, a
 #     constraint no node satisfies fails Boot within its deadline with the
@@ -185,6 +186,14 @@ grep -qi "no such image" "$TMPD/noimage.err" || fail "Boot of a missing image: t
 no_svc() { [ "$(svc_count)" -eq 0 ]; }
 wait_until 10 no_svc || fail "a service is left after the failed Boot: $("${FLT_DOCKER[@]}" service ls)"
 note "missing image: $(head -c 300 "$TMPD/noimage.err")"
+
+# ---- pull_policy NEVER cannot be honoured (the node pulls by itself): refused before anything is made
+rc=0
+ctl boot -i "$FLT_IMAGE" --network "$RUN" -p "$RUN" -l "fltest.run=$RUN" --pull never \
+  -- "${FLT_CMD[@]}" >/dev/null 2>"$TMPD/never.err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "INVALID_ARGUMENT" "$TMPD/never.err" && grep -q "pull_policy NEVER" "$TMPD/never.err" ||
+  fail "pull_policy NEVER on swarm: $(cat "$TMPD/never.err")"
+[ "$(svc_count)" -eq 0 ] || fail "a service was made for a pull_policy NEVER Boot"
 
 # ---- a drained node: the swarm shuts the runner's task down; Watch sees it
 # EXITED, then REMOVED (its service removed), and List drops it. (The task

@@ -1013,6 +1013,7 @@ int mem_engine_entrypoint(mem_engine *m, const char *id, char *buf, size_t bufle
 }
 
 static const struct engine_ops ops = {
+    .caps = ENGINE_CAP_PULL_NEVER,
     .bounded = bounded,
     .free_view = free_view,
     .address = address,
