@@ -50,6 +50,8 @@ FLT_DOCKER_HOST=     # unix:///... of the private dockerd, "" for the machine's
 FLT_PRIV=            # private dockerd state (see flt_private_dockerd_start)
 FLT_PRIV_EXTRA=()    # more dockerd arguments for a test's own private dockerd (e.g. TLS listeners)
 FLT_PRIV_LIVE_RESTORE=1 # 0: the private dockerd runs without --live-restore (swarm mode refuses it)
+FLT_SWARM=           # 1 while the private dockerd is in swarm mode (flt_swarm_init)
+FLT_GWBR=            # the Linux bridge of that swarm's docker_gwbridge
 FLT_FAILED=0
 FLT_T0=$(date +%s%N)
 
@@ -89,6 +91,7 @@ flt_cleanup() {
     kill -KILL "$FLAMED_PID" 2>/dev/null
     wait "$FLAMED_PID" 2>/dev/null
   fi
+  flt_swarm_cleanup
   flt_remove_containers
   "${FLT_DOCKER[@]}" network rm "$RUN" >/dev/null 2>&1
   local left
@@ -388,5 +391,54 @@ flt_private_dockerd_teardown() {
     echo "[$FLT_NAME] ERROR: docker0 changed: before '$FLT_DOCKER0_BEFORE' after '$after'" >&2
     return 1
   fi
+  return 0
+}
+
+# ------------------------------------------------------------ swarm
+
+# flt_swarm_init: a single-node swarm on the private dockerd (start it with
+# FLT_PRIV_LIVE_RESTORE=0: swarm mode refuses --live-restore). Its
+# docker_gwbridge is made first, on a Linux bridge named for this run (not the
+# host-wide one); the swarm is advertised on the private bridge, on a free
+# port, with its own VXLAN port and overlay address pool, so that it meets
+# nothing of the machine's dockerd or of another run. The EXIT trap
+# (flt_swarm_cleanup) removes every service, leaves the swarm and removes the
+# bridge, even on failure.
+flt_swarm_init() {
+  [ -n "$FLT_PRIV" ] || fail "flt_swarm_init: start a private dockerd first (never the machine's)"
+  FLT_GWBR=fltgw$$
+  FLT_GWBR=${FLT_GWBR:0:15}
+  "${FLT_DOCKER[@]}" network create -d bridge --opt "com.docker.network.bridge.name=$FLT_GWBR" \
+    --opt com.docker.network.bridge.enable_icc=false \
+    --opt com.docker.network.bridge.enable_ip_masquerade=false docker_gwbridge >/dev/null ||
+    fail "creating docker_gwbridge on the private dockerd"
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  FLT_VXLAN_PORT=$((20000 + $$ % 10000))
+  FLT_SWARM=1
+  "${FLT_DOCKER[@]}" swarm init --advertise-addr "$FLT_PRIV_NET.1" --listen-addr "$FLT_PRIV_NET.1:$port" \
+    --data-path-port "$FLT_VXLAN_PORT" --default-addr-pool "10.$((150 + $$ % 50)).0.0/16" \
+    >"$TMPD/swarm-init.log" 2>&1 || fail "docker swarm init on the private dockerd: $(cat "$TMPD/swarm-init.log")"
+  note "swarm on $FLT_DOCKER_HOST (advertised $FLT_PRIV_NET.1:$port, VXLAN port $FLT_VXLAN_PORT)"
+}
+
+# flt_swarm_cleanup: remove every service of the private swarm, this run's
+# containers and network, leave the swarm, remove docker_gwbridge and its
+# bridge. Quiet; safe to call twice.
+flt_swarm_cleanup() {
+  if [ -n "$FLT_SWARM" ] && [ -n "$FLT_DOCKER_HOST" ]; then
+    local ids
+    ids=$("${FLT_DOCKER[@]}" service ls -q 2>/dev/null)
+    [ -n "$ids" ] && "${FLT_DOCKER[@]}" service rm $ids >/dev/null 2>&1
+    # the swarm removes the services' containers afterwards
+    wait_until 30 eval '[ -z "$("${FLT_DOCKER[@]}" ps -aq --filter label=com.docker.swarm.service.id 2>/dev/null)" ]'
+    flt_remove_containers
+    "${FLT_DOCKER[@]}" network rm "$RUN" >/dev/null 2>&1
+    "${FLT_DOCKER[@]}" swarm leave --force >/dev/null 2>&1
+    "${FLT_DOCKER[@]}" network rm docker_gwbridge >/dev/null 2>&1
+    FLT_SWARM=
+  fi
+  [ -n "$FLT_GWBR" ] && ip link del "$FLT_GWBR" 2>/dev/null
+  FLT_GWBR=
   return 0
 }

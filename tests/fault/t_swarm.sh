@@ -30,28 +30,6 @@
 # The swarm is left and every service, network and bridge removed, even on failure.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-FLT_SWARM=
-swarm_cleanup() {
-  set +e
-  if [ -n "$FLT_SWARM" ] && [ -n "$FLT_DOCKER_HOST" ]; then
-    local ids
-    ids=$("${FLT_DOCKER[@]}" service ls -q 2>/dev/null)
-    [ -n "$ids" ] && "${FLT_DOCKER[@]}" service rm $ids >/dev/null 2>&1
-    flt_remove_containers
-    "${FLT_DOCKER[@]}" network rm "$RUN" >/dev/null 2>&1
-    "${FLT_DOCKER[@]}" swarm leave --force >/dev/null 2>&1
-    "${FLT_DOCKER[@]}" network rm docker_gwbridge >/dev/null 2>&1
-  fi
-  [ -n "${FLT_GWBR:-}" ] && ip link del "$FLT_GWBR" 2>/dev/null
-  return 0
-}
-t_swarm_exit() {
-  local rc=$?
-  swarm_cleanup
-  (exit "$rc")
-  flt_cleanup
-}
-trap t_swarm_exit EXIT
 
 # ---- a bad --engine value (no Docker needed)
 rc=0
@@ -64,21 +42,7 @@ FLT_PRIV_LIVE_RESTORE=0 # swarm mode refuses --live-restore
 flt_require own
 
 # ---- a single-node swarm on the private dockerd
-FLT_GWBR=fltgw$$
-FLT_GWBR=${FLT_GWBR:0:15}
-# docker_gwbridge made first, so its Linux bridge has this test's name, not the host-wide one.
-"${FLT_DOCKER[@]}" network create -d bridge --opt "com.docker.network.bridge.name=$FLT_GWBR" \
-  --opt com.docker.network.bridge.enable_icc=false \
-  --opt com.docker.network.bridge.enable_ip_masquerade=false docker_gwbridge >/dev/null ||
-  fail "creating docker_gwbridge on the private dockerd"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-SWARM_PORT=$(free_port)
-VXLAN_PORT=$((20000 + $$ % 10000))
-FLT_SWARM=1
-"${FLT_DOCKER[@]}" swarm init --advertise-addr "$FLT_PRIV_NET.1" --listen-addr "$FLT_PRIV_NET.1:$SWARM_PORT" \
-  --data-path-port "$VXLAN_PORT" --default-addr-pool "10.$((150 + $$ % 50)).0.0/16" \
-  >"$TMPD/swarm-init.log" 2>&1 || fail "docker swarm init on the private dockerd: $(cat "$TMPD/swarm-init.log")"
-note "swarm on $FLT_DOCKER_HOST (advertised $FLT_PRIV_NET.1:$SWARM_PORT, VXLAN port $VXLAN_PORT)"
+flt_swarm_init
 flt_network_create -d overlay --attachable
 
 flamed_start --engine swarm

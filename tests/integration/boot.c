@@ -69,7 +69,15 @@ FL_TEST(boot_returns_running_runner_with_ids_ip_and_labels)
 
     assert_int_equal(r->state, FLAME_RUNNER_RUNNING);
     assert_true(is_hex(r->id, 16));
-    assert_true(is_hex(r->container_id, 64));
+    if (fl_engine_is_swarm()) {
+        /* Swarm: the service's ID (25 characters), and that service exists. */
+        assert_int_equal(strlen(r->container_id), 25);
+        cJSON *svc = fl_service_inspect(e, r->container_id);
+        assert_non_null(svc);
+        cJSON_Delete(svc);
+    } else {
+        assert_true(is_hex(r->container_id, 64));
+    }
     assert_true(r->ip_address && r->ip_address[0]);
     assert_string_equal(r->pool, e->pool);
     assert_string_equal(r->network, e->network);
@@ -113,8 +121,21 @@ FL_TEST(boot_sets_hostname_to_runner_name)
     assert_string_equal(o.out, want);
     cJSON *j = fl_inspect(e, r->container_id);
     assert_string_equal(fl_json_path(j, "Config.Hostname")->valuestring, r->name);
-    /* Docker's Name has a leading '/'. */
-    assert_string_equal(fl_json_path(j, "Name")->valuestring + 1, r->name);
+    /* Docker's Name has a leading '/'. Swarm names a task's container
+     * SERVICE.SLOT.TASK, the service being named as the runner. */
+    if (fl_engine_is_swarm()) {
+        char want_prefix[160];
+        snprintf(want_prefix, sizeof(want_prefix), "/%s.1.", r->name);
+        fl_assert_contains(fl_json_path(j, "Name")->valuestring, want_prefix);
+        cJSON *svc = fl_service_inspect(e, r->container_id);
+        assert_non_null(svc);
+        assert_string_equal(fl_json_path(svc, "Spec.Name")->valuestring, r->name);
+        assert_string_equal(fl_json_path(svc, "Spec.TaskTemplate.ContainerSpec.Hostname")->valuestring,
+                            r->name);
+        cJSON_Delete(svc);
+    } else {
+        assert_string_equal(fl_json_path(j, "Name")->valuestring + 1, r->name);
+    }
     cJSON_Delete(j);
     fl_output_free(&o);
     fl_shutdown(e, r->id);
@@ -126,9 +147,21 @@ FL_TEST(boot_sets_restart_policy_no_and_dns_alias_on_network)
     flame_runner *r = fl_boot_default(e, NULL);
     cJSON *j = fl_inspect(e, r->container_id);
     assert_non_null(j);
-    assert_string_equal(fl_json_path(j, "HostConfig.RestartPolicy.Name")->valuestring, "no");
-    /* Podman's inspect says "bridge" for any bridge network; Networks below names it. */
-    if (!fl_engine_is_podman(e))
+    if (fl_engine_is_swarm()) {
+        /* Swarm restarts tasks, not containers: the service says never, and has no
+         * virtual IP (dnsrr), so the runner's name resolves to its task. */
+        cJSON *svc = fl_service_inspect(e, r->container_id);
+        assert_non_null(svc);
+        assert_string_equal(
+            fl_json_path(svc, "Spec.TaskTemplate.RestartPolicy.Condition")->valuestring, "none");
+        assert_string_equal(fl_json_path(svc, "Spec.EndpointSpec.Mode")->valuestring, "dnsrr");
+        cJSON_Delete(svc);
+    } else {
+        assert_string_equal(fl_json_path(j, "HostConfig.RestartPolicy.Name")->valuestring, "no");
+    }
+    /* Podman's inspect says "bridge" for any bridge network; Networks below names it.
+     * A swarm task's container has NetworkMode "default". */
+    if (!fl_engine_is_podman(e) && !fl_engine_is_swarm())
         assert_string_equal(fl_json_path(j, "HostConfig.NetworkMode")->valuestring, e->network);
     const cJSON *net = cJSON_GetObjectItemCaseSensitive(fl_json_path(j, "NetworkSettings.Networks"),
                                                         e->network);
@@ -231,11 +264,33 @@ FL_TEST(boot_host_config_json_reaches_docker)
     req.host_config_json = "{\"CpuShares\": 512, \"Memory\": 33554432, "
                            "\"Ulimits\": [{\"Name\": \"nofile\", \"Soft\": 1000, \"Hard\": 2000}]}";
     req.memory_bytes = 67108864; /* overrides the JSON's Memory */
+    if (fl_engine_is_swarm()) {
+        /* A service has no CpuShares: refused by name, no service made; the
+         * rest reaches the service's Resources and ContainerSpec. */
+        flame_runner *bad = NULL;
+        flame_status st;
+        int rc = flame_client_boot(e->client, &req, &bad, &st);
+        flame_runner_free(bad);
+        fl_assert_status(rc, &st, 3 /* INVALID_ARGUMENT */);
+        fl_assert_contains(st.message, "host_config.CpuShares has no Swarm service equivalent");
+        assert_int_equal(fl_count_labelled(e, e->run_label), 0);
+        req.host_config_json = "{\"Memory\": 33554432, "
+                               "\"Ulimits\": [{\"Name\": \"nofile\", \"Soft\": 1000, \"Hard\": 2000}]}";
+    }
     flame_runner *r = fl_boot(e, &req);
     cJSON *j = fl_inspect(e, r->container_id);
-    assert_int_equal((int64_t)fl_json_path(j, "HostConfig.CpuShares")->valuedouble, 512);
+    if (!fl_engine_is_swarm())
+        assert_int_equal((int64_t)fl_json_path(j, "HostConfig.CpuShares")->valuedouble, 512);
     assert_int_equal((int64_t)fl_json_path(j, "HostConfig.Memory")->valuedouble, 67108864);
     cJSON_Delete(j);
+    if (fl_engine_is_swarm()) {
+        cJSON *svc = fl_service_inspect(e, r->container_id);
+        assert_non_null(svc);
+        assert_int_equal(
+            (int64_t)fl_json_path(svc, "Spec.TaskTemplate.Resources.Limits.MemoryBytes")->valuedouble,
+            67108864);
+        cJSON_Delete(svc);
+    }
     fl_output o = {0};
     /* PID 1: Docker gives exec'd processes soft = hard. */
     const char *argv[] = {"grep", "open files", "/proc/1/limits", NULL};

@@ -23,6 +23,7 @@
 
 #define INVALID(m) .code = GS_INVALID_ARGUMENT, .reason = "INVALID_REQUEST", .msg = (m)
 #define WANT(c, r, m) .code = (c), .reason = (r), .msg = (m)
+#define SWARM(c, r, m) .swarm_code = (c), .swarm_reason = (r), .swarm_msg = (m)
 
 enum rpc { BOOT, SPAWN, SHUTDOWN, WATCH, LIST, RAW };
 
@@ -44,6 +45,10 @@ struct ecase {
     /* expected */
     int code;
     const char *reason, *msg;
+    /* expected instead with --engine swarm (FLTEST_ENGINE=swarm), when it differs by
+     * design (docs/engines.md, "Docker Swarm mode"); swarm_reason NULL: the same */
+    int swarm_code;
+    const char *swarm_reason, *swarm_msg;
 };
 
 static const struct ecase cases[] = {
@@ -112,7 +117,9 @@ static const struct ecase cases[] = {
     {"boot: missing network", BOOT, .network = "@NONET", .pool = "@FREE", WANT(GS_FAILED_PRECONDITION,
      "NETWORK_NOT_FOUND", "docker network create")},
     {"boot: missing image, pull never", BOOT, .image = "@NOIMAGE", .pool = "@FREE",
-     .pull_policy = 3, WANT(GS_NOT_FOUND, "IMAGE_NOT_FOUND", "fltest-no-such-image")},
+     .pull_policy = 3, WANT(GS_NOT_FOUND, "IMAGE_NOT_FOUND", "fltest-no-such-image"),
+     /* swarm: no pull_policy; the task's node finds no image */
+     SWARM(GS_INVALID_ARGUMENT, "START_FAILED", "No such image: flamed-test/fltest-no-such-image")},
     {"boot: Memory under Docker's minimum", BOOT, .hc = "{\"Memory\": 1024}", .pool = "@FREE",
      WANT(GS_INVALID_ARGUMENT, "DOCKER_REFUSED", "Docker")},
     {"boot: pool quota reached", BOOT, WANT(GS_RESOURCE_EXHAUSTED, "QUOTA_EXCEEDED",
@@ -389,7 +396,13 @@ static void errors_bad_input_matrix(void **state)
     assert_true(n >= 40);
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
-        const struct ecase *c = &cases[i];
+        struct ecase cs = cases[i];
+        const struct ecase *c = &cs;
+        if (fl_engine_is_swarm() && cs.swarm_reason) {
+            cs.code = cs.swarm_code;
+            cs.reason = cs.swarm_reason;
+            cs.msg = cs.swarm_msg;
+        }
         flame_status st;
         int64_t t0 = fl_now_ms();
         int code = run_one(e, &w, c, &st);

@@ -177,11 +177,15 @@ void fl_flamed_start(fl_env *e)
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, e->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    const char *argv[] = {bin,           "--listen",          e->addr, "--log-level",
-                          "debug",       "--stop-timeout-ms", "1000",  "--shutdown-grace-ms",
-                          "2000",        NULL,                NULL,    NULL,
-                          NULL,          NULL};
+    const char *argv[] = {bin,     "--listen",          e->addr, "--log-level",
+                          "debug", "--stop-timeout-ms", "1000",  "--shutdown-grace-ms",
+                          "2000",  NULL,                NULL,    NULL,
+                          NULL,    NULL,                NULL,    NULL};
     size_t na = 9;
+    if (fl_engine_is_swarm()) {
+        argv[na++] = "--engine";
+        argv[na++] = "swarm";
+    }
     if (fl_docker_host()) {
         argv[na++] = "--docker-host";
         argv[na++] = fl_docker_host();
@@ -376,6 +380,88 @@ int fl_engine_is_podman(fl_env *e)
     return k;
 }
 
+int fl_engine_is_swarm(void)
+{
+    const char *v = getenv("FLTEST_ENGINE");
+    return v && strcmp(v, "swarm") == 0;
+}
+
+cJSON *fl_service_inspect(fl_env *e, const char *service_id)
+{
+    cJSON *j = NULL;
+    char err[512];
+    int rc = docker_service_inspect(e->docker, service_id, &j, err, sizeof(err));
+    if (rc == FLAME_ENOTFOUND)
+        return NULL;
+    if (rc < 0)
+        fail_msg("docker service inspect %s: %s", service_id, err);
+    return j;
+}
+
+/* The label every task container of a service carries. */
+static void service_label(const char *service_id, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "com.docker.swarm.service.id=%s", service_id);
+}
+
+/* Swarm: the container of the service's newest task (highest Version.Index),
+ * else any container labelled with the service; "" when none. */
+static void service_container(fl_env *e, const char *service_id, char *out, size_t outlen)
+{
+    cJSON *tasks = NULL;
+    char err[512];
+    double best = -1;
+    out[0] = '\0';
+    if (docker_task_list(e->docker, service_id, &tasks, err, sizeof(err)) == 0) {
+        const cJSON *t;
+        cJSON_ArrayForEach(t, tasks)
+        {
+            const cJSON *ix = fl_json_path(t, "Version.Index");
+            const cJSON *cid = fl_json_path(t, "Status.ContainerStatus.ContainerID");
+            double v = cJSON_IsNumber(ix) ? ix->valuedouble : 0;
+            if (cJSON_IsString(cid) && cid->valuestring[0] && v > best) {
+                best = v;
+                snprintf(out, outlen, "%s", cid->valuestring);
+            }
+        }
+    }
+    cJSON_Delete(tasks);
+    if (out[0])
+        return;
+    char label[128];
+    cJSON *list = NULL;
+    service_label(service_id, label, sizeof(label));
+    if (docker_container_list(e->docker, label, &list, err, sizeof(err)) == 0) {
+        const cJSON *id = fl_json_path(cJSON_GetArrayItem(list, 0), "Id");
+        if (cJSON_IsString(id))
+            snprintf(out, outlen, "%s", id->valuestring);
+    }
+    cJSON_Delete(list);
+}
+
+/* Swarm: create the test's network as an attachable overlay. 0 or -1 (err). */
+static int overlay_create(fl_env *e, char *err, size_t errlen)
+{
+    cJSON *body = cJSON_CreateObject(), *resp = NULL;
+    assert_non_null(body);
+    cJSON_AddStringToObject(body, "Name", e->network);
+    cJSON_AddStringToObject(body, "Driver", "overlay");
+    cJSON_AddBoolToObject(body, "Attachable", 1);
+    cJSON_AddBoolToObject(body, "CheckDuplicate", 1);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "Labels"), FL_RUN_LABEL_KEY, e->tag);
+    long status = 0;
+    int rc = docker_request(e->docker, "POST", "/networks/create", body, 30000, &status, &resp,
+                            err, errlen);
+    cJSON_Delete(body);
+    if (rc == 0 && status != 201) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(resp, "message");
+        snprintf(err, errlen, "HTTP %ld: %s", status, cJSON_IsString(m) ? m->valuestring : "");
+        rc = -1;
+    }
+    cJSON_Delete(resp);
+    return rc < 0 ? -1 : 0;
+}
+
 static int env_docker(fl_env *e)
 {
     char err[512] = "";
@@ -420,6 +506,21 @@ int fl_setup(void **state)
     return 0;
 }
 
+void fl_network_create(fl_env *e)
+{
+    char err[512] = "";
+    cJSON *labels = cJSON_CreateObject();
+    assert_non_null(labels);
+    cJSON_AddStringToObject(labels, FL_RUN_LABEL_KEY, e->tag);
+    int rc = fl_engine_is_swarm()
+                 ? overlay_create(e, err, sizeof(err))
+                 : docker_network_create(e->docker, e->network, labels, NULL, err, sizeof(err));
+    cJSON_Delete(labels);
+    if (rc < 0)
+        fail_msg("docker network create %s: %s", e->network, err);
+    e->network_created = 1;
+}
+
 /* Check the images, create the network, start flamed. Asserts. */
 static void env_start(fl_env *e)
 {
@@ -430,14 +531,7 @@ static void env_start(fl_env *e)
             fail_msg("test image %s is missing: build it with scripts/test-images (%s)", images[i],
                      err);
     int64_t t0 = fl_now_ms();
-    cJSON *labels = cJSON_CreateObject();
-    assert_non_null(labels);
-    cJSON_AddStringToObject(labels, FL_RUN_LABEL_KEY, e->tag);
-    int rc = docker_network_create(e->docker, e->network, labels, NULL, err, sizeof(err));
-    cJSON_Delete(labels);
-    if (rc < 0)
-        fail_msg("docker network create %s: %s", e->network, err);
-    e->network_created = 1;
+    fl_network_create(e);
     e->network_ms = fl_now_ms() - t0;
     t0 = fl_now_ms();
     fl_flamed_start(e);
@@ -498,10 +592,33 @@ long fl_vm_hwm_kib(pid_t pid)
     return kib;
 }
 
+/* Swarm: remove the services labelled with the tag (the swarm then removes
+ * their containers). */
+static void remove_leftover_services(fl_env *e)
+{
+    cJSON *list = NULL;
+    char err[512];
+    if (docker_service_list(e->docker, e->run_label, &list, err, sizeof(err)) < 0) {
+        fprintf(stderr, "teardown: listing services labelled %s: %s\n", e->run_label, err);
+        return;
+    }
+    const cJSON *s;
+    cJSON_ArrayForEach(s, list)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(s, "ID");
+        if (cJSON_IsString(id) && docker_service_remove(e->docker, id->valuestring, err,
+                                                        sizeof(err)) < 0)
+            fprintf(stderr, "teardown: removing service %.12s: %s\n", id->valuestring, err);
+    }
+    cJSON_Delete(list);
+}
+
 static void remove_leftovers(fl_env *e)
 {
     cJSON *list = NULL;
     char err[512];
+    if (fl_engine_is_swarm())
+        remove_leftover_services(e);
     if (docker_container_list(e->docker, e->run_label, &list, err, sizeof(err)) < 0) {
         fprintf(stderr, "teardown: listing containers labelled %s: %s\n", e->run_label, err);
         return;
@@ -549,7 +666,10 @@ static int env_stop(fl_env *e)
     remove_leftovers(e);
     if (e->network_created) {
         int rc = 0;
-        for (int i = 0; i < 50; i++) {
+        /* Swarm removes a service's container after the service, and its
+         * overlay endpoint after that: up to 30 s there. */
+        int tries = fl_engine_is_swarm() ? 300 : 50;
+        for (int i = 0; i < tries; i++) {
             rc = docker_network_remove(e->docker, e->network, err, sizeof(err));
             /* 409, or 403 "has active endpoints": a removed container's
              * endpoint can outlive its destroy event for a moment on a
@@ -804,7 +924,13 @@ int fl_spawn_sh(fl_env *e, const char *runner_id, const char *script, fl_output 
 cJSON *fl_inspect(fl_env *e, const char *container_id)
 {
     cJSON *j = NULL;
-    char err[512];
+    char err[512], cid[80];
+    if (fl_engine_is_swarm()) {
+        service_container(e, container_id, cid, sizeof(cid));
+        if (!cid[0])
+            return NULL;
+        container_id = cid;
+    }
     int rc = docker_container_inspect(e->docker, container_id, &j, err, sizeof(err));
     if (rc == FLAME_ENOTFOUND)
         return NULL;
@@ -817,7 +943,10 @@ int fl_count_labelled(fl_env *e, const char *label)
 {
     cJSON *list = NULL;
     char err[512];
-    if (docker_container_list(e->docker, label, &list, err, sizeof(err)) < 0)
+    if (fl_engine_is_swarm()) {
+        if (docker_service_list(e->docker, label, &list, err, sizeof(err)) < 0)
+            fail_msg("docker service ls --filter label=%s: %s", label, err);
+    } else if (docker_container_list(e->docker, label, &list, err, sizeof(err)) < 0)
         fail_msg("docker ps --filter label=%s: %s", label, err);
     int n = cJSON_GetArraySize(list);
     cJSON_Delete(list);
@@ -828,7 +957,9 @@ int fl_wait_container_gone(fl_env *e, const char *container_id, int timeout_ms)
 {
     int64_t until = fl_now_ms() + timeout_ms;
     for (;;) {
-        cJSON *j = fl_inspect(e, container_id);
+        cJSON *j = fl_engine_is_swarm() ? fl_service_inspect(e, container_id) : NULL;
+        if (!j)
+            j = fl_inspect(e, container_id); /* swarm: the service's containers */
         if (!j)
             return 0;
         cJSON_Delete(j);
@@ -841,6 +972,14 @@ int fl_wait_container_gone(fl_env *e, const char *container_id, int timeout_ms)
 int fl_remove_container(fl_env *e, const char *container_id)
 {
     char err[512];
+    if (fl_engine_is_swarm()) {
+        char cid[80];
+        service_container(e, container_id, cid, sizeof(cid));
+        int rc = docker_service_remove(e->docker, container_id, err, sizeof(err));
+        if (cid[0] && docker_container_remove(e->docker, cid, err, sizeof(err)) == 0)
+            rc = 0;
+        return rc;
+    }
     return docker_container_remove(e->docker, container_id, err, sizeof(err));
 }
 

@@ -20,7 +20,14 @@
  * (unix:///path) points both the harness's own Docker client and every
  * flamed it starts (--docker-host) at another Docker-compatible engine, e.g.
  * Podman's service (tests/podman/run); $FLTEST_BOOT_SETTLE_MS sets their
- * --boot-settle-ms.
+ * --boot-settle-ms. $FLTEST_ENGINE=swarm (tests/swarm/run, against a swarm
+ * manager) starts every flamed with --engine swarm, creates the tests'
+ * networks as attachable overlays, and makes the Docker helpers below read
+ * a runner's container_id as its service: fl_inspect() inspects the
+ * service's newest task's container, fl_count_labelled() counts services,
+ * fl_wait_container_gone() waits for the service and its containers,
+ * fl_remove_container() removes the service; teardown removes the tag's
+ * services too.
  *
  * Threads: fl_watcher runs a Watch on its own thread; everything else runs on
  * the test's thread. The env owns every watcher and joins it in teardown.
@@ -161,6 +168,24 @@ const char *fl_docker_socket(void);
  */
 int fl_engine_is_podman(fl_env *e);
 
+/**
+ * Is the engine under test a swarm ($FLTEST_ENGINE=swarm: every flamed runs
+ * with --engine swarm, runners are services; docs/engines.md, "Testing
+ * against Swarm")? Thread-safe.
+ */
+int fl_engine_is_swarm(void);
+
+/**
+ * Swarm: GET /services/{id} of a runner's container_id (its service), NULL
+ * when the service does not exist. Owned by the caller. Asserts on other
+ * errors.
+ */
+cJSON *fl_service_inspect(fl_env *e, const char *service_id);
+
+/** Create e->network labelled with the tag (a bridge; swarm: an attachable
+ *  overlay) and mark it for teardown. Asserts. */
+void fl_network_create(fl_env *e);
+
 /** fl_skip() when e has a skip reason (Docker does not answer). */
 #define FL_SKIP_IF_NO_DOCKER(e)                                                                   \
     do {                                                                                          \
@@ -257,13 +282,17 @@ int fl_spawn_sh(fl_env *e, const char *runner_id, const char *script, fl_output 
 
 /* ------------------------------------------------------------ docker */
 
-/** Inspect a container; NULL when it does not exist. Owned by the caller. */
+/** Inspect a container; NULL when it does not exist. Owned by the caller.
+ *  Swarm: container_id is a service's: its newest task's container, NULL
+ *  when the service or that container does not exist. */
 cJSON *fl_inspect(fl_env *e, const char *container_id);
-/** Number of containers (any state) with this label ("k=v"). */
+/** Number of containers (any state) with this label ("k=v"); swarm: of services. */
 int fl_count_labelled(fl_env *e, const char *label);
-/** Wait until the container is gone (404); 0 or -1 after timeout_ms. */
+/** Wait until the container is gone (404; swarm: the service and its
+ *  containers); 0 or -1 after timeout_ms. */
 int fl_wait_container_gone(fl_env *e, const char *container_id, int timeout_ms);
-/** Force-remove a container; 0 or the docker code. */
+/** Force-remove a container (swarm: the service, then its containers);
+ *  0 or the docker code. */
 int fl_remove_container(fl_env *e, const char *container_id);
 /** Look up a dotted path ("HostConfig.Memory") in JSON; NULL when absent. */
 const cJSON *fl_json_path(const cJSON *root, const char *dotted);

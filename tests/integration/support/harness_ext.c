@@ -155,6 +155,10 @@ void flx_flamed_start(fl_env *e, const flx_flamed *f)
         argv[n++] = "--docker-host";
         argv[n++] = fl_docker_host();
     }
+    if (fl_engine_is_swarm()) {
+        argv[n++] = "--engine";
+        argv[n++] = "swarm";
+    }
     if (fl_boot_settle_ms()) {
         argv[n++] = "--boot-settle-ms";
         argv[n++] = fl_boot_settle_ms();
@@ -296,14 +300,7 @@ fl_env *flx_begin(void **state, const flx_flamed *f)
         if (docker_image_inspect(e->docker, images[i], NULL, err, sizeof(err)) < 0)
             fail_msg("test image %s is missing: build it with scripts/test-images (%s)", images[i],
                      err);
-    cJSON *labels = cJSON_CreateObject();
-    assert_non_null(labels);
-    cJSON_AddStringToObject(labels, FL_RUN_LABEL_KEY, e->tag);
-    int rc = docker_network_create(e->docker, e->network, labels, NULL, err, sizeof(err));
-    cJSON_Delete(labels);
-    if (rc < 0)
-        fail_msg("docker network create %s: %s", e->network, err);
-    e->network_created = 1;
+    fl_network_create(e);
     flx_flamed_start(e, f);
     return e;
 }
@@ -340,13 +337,16 @@ int flx_count_managed(fl_env *e)
 {
     cJSON *list = NULL;
     char err[512];
-    if (docker_container_list(e->docker, e->run_label, &list, err, sizeof(err)) < 0)
-        fail_msg("docker ps --filter label=%s: %s", e->run_label, err);
+    int swarm = fl_engine_is_swarm(); /* a runner is a service: its labels in Spec */
+    if (swarm ? docker_service_list(e->docker, e->run_label, &list, err, sizeof(err)) < 0
+              : docker_container_list(e->docker, e->run_label, &list, err, sizeof(err)) < 0)
+        fail_msg("listing %s labelled %s: %s", swarm ? "services" : "containers", e->run_label,
+                 err);
     int n = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, list)
     {
-        const cJSON *v = fl_json_path(c, "Labels");
+        const cJSON *v = fl_json_path(c, swarm ? "Spec.Labels" : "Labels");
         v = v ? cJSON_GetObjectItemCaseSensitive(v, "flamed.managed-by") : NULL;
         if (cJSON_IsString(v) && strcmp(v->valuestring, "flamed") == 0)
             n++;

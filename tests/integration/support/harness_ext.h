@@ -97,7 +97,7 @@ const char *flx_path(fl_env *e, const char *name);
 /** Another libflame client on e->addr with this token (NULL: none); closed in teardown. */
 flame_client *flx_client(fl_env *e, const char *token);
 
-/** Containers labelled flamed.managed-by=flamed and fltest.run=<tag>. */
+/** Containers (swarm: services) labelled flamed.managed-by=flamed and fltest.run=<tag>. */
 int flx_count_managed(fl_env *e);
 /** Wait up to timeout_ms for flx_count_managed(e) == want (Shutdown may answer REMOVED
  *  while the reaper's removal is still in progress); fails naming `what`. */
