@@ -30,7 +30,6 @@
 # The swarm is left and every service, network and bridge removed, even on failure.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-
 # ---- a bad --engine value (no Docker needed)
 rc=0
 "$FLAMED_BIN" --engine kubernetes --listen "$ADDR" >/dev/null 2>"$TMPD/badengine.err" || rc=$?
