@@ -118,8 +118,8 @@ static const struct ecase cases[] = {
      "NETWORK_NOT_FOUND", "docker network create")},
     {"boot: missing image, pull never", BOOT, .image = "@NOIMAGE", .pool = "@FREE",
      .pull_policy = 3, WANT(GS_NOT_FOUND, "IMAGE_NOT_FOUND", "fltest-no-such-image"),
-     /* swarm: no pull_policy; the task's node finds no image */
-     SWARM(GS_INVALID_ARGUMENT, "START_FAILED", "No such image: flamed-test/fltest-no-such-image")},
+     /* swarm: NEVER cannot be honoured (the node pulls by itself): refused */
+     SWARM(GS_INVALID_ARGUMENT, "INVALID_REQUEST", "pull_policy NEVER")},
     {"boot: Memory under Docker's minimum", BOOT, .hc = "{\"Memory\": 1024}", .pool = "@FREE",
      WANT(GS_INVALID_ARGUMENT, "DOCKER_REFUSED", "Docker")},
     {"boot: pool quota reached", BOOT, WANT(GS_RESOURCE_EXHAUSTED, "QUOTA_EXCEEDED",
