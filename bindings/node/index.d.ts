@@ -143,6 +143,18 @@ export interface BootOptions extends CallOptions {
   maxLifetimeMs?: number | bigint;
   /** Shut down after this long with no Spawn running, in ms; 0: never. */
   idleShutdownAfterMs?: number | bigint;
+  /** Where the runner may run, `flamed --engine swarm` only (Docker Swarm's
+   *  TaskTemplate.Placement; the policy's allow.placement). Another engine rejects a
+   *  non-empty placement with INVALID_ARGUMENT. A bad shape is a TypeError. */
+  placement?: Placement;
+}
+
+/** Docker Swarm placement with the Engine API's names. */
+export interface Placement {
+  /** 'ATTRIBUTE==VALUE' or 'ATTRIBUTE!=VALUE', e.g. 'node.role==worker'; at most 32. */
+  constraints?: string[];
+  /** Spread over a node attribute's values, e.g. { spread: 'node.labels.zone' }; at most 8. */
+  preferences?: { spread: string }[];
 }
 
 export interface SpawnOptions extends CallOptions {

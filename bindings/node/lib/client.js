@@ -6,7 +6,7 @@ const grpc = require('@grpc/grpc-js');
 const { load } = require('./proto');
 const { FlamedError, toFlamedError } = require('./errors');
 const {
-  runnerFromPb, eventFromPb, spawnEventFromPb, logsEventFromPb, toStruct, pullPolicy, u64,
+  runnerFromPb, eventFromPb, spawnEventFromPb, logsEventFromPb, toStruct, pullPolicy, placement, u64,
 } = require('./convert');
 
 // flamed's defaults for boot_timeout_ms and Shutdown's grace: the client's
@@ -110,6 +110,7 @@ function bootRequest(opts) {
     maxLifetimeMs: u64(opts.maxLifetimeMs, 'maxLifetimeMs'),
     idleShutdownAfterMs: u64(opts.idleShutdownAfterMs, 'idleShutdownAfterMs'),
     mounts: (opts.mounts || []).map((m, i) => toStruct(m, `mounts[${i}]`)),
+    placement: placement(opts.placement),
   };
   if (opts.hostConfig !== undefined) req.hostConfig = toStruct(opts.hostConfig, 'hostConfig');
   return req;

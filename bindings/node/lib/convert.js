@@ -121,6 +121,26 @@ function pullPolicy(p) {
   return `PULL_POLICY_${name}`;
 }
 
+/**
+ * BootOptions.placement ({ constraints: string[], preferences: [{ spread }] }) ->
+ * flame.v1.Placement; undefined stays unset (no placement).
+ */
+function placement(p) {
+  if (p === undefined || p === null) return undefined;
+  if (typeof p !== 'object' || Array.isArray(p)) throw new TypeError('placement must be an object');
+  const unknown = Object.keys(p).filter((k) => k !== 'constraints' && k !== 'preferences');
+  if (unknown.length) {
+    throw new TypeError(`placement: unknown key(s) ${unknown.join(', ')}: use constraints and preferences`);
+  }
+  const preferences = (p.preferences || []).map((x, i) => {
+    if (!x || typeof x !== 'object' || Object.keys(x).join() !== 'spread' || typeof x.spread !== 'string') {
+      throw new TypeError(`placement.preferences[${i}] must be { spread: 'node.labels.KEY' }`);
+    }
+    return { spread: x.spread };
+  });
+  return { constraints: (p.constraints || []).map(String), preferences };
+}
+
 /** A uint64 option (number, bigint or decimal string) as proto-loader takes it. */
 function u64(v, where) {
   if (v === undefined || v === null) return '0';
@@ -130,5 +150,5 @@ function u64(v, where) {
 }
 
 module.exports = {
-  runnerFromPb, eventFromPb, spawnEventFromPb, logsEventFromPb, toStruct, pullPolicy, u64,
+  runnerFromPb, eventFromPb, spawnEventFromPb, logsEventFromPb, toStruct, pullPolicy, placement, u64,
 };

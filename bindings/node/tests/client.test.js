@@ -187,6 +187,22 @@ describe('errors', () => {
     assert.deepEqual(await h.client.list({ pool }), []);
   });
 
+  it('placement reaches flamed, which refuses it off a swarm; an empty one is none', async () => {
+    const pool = h.poolName();
+    await assert.rejects(boot(pool, {
+      placement: { constraints: ['node.role==worker'], preferences: [{ spread: 'node.labels.zone' }] },
+    }), (err) => {
+      assert.deepEqual([err.code, err.reason], ['INVALID_ARGUMENT', 'INVALID_REQUEST'], err.message);
+      assert.match(err.details, /--engine swarm/);
+      return true;
+    });
+    const runner = await boot(pool, { placement: {} });
+    await shutdownQuietly(runner.id);
+    assert.equal(runner.state, 'RUNNING');
+    await assert.rejects(h.client.boot({ image: IMAGE, placement: { constraint: [] } }), TypeError);
+    await assert.rejects(h.client.boot({ image: IMAGE, placement: { preferences: ['x'] } }), TypeError);
+  });
+
   it('missing network: FAILED_PRECONDITION NETWORK_NOT_FOUND', async () => {
     await rejectsWith(boot(h.poolName(), { network: `${h.tag}-missing` }), 'FAILED_PRECONDITION', 'NETWORK_NOT_FOUND');
   });

@@ -9,6 +9,7 @@ async function example(): Promise<number> {
     hostConfig: { Memory: 512 * 2 ** 20, Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 2048 }] },
     mounts: [{ Type: 'volume', Source: 'v', Target: '/data' }], pullPolicy: 'never',
     maxLifetimeMs: 60_000n,
+    placement: { constraints: ['node.role==worker'], preferences: [{ spread: 'node.labels.zone' }] },
   });
   for await (const ev of client.spawn(runner.id, ['echo', 'hi'], { timeoutMs: 1000 })) {
     const e: SpawnEvent = ev;

@@ -151,6 +151,23 @@ def _pull_policy(value: Union[None, str, int, PullPolicy]) -> int:
     return PullPolicy(int(value))
 
 
+def _placement(value: Mapping) -> "pb.Placement":
+    """{"constraints": [str], "preferences": [{"spread": str}]} -> flame.v1.Placement."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"placement must be a dict, not {type(value).__name__}")
+    unknown = set(value) - {"constraints", "preferences"}
+    if unknown:
+        raise ValueError(f"placement: unknown key(s) {sorted(unknown)}: use 'constraints' "
+                         "and 'preferences'")
+    prefs = []
+    for i, p in enumerate(value.get("preferences") or ()):
+        if not isinstance(p, Mapping) or set(p) != {"spread"}:
+            raise ValueError(f"placement.preferences[{i}] must be {{'spread': "
+                             "'node.labels.KEY'}")
+        prefs.append(pb.PlacementPreference(spread=p["spread"]))
+    return pb.Placement(constraints=list(value.get("constraints") or ()), preferences=prefs)
+
+
 class Stream(Generic[T]):
     """An iterator over a server-streaming call's messages, converted to T.
 
@@ -238,6 +255,7 @@ class Client:
              pull_policy: Union[None, str, PullPolicy] = None, user: str = "",
              working_dir: str = "", request_id: str = "", parent_id: str = "",
              lease_ttl_ms: int = 0, max_lifetime_ms: int = 0, idle_shutdown_after_ms: int = 0,
+             placement: Optional[Mapping] = None,
              timeout: Optional[float] = None) -> Runner:
         """Boot a runner and wait until its container is running (and healthy).
 
@@ -268,6 +286,11 @@ class Client:
             max_lifetime_ms: hard cap on the runner's life in ms; 0: none.
             idle_shutdown_after_ms: flamed shuts the runner down after this long with
                 no Spawn running, in ms; 0: never.
+            placement: where the runner may run, for `flamed --engine swarm` only
+                (Docker Swarm's TaskTemplate.Placement, needs the policy's
+                allow.placement): {"constraints": ["node.role==worker"],
+                "preferences": [{"spread": "node.labels.zone"}]}; None: anywhere.
+                Another engine answers a non-empty placement INVALID_ARGUMENT.
             timeout: the call's deadline in seconds; default boot_timeout_ms plus the
                 client's timeout.
 
@@ -283,7 +306,10 @@ class Client:
                 (flamed or Docker unreachable: DOCKER_UNAVAILABLE; IMAGE_PULL_FAILED).
                 docs/security.md lists what the policy allows.
             TypeError: host_config or mounts hold values that are not JSON.
-        Follows: FLAME.Backend.remote_boot/1; Docker ContainerCreate/ContainerStart.
+            ValueError: placement has a key other than constraints and preferences,
+                or a preference without "spread".
+        Follows: FLAME.Backend.remote_boot/1; Docker ContainerCreate/ContainerStart
+        (ServiceCreate's TaskTemplate.Placement on a swarm).
         """
         req = pb.BootRequest(
             image=image, network=network, pool=pool, env=dict(env or {}),
@@ -297,6 +323,8 @@ class Client:
             req.host_config.CopyFrom(to_struct(host_config, "host_config"))
         for i, m in enumerate(mounts or ()):
             req.mounts.append(to_struct(m, f"mounts[{i}]"))
+        if placement is not None:
+            req.placement.CopyFrom(_placement(placement))
         deadline = self._deadline(boot_timeout_ms or _DEFAULT_BOOT_TIMEOUT_MS, timeout)
         try:
             resp = self._stub.Boot(req, timeout=deadline, metadata=self._metadata)

@@ -139,6 +139,21 @@ class ClientTest(unittest.TestCase):
                 self.assertIn(field, cm.exception.message)
         self.assertEqual(self.client.list(pool=self.pool), [])
 
+    def test_placement_reaches_flamed_which_refuses_it_off_swarm(self):
+        # This flamed runs on one Docker Engine: a placement it received is refused,
+        # naming the engine that takes it; an empty one is no placement.
+        with self.assertRaises(flamed.FlamedError) as cm:
+            self.boot(placement={"constraints": ["node.role==worker"],
+                                 "preferences": [{"spread": "node.labels.zone"}]})
+        self.assertEqual((cm.exception.code, cm.exception.reason),
+                         ("INVALID_ARGUMENT", "INVALID_REQUEST"))
+        self.assertIn("--engine swarm", cm.exception.message)
+        self.assertEqual(self.boot(placement={}).state, RunnerState.RUNNING)
+        with self.assertRaises(ValueError):
+            self.client.boot(IMAGE, placement={"constraint": ["node.role==worker"]})
+        with self.assertRaises(ValueError):
+            self.client.boot(IMAGE, placement={"preferences": ["node.labels.zone"]})
+
     def test_missing_network_is_failed_precondition(self):
         with self.assertRaises(flamed.FlamedError) as cm:
             self.client.boot(IMAGE, network=f"{H.tag}-missing", pool=self.pool, labels=H.labels)

@@ -100,6 +100,7 @@ defmodule Flamed.Client do
       req
       |> Map.update(:host_config, nil, &pb_struct/1)
       |> Map.update(:mounts, [], fn mounts -> Enum.map(mounts, &pb_struct/1) end)
+      |> Map.update(:placement, nil, &pb_placement/1)
 
     channel
     |> Stub.boot(struct!(Flame.V1.BootRequest, req), timeout: timeout_ms)
@@ -323,6 +324,15 @@ defmodule Flamed.Client do
     do: {Request.status_name(status), message || ""}
 
   defp error_reason(other), do: {:unreachable, other}
+
+  defp pb_placement(nil), do: nil
+
+  defp pb_placement(%{constraints: constraints, preferences: prefs}),
+    do:
+      struct!(Flame.V1.Placement,
+        constraints: constraints,
+        preferences: Enum.map(prefs, &struct!(Flame.V1.PlacementPreference, &1))
+      )
 
   # %{fields: %{k => kind}} (Flamed.Request.struct_value/1) -> Google.Protobuf.Struct
   defp pb_struct(nil), do: nil

@@ -27,6 +27,11 @@ defmodule Flamed.Config do
     * `:mounts` - a list of Docker Mount maps
       (`%{"Type" => "volume", "Source" => "cache", "Target" => "/cache"}`).
     * `:labels` - extra Docker labels (keys under `flamed.` are flamed's).
+    * `:placement` - where runners may run, for `flamed --engine swarm` only
+      (Docker Swarm's placement; flamed's policy must allow it):
+      `[constraints: ["node.role==worker"], preferences: ["node.labels.zone"]]`,
+      each preference a spread descriptor (or `%{spread: "node.labels.zone"}`).
+      Default `nil` (anywhere). flamed on one Docker Engine refuses a placement.
     * `:boot_timeout` - ms from Boot until the runner has connected back. Default 30_000.
     * `:shutdown_timeout` - kept for compatibility; no longer used for a runner that
       failed to connect back (see `:boot_failure_grace`). Default 10_000.
@@ -77,6 +82,7 @@ defmodule Flamed.Config do
           host_config: map() | nil,
           mounts: [map()],
           labels: %{String.t() => String.t()},
+          placement: %{constraints: [String.t()], preferences: [String.t()]} | nil,
           boot_timeout: pos_integer(),
           shutdown_timeout: pos_integer(),
           lease_ttl: non_neg_integer(),
@@ -104,6 +110,7 @@ defmodule Flamed.Config do
             host_config: nil,
             mounts: [],
             labels: %{},
+            placement: nil,
             boot_timeout: 30_000,
             shutdown_timeout: 10_000,
             lease_ttl: 0,
@@ -130,6 +137,7 @@ defmodule Flamed.Config do
     :host_config,
     :mounts,
     :labels,
+    :placement,
     :boot_timeout,
     :shutdown_timeout,
     :lease_ttl,
@@ -280,6 +288,7 @@ defmodule Flamed.Config do
       host_config: &host_config/1,
       mounts: &mounts/1,
       labels: &labels/1,
+      placement: &placement/1,
       boot_timeout: &ms(&1, :boot_timeout),
       shutdown_timeout: &ms(&1, :shutdown_timeout),
       lease_ttl: &lease_ttl/1,
@@ -390,6 +399,52 @@ defmodule Flamed.Config do
       end)
     end
   end
+
+  @placement_hint ~s|e.g. placement: [constraints: ["node.role==worker"], | <>
+                    ~s|preferences: ["node.labels.zone"]]|
+
+  defp placement(nil), do: {:ok, nil}
+
+  defp placement(v) when is_map(v) or is_list(v) do
+    with {:ok, pairs} <- pairs(v, :placement),
+         pairs = Enum.map(pairs, fn {k, x} -> {to_string(k), x} end),
+         [] <- Enum.map(pairs, &elem(&1, 0)) -- ["constraints", "preferences"],
+         {:ok, constraints} <-
+           placement_strings(Map.get(Map.new(pairs), "constraints", []), :constraints),
+         {:ok, preferences} <- spreads(Map.get(Map.new(pairs), "preferences", [])) do
+      {:ok, %{constraints: constraints, preferences: preferences}}
+    else
+      {:error, _} = e -> e
+      unknown -> err(":placement has unknown key(s) #{inspect(unknown)}: #{@placement_hint}")
+    end
+  end
+
+  defp placement(v),
+    do: err(":placement must be a keyword list or map: #{@placement_hint}#{got(v)}")
+
+  defp placement_strings(v, key) do
+    if is_list(v) and Enum.all?(v, &is_binary/1),
+      do: {:ok, v},
+      else: err(":placement #{key} must be a list of strings: #{@placement_hint}#{got(v)}")
+  end
+
+  defp spreads(v) when is_list(v) do
+    Enum.reduce_while(v, {:ok, []}, fn
+      s, {:ok, acc} when is_binary(s) ->
+        {:cont, {:ok, acc ++ [s]}}
+
+      %{spread: s}, {:ok, acc} when is_binary(s) ->
+        {:cont, {:ok, acc ++ [s]}}
+
+      %{"spread" => s}, {:ok, acc} when is_binary(s) ->
+        {:cont, {:ok, acc ++ [s]}}
+
+      x, _ ->
+        {:halt, err(":placement preferences are spread descriptors: #{@placement_hint}#{got(x)}")}
+    end)
+  end
+
+  defp spreads(v), do: placement_strings(v, :preferences)
 
   defp pairs(v, _key) when is_map(v), do: {:ok, Enum.to_list(v)}
 

@@ -61,9 +61,15 @@ defmodule Flamed.Request do
       parent_id: parent_id(parent_node),
       lease_ttl_ms: config.lease_ttl,
       max_lifetime_ms: config.max_lifetime,
-      idle_shutdown_after_ms: config.spawn_idle_shutdown_after
+      idle_shutdown_after_ms: config.spawn_idle_shutdown_after,
+      placement: placement(config.placement)
     }
   end
+
+  defp placement(nil), do: nil
+
+  defp placement(%{constraints: constraints, preferences: spreads}),
+    do: %{constraints: constraints, preferences: Enum.map(spreads, &%{spread: &1})}
 
   @doc """
   A parent's `parent_id` for flamed: its node name with any character flamed does

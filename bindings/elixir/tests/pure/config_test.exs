@@ -129,6 +129,24 @@ defmodule Flamed.ConfigTest do
     assert error(@min, mounts: [m, "x"]) =~ ":mounts[1] must be a Docker Mount map"
   end
 
+  test "placement takes constraints and spread preferences, nil by default" do
+    assert {:ok, %{placement: nil}} = Config.new(@min, [])
+
+    assert {:ok,
+            %{placement: %{constraints: ["node.role==worker"], preferences: ["node.labels.az"]}}} =
+             Config.new(@min,
+               placement: [constraints: ["node.role==worker"], preferences: ["node.labels.az"]]
+             )
+
+    assert {:ok, %{placement: %{constraints: [], preferences: ["node.labels.az"]}}} =
+             Config.new(@min, placement: %{"preferences" => [%{spread: "node.labels.az"}]})
+
+    assert error(@min, placement: [constraint: ["x==y"]]) =~ ~s|unknown key(s) ["constraint"]|
+    assert error(@min, placement: [constraints: "node.role==worker"]) =~ "list of strings"
+    assert error(@min, placement: [preferences: [%{spred: "x"}]]) =~ "spread descriptors"
+    assert error(@min, placement: "node.role==worker") =~ ":placement must be"
+  end
+
   test "timeouts are positive uint32 milliseconds" do
     assert error(@min, boot_timeout: 0) =~ ":boot_timeout must be a positive integer"
     assert error(@min, boot_timeout: 1.5) =~ ":boot_timeout"

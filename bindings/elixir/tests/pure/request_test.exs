@@ -42,6 +42,20 @@ defmodule Flamed.RequestTest do
            }
   end
 
+  test "placement is BootRequest.placement's shape, nil when not configured" do
+    assert Request.boot(@config, %{}, node_base: "flame-1").placement == nil
+
+    config = %{
+      @config
+      | placement: %{constraints: ["node.role==worker"], preferences: ["node.labels.az"]}
+    }
+
+    assert Request.boot(config, %{}, node_base: "flame-1").placement == %{
+             constraints: ["node.role==worker"],
+             preferences: [%{spread: "node.labels.az"}]
+           }
+  end
+
   test "host_config and mounts become google.protobuf.Struct values" do
     req = Request.boot(@config, %{}, node_base: "flame-1")
 
