@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/json_strict.h"
 #include "engine/swarm_nodes.h"
 
 struct node {
@@ -32,40 +33,6 @@ static int fail(int code, char *err, size_t errlen, const char *fmt, ...)
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
     return code;
-}
-
-/* A "\u0000" escape: cJSON would cut the string there, so refuse it. */
-static int has_nul_escape(const char *s, size_t len)
-{
-    for (size_t i = 0; i + 1 < len; i++)
-        if (s[i] == '\\') {
-            if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
-                return 1;
-            i++; /* the escaped character is not an escape */
-        }
-    return 0;
-}
-
-/* Every key of o in allowed (NULL-terminated; NULL: any), none repeated. */
-static int keys_ok(const cJSON *o, const char *where, const char *const *allowed, char *err,
-                   size_t errlen)
-{
-    const cJSON *k, *j;
-    cJSON_ArrayForEach(k, o)
-    {
-        if (allowed) {
-            size_t i = 0;
-            while (allowed[i] && strcmp(allowed[i], k->string) != 0)
-                i++;
-            if (!allowed[i])
-                return fail(FLAME_EINVALID, err, errlen, "%s: unknown key '%.64s'", where, k->string);
-        }
-        for (j = o->child; j != k; j = j->next)
-            if (strcmp(j->string, k->string) == 0)
-                return fail(FLAME_EINVALID, err, errlen, "%s: the key '%.64s' is repeated: give it once",
-                            where, k->string);
-    }
-    return 0;
 }
 
 /* A node ID (25 lowercase letters and digits) or a hostname. */
@@ -128,7 +95,7 @@ static int parse_node(struct node *nd, const char *key, const cJSON *entry,
     if (!cJSON_IsObject(entry))
         return fail(FLAME_EINVALID, err, errlen, "%s: must be an object {\"host\": \"tcp://HOST:PORT\"}",
                     where);
-    if ((rc = keys_ok(entry, where, entry_keys, err, errlen)) < 0 ||
+    if ((rc = json_strict_keys(entry, where, entry_keys, err, errlen)) < 0 ||
         (rc = opt_str(entry, "host", where, &host, err, errlen)) < 0 ||
         (rc = opt_str(entry, "tls_ca", where, &ca, err, errlen)) < 0 ||
         (rc = opt_str(entry, "tls_cert", where, &cert, err, errlen)) < 0 ||
@@ -183,37 +150,25 @@ int swarm_nodes_parse(struct swarm_nodes **out, const char *json, size_t len,
     static const char *const top_keys[] = {"nodes", NULL};
     struct swarm_nodes *m = NULL;
     cJSON *root = NULL;
-    const char *end = NULL;
     int rc = 0;
 
     *out = NULL;
-    if (len > SWARM_NODES_FILE_MAX)
-        return fail(FLAME_EINVALID, err, errlen, "--swarm-nodes: the file is larger than %zu bytes",
-                    SWARM_NODES_FILE_MAX);
-    if (memchr(json, '\0', len) || has_nul_escape(json, len))
-        return fail(FLAME_EINVALID, err, errlen, "--swarm-nodes: the file holds a NUL byte or \\u0000");
-    if (!(root = cJSON_ParseWithLengthOpts(json, len, &end, 0))) {
-        size_t at = end && end >= json ? (size_t)(end - json) : 0;
-        return fail(FLAME_EINVALID, err, errlen, "--swarm-nodes: the file is not JSON (near byte %zu)", at);
-    }
-    for (; end && (size_t)(end - json) < len; end++)
-        if (!strchr(" \t\r\n", *end)) {
-            rc = fail(FLAME_EINVALID, err, errlen, "--swarm-nodes: the file has text after its JSON value");
-            goto done;
-        }
+    if ((rc = json_strict_parse(&root, json, len, SWARM_NODES_FILE_MAX, "--swarm-nodes: the file",
+                                err, errlen)) < 0)
+        return rc;
     if (!cJSON_IsObject(root)) {
         rc = fail(FLAME_EINVALID, err, errlen,
                   "--swarm-nodes: the file must be an object {\"nodes\": {\"NODE\": {\"host\": ...}}}");
         goto done;
     }
-    if ((rc = keys_ok(root, "--swarm-nodes", top_keys, err, errlen)) < 0)
+    if ((rc = json_strict_keys(root, "--swarm-nodes", top_keys, err, errlen)) < 0)
         goto done;
     const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(root, "nodes");
     if (!cJSON_IsObject(nodes)) {
         rc = fail(FLAME_EINVALID, err, errlen, "--swarm-nodes: nodes must be an object of node: {\"host\": ...}");
         goto done;
     }
-    if ((rc = keys_ok(nodes, "--swarm-nodes: nodes", NULL, err, errlen)) < 0)
+    if ((rc = json_strict_keys(nodes, "--swarm-nodes: nodes", NULL, err, errlen)) < 0)
         goto done;
     size_t n = (size_t)cJSON_GetArraySize(nodes);
     if (n > SWARM_NODES_MAX) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/json_strict.h"
 #include "flame/error.h"
 #include "policy.h"
 #include "request.h"
@@ -135,41 +136,6 @@ static int json_depth(const cJSON *j)
 
 /* ---------------------------------------------------------------- strict reading */
 
-/* A "\u0000" escape: cJSON would cut the string there, so refuse it. */
-static int has_nul_escape(const char *s, size_t len)
-{
-    for (size_t i = 0; i + 1 < len; i++)
-        if (s[i] == '\\') {
-            if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
-                return 1;
-            i++; /* the escaped character is not an escape */
-        }
-    return 0;
-}
-
-/* Every key of o in allowed (NULL-terminated), none repeated. */
-static int keys_ok(const cJSON *o, const char *where, const char *const *allowed, char *err,
-                   size_t errlen)
-{
-    const cJSON *k, *j;
-    cJSON_ArrayForEach(k, o)
-    {
-        if (allowed) {
-            size_t i = 0;
-            while (allowed[i] && strcmp(allowed[i], k->string) != 0)
-                i++;
-            if (!allowed[i])
-                return fail(FLAME_EINVALID, err, errlen, "%s: unknown key '%.64s'", where,
-                            k->string);
-        }
-        for (j = o->child; j != k; j = j->next)
-            if (strcmp(j->string, k->string) == 0)
-                return fail(FLAME_EINVALID, err, errlen,
-                            "%s: the key '%.64s' is repeated: give it once", where, k->string);
-    }
-    return 0;
-}
-
 static void strv_free(char **v)
 {
     request_strv_free(v);
@@ -199,7 +165,7 @@ static int parse_pool(struct warm_pool *wp, const char *name, const cJSON *spec,
         return fail(FLAME_EINVALID, err, errlen, "pools: a pool name is empty");
     if (!cJSON_IsObject(spec))
         return fail(FLAME_EINVALID, err, errlen, "%s must be an object", where);
-    if ((rc = keys_ok(spec, where, spec_keys, err, errlen)) < 0)
+    if ((rc = json_strict_keys(spec, where, spec_keys, err, errlen)) < 0)
         return rc;
 
     const cJSON *warm = cJSON_GetObjectItemCaseSensitive(spec, "warm");
@@ -255,7 +221,7 @@ static int parse_pool(struct warm_pool *wp, const char *name, const cJSON *spec,
     }
     if (je) {
         n = (size_t)cJSON_GetArraySize(je);
-        if ((rc = keys_ok(je, "env", NULL, sub, sizeof(sub))) < 0) {
+        if ((rc = json_strict_keys(je, "env", NULL, sub, sizeof(sub))) < 0) {
             rc = fail(rc, err, errlen, "%s.%s", where, sub);
             goto done;
         }
@@ -410,34 +376,21 @@ int warm_pools_parse(struct warm_pools **out, const char *json, size_t len,
     cJSON *root = NULL;
     int rc = 0;
 
-    if (len > WARM_POOLS_FILE_MAX)
-        return fail(FLAME_EINVALID, err, errlen, "the pool file is larger than %zu bytes",
-                    WARM_POOLS_FILE_MAX);
-    if (memchr(json, '\0', len) || has_nul_escape(json, len))
-        return fail(FLAME_EINVALID, err, errlen, "the pool file holds a NUL byte or \\u0000");
-    const char *end = NULL;
-    root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    if (!root) {
-        size_t at = end && end >= json ? (size_t)(end - json) : 0;
-        return fail(FLAME_EINVALID, err, errlen, "the pool file is not JSON (near byte %zu)", at);
-    }
-    for (; end && (size_t)(end - json) < len; end++)
-        if (!strchr(" \t\r\n", *end)) {
-            rc = fail(FLAME_EINVALID, err, errlen, "the pool file has text after its JSON value");
-            goto done;
-        }
+    if ((rc = json_strict_parse(&root, json, len, WARM_POOLS_FILE_MAX, "the pool file", err,
+                                errlen)) < 0)
+        return rc;
     if (!cJSON_IsObject(root)) {
         rc = fail(FLAME_EINVALID, err, errlen, "the pool file must be an object {\"pools\": {...}}");
         goto done;
     }
-    if ((rc = keys_ok(root, "the pool file", top_keys, err, errlen)) < 0)
+    if ((rc = json_strict_keys(root, "the pool file", top_keys, err, errlen)) < 0)
         goto done;
     const cJSON *pools = cJSON_GetObjectItemCaseSensitive(root, "pools");
     if (!cJSON_IsObject(pools)) {
         rc = fail(FLAME_EINVALID, err, errlen, "pools must be an object of pool name: spec");
         goto done;
     }
-    if ((rc = keys_ok(pools, "pools", NULL, err, errlen)) < 0)
+    if ((rc = json_strict_keys(pools, "pools", NULL, err, errlen)) < 0)
         goto done;
     size_t n = (size_t)cJSON_GetArraySize(pools);
     if (n > WARM_POOLS_MAX) {
