@@ -16,8 +16,12 @@
 #define S(x) FLAME__V1__RUNNER_STATE__RUNNER_STATE_##x
 #define E(x) FLAME__V1__RUNNER_EVENT_TYPE__RUNNER_EVENT_TYPE_##x
 
+/* Open Watches of one parent_id in one pool (pool NULL: a caller scoped to no
+ * pool list, i.e. every pool). Keyed by pool so that a caller's Watch holds
+ * only the leases of runners it may see (docs/security.md). */
 struct parent_watch {
     char *parent_id;
+    char *pool;
     int watchers;
 };
 
@@ -50,8 +54,10 @@ void runner_registry_free(runner_registry *reg)
     for (size_t i = 0; i < reg->n; i++)
         runner_free(reg->rs[i]);
     free(reg->rs);
-    for (size_t i = 0; i < reg->n_parents; i++)
+    for (size_t i = 0; i < reg->n_parents; i++) {
         free(reg->parents[i].parent_id);
+        free(reg->parents[i].pool);
+    }
     free(reg->parents);
     pthread_mutex_destroy(&reg->mu);
     free(reg);
@@ -200,21 +206,35 @@ void runner_registry_spawn_end(runner_registry *reg, const char *id, int64_t now
     pthread_mutex_unlock(&reg->mu);
 }
 
-static int parent_watching(runner_registry *reg, const char *parent_id)
+/* May a caller scoped to pools (NULL: every pool) reach a runner of pool? */
+static int in_scope(const char *const *pools, size_t n_pools, const char *pool)
 {
-    for (size_t i = 0; i < reg->n_parents; i++)
-        if (strcmp(reg->parents[i].parent_id, parent_id) == 0)
-            return reg->parents[i].watchers > 0;
+    if (!pools)
+        return 1;
+    for (size_t i = 0; i < n_pools; i++)
+        if (pools[i] && strcmp(pools[i], pool) == 0)
+            return 1;
     return 0;
 }
 
-static void renew_locked(runner_registry *reg, const char *parent_id, int64_t now_ms,
-                         unsigned *renewed, unsigned *min_ttl)
+/* Is a Watch of parent_id open by a caller that may see pool's runners? */
+static int parent_watching(runner_registry *reg, const char *parent_id, const char *pool)
+{
+    for (size_t i = 0; i < reg->n_parents; i++)
+        if (strcmp(reg->parents[i].parent_id, parent_id) == 0 && reg->parents[i].watchers > 0 &&
+            (!reg->parents[i].pool || strcmp(reg->parents[i].pool, pool) == 0))
+            return 1;
+    return 0;
+}
+
+static void renew_locked(runner_registry *reg, const char *parent_id, const char *const *pools,
+                         size_t n_pools, int64_t now_ms, unsigned *renewed, unsigned *min_ttl)
 {
     unsigned n = 0, m = 0;
     for (size_t i = 0; i < reg->n; i++) {
         struct runner *r = reg->rs[i];
-        if (!r->lease_ttl_ms || !runner_state_is_live(r->state) || strcmp(r->parent_id, parent_id))
+        if (!r->lease_ttl_ms || !runner_state_is_live(r->state) || strcmp(r->parent_id, parent_id) ||
+            !in_scope(pools, n_pools, r->pool))
             continue;
         r->lease_expires_ms = now_ms + r->lease_ttl_ms;
         n++;
@@ -240,45 +260,60 @@ void runner_registry_set_started_at(runner_registry *reg, const char *id, int64_
     pthread_mutex_unlock(&reg->mu);
 }
 
-void runner_registry_renew_parent(runner_registry *reg, const char *parent_id, int64_t now_ms,
+void runner_registry_renew_parent(runner_registry *reg, const char *parent_id,
+                                  const char *const *pools, size_t n_pools, int64_t now_ms,
                                   unsigned *renewed, unsigned *min_ttl_ms)
 {
     pthread_mutex_lock(&reg->mu);
-    renew_locked(reg, parent_id, now_ms, renewed, min_ttl_ms);
+    renew_locked(reg, parent_id, pools, n_pools, now_ms, renewed, min_ttl_ms);
     pthread_mutex_unlock(&reg->mu);
 }
 
-void runner_registry_parent_watch(runner_registry *reg, const char *parent_id, int delta,
-                                  int64_t now_ms)
+/* One (parent_id, pool) entry's count changes by delta; under reg->mu. */
+static void parent_watch_one(runner_registry *reg, const char *parent_id, const char *pool, int delta)
 {
-    if (!parent_id || !parent_id[0])
-        return;
-    pthread_mutex_lock(&reg->mu);
     size_t i;
     for (i = 0; i < reg->n_parents; i++)
-        if (strcmp(reg->parents[i].parent_id, parent_id) == 0)
+        if (strcmp(reg->parents[i].parent_id, parent_id) == 0 &&
+            (pool ? reg->parents[i].pool && strcmp(reg->parents[i].pool, pool) == 0
+                  : !reg->parents[i].pool))
             break;
     if (i == reg->n_parents && delta > 0) {
         struct parent_watch *np = realloc(reg->parents, (reg->n_parents + 1) * sizeof(*np));
-        char *id = strdup(parent_id);
+        char *id = strdup(parent_id), *p = pool ? strdup(pool) : NULL;
         if (np)
             reg->parents = np;
-        if (!np || !id) {
+        if (!np || !id || (pool && !p)) {
             free(id);
-            goto done; /* out of memory: the lease then relies on Renew */
+            free(p);
+            return; /* out of memory: the lease then relies on Renew */
         }
-        reg->parents[reg->n_parents++] = (struct parent_watch){id, 0};
+        reg->parents[reg->n_parents++] = (struct parent_watch){id, p, 0};
     }
     if (i < reg->n_parents) {
         reg->parents[i].watchers += delta;
         if (reg->parents[i].watchers <= 0) {
             free(reg->parents[i].parent_id);
+            free(reg->parents[i].pool);
             reg->parents[i] = reg->parents[--reg->n_parents];
         }
     }
+}
+
+void runner_registry_parent_watch(runner_registry *reg, const char *parent_id,
+                                  const char *const *pools, size_t n_pools, int delta,
+                                  int64_t now_ms)
+{
+    if (!parent_id || !parent_id[0])
+        return;
+    pthread_mutex_lock(&reg->mu);
+    if (!pools)
+        parent_watch_one(reg, parent_id, NULL, delta);
+    for (size_t i = 0; pools && i < n_pools; i++)
+        if (pools[i])
+            parent_watch_one(reg, parent_id, pools[i], delta);
     /* Opening and closing both count as a renewal: the TTL runs from the last contact. */
-    renew_locked(reg, parent_id, now_ms, NULL, NULL);
-done:
+    renew_locked(reg, parent_id, pools, n_pools, now_ms, NULL, NULL);
     pthread_mutex_unlock(&reg->mu);
 }
 
@@ -296,7 +331,7 @@ int runner_registry_take_due(runner_registry *reg, int64_t now_ms, struct runner
             continue;
         char reason[256] = "";
         if (r->lease_ttl_ms && r->lease_expires_ms && now_ms >= r->lease_expires_ms &&
-            !parent_watching(reg, r->parent_id))
+            !parent_watching(reg, r->parent_id, r->pool))
             snprintf(reason, sizeof(reason), "lease expired: parent '%.100s' neither watched nor "
                      "renewed for %u ms", r->parent_id, r->lease_ttl_ms);
         else if (r->max_lifetime_ms && now_ms - r->started_ms >= (int64_t)r->max_lifetime_ms)

@@ -73,14 +73,23 @@ void runner_registry_spawn_end(runner_registry *reg, const char *id, int64_t now
 void runner_registry_set_started_at(runner_registry *reg, const char *id, int64_t now_ms);
 
 /**
- * Renew the leases of parent_id's live runners to now + their ttl.
+ * Renew the leases of parent_id's live runners to now + their ttl, in the
+ * pools a caller may reach only: pools (borrowed, n_pools entries) is the
+ * caller's pool list, NULL for every pool. A parent_id is not a secret, so a
+ * caller scoped to pool A neither renews nor counts pool B's runners.
  * @param[out] renewed  how many; @param[out] min_ttl_ms  shortest ttl (0: none). Both may be NULL.
  */
-void runner_registry_renew_parent(runner_registry *reg, const char *parent_id, int64_t now_ms,
+void runner_registry_renew_parent(runner_registry *reg, const char *parent_id,
+                                  const char *const *pools, size_t n_pools, int64_t now_ms,
                                   unsigned *renewed, unsigned *min_ttl_ms);
 
-/** A Watch with parent_id opened (+1) or closed (-1): while any is open the leases hold. */
-void runner_registry_parent_watch(runner_registry *reg, const char *parent_id, int delta,
+/**
+ * A Watch with parent_id opened (+1) or closed (-1) by a caller scoped to
+ * pools (borrowed; NULL: every pool; pass the same scope on close): while any
+ * is open, the leases of parent_id's runners in those pools hold.
+ */
+void runner_registry_parent_watch(runner_registry *reg, const char *parent_id,
+                                  const char *const *pools, size_t n_pools, int delta,
                                   int64_t now_ms);
 
 /** Why a runner is due for shutdown. */

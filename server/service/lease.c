@@ -81,7 +81,10 @@ void service_renew(svc_call *call)
     }
     Flame__V1__RenewResponse resp = FLAME__V1__RENEW_RESPONSE__INIT;
     unsigned renewed = 0, ttl = 0;
-    runner_registry_renew_parent(svc->reg, req->parent_id, clock_mono_ms(), &renewed, &ttl);
+    /* Only the runners of pools the caller may reach: a parent_id is no secret. */
+    const struct caller_identity *who = call->identity;
+    runner_registry_renew_parent(svc->reg, req->parent_id, who ? who->pools : NULL,
+                                 who ? who->n_pools : 0, clock_mono_ms(), &renewed, &ttl);
     resp.renewed = renewed;
     resp.lease_ttl_ms = ttl;
     call_finish(call, 0, NULL, NULL, &resp.base);

@@ -35,7 +35,36 @@ struct watch {
     int closed;   /* on_close ran */
     int finish_pending; /* closed while a send was in flight: finish when it completes */
     char *parent_id;    /* holds the parent's leases while open */
+    char **scope;       /* the caller's pools (copied; NULL: every pool): only their leases */
+    size_t n_scope;
 };
+
+static void scope_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* A copy of the caller's pool list (*out NULL: every pool). -1: out of memory. */
+static int scope_copy(const struct caller_identity *id, char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!id || !id->pools)
+        return 0;
+    char **v = calloc(id->n_pools ? id->n_pools : 1, sizeof(char *));
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < id->n_pools; i++)
+        if (!(v[i] = strdup(id->pools[i] ? id->pools[i] : ""))) {
+            scope_free(v, i);
+            return -1;
+        }
+    *out = v;
+    *n = id->n_pools;
+    return 0;
+}
 
 static void watch_free(void *p)
 {
@@ -43,6 +72,7 @@ static void watch_free(void *p)
     if (!w)
         return;
     free(w->parent_id);
+    scope_free(w->scope, w->n_scope);
     pthread_mutex_destroy(&w->mu);
     free(w);
     mem_trim_note(); /* the call itself goes now: the trim waits for the burst's last */
@@ -135,7 +165,8 @@ static void on_close(svc_call *call)
     /* Outside w->mu: the hub's lock comes before ours. */
     event_hub_unsubscribe(w->svc->hub, hw);
     if (w->parent_id)
-        runner_registry_parent_watch(w->svc->reg, w->parent_id, -1, clock_mono_ms());
+        runner_registry_parent_watch(w->svc->reg, w->parent_id, (const char *const *)w->scope,
+                                     w->n_scope, -1, clock_mono_ms());
     pthread_mutex_lock(&w->mu);
     w->watcher = NULL;
     pthread_mutex_unlock(&w->mu);
@@ -197,10 +228,13 @@ void service_watch(svc_call *call)
     if (req->after_sequence)
         metrics_watch_resumed();
     if (req->parent_id && req->parent_id[0]) {
-        /* The parent is here: its runners' leases hold while this stream is open. */
-        w->parent_id = strdup(req->parent_id);
-        if (w->parent_id)
-            runner_registry_parent_watch(svc->reg, w->parent_id, +1, clock_mono_ms());
+        /* The parent is here: its runners' leases hold while this stream is open,
+         * in the caller's pools only (a parent_id is no secret). Out of memory:
+         * no hold, and the leases rely on Renew. */
+        if (scope_copy(call->identity, &w->scope, &w->n_scope) == 0 &&
+            (w->parent_id = strdup(req->parent_id)))
+            runner_registry_parent_watch(svc->reg, w->parent_id, (const char *const *)w->scope,
+                                         w->n_scope, +1, clock_mono_ms());
     }
     pthread_mutex_lock(&w->mu);
     w->watcher = hw;

@@ -326,6 +326,80 @@ static void test_renew_and_lease_expiry(void **state)
     fake_call_free(fc);
 }
 
+/* Boot into pool with parent_id and a lease of ttl_ms; the runner's id into id. */
+static void boot_leased(struct fixture *f, const char *pool, const char *parent, unsigned ttl_ms,
+                        char *id)
+{
+    Flame__V1__BootRequest breq = FLAME__V1__BOOT_REQUEST__INIT;
+    breq.image = FIX_IMAGE;
+    breq.pool = (char *)pool;
+    breq.parent_id = (char *)parent;
+    breq.lease_ttl_ms = ttl_ms;
+    fake_call *fc = fixture_call(f, "Boot", &breq.base, NULL, 0);
+    assert_int_equal(fake_call_code(fc), 0);
+    Flame__V1__BootResponse *bresp =
+        (Flame__V1__BootResponse *)fake_call_response(fc, &flame__v1__boot_response__descriptor);
+    snprintf(id, RUNNER_ID_LEN + 1, "%s", bresp->runner->id);
+    protobuf_c_message_free_unpacked(&bresp->base, NULL);
+    fake_call_free(fc);
+}
+
+/*
+ * Attack: a caller scoped to pool "a" learns of and keeps alive pool "b"'s
+ * runners by their parent_id (a parent id is no secret: it is in labels,
+ * logs, FLAME_PARENT). Renew from team-a renews none of b's, and says so.
+ */
+static void test_renew_reaches_only_the_callers_pools(void **state)
+{
+    struct fixture *f = *state;
+    char a[RUNNER_ID_LEN + 1], b[RUNNER_ID_LEN + 1];
+    boot_leased(f, "a", "parent-x", 60000, a);
+    boot_leased(f, "b", "parent-x", 400, b);
+    static const char *const pools[] = {"a"};
+    struct caller_identity who = {"team-a", pools, 1, "token"};
+    Flame__V1__RenewRequest rreq = FLAME__V1__RENEW_REQUEST__INIT;
+    rreq.parent_id = "parent-x";
+    fake_call *fc = fixture_call(f, "Renew", &rreq.base, &who, 0);
+    assert_int_equal(fake_call_code(fc), 0);
+    Flame__V1__RenewResponse *rresp =
+        (Flame__V1__RenewResponse *)fake_call_response(fc, &flame__v1__renew_response__descriptor);
+    assert_int_equal(rresp->renewed, 1); /* a's only: b's is not counted */
+    assert_int_equal(rresp->lease_ttl_ms, 60000);
+    protobuf_c_message_free_unpacked(&rresp->base, NULL);
+    fake_call_free(fc);
+    /* b's lease was not renewed by it: b goes when its own parent stops. */
+    assert_true(fixture_until(f, pred_gone, b, 5000));
+    assert_int_equal(fixture_state(f, a), S(RUNNING));
+    /* Unscoped (the operator's token): every pool. */
+    fc = fixture_call(f, "Renew", &rreq.base, NULL, 0);
+    rresp = (Flame__V1__RenewResponse *)fake_call_response(fc, &flame__v1__renew_response__descriptor);
+    assert_int_equal(rresp->renewed, 1);
+    protobuf_c_message_free_unpacked(&rresp->base, NULL);
+    fake_call_free(fc);
+}
+
+/* Attack: the same through a Watch with parent_id, which holds the parent's
+ * leases while it is open: team-a's Watch must not hold pool b's. */
+static void test_watch_holds_leases_only_in_the_callers_pools(void **state)
+{
+    struct fixture *f = *state;
+    char a[RUNNER_ID_LEN + 1], b[RUNNER_ID_LEN + 1];
+    boot_leased(f, "a", "parent-x", 400, a);
+    boot_leased(f, "b", "parent-x", 400, b);
+    static const char *const pools[] = {"a"};
+    struct caller_identity who = {"team-a", pools, 1, "token"};
+    Flame__V1__WatchRequest wreq = FLAME__V1__WATCH_REQUEST__INIT;
+    wreq.parent_id = "parent-x";
+    fake_call *w = fake_call_new(f->svc, "Watch", &wreq.base, &who, 0);
+    fake_call_start(w);
+    assert_true(fixture_until(f, pred_gone, b, 5000));
+    assert_int_equal(fixture_state(f, a), S(RUNNING)); /* held by the Watch */
+    fake_call_cancel(w);
+    assert_true(fake_call_wait(w, 2000));
+    fake_call_free(w);
+    assert_true(fixture_until(f, pred_gone, a, 5000));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +414,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_watch_invalid, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_list_scoped, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_renew_and_lease_expiry, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_renew_reaches_only_the_callers_pools, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_watch_holds_leases_only_in_the_callers_pools,
+                                        fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
