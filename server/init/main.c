@@ -245,7 +245,10 @@ static void write_record(const char *path, const char *data, size_t len)
 /* --print-record: PATH to stdout, bounded. 0, 2 (no record), 125. */
 static int print_record(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: the runner's code owns the record's directory, and an
+     * open() of a FIFO put there would wait for a writer that never comes.
+     * A regular file reads the same without it. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         fprintf(stderr, "flamed-init: reading the boot record: %s\n", strerror(errno));
         return errno == ENOENT ? 2 : EXIT_INIT;

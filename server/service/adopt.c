@@ -45,6 +45,14 @@
 /* Inspects at once during a resync: enough to hide Docker's latency, few
  * enough not to crowd a loaded daemon (dockerd serialises much of its work). */
 #define ADOPT_WORKERS 8
+/* Boot-record reads at once (warm_record_read). Each is an exec that the
+ * container's own code can stall for its whole bound (WARM_RECORD_READ_MS:
+ * SIGSTOP of the exec'd process, a FIFO as the record, an impostor at
+ * /.flamed/init), and flamed serves no one until adoption is done. So the
+ * reads overlap instead of queueing behind the inspects: M stalled runners
+ * cost ceil(M / ADOPT_RECORD_WORKERS) bounds, not M / ADOPT_WORKERS. A read
+ * that nobody stalls is ~30 ms of dockerd's exec setup. */
+#define ADOPT_RECORD_WORKERS 64
 
 /* ------------------------------------------------------------ exits */
 
@@ -249,8 +257,14 @@ struct adopt_pass {
     struct adopt_job *jobs;
     size_t n;
     pthread_mutex_t mu;
-    size_t next;
+    size_t next, next_record; /* the two lanes' cursors: other jobs, record reads */
     int adopted, inspected;
+};
+
+/* A lane of workers: the record reads, or every other job. */
+struct adopt_lane {
+    struct adopt_pass *p;
+    int record;
 };
 
 /* Read one label from a container's labels. */
@@ -455,10 +469,14 @@ static void run_job(struct adopt_pass *p, struct adopt_job *j)
 
 static void *pass_worker(void *arg)
 {
-    struct adopt_pass *p = arg;
+    struct adopt_lane *lane = arg;
+    struct adopt_pass *p = lane->p;
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        size_t i = p->next < p->n ? p->next++ : p->n;
+        size_t *cur = lane->record ? &p->next_record : &p->next;
+        while (*cur < p->n && !p->jobs[*cur].record != !lane->record)
+            (*cur)++;
+        size_t i = *cur < p->n ? (*cur)++ : p->n;
         pthread_mutex_unlock(&p->mu);
         if (i >= p->n)
             break;
@@ -552,16 +570,25 @@ int service_resync(struct service *svc, char *err, size_t errlen)
     }
     atomic_store(&svc->adopt_total, to_adopt);
     atomic_store(&svc->adopt_done, 0);
-    size_t n_inspect = 0; /* jobs that wait on the engine: an inspect or a record's exec */
-    for (size_t i = 0; i < p.n; i++)
-        n_inspect += p.jobs[i].inspect || p.jobs[i].record;
+    size_t n_inspect = 0, n_record = 0; /* jobs that wait on the engine */
+    for (size_t i = 0; i < p.n; i++) {
+        n_record += p.jobs[i].record != 0;
+        n_inspect += !p.jobs[i].record && p.jobs[i].inspect;
+    }
+    struct adopt_lane others = {&p, 0}, records = {&p, 1};
     size_t n_threads = n_inspect > ADOPT_WORKERS ? ADOPT_WORKERS : n_inspect;
-    pthread_t th[ADOPT_WORKERS];
+    size_t n_rthreads = n_record > ADOPT_RECORD_WORKERS ? ADOPT_RECORD_WORKERS : n_record;
+    pthread_t th[ADOPT_WORKERS + ADOPT_RECORD_WORKERS];
     size_t started = 0;
-    for (; n_threads > 1 && started < n_threads; started++)
-        if (pthread_create(&th[started], NULL, pass_worker, &p) != 0)
+    for (; started < n_rthreads; started++)
+        if (pthread_create(&th[started], NULL, pass_worker, &records) != 0)
             break;
-    pass_worker(&p); /* this thread works too (alone when nothing needs an inspect) */
+    size_t rstarted = started;
+    for (; n_threads > 1 && started < rstarted + n_threads; started++)
+        if (pthread_create(&th[started], NULL, pass_worker, &others) != 0)
+            break;
+    pass_worker(&others);  /* this thread works too (alone when nothing needs an inspect) */
+    pass_worker(&records); /* and takes the record reads no thread could be made for */
     for (size_t i = 0; i < started; i++)
         pthread_join(th[i], NULL);
     if (p.adopted || to_adopt)

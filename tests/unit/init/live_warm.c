@@ -66,6 +66,7 @@ struct make_opts {
     int readonly;     /* HostConfig.ReadonlyRootfs */
     int tmpfs;        /* flamed's tmpfs at /.flamed/run */
     int record;       /* flamed-init --record /.flamed/run/boot */
+    const char *prefix; /* the container name's prefix; NULL: "fltest-warm" */
 };
 
 /*
@@ -79,7 +80,8 @@ static void warm_make_opts(struct warm *w, const char *test, const char *const *
     if (!o)
         o = &none;
     char err[512] = "";
-    snprintf(w->name, sizeof w->name, "fltest-warm-%s-%s", pid_text, test);
+    snprintf(w->name, sizeof w->name, "%s-%s-%s", o->prefix ? o->prefix : "fltest-warm", pid_text,
+             test);
     cJSON *cfg = cJSON_CreateObject(), *hc, *mounts, *m, *labels, *arr;
     assert_non_null(cfg);
     cJSON_AddStringToObject(cfg, "Image", IMAGE);
@@ -430,6 +432,82 @@ static void a_record_that_cannot_be_written_ends_the_runner_with_125(void **stat
     free(out);
 }
 
+/*
+ * Hostile records (docs/security.md, "Warm runners"): the runner's code owns
+ * its record's directory and is the container's user, so it can put anything
+ * there, or (as root) move /.flamed aside and put an impostor at
+ * /.flamed/init. Whatever it does, adoption's read ends: refused at once, or
+ * at its bound (WARM_RECORD_READ_MS), never handed out as a record.
+ */
+static void hostile_make(struct warm *w, const char *test, const char *script, const char *user)
+{
+    const char *argv[] = {"sh", "-c", script, NULL};
+    const struct make_opts o = {.user = user, .tmpfs = 1, .record = 1,
+                                .prefix = "fltest-secreview"};
+    warm_make_opts(w, test, argv, NULL, &o);
+    const char *env[] = {"FLAME_PARENT=hostile"};
+    deliver(w, env, 1);
+    assert_true(output_has(w, "READY", 20000));
+}
+
+/* A FIFO as the record: --print-record's open must not wait for a writer. */
+static void a_fifo_as_the_record_is_refused_at_once(void **state_)
+{
+    struct warm *w = *state_;
+    REQUIRE_DOCKER();
+    hostile_make(w, "fifo",
+                 "rm -f /.flamed/run/boot && mkfifo /.flamed/run/boot && echo READY; "
+                 "trap 'exit 0' TERM; while :; do sleep 0.05; done",
+                 "1000:1000");
+    struct engine *e = NULL;
+    assert_int_equal(docker_engine_new(&e, dk), 0);
+    struct env_frame f = {0};
+    char err[512] = "";
+    assert_int_equal(warm_record_read(e, w->id, &f, err, sizeof err), FLAME_EINVALID);
+    if (!strstr(err, "not a regular file"))
+        fail_msg("detail: %s", err);
+    docker_engine_free(e);
+}
+
+/* An impostor that never ends: the read ends at its bound. */
+static void an_impostor_init_that_hangs_is_cut_at_the_bound(void **state_)
+{
+    struct warm *w = *state_;
+    REQUIRE_DOCKER();
+    hostile_make(w, "hang",
+                 "mv /.flamed /.moved && mkdir /.flamed && "
+                 "printf '#!/bin/sh\nexec sleep 60\n' >/.flamed/init && chmod +x /.flamed/init && "
+                 "echo READY; trap 'exit 0' TERM; while :; do sleep 0.05; done",
+                 NULL);
+    struct engine *e = NULL;
+    assert_int_equal(docker_engine_new(&e, dk), 0);
+    struct env_frame f = {0};
+    char err[512] = "";
+    assert_int_equal(warm_record_read(e, w->id, &f, err, sizeof err), FLAME_ETIMEOUT);
+    docker_engine_free(e);
+}
+
+/* An impostor that floods stdout: the read stops at the largest frame. */
+static void an_impostor_init_that_floods_is_cut_at_the_largest_frame(void **state_)
+{
+    struct warm *w = *state_;
+    REQUIRE_DOCKER();
+    hostile_make(w, "flood",
+                 "mv /.flamed /.moved && mkdir /.flamed && "
+                 "printf '#!/bin/sh\nexec yes 12:flamed-env/2,\n' >/.flamed/init && "
+                 "chmod +x /.flamed/init && "
+                 "echo READY; trap 'exit 0' TERM; while :; do sleep 0.05; done",
+                 NULL);
+    struct engine *e = NULL;
+    assert_int_equal(docker_engine_new(&e, dk), 0);
+    struct env_frame f = {0};
+    char err[512] = "";
+    assert_int_equal(warm_record_read(e, w->id, &f, err, sizeof err), FLAME_EINVALID);
+    if (!strstr(err, "longer than"))
+        fail_msg("detail: %s", err);
+    docker_engine_free(e);
+}
+
 static void writing_to_a_missing_container_is_not_found(void **state_)
 {
     (void)state_;
@@ -506,6 +584,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_record_is_kept_for_a_non_root_user_on_a_read_only_rootfs,
                                         test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(a_record_that_cannot_be_written_ends_the_runner_with_125,
+                                        test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(a_fifo_as_the_record_is_refused_at_once, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(an_impostor_init_that_hangs_is_cut_at_the_bound, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(an_impostor_init_that_floods_is_cut_at_the_largest_frame,
                                         test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(writing_to_a_missing_container_is_not_found, test_setup,
                                         test_teardown),

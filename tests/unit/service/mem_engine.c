@@ -60,6 +60,9 @@ struct mem_engine {
     char health_script[16];
     char exec_out[4096], exec_err[4096];
     int exec_exit;
+    int record_barrier;   /* record execs wait until this many are in flight (0: none) */
+    int record_in_flight; /* record execs waiting at the barrier now */
+    int record_met;       /* the barrier was met once: it lets everyone through */
     struct mem_event *head, *tail;
     unsigned next_id;
     int drop_events;
@@ -166,6 +169,44 @@ void mem_engine_block(mem_engine *m, enum mem_op op)
     pthread_mutex_lock(&m->mu);
     m->faults[op].blocked = 1;
     pthread_mutex_unlock(&m->mu);
+}
+
+void mem_engine_record_barrier(mem_engine *m, int n)
+{
+    pthread_mutex_lock(&m->mu);
+    m->record_barrier = n;
+    m->record_in_flight = 0;
+    m->record_met = 0;
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* A record exec at the barrier: 0 once n are in flight at once (or were),
+ * FLAME_ETIMEOUT at the view's deadline, as an exec stopped by its
+ * container's own code would end. */
+static int record_barrier_wait(const struct mview *v, mem_engine *m, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&m->mu);
+    if (!m->record_barrier || m->record_met) {
+        pthread_mutex_unlock(&m->mu);
+        return 0;
+    }
+    if (++m->record_in_flight >= m->record_barrier)
+        m->record_met = 1;
+    int rc = 0;
+    while (!m->record_met) {
+        pthread_mutex_unlock(&m->mu);
+        if (v->b.deadline_ms && now_ms() >= v->b.deadline_ms) {
+            snprintf(err, errlen, "deadline passed");
+            rc = FLAME_ETIMEOUT;
+            pthread_mutex_lock(&m->mu);
+            break;
+        }
+        sleep_ms(2);
+        pthread_mutex_lock(&m->mu);
+    }
+    m->record_in_flight--;
+    pthread_mutex_unlock(&m->mu);
+    return rc;
 }
 
 void mem_engine_unblock(mem_engine *m, enum mem_op op)
@@ -707,6 +748,10 @@ static int exec_start(struct engine *e, const char *exec_id, const struct engine
     pthread_mutex_lock(&m->mu);
     struct mem_container *rc_c = record_of_locked(m, exec_id);
     if (rc_c) {
+        pthread_mutex_unlock(&m->mu);
+        if ((rc = record_barrier_wait(mv(e), m, err, errlen)) < 0)
+            return rc;
+        pthread_mutex_lock(&m->mu);
         char *rec = NULL;
         size_t len = 0;
         if (record_exit_locked(rc_c) == 0 && (rec = malloc(rc_c->delivered_len + 1))) {

@@ -34,6 +34,11 @@ void mem_engine_fail(mem_engine *m, enum mem_op op, int nth, int code, const cha
  *  (FLAME_ETIMEOUT); unbounded calls block until mem_engine_unblock(). */
 void mem_engine_block(mem_engine *m, enum mem_op op);
 void mem_engine_unblock(mem_engine *m, enum mem_op op);
+/** Record execs (`/.flamed/init --print-record`) started from now on wait
+ *  until n of them are in flight at once, then all go on; one whose view's
+ *  deadline passes first fails FLAME_ETIMEOUT (an exec the container's own
+ *  code stopped). n = 0: no barrier. */
+void mem_engine_record_barrier(mem_engine *m, int n);
 /** How many times op was called. */
 int mem_engine_calls(mem_engine *m, enum mem_op op);
 

@@ -232,6 +232,52 @@ static void a_restart_adopts_a_taken_runner_with_its_record_and_removes_the_rest
     wstop(&f);
 }
 
+/*
+ * Attack: the code in a taken warm runner stops its record's exec (SIGSTOP
+ * of the exec'd flamed-init, a FIFO as its record, or an impostor at
+ * /.flamed/init: the container's user can do each), so the read lasts its
+ * whole bound (WARM_RECORD_READ_MS). flamed serves nobody until adoption is
+ * done; with the reads queued behind 8 workers, M such runners held every
+ * tenant off for M/8 bounds. The reads must overlap: here each waits until
+ * all 12 are in flight at once (else it fails at its deadline and that runner
+ * is removed), and all 12 are adopted.
+ */
+#define MANY 12
+static void record_reads_of_taken_runners_overlap(void **state)
+{
+    (void)state;
+    struct wfix f;
+    wstart(&f, MANY, NULL);
+    wait_running(&f, MANY);
+    char ids[MANY][RUNNER_ID_LEN + 1];
+    for (int i = 0; i < MANY; i++) {
+        char rid[32];
+        snprintf(rid, sizeof(rid), "req-%d", i);
+        Flame__V1__BootResponse *r = boot_meta(&f, rid);
+        assert_true(r->warm);
+        snprintf(ids[i], sizeof(ids[i]), "%s", r->runner->id);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    }
+    mem_engine_record_barrier(f.m, MANY);
+    service_close_watches(f.svc);
+    service_stop(f.svc);
+    struct service_config cfg = {.instance = "unit", .policy = f.pol, .pools = f.pools,
+                                 .init_path = "/opt/flamed/flamed-init"};
+    assert_int_equal(service_start(&f.svc, f.e, &cfg), 0);
+    for (int i = 0; i < 3000 && service_sync_state(f.svc) != SERVICE_SYNC_READY; i++)
+        sleep_ms(10);
+    assert_int_equal(service_sync_state(f.svc), SERVICE_SYNC_READY);
+    for (int i = 0; i < MANY; i++) {
+        struct runner *r = NULL;
+        assert_int_equal(runner_registry_get(f.svc->reg, ids[i], &r), 0);
+        assert_false(r->hidden);
+        assert_int_equal(r->state, FLAME__V1__RUNNER_STATE__RUNNER_STATE_RUNNING);
+        runner_free(r);
+    }
+    assert_int_equal(list_n(&f), MANY);
+    wstop(&f);
+}
+
 static void the_pool_fills_with_hidden_runners_under_flamed_init(void **state)
 {
     (void)state;
@@ -377,6 +423,7 @@ int main(void)
         cmocka_unit_test(warm_runners_count_against_the_quotas),
         cmocka_unit_test(stopping_the_service_removes_untaken_warm_runners_only),
         cmocka_unit_test(a_restart_adopts_a_taken_runner_with_its_record_and_removes_the_rest),
+        cmocka_unit_test(record_reads_of_taken_runners_overlap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
