@@ -146,6 +146,35 @@ static void strv_free(char **v)
 static const char *const spec_keys[] = {"warm", "image", "network", "host_config", "mounts",
                                         "cmd",  "env",   NULL};
 
+/*
+ * flamed-init is one host file, bound read-only into every warm runner of
+ * every pool. A container with CAP_SYS_ADMIN can remount that bind
+ * read-write and rewrite the host file, and with it the PID 1 of every later
+ * warm runner of any pool. So a warm spec's canonical HostConfig (after the
+ * policy: CapAdd names are "CAP_X" or "ALL") may not grant it: Privileged,
+ * or CapAdd CAP_SYS_ADMIN or ALL (CapDrop is not counted on). FLAME_EINVALID.
+ */
+static int remount_capable(const cJSON *hc, const char *where, char *err, size_t errlen)
+{
+    const char *why = NULL;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hc, "Privileged")))
+        why = "Privileged";
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(hc, "CapAdd"))
+    {
+        if (!why && cJSON_IsString(c) &&
+            (strcmp(c->valuestring, "CAP_SYS_ADMIN") == 0 || strcmp(c->valuestring, "ALL") == 0))
+            why = strcmp(c->valuestring, "ALL") == 0 ? "CapAdd ALL" : "CapAdd CAP_SYS_ADMIN";
+    }
+    if (!why)
+        return 0;
+    return fail(FLAME_EINVALID, err, errlen,
+                "%s.host_config: %s gives warm runners CAP_SYS_ADMIN, with which a runner can "
+                "remount flamed-init (one host file shared by every warm runner) read-write and "
+                "replace it for all pools: boot such runners cold (warm 0, or no pool entry)",
+                where, why);
+}
+
 /* Parse pool `name` (spec) into *wp through the BootRequest path. */
 static int parse_pool(struct warm_pool *wp, const char *name, const cJSON *spec,
                       const struct policy *p, char *err, size_t errlen)
@@ -291,6 +320,8 @@ static int parse_pool(struct warm_pool *wp, const char *name, const cJSON *spec,
         rc = fail(rc, err, errlen, "%s: %s", where, sub);
         goto done;
     }
+    if (warm->valuedouble > 0 && (rc = remount_capable(wp->host_config, where, err, errlen)) < 0)
+        goto done;
     const cJSON *cm;
     size_t mi = 0;
     cJSON_ArrayForEach(cm, wp->mounts)

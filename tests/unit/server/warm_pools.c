@@ -232,6 +232,60 @@ static void mounts_may_not_cover_flameds_own_directory(void **state)
     warm_pools_free(w);
 }
 
+/*
+ * Attack: flamed-init is one host file bound read-only into every warm
+ * runner of every pool. A runner with CAP_SYS_ADMIN remounts that bind
+ * read-write (`mount -o remount,rw,bind /.flamed/init`: checked against
+ * dockerd 20.10 with the default seccomp profile) and rewrites the host
+ * file: every later warm runner, of any pool, runs its code as PID 1 with
+ * its Boot's env. So a warm spec that grants CAP_SYS_ADMIN (Privileged,
+ * CapAdd SYS_ADMIN or ALL, in any spelling) is refused even where the
+ * policy allows it; warm 0 makes no warm runner and is left alone.
+ */
+static void a_warm_spec_may_not_grant_cap_sys_admin(void **state)
+{
+    (void)state;
+    struct policy *p = NULL;
+    char err[1024] = "";
+    assert_int_equal(policy_parse(&p,
+                                  "{\"allow\": {\"capabilities\": [\"SYS_ADMIN\", \"ALL\", "
+                                  "\"NET_ADMIN\"], \"privileged\": true}}",
+                                  SOCK, err, sizeof(err)),
+                     0);
+    static const char *const hostile[] = {
+        "{\"CapAdd\": [\"SYS_ADMIN\"]}",     "{\"CapAdd\": [\"sys_admin\"]}",
+        "{\"CapAdd\": [\"CAP_SYS_ADMIN\"]}", "{\"CapAdd\": [\"cap_Sys_Admin\"]}",
+        "{\"CapAdd\": [\"ALL\"]}",           "{\"CapAdd\": [\"all\"], \"CapDrop\": [\"SYS_ADMIN\"]}",
+        "{\"Privileged\": true}",
+    };
+    for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+        char text[512];
+        struct warm_pools *w = NULL;
+        snprintf(text, sizeof(text),
+                 "{\"pools\": {\"p\": {\"warm\": 1, \"image\": \"a\", \"host_config\": %s}}}",
+                 hostile[i]);
+        int rc = parse_with(p, text, &w, err, sizeof(err));
+        if (rc != FLAME_EINVALID || !strstr(err, "CAP_SYS_ADMIN"))
+            fail_msg("%s\n  got %d '%s'", text, rc, err);
+        assert_null(w);
+    }
+    struct warm_pools *w = NULL;
+    assert_int_equal(parse_with(p,
+                                "{\"pools\": {\"p\": {\"warm\": 1, \"image\": \"a\", \"host_config\":"
+                                " {\"CapAdd\": [\"NET_ADMIN\"], \"Privileged\": false}}}}",
+                                &w, err, sizeof(err)),
+                     0);
+    warm_pools_free(w);
+    w = NULL;
+    assert_int_equal(parse_with(p,
+                                "{\"pools\": {\"p\": {\"warm\": 0, \"image\": \"a\","
+                                " \"host_config\": {\"CapAdd\": [\"SYS_ADMIN\"]}}}}",
+                                &w, err, sizeof(err)),
+                     0);
+    warm_pools_free(w);
+    policy_free(p);
+}
+
 static void malformed_text_is_refused(void **state)
 {
     (void)state;
@@ -383,6 +437,7 @@ int main(void)
         cmocka_unit_test(the_policy_applies_to_the_spec),
         cmocka_unit_test(the_policy_defaults_are_applied_and_its_allowlists_hold),
         cmocka_unit_test(mounts_may_not_cover_flameds_own_directory),
+        cmocka_unit_test(a_warm_spec_may_not_grant_cap_sys_admin),
         cmocka_unit_test(malformed_text_is_refused),
         cmocka_unit_test(too_many_pools_or_too_deep_is_refused),
         cmocka_unit_test(load_reads_a_file_and_refuses_what_is_not_one),
