@@ -36,6 +36,8 @@
 #include "common/log.h"
 #include "flame/error.h"
 #include "service/adopt.h"
+#include "service/boot_config.h"
+#include "service/request.h"
 #include "service/reaper.h"
 #include "service/service.h"
 #include "service/warm_record.h"
@@ -274,6 +276,16 @@ static const char *label_of(const cJSON *labels, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* A per-Boot label (keep, created time, request_id, parent_id, lease,
+ * lifetimes) only as a Boot could have written it, else NULL: Docker merges
+ * the image's labels into the container's, so one its Boot left unset can
+ * come from the image (or a record), and adoption believes neither unchecked. */
+static const char *boot_label(const cJSON *labels, const char *key)
+{
+    const char *v = label_of(labels, key);
+    return v && warm_record_check_label(key, v, NULL, 0) == 0 ? v : NULL;
+}
+
 /* Adopt one container from its list entry and, when needed, its inspect. */
 /* The container's labels that are the runner's: flamed.* and the Boot's own
  * (RUNNER_LABEL_BOOT_LABELS lists their keys), not those the image adds (Docker
@@ -287,7 +299,10 @@ static void adopt_labels(struct runner *r, const cJSON *labels)
         keys = cJSON_ParseWithLength(boot->valuestring, strlen(boot->valuestring));
     cJSON_ArrayForEach(l, labels)
     {
-        if (!cJSON_IsString(l))
+        if (!cJSON_IsString(l) ||
+            (warm_record_is_boot_key(l->string) && !boot_label(labels, l->string)) ||
+            (strcmp(l->string, RUNNER_LABEL_NETWORK) == 0 &&
+             (strlen(l->valuestring) > REQ_NETWORK_MAX || !boot_config_docker_name_ok(l->valuestring))))
             continue;
         int ours = !cJSON_IsArray(keys) ||
                    strncmp(l->string, RUNNER_LABEL_PREFIX, strlen(RUNNER_LABEL_PREFIX)) == 0;
@@ -324,6 +339,10 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const struc
     }
     const char *rid = label_of(c, RUNNER_LABEL_ID);
     const char *net = label_of(c, RUNNER_LABEL_NETWORK);
+    /* Set at create only when the Boot named a network: else it may be the
+     * image's. Believed only as a Docker network name. */
+    if (net && (strlen(net) > REQ_NETWORK_MAX || !boot_config_docker_name_ok(net)))
+        net = NULL;
     struct engine_state st;
     memset(&st, 0, sizeof(st));
     if (inspect)
@@ -334,7 +353,7 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const struc
         cJSON_Delete(merged);
         return FLAME_ENOMEM;
     }
-    const char *keep = label_of(c, RUNNER_LABEL_KEEP), *v;
+    const char *keep = boot_label(c, RUNNER_LABEL_KEEP), *v;
     runner_set_str(&r->id, rid);
     runner_set_str(&r->container_id, j->sum->id);
     runner_set_str(&r->name, j->sum->name);
@@ -346,13 +365,13 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const struc
     r->exit_code = inspect ? st.exit_code : j->sum->exit_code < 0 ? 0 : j->sum->exit_code;
     r->oom_killed = inspect ? st.oom_killed : 0;
     r->state = running ? S(RUNNING) : S(EXITED);
-    runner_set_str(&r->request_id, label_of(c, RUNNER_LABEL_REQUEST_ID));
-    runner_set_str(&r->parent_id, label_of(c, RUNNER_LABEL_PARENT_ID));
-    if ((v = label_of(c, RUNNER_LABEL_LEASE_TTL)))
+    runner_set_str(&r->request_id, boot_label(c, RUNNER_LABEL_REQUEST_ID));
+    runner_set_str(&r->parent_id, boot_label(c, RUNNER_LABEL_PARENT_ID));
+    if ((v = boot_label(c, RUNNER_LABEL_LEASE_TTL)) && r->parent_id[0])
         r->lease_ttl_ms = (uint32_t)strtoul(v, NULL, 10);
-    if ((v = label_of(c, RUNNER_LABEL_MAX_LIFETIME)))
+    if ((v = boot_label(c, RUNNER_LABEL_MAX_LIFETIME)))
         r->max_lifetime_ms = strtoull(v, NULL, 10);
-    if ((v = label_of(c, RUNNER_LABEL_IDLE_AFTER)))
+    if ((v = boot_label(c, RUNNER_LABEL_IDLE_AFTER)))
         r->idle_after_ms = strtoull(v, NULL, 10);
     /* Leases and idle clocks restart at adoption: the parent gets a full TTL to
      * reconnect. Max lifetime counts from the container's start, which Docker knows. */
@@ -368,7 +387,7 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const struc
     }
     adopt_labels(r, c);
     r->created_unix_nano = j->sum->created_unix_s * 1000000000LL;
-    if ((v = label_of(c, RUNNER_LABEL_CREATED))) {
+    if ((v = boot_label(c, RUNNER_LABEL_CREATED))) {
         char *end;
         long long ns = strtoll(v, &end, 10);
         if (*end == '\0' && end != v && ns > 0)

@@ -249,6 +249,23 @@ static int check_boot_key(const char *k, const char *v, char *err, size_t errlen
     return 0;
 }
 
+int warm_record_is_boot_key(const char *key)
+{
+    return key && in_list(boot_keys, key);
+}
+
+int warm_record_check_label(const char *key, const char *value, char *err, size_t errlen)
+{
+    char local[256];
+    if (!err || !errlen)
+        err = local, errlen = sizeof(local);
+    if (!key || !value)
+        return bad(err, errlen, "missing", key ? key : "");
+    if (!boot_config_utf8_valid(value))
+        return bad(err, errlen, "not valid UTF-8:", key);
+    return check_boot_key(key, value, err, errlen);
+}
+
 static int check_env(const struct env_frame *f, char *err, size_t errlen)
 {
     size_t bytes = 0;

@@ -101,4 +101,22 @@ int warm_record_read(struct engine *eng, const char *container_id, struct env_fr
 int warm_record_labels(const struct env_frame *f, const cJSON *labels, cJSON **out, char *err,
                        size_t errlen);
 
+/**
+ * Is key one of the per-Boot flamed.* labels (keep, created time,
+ * request_id, parent_id, lease and lifetimes) a record may carry?
+ */
+int warm_record_is_boot_key(const char *key);
+
+/**
+ * One per-Boot flamed.* label checked as a Boot's field is (the record's
+ * checks, above): adoption holds every container's per-Boot labels to it,
+ * since Docker merges the image's labels into the container's and an image
+ * can supply any label its Boot left unset.
+ *
+ * @param err  may be NULL.
+ * @return 0; FLAME_EINVALID (not a per-Boot key, or a value a Boot could not
+ *         have given).
+ */
+int warm_record_check_label(const char *key, const char *value, char *err, size_t errlen);
+
 #endif

@@ -119,12 +119,57 @@ static void test_gate_cancel(void **state)
     fixture_stop(&f);
 }
 
+/*
+ * Attack: Docker merges the image's labels into the container's, so a
+ * tenant's image with LABEL flamed.parent-id=... supplies every per-Boot
+ * flamed.* label its Boot left unset, and a restarted flamed read them
+ * unchecked (a parent id with a quote and a newline forged log lines in
+ * runner_retired; a lease of "1x" was read as 1). Adoption holds each
+ * per-Boot label to a Boot's checks, whatever its source; one that fails is
+ * read as unset.
+ */
+#define IMAGE_ID "aaaaaaaaaaaaaaa4"
+static void prepare_image_labels(mem_engine *m)
+{
+    static const char *const labels[] = {
+        RUNNER_LABEL_INSTANCE, "unit", RUNNER_LABEL_ID, IMAGE_ID, RUNNER_LABEL_POOL, "web",
+        RUNNER_LABEL_KEEP, "yes", RUNNER_LABEL_PARENT_ID, "p\" msg=forged\nlevel=error msg=x",
+        RUNNER_LABEL_LEASE_TTL, "60000", RUNNER_LABEL_REQUEST_ID, "r 1",
+        RUNNER_LABEL_MAX_LIFETIME, "12abc", RUNNER_LABEL_IDLE_AFTER, "-5",
+        RUNNER_LABEL_NETWORK, "net\nlevel=error", NULL};
+    mem_engine_add_container(m, "flame-web-aaaaaaaaaaa4", 1, 0, labels);
+}
+
+static void test_per_boot_labels_are_checked_at_adoption(void **state)
+{
+    (void)state;
+    struct fixture f;
+    assert_int_equal(fixture_start(&f, prepare_image_labels), 0);
+    struct runner *r = NULL;
+    assert_int_equal(runner_registry_get(f.svc->reg, IMAGE_ID, &r), 0);
+    assert_int_equal(r->state, S(RUNNING));
+    assert_string_equal(r->parent_id, "");
+    assert_string_equal(r->request_id, "");
+    assert_int_equal(r->lease_ttl_ms, 0);
+    assert_int_equal(r->max_lifetime_ms, 0);
+    assert_int_equal(r->idle_after_ms, 0);
+    assert_false(r->keep_runner);
+    assert_string_equal(r->network, "");
+    for (size_t i = 0; i < r->n_labels; i++)
+        if (strcmp(r->label_keys[i], RUNNER_LABEL_PARENT_ID) == 0 ||
+            strcmp(r->label_keys[i], RUNNER_LABEL_NETWORK) == 0)
+            fail_msg("the unchecked %s is still among the runner's labels", r->label_keys[i]);
+    runner_free(r);
+    fixture_stop(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adopts_its_own),
         cmocka_unit_test(test_gate_waits_for_adoption),
         cmocka_unit_test(test_gate_cancel),
+        cmocka_unit_test(test_per_boot_labels_are_checked_at_adoption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
