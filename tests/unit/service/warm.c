@@ -70,6 +70,20 @@ static void wait_running(struct wfix *f, size_t want)
     assert_int_equal(mem_engine_running(f->m), want);
 }
 
+/* Until n warm runners are ready for a Boot (a container runs a moment
+ * before the manager marks its record RUNNING). */
+static void wait_ready(struct wfix *f, size_t n)
+{
+    size_t ready = 0;
+    for (int i = 0; i < 500; i++) {
+        runner_registry_warm_count(f->svc->reg, POOL, &ready, NULL);
+        if (ready >= n)
+            break;
+        sleep_ms(10);
+    }
+    assert_true(ready >= n);
+}
+
 static size_t list_n(struct wfix *f)
 {
     Flame__V1__ListRequest req = FLAME__V1__LIST_REQUEST__INIT;
@@ -186,9 +200,11 @@ static void a_restart_adopts_a_taken_runner_with_its_record_and_removes_the_rest
     struct wfix f;
     wstart(&f, 1, NULL);
     wait_running(&f, 1);
+    wait_ready(&f, 1);
     Flame__V1__BootResponse *a = boot_meta(&f, "req-a");
     assert_true(a->warm);
     wait_running(&f, 2);
+    wait_ready(&f, 1);
     Flame__V1__BootResponse *b = boot_meta(&f, "req-b");
     assert_true(b->warm);
     wait_running(&f, 3);
@@ -249,6 +265,7 @@ static void record_reads_of_taken_runners_overlap(void **state)
     struct wfix f;
     wstart(&f, MANY, NULL);
     wait_running(&f, MANY);
+    wait_ready(&f, MANY);
     char ids[MANY][RUNNER_ID_LEN + 1];
     for (int i = 0; i < MANY; i++) {
         char rid[32];
