@@ -4,7 +4,10 @@
  * done to the runner's container (exec, logs, stop with a grace period) goes
  * through a Docker containers engine (docker_engine.h) over the same client,
  * to the task's container, when the task runs on the node that client
- * reaches. The spec and the task reading are in swarm_spec.c.
+ * reaches (or, through --swarm-nodes, the node that runs it). The spec and
+ * the task reading are in swarm_spec.c. A runner's state is its task's, read
+ * from the manager; while the task says running, its container's own state
+ * on its node has the last word (the manager hears of an exit later).
  *
  * Events (swarm_watch.c): this node's container events, and a poll of the
  * manager's tasks and nodes that sees every node's runners, and a node that
@@ -24,6 +27,9 @@
 #include "engine/swarm_watch.h"
 
 #define SWARM_POLL_MS 100
+/* The longest a look at a running task's container on its node may take
+ * (ms); the view's own deadline and cancel bound it too. */
+#define SWARM_LOOK_MS 2000
 
 /* This node's swarm id, asked once (GET /info), shared by the views. */
 struct node_cache {
@@ -270,17 +276,6 @@ static int start(struct engine *e, const char *id, long timeout_ms, char *err, s
     }
 }
 
-static int inspect(struct engine *e, const char *id, const char *network, struct engine_state *st,
-                   char *err, size_t errlen)
-{
-    struct swarm_task t;
-    int rc = task_of(e, id, network, &t, err, errlen);
-    if (rc < 0)
-        return rc;
-    swarm_task_state(&t, st);
-    return 0;
-}
-
 /* This node's swarm id (cached once known). */
 static int node_id(struct engine *e, char *out, size_t outlen, char *err, size_t errlen)
 {
@@ -335,21 +330,18 @@ static void node_hostname(struct engine *e, const char *node_id, char *out, size
 }
 
 /*
- * The engine that reaches the task's container: a view of the --swarm-nodes
- * entry of its node (by ID, then hostname), bounded as e is; else this
- * node's containers engine when the task runs here. FLAME_EPRECONDITION when
- * the task has no container yet; FLAME_EUNREACHABLE when its node is neither
- * this one nor in the map, naming the node and the flag (`what` names the
- * op). Free with target_done().
+ * The engine that reaches the container of tg->t (the service id's task,
+ * read): a view of the --swarm-nodes entry of its node (by ID, then
+ * hostname), bounded as e is; else this node's containers engine when the
+ * task runs here. FLAME_EPRECONDITION when the task has no container yet;
+ * FLAME_EUNREACHABLE when its node is neither this one nor in the map, naming
+ * the node and the flag (`what` names the op). Free with target_done().
  */
-static int target_of(struct engine *e, const char *id, const char *what, struct target *tg,
-                     char *err, size_t errlen)
+static int target_node(struct engine *e, const char *id, const char *what, struct target *tg,
+                       char *err, size_t errlen)
 {
     char here[72], host[256];
-    memset(tg, 0, sizeof(*tg));
-    int rc = task_of(e, id, NULL, &tg->t, err, errlen);
-    if (rc < 0)
-        return rc;
+    int rc;
     if (!tg->t.container_id[0]) {
         snprintf(err, errlen, "%s: service %.64s's task has no container (task %s)", what, id,
                  tg->t.state[0] ? tg->t.state : "not scheduled");
@@ -396,6 +388,60 @@ static int target_of(struct engine *e, const char *id, const char *what, struct 
         return rc;
     }
     tg->d = tg->own;
+    return 0;
+}
+
+/* target_node() of the service's task now. */
+static int target_of(struct engine *e, const char *id, const char *what, struct target *tg,
+                     char *err, size_t errlen)
+{
+    memset(tg, 0, sizeof(*tg));
+    int rc = task_of(e, id, NULL, &tg->t, err, errlen);
+    if (rc < 0)
+        return rc;
+    return target_node(e, id, what, tg, err, errlen);
+}
+
+/*
+ * The state of a task that says running, corrected by its container's own
+ * (swarm_task_state_container): the manager hears of a container's exit
+ * after the node does, so a command that exits at once can still be running
+ * there when Boot looks, and Boot would answer RUNNING where one Docker host
+ * answers ABORTED. The container is read on its node when flamed reaches it
+ * (this node, or --swarm-nodes), within SWARM_LOOK_MS; a node it does not
+ * reach, or that does not answer in time, leaves the task's word.
+ */
+static void container_look(struct engine *e, const char *id, const char *network,
+                           struct target *tg, struct engine_state *st)
+{
+    char err[512];
+    docker_client *c = NULL;
+    cJSON *js = NULL;
+    struct docker_container_state cs;
+    if (target_node(e, id, "inspect", tg, err, sizeof(err)) < 0)
+        return;
+    struct docker_bounds b = {.deadline_ms = docker_now_ms() + SWARM_LOOK_MS};
+    if (docker_client_bounded(&c, tg->own_dk ? tg->own_dk : S(e)->dk, &b) == 0 &&
+        docker_container_inspect(c, tg->cid, &js, err, sizeof(err)) == 0 &&
+        docker_container_state_parse(js, network, &cs) == 0)
+        swarm_task_state_container(&tg->t, &cs, st);
+    cJSON_Delete(js);
+    docker_client_free(c);
+    target_done(tg);
+}
+
+/* The service's task now; while it says running, as its container is (container_look). */
+static int inspect(struct engine *e, const char *id, const char *network, struct engine_state *st,
+                   char *err, size_t errlen)
+{
+    struct target tg;
+    memset(&tg, 0, sizeof(tg));
+    int rc = task_of(e, id, network, &tg.t, err, errlen);
+    if (rc < 0)
+        return rc;
+    swarm_task_state(&tg.t, st);
+    if (st->running)
+        container_look(e, id, network, &tg, st);
     return 0;
 }
 

@@ -300,6 +300,27 @@ void swarm_task_state(const struct swarm_task *t, struct engine_state *st)
     snprintf(st->ip_address, sizeof(st->ip_address), "%s", t->ip_address);
 }
 
+void swarm_task_state_container(const struct swarm_task *t, const struct docker_container_state *c,
+                                struct engine_state *st)
+{
+    swarm_task_state(t, st);
+    if (!c || !st->running)
+        return;
+    if (c->running) {
+        if (c->started_at_ms > 0)
+            st->started_at_ms = c->started_at_ms;
+        return;
+    }
+    if (strcmp(c->status, "exited") != 0 && strcmp(c->status, "dead") != 0)
+        return;
+    snprintf(st->status, sizeof(st->status), "%s", c->status);
+    st->running = 0;
+    st->exit_code = c->exit_code;
+    st->oom_killed = c->oom_killed;
+    snprintf(st->error, sizeof(st->error), "%s", c->error);
+    st->started_at_ms = c->started_at_ms;
+}
+
 /* ------------------------------------------------------------ nodes and Watch */
 
 static const cJSON *at2(const cJSON *o, const char *a, const char *b)

@@ -75,6 +75,26 @@ int swarm_task_terminal(const struct swarm_task *t);
  */
 void swarm_task_state(const struct swarm_task *t, struct engine_state *st);
 
+struct docker_container_state;
+
+/**
+ * The task as an engine_state (swarm_task_state), corrected by its
+ * container's own state as the node that runs it reports it (Docker Engine
+ * API ContainerInspect, docker_container_state_parse). The manager learns of
+ * a container's exit after the node does (84 ms seen on one node, more under
+ * load), so while a task still says running:
+ * - a container that has ended (State.Status exited or dead) is reported as
+ *   the Docker engine reports it on one host: its status, running 0, its
+ *   exit code, OOMKilled and State.Error; the address stays the task's;
+ * - a running container gives its StartedAt (the start itself, where the
+ *   task's Status.Timestamp is when the manager heard of it).
+ * Any other container state (paused, restarting) and any task not running
+ * leave the task's word as it is. Pure.
+ * @param c  the container's state (borrowed); NULL: the task's word alone.
+ */
+void swarm_task_state_container(const struct swarm_task *t, const struct docker_container_state *c,
+                                struct engine_state *st);
+
 /** A swarm node, as GET /nodes reports it (copied out of the JSON). */
 struct swarm_node {
     char id[72];            /* ID */

@@ -210,6 +210,38 @@ FL_TEST(boot_of_command_that_exits_is_aborted_with_exit_code_and_logs)
     assert_no_container_left(e);
 }
 
+FL_TEST(boot_of_commands_that_exit_at_once_is_aborted_every_time)
+{
+    /* The race above, run often enough to be seen: on a swarm the manager hears
+     * of the exit after the node's die (84 ms seen), and a Boot that took the
+     * task's "running" for the runner's answered RUNNING once in four. Each
+     * Boot must answer as one Docker host does, with its own exit code. */
+    for (int i = 0; i < 6; i++) {
+        char script[64], marker[32], code[32];
+        snprintf(marker, sizeof(marker), "quick-exit-%d", i);
+        snprintf(script, sizeof(script), "echo %s; exit %d", marker, 3 + i);
+        snprintf(code, sizeof(code), "exit code %d", 3 + i);
+        const char *cmd[] = {"sh", "-c", script, NULL};
+        flame_boot_request req;
+        fl_boot_req_init(e, &req);
+        req.cmd = cmd;
+        flame_status st;
+        int rc = boot_status(e, &req, &st);
+        if (rc == 0)
+            fail_msg("Boot %d of %d answered OK (RUNNING) for a runner whose command exits at "
+                     "once (%s)%s",
+                     i + 1, 6, script,
+                     fl_engine_is_swarm() ? ": the task still said running, and the engine did not "
+                                            "read its container (server/engine/swarm_engine.c "
+                                            "container_look)"
+                                          : "");
+        assert_reason(rc, &st, ABORTED, "RUNNER_EXITED");
+        fl_assert_contains(st.message, code);
+        fl_assert_contains(st.message, marker);
+        assert_no_container_left(e);
+    }
+}
+
 FL_TEST(boot_of_missing_binary_fails_and_leaves_no_container)
 {
     /* Docker's start answers 400 "OCI runtime create failed: ... exec: ... no such file". */
@@ -363,6 +395,7 @@ int main(void)
         FL_UNIT(boot_with_pull_never_of_missing_image_is_not_found),
         FL_UNIT(boot_pulling_missing_image_fails_quickly),
         FL_UNIT(boot_of_command_that_exits_is_aborted_with_exit_code_and_logs),
+        FL_UNIT(boot_of_commands_that_exit_at_once_is_aborted_every_time),
         FL_UNIT(boot_of_missing_binary_fails_and_leaves_no_container),
         FL_UNIT(boot_of_unknown_user_is_start_failed_not_internal),
         FL_UNIT(boot_with_a_mount_runc_cannot_make_is_start_failed),

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "docker/docker.h"
 #include "engine/swarm_spec.h"
 
 static cJSON *parse(const char *text)
@@ -182,6 +183,96 @@ static void the_newest_task_stands_for_the_runner(void **state)
     assert_string_equal(st.ip_address, "10.0.1.5");
     assert_int_equal(swarm_task_pick(tasks, NULL, &t), 0);
     assert_string_equal(t.ip_address, "10.0.0.9");
+    cJSON_Delete(tasks);
+}
+
+/* The task of TASKS (running on the manager's word, on ovl) corrected by a
+ * container whose inspect is `container` (Docker Engine API ContainerInspect,
+ * trimmed). */
+static void task_with_container(const char *container, struct engine_state *st)
+{
+    cJSON *tasks = parse(TASKS), *c = parse(container);
+    struct swarm_task t;
+    struct docker_container_state cs;
+    assert_int_equal(swarm_task_pick(tasks, "ovl", &t), 0);
+    assert_int_equal(docker_container_state_parse(c, "ovl", &cs), 0);
+    swarm_task_state_container(&t, &cs, st);
+    cJSON_Delete(c);
+    cJSON_Delete(tasks);
+}
+
+static void a_running_task_whose_container_exited_is_exited_as_on_one_host(void **state)
+{
+    (void)state;
+    struct engine_state st;
+    /* `sh -c 'exit 5'`: the node's dockerd has it exited; the manager has not heard yet. */
+    task_with_container("{\"State\":{\"Status\":\"exited\",\"Running\":false,\"ExitCode\":5,"
+                        "\"OOMKilled\":false,\"Error\":\"\",\"StartedAt\":\"2026-12-06T03:00:00.25Z\","
+                        "\"FinishedAt\":\"2026-12-06T03:00:00.26Z\"},"
+                        "\"NetworkSettings\":{\"Networks\":{\"ovl\":{\"IPAddress\":\"\"}}}}",
+                        &st);
+    assert_string_equal(st.status, "exited");
+    assert_int_equal(st.running, 0);
+    assert_int_equal(st.exit_code, 5);
+    assert_int_equal(st.oom_killed, 0);
+    assert_string_equal(st.error, "");
+    assert_string_equal(st.ip_address, "10.0.1.5"); /* the task's */
+    assert_int_equal(st.started_at_ms, 1796526000250LL);
+    /* OOM-killed, and dead with Docker's error: as the container says. */
+    task_with_container("{\"State\":{\"Status\":\"exited\",\"Running\":false,\"ExitCode\":137,"
+                        "\"OOMKilled\":true}}",
+                        &st);
+    assert_string_equal(st.status, "exited");
+    assert_int_equal(st.exit_code, 137);
+    assert_int_equal(st.oom_killed, 1);
+    task_with_container("{\"State\":{\"Status\":\"dead\",\"Running\":false,\"ExitCode\":128,"
+                        "\"Error\":\"driver failed\"}}",
+                        &st);
+    assert_string_equal(st.status, "dead");
+    assert_int_equal(st.running, 0);
+    assert_int_equal(st.exit_code, 128);
+    assert_string_equal(st.error, "driver failed");
+}
+
+static void a_running_task_whose_container_runs_gives_the_containers_start(void **state)
+{
+    (void)state;
+    struct engine_state st;
+    task_with_container("{\"State\":{\"Status\":\"running\",\"Running\":true,\"ExitCode\":0,"
+                        "\"StartedAt\":\"2026-12-06T03:00:00.25Z\"}}",
+                        &st);
+    assert_string_equal(st.status, "running");
+    assert_int_equal(st.running, 1);
+    assert_int_equal(st.started_at_ms, 1796526000250LL);
+    assert_string_equal(st.ip_address, "10.0.1.5");
+    /* Paused (Docker: Running true) or restarting: the task's word stands. */
+    task_with_container("{\"State\":{\"Status\":\"restarting\",\"Running\":false,\"ExitCode\":1}}",
+                        &st);
+    assert_string_equal(st.status, "running");
+    assert_int_equal(st.running, 1);
+    assert_int_equal(st.started_at_ms, 1796526000500LL);
+}
+
+static void a_task_not_running_keeps_its_own_word_over_its_container(void **state)
+{
+    (void)state;
+    cJSON *tasks = parse("[{\"Status\":{\"State\":\"failed\",\"Err\":\"task: non-zero exit (3)\","
+                         "\"ContainerStatus\":{\"ContainerID\":\"c\",\"ExitCode\":3}}}]");
+    cJSON *c = parse("{\"State\":{\"Status\":\"running\",\"Running\":true}}");
+    struct swarm_task t;
+    struct docker_container_state cs;
+    struct engine_state st;
+    assert_int_equal(swarm_task_pick(tasks, NULL, &t), 0);
+    assert_int_equal(docker_container_state_parse(c, NULL, &cs), 0);
+    swarm_task_state_container(&t, &cs, &st);
+    assert_string_equal(st.status, "exited");
+    assert_int_equal(st.exit_code, 3);
+    assert_string_equal(st.error, "task failed: task: non-zero exit (3)");
+    /* No container read: the task alone. */
+    swarm_task_state_container(&t, NULL, &st);
+    assert_string_equal(st.status, "exited");
+    assert_int_equal(st.exit_code, 3);
+    cJSON_Delete(c);
     cJSON_Delete(tasks);
 }
 
@@ -373,6 +464,9 @@ int main(void)
         cmocka_unit_test(the_newest_task_stands_for_the_runner),
         cmocka_unit_test(no_task_is_not_found),
         cmocka_unit_test(task_states_map_to_container_states),
+        cmocka_unit_test(a_running_task_whose_container_exited_is_exited_as_on_one_host),
+        cmocka_unit_test(a_running_task_whose_container_runs_gives_the_containers_start),
+        cmocka_unit_test(a_task_not_running_keeps_its_own_word_over_its_container),
         cmocka_unit_test(nodes_are_read_by_id),
         cmocka_unit_test(watch_reads_each_service_newest_task),
         cmocka_unit_test(a_task_on_a_lost_node_has_ended_naming_the_node),
