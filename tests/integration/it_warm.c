@@ -575,6 +575,19 @@ static void warm_flags_are_checked_at_start(void **state)
     assert_int_equal(flx_flamed_run(a2, &out, 10000), 64);
     fl_assert_contains(out, "p1");
     free(out);
+    /* CAP_SYS_ADMIN, even where the policy allows it: a runner could remount the
+     * shared flamed-init read-write and replace it for every pool. */
+    const char *pol = flx_write(e, "sysadmin-policy.json",
+                                "{\"allow\": {\"capabilities\": [\"SYS_ADMIN\"]}}");
+    const char *sysadmin = flx_write(e, "sysadmin.json",
+                                     "{\"pools\": {\"p2\": {\"warm\": 1, \"image\": \"app:1\", "
+                                     "\"host_config\": {\"CapAdd\": [\"sys_admin\"]}}}}");
+    const char *a4[] = {"--listen", "unix:/tmp/fltest-warm-never.sock", "--policy", pol, "--pools",
+                        sysadmin, "--init-path", init_bin(), NULL};
+    assert_int_equal(flx_flamed_run(a4, &out, 10000), 64);
+    fl_assert_contains(out, "p2");
+    fl_assert_contains(out, "CAP_SYS_ADMIN");
+    free(out);
     /* Not with the Swarm engine (a task's stdin cannot take the frame). */
     const char *a3[] = {"--listen", "unix:/tmp/fltest-warm-never.sock", "--engine", "swarm",
                         "--pools", pools, "--init-path", init_bin(), NULL};
