@@ -47,14 +47,18 @@
 /* Inspects at once during a resync: enough to hide Docker's latency, few
  * enough not to crowd a loaded daemon (dockerd serialises much of its work). */
 #define ADOPT_WORKERS 8
-/* Boot-record reads at once (warm_record_read). Each is an exec that the
- * container's own code can stall for its whole bound (WARM_RECORD_READ_MS:
- * SIGSTOP of the exec'd process, a FIFO as the record, an impostor at
- * /.flamed/init), and flamed serves no one until adoption is done. So the
- * reads overlap instead of queueing behind the inspects: M stalled runners
- * cost ceil(M / ADOPT_RECORD_WORKERS) bounds, not M / ADOPT_WORKERS. A read
- * that nobody stalls is ~30 ms of dockerd's exec setup. */
+/* Boot-record reads (warm_record_read). Each is an exec that the container's
+ * own code can stall for its whole bound (WARM_RECORD_READ_MS: SIGSTOP of
+ * the exec'd process, an impostor at /.flamed/init), and flamed serves no one
+ * until adoption is done. dockerd serialises exec setup (~30-50 ms each), so
+ * the reads run ADOPT_WORKERS at a time, as before; but a read that has run
+ * ADOPT_RECORD_SLOW_MS (an honest one takes ~0.3 s with 8 at once) no longer
+ * counts as one of them: another worker starts beside it, up to
+ * ADOPT_RECORD_WORKERS in all. So a stalled read costs the others about
+ * ADOPT_RECORD_SLOW_MS of one slot, not its whole bound, and honest reads
+ * never queue behind more than ADOPT_WORKERS execs while nothing stalls. */
 #define ADOPT_RECORD_WORKERS 64
+#define ADOPT_RECORD_SLOW_MS 1500
 
 /* ------------------------------------------------------------ exits */
 
@@ -263,10 +267,11 @@ struct adopt_pass {
     int adopted, inspected;
 };
 
-/* A lane of workers: the record reads, or every other job. */
+/* A worker of one lane: the record reads, or every other job. */
 struct adopt_lane {
     struct adopt_pass *p;
     int record;
+    int64_t busy_since; /* clock_mono_ms() its current job began; 0: none (under p->mu) */
 };
 
 /* Read one label from a container's labels. */
@@ -496,12 +501,57 @@ static void *pass_worker(void *arg)
         while (*cur < p->n && !p->jobs[*cur].record != !lane->record)
             (*cur)++;
         size_t i = *cur < p->n ? (*cur)++ : p->n;
+        lane->busy_since = i < p->n ? clock_mono_ms() : 0;
         pthread_mutex_unlock(&p->mu);
         if (i >= p->n)
             break;
         run_job(p, &p->jobs[i]);
+        pthread_mutex_lock(&p->mu);
+        lane->busy_since = 0;
+        pthread_mutex_unlock(&p->mu);
     }
     return NULL;
+}
+
+/* Is a record read left that no worker has taken? Caller holds p->mu. */
+static int record_left_locked(struct adopt_pass *p)
+{
+    for (size_t i = p->next_record; i < p->n; i++)
+        if (p->jobs[i].record)
+            return 1;
+    return 0;
+}
+
+/*
+ * Run the record reads: ADOPT_WORKERS workers, and one more each time fewer
+ * than ADOPT_WORKERS are on a read younger than ADOPT_RECORD_SLOW_MS (or
+ * idle), up to ADOPT_RECORD_WORKERS, until every read is taken. *started:
+ * the threads made (th[0..]), for the caller to join.
+ */
+static void run_record_lane(struct adopt_pass *p, struct adopt_lane *w, pthread_t *th, size_t *started)
+{
+    size_t n = 0;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        int left = record_left_locked(p);
+        size_t fresh = 0;
+        int64_t now = clock_mono_ms();
+        for (size_t i = 0; i < n; i++)
+            fresh += !w[i].busy_since || now - w[i].busy_since < ADOPT_RECORD_SLOW_MS;
+        pthread_mutex_unlock(&p->mu);
+        if (!left)
+            break;
+        if (fresh < ADOPT_WORKERS && n < ADOPT_RECORD_WORKERS) {
+            w[n] = (struct adopt_lane){p, 1, 0};
+            if (pthread_create(&th[n], NULL, pass_worker, &w[n]) != 0)
+                break; /* the caller takes what is left on its own thread */
+            n++;
+            continue;
+        }
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    *started = n;
 }
 
 /* Is `id` among the list's runner ids? (n is small enough for a scan per runner.) */
@@ -594,22 +644,25 @@ int service_resync(struct service *svc, char *err, size_t errlen)
         n_record += p.jobs[i].record != 0;
         n_inspect += !p.jobs[i].record && p.jobs[i].inspect;
     }
-    struct adopt_lane others = {&p, 0}, records = {&p, 1};
+    struct adopt_lane others = {&p, 0, 0}, records = {&p, 1, 0};
+    struct adopt_lane *rw = n_record ? calloc(ADOPT_RECORD_WORKERS, sizeof(*rw)) : NULL;
+    pthread_t th[ADOPT_WORKERS], rth[ADOPT_RECORD_WORKERS];
     size_t n_threads = n_inspect > ADOPT_WORKERS ? ADOPT_WORKERS : n_inspect;
-    size_t n_rthreads = n_record > ADOPT_RECORD_WORKERS ? ADOPT_RECORD_WORKERS : n_record;
-    pthread_t th[ADOPT_WORKERS + ADOPT_RECORD_WORKERS];
-    size_t started = 0;
-    for (; started < n_rthreads; started++)
-        if (pthread_create(&th[started], NULL, pass_worker, &records) != 0)
-            break;
-    size_t rstarted = started;
-    for (; n_threads > 1 && started < rstarted + n_threads; started++)
+    size_t started = 0, rstarted = 0;
+    if (n_record && !n_threads && p.n > n_record)
+        n_threads = 1; /* the cheap jobs must not wait for the record reads */
+    for (; (n_record ? n_threads > 0 : n_threads > 1) && started < n_threads; started++)
         if (pthread_create(&th[started], NULL, pass_worker, &others) != 0)
             break;
+    if (rw)
+        run_record_lane(&p, rw, rth, &rstarted);
     pass_worker(&others);  /* this thread works too (alone when nothing needs an inspect) */
     pass_worker(&records); /* and takes the record reads no thread could be made for */
     for (size_t i = 0; i < started; i++)
         pthread_join(th[i], NULL);
+    for (size_t i = 0; i < rstarted; i++)
+        pthread_join(rth[i], NULL);
+    free(rw);
     if (p.adopted || to_adopt)
         flamed_log(LOG_INFO, "runners_adopted", "count=%d listed=%d inspected=%d duration_ms=%lld",
                    p.adopted, list ? (int)list->n : 0, p.inspected, (long long)(clock_mono_ms() - t0));
