@@ -528,6 +528,20 @@ int main(int argc, char **argv)
             exit_code = 70;
             goto done;
         }
+        /* A prefix a Boot may bind read-write must not hold flamed-init: a
+         * runner could replace it for every warm runner of every pool. */
+        const char *in_pool = NULL;
+        const char *cover = policy_host_binds_covering(policy ? policy : pools_policy, init_real,
+                                                       &in_pool);
+        if (cover) {
+            fprintf(stderr, "flamed: --init-path %s lies under %s%s%sallow.host_binds '%s': a "
+                            "runner could bind it read-write and replace flamed-init for every "
+                            "warm runner: install flamed-init outside every host_binds prefix\n",
+                    init_real, in_pool ? "pools." : "", in_pool ? in_pool : "", in_pool ? "." : "",
+                    cover);
+            exit_code = 64;
+            goto done;
+        }
         if (warm_pools_load(&pools, pools_file, policy ? policy : pools_policy, err, sizeof(err)) < 0) {
             fprintf(stderr, "flamed: --pools %s: %s\n", pools_file, err);
             exit_code = 64;

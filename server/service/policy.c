@@ -621,6 +621,22 @@ static void normalize_ref(const char *ref, char *out, size_t outlen)
     snprintf(out, outlen, "%s%s", ref, has_tag ? "" : ":latest");
 }
 
+const char *policy_host_binds_covering(const struct policy *p, const char *path, const char **pool)
+{
+    if (pool)
+        *pool = NULL;
+    for (size_t s = 0; p && path && s <= p->n_pools; s++) {
+        const struct policy_allow *a = s == 0 ? &p->allow : &p->pools[s - 1].allow;
+        for (char **q = a->list[POLICY_HOST_BINDS]; q && *q; q++)
+            if (path_is_or_under(path, *q)) {
+                if (pool)
+                    *pool = s == 0 ? NULL : p->pools[s - 1].name;
+                return *q;
+            }
+    }
+    return NULL;
+}
+
 int policy_image_allowed(const struct policy *p, const char *image)
 {
     if (!p->images)

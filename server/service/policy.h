@@ -143,6 +143,18 @@ const char *policy_switch_name(enum policy_switch sw);
 int policy_check_spawn(const struct policy *p, const Flame__V1__SpawnRequest *req, char *err,
                        size_t errlen);
 
+/**
+ * The allow.host_binds prefix, top level or any pool's, that is or holds
+ * path (an absolute, resolved host path), or NULL when none does: a path a
+ * Boot could bind read-write. flamed refuses to start with --pools when
+ * --init-path is one (flamed-init is shared by every warm runner).
+ *
+ * @param[out] pool  the pool whose allow names it, or NULL for the top level
+ *                   (borrowed from p); may be NULL.
+ * @return the prefix, borrowed from p (as resolved at load).
+ */
+const char *policy_host_binds_covering(const struct policy *p, const char *path, const char **pool);
+
 /** Does image match the allowlist? (exact names; a trailing star is a prefix pattern: "repo/" + star) */
 int policy_image_allowed(const struct policy *p, const char *image);
 

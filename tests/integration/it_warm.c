@@ -588,6 +588,21 @@ static void warm_flags_are_checked_at_start(void **state)
     fl_assert_contains(out, "p2");
     fl_assert_contains(out, "CAP_SYS_ADMIN");
     free(out);
+    /* flamed-init under a host_binds prefix: a Boot could bind it read-write. */
+    char shared[512];
+    snprintf(shared, sizeof(shared), "%s/bindable/flamed-init", flx_dir(e));
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/bindable' && cp '%s' '%s' && chmod 0755 '%s'",
+             flx_dir(e), init_bin(), shared, shared);
+    assert_int_equal(system(cmd), 0);
+    char bpol[1024];
+    snprintf(bpol, sizeof(bpol), "{\"pools\": {\"p3\": {\"allow\": {\"host_binds\": [\"%s/bindable\"]}}}}",
+             flx_dir(e));
+    const char *bp = flx_write(e, "binds-policy.json", bpol);
+    const char *a5[] = {"--listen", "unix:/tmp/fltest-warm-never.sock", "--policy", bp, "--pools",
+                        pools, "--init-path", shared, NULL};
+    assert_int_equal(flx_flamed_run(a5, &out, 10000), 64);
+    fl_assert_contains(out, "pools.p3.allow.host_binds");
+    free(out);
     /* Not with the Swarm engine (a task's stdin cannot take the frame). */
     const char *a3[] = {"--listen", "unix:/tmp/fltest-warm-never.sock", "--engine", "swarm",
                         "--pools", pools, "--init-path", init_bin(), NULL};

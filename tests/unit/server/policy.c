@@ -1932,6 +1932,58 @@ static void size_limits(void **state)
     policy_free(p);
 }
 
+/*
+ * Attack: flamed-init (--init-path) is one host file bound into every warm
+ * runner. A policy whose allow.host_binds (top level or a pool's) is or holds
+ * it lets any Boot of that pool bind it (or its directory) read-write and
+ * replace it for every warm runner of every pool. flamed refuses to start
+ * with such a policy and --pools; policy_host_binds_covering() names the
+ * prefix.
+ */
+static void host_binds_covering_names_the_prefix_that_holds_a_path(void **state)
+{
+    (void)state;
+    char tmpl[] = "/tmp/fltest-secreview-XXXXXX", dir[PATH_MAX];
+    assert_non_null(mkdtemp(tmpl));
+    assert_non_null(realpath(tmpl, dir));
+    char data[PATH_MAX + 16], lib[PATH_MAX + 32], init[PATH_MAX + 48], other[PATH_MAX + 16];
+    snprintf(data, sizeof(data), "%s/data", dir);
+    snprintf(lib, sizeof(lib), "%s/lib", data);
+    snprintf(init, sizeof(init), "%s/flamed-init", lib);
+    snprintf(other, sizeof(other), "%s/other", dir);
+    assert_int_equal(mkdir(data, 0755), 0);
+    assert_int_equal(mkdir(lib, 0755), 0);
+    assert_int_equal(mkdir(other, 0755), 0);
+    FILE *f = fopen(init, "w");
+    assert_non_null(f);
+    fclose(f);
+    struct policy *p = parse_ok(fmt("{\"allow\": {\"host_binds\": [\"%s\"]}}", data), NULL);
+    const char *pool = NULL;
+    const char *got = policy_host_binds_covering(p, init, &pool);
+    assert_non_null(got);
+    assert_string_equal(got, data);
+    assert_null(pool);
+    policy_free(p);
+    p = parse_ok(fmt("{\"pools\": {\"gpu\": {\"allow\": {\"host_binds\": [\"%s\", \"%s\"]}}}}",
+                     other, lib), NULL);
+    got = policy_host_binds_covering(p, init, &pool);
+    assert_non_null(got);
+    assert_string_equal(got, lib);
+    assert_string_equal(pool, "gpu");
+    policy_free(p);
+    p = parse_ok(fmt("{\"allow\": {\"host_binds\": [\"%s/\"]}}", other), NULL);
+    assert_null(policy_host_binds_covering(p, init, &pool));
+    policy_free(p);
+    p = parse_ok(NULL, NULL);
+    assert_null(policy_host_binds_covering(p, init, &pool));
+    policy_free(p);
+    unlink(init);
+    rmdir(lib);
+    rmdir(data);
+    rmdir(other);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1992,6 +2044,7 @@ int main(void)
         cmocka_unit_test(cpu_quota_and_period_are_denied_when_nano_cpus_has_a_ceiling),
         cmocka_unit_test(shm_size_has_its_own_ceiling),
         cmocka_unit_test(size_limits),
+        cmocka_unit_test(host_binds_covering_names_the_prefix_that_holds_a_path),
     };
     return cmocka_run_group_tests_name("policy", tests, fx_setup, fx_teardown);
 }
