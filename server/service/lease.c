@@ -45,11 +45,13 @@ static void *janitor_main(void *arg)
             /* Without its reason (out of memory) the runner is retired all the same. */
             runner_registry_checked(runner_registry_set_error(svc->reg, r->id, due[i].reason), "set_error",
                                     r->id);
-            flamed_log(LOG_INFO, "runner_retired", "runner_id=%s pool=%s reason=\"%s\"", r->id,
-                       r->pool, due[i].reason);
+            char q[512];
+            flamed_log(LOG_INFO, "runner_retired", "runner_id=%s pool=%s reason=%s", r->id, r->pool,
+                       log_quote(q, sizeof(q), due[i].reason));
             unsigned grace = svc->cfg.default_stop_timeout_ms ? svc->cfg.default_stop_timeout_ms : 10000;
             if (service_stop_runner(svc, r, grace, err, sizeof(err)) < 0)
-                flamed_log(LOG_WARN, "runner_retire_failed", "runner_id=%s error=\"%s\"", r->id, err);
+                flamed_log(LOG_WARN, "runner_retire_failed", "runner_id=%s error=%s", r->id,
+                           log_quote(q, sizeof(q), err));
             runner_free(r);
         }
         free(due);
