@@ -11,16 +11,27 @@ defmodule FlameE2E do
 
   @addr "unix:/run/flamed/flamed.sock"
 
+  # Every scenario of main/0, in order; FLTEST_SCENARIOS (comma-separated names)
+  # runs only those, e.g. "basic" with flamed --engine swarm, where warm runners are
+  # UNIMPLEMENTED and pull_policy :never is refused.
+  @scenarios [
+    basic: &__MODULE__.basic/0,
+    warm: &__MODULE__.warm/0,
+    logs: &__MODULE__.logs/0,
+    spread: &__MODULE__.spread/0,
+    missing_image: &__MODULE__.boot_failure_missing_image/0,
+    exits_at_once: &__MODULE__.boot_failure_exits_at_once/0,
+    never_connects_back: &__MODULE__.never_connects_back/0
+  ]
+
   def main do
     capture_logs()
 
-    basic()
-    warm()
-    logs()
-    spread()
-    boot_failure_missing_image()
-    boot_failure_exits_at_once()
-    never_connects_back()
+    for {name, run} <- scenarios() do
+      IO.puts("E2E SCENARIO #{name}")
+      run.()
+    end
+
     no_lingering_connections()
 
     IO.puts("E2E ALL OK")
@@ -33,7 +44,8 @@ defmodule FlameE2E do
 
   # FLAME.call returns the runner's node; cast and place_child run there; the pool's
   # log: reaches the backend; idle shutdown ends the runner.
-  defp basic do
+  @doc false
+  def basic do
     {:ok, _} =
       start_pool(
         name: E2E.Basic,
@@ -106,7 +118,8 @@ defmodule FlameE2E do
   # network, cmd; the rest of a Boot, env included, is per Boot). The first FLAME.call
   # is answered by a runner flamed made ahead (Runner.warm), whose node is
   # node_base@<the listed name>; its idle shutdown ends it as a cold one's does.
-  defp warm do
+  @doc false
+  def warm do
     {:ok, ch} = Flamed.Client.connect(@addr)
 
     # the pool is filled once flamed has made its runner (hidden from List until taken)
@@ -173,7 +186,8 @@ defmodule FlameE2E do
   # Flamed.Client.logs/3 and logs/5 against a runner booted through Flamed.Client: the
   # output so far with stdout and stderr apart, tail, since, follow until the container
   # stops, and flamed's errors.
-  defp logs do
+  @doc false
+  def logs do
     {:ok, ch} = Flamed.Client.connect(@addr)
 
     req = %{
@@ -271,7 +285,8 @@ defmodule FlameE2E do
   end
 
   # max: 2 with max_concurrency: 2 spreads 4 concurrent calls over exactly 2 runners.
-  defp spread do
+  @doc false
+  def spread do
     # config :flame, Flamed.Backend, log: :info survives the pool's default log: false
     Application.put_env(:flame, Flamed.Backend, log: :info)
 
@@ -322,7 +337,8 @@ defmodule FlameE2E do
   end
 
   # A missing image with pull_policy :never: flamed's reason reaches the parent.
-  defp boot_failure_missing_image do
+  @doc false
+  def boot_failure_missing_image do
     opts =
       backend_opts("missing")
       |> Keyword.merge(image: "fltest-missing-image:none", pull_policy: :never)
@@ -337,7 +353,8 @@ defmodule FlameE2E do
   end
 
   # A runner command that exits at once: the parent hears flamed's exit event.
-  defp boot_failure_exits_at_once do
+  @doc false
+  def boot_failure_exits_at_once do
     opts = Keyword.merge(backend_opts("exits"), cmd: ["sh", "-c", "exit 3"])
     result = failed_call(E2E.Exits, opts)
     IO.puts("E2E BOOTFAIL exits #{inspect(result, limit: 20)}")
@@ -355,7 +372,8 @@ defmodule FlameE2E do
   # A runner that runs but never connects back (its command ignores FLAME and SIGTERM):
   # remote_boot exits :timeout after boot_timeout, and the runner is stopped with the
   # short boot_failure_grace (1 s) instead of the 10 s shutdown grace.
-  defp never_connects_back do
+  @doc false
+  def never_connects_back do
     opts =
       backend_opts("silent")
       # long enough for a busy dockerd to start the container (Boot's own deadline)
@@ -457,6 +475,27 @@ defmodule FlameE2E do
 
     IO.puts("E2E READY #{nodes |> Enum.uniq() |> length()}")
     Process.sleep(:infinity)
+  end
+
+  # The scenarios FLTEST_SCENARIOS names (all when unset or empty), in main/0's order;
+  # an unknown name raises, so a typo cannot pass by running nothing.
+  defp scenarios do
+    case System.get_env("FLTEST_SCENARIOS", "") |> String.split(",", trim: true) do
+      [] ->
+        @scenarios
+
+      names ->
+        known = Enum.map(@scenarios, fn {name, _} -> Atom.to_string(name) end)
+
+        for name <- names,
+            name not in known,
+            do:
+              raise(
+                "FLTEST_SCENARIOS: unknown scenario #{name} (known: #{Enum.join(known, ", ")})"
+              )
+
+        Enum.filter(@scenarios, fn {name, _} -> Atom.to_string(name) in names end)
+    end
   end
 
   defp backend_opts(suffix) do
