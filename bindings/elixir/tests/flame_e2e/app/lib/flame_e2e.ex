@@ -57,7 +57,7 @@ defmodule FlameE2E do
         backend: {Flamed.Backend, Keyword.put(backend_opts("basic"), :backend_log, :info)}
       )
 
-    runner = FLAME.call(E2E.Basic, fn -> node() end, timeout: 60_000)
+    {us, runner} = :timer.tc(fn -> FLAME.call(E2E.Basic, fn -> node() end, timeout: 60_000) end)
     check(runner != node(), "FLAME.call ran on another node: #{runner}")
     [base, host] = runner |> Atom.to_string() |> String.split("@")
     check(String.starts_with?(base, "flame-"), "runner node base #{base} is Flamed's")
@@ -65,7 +65,7 @@ defmodule FlameE2E do
     {:ok, runners} = Flamed.Client.list(ch, pool("basic"))
     names = Enum.map(runners, & &1.name)
     check(host in names, "runner host #{host} is the container flamed booted (#{inspect(names)})")
-    IO.puts("E2E RUNNER basic #{host}")
+    IO.puts("E2E RUNNER basic #{host} #{div(us, 1000)} ms")
     Flamed.Client.disconnect(ch)
 
     me = self()
