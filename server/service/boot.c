@@ -476,7 +476,7 @@ static int boot_warm(struct boot_run *br)
     }
     if (rc < 0)
         return rc;
-    warm_kick(svc->warm); /* refill at once */
+    warm_taken(svc->warm, pool); /* refill, after the pool's refill_delay_ms */
     char derr[512] = "";
     /* The frame carries the env and, for a restarted flamed, the metadata a
      * cold runner's labels hold (warm_record.h). */
@@ -484,10 +484,13 @@ static int boot_warm(struct boot_run *br)
         rc = FLAME_ENOMEM;
     else
         rc = warm_record_frame(&frame, &flen, delivered, meta, derr, sizeof(derr));
+    /* How long the delivery and the look took, for the log (bench/flame/timeline). */
+    int64_t t_deliver = clock_mono_ms(), t_inspect, t_looked;
     if (rc == 0)
         rc = br->eng->ops->stdin_deliver(br->eng, claimed->container_id, frame, flen,
                                          BOOT_WARM_DELIVER_MS, derr, sizeof(derr));
     free(frame);
+    t_inspect = t_looked = clock_mono_ms();
     if (rc == 0) {
         /* One look once the command has been exec'd: a command that is not
          * there or fails at once (flamed-init exits 126/127 within a ms of the
@@ -505,6 +508,7 @@ static int boot_warm(struct boot_run *br)
         } else if (irc == 0 && st.ip_address[0]) {
             runner_set_str(&claimed->ip_address, st.ip_address); /* out of memory: the warm one's */
         }
+        t_looked = clock_mono_ms();
     }
     if (rc < 0) {
         /* Never hand out a runner whose env may have arrived in part: remove it. */
@@ -534,8 +538,10 @@ static int boot_warm(struct boot_run *br)
         snprintf(br->ip, sizeof(br->ip), "%s", claimed->ip_address);
         boot_news_join(svc->news, &br->waiter, claimed->id);
         br->waiting = 1;
-        flamed_log(LOG_INFO, "boot_start", "runner_id=%s pool=%s image=%s network=%s warm=1",
-                   claimed->id, pool, claimed->image, claimed->network[0] ? claimed->network : "(default)");
+        flamed_log(LOG_INFO, "boot_start", "runner_id=%s pool=%s image=%s network=%s warm=1 "
+                   "deliver_ms=%lld inspect_ms=%lld",
+                   claimed->id, pool, claimed->image, claimed->network[0] ? claimed->network : "(default)",
+                   (long long)(t_inspect - t_deliver), (long long)(t_looked - t_inspect));
         runner_free(meta);
         runner_free(claimed);
         return 0;

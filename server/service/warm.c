@@ -40,6 +40,7 @@
 
 struct pool_state {
     char **command;        /* flamed-init's argv after "--"; NULL until resolved */
+    _Atomic int64_t refill_after; /* clock_mono_ms(): no make before (warm_taken); 0: none */
     int64_t backoff_until; /* clock_mono_ms(); 0: none */
     int64_t backoff_ms;
     int quota_logged;      /* "quota full" said once until a make succeeds */
@@ -66,6 +67,18 @@ void warm_kick(warm_manager *wm)
     wm->kicked = 1;
     pthread_cond_signal(&wm->cv);
     pthread_mutex_unlock(&wm->mu);
+}
+
+void warm_taken(warm_manager *wm, const char *pool)
+{
+    if (!wm)
+        return;
+    for (size_t i = 0; pool && i < wm->pools->n; i++) {
+        const struct warm_pool *wp = &wm->pools->pools[i];
+        if (wp->refill_delay_ms && strcmp(wp->name, pool) == 0)
+            atomic_store(&wm->ps[i].refill_after, clock_mono_ms() + wp->refill_delay_ms);
+    }
+    warm_kick(wm);
 }
 
 static int stopping_cb(void *ud)
@@ -281,16 +294,24 @@ done:
     return rc;
 }
 
-/* One look at every pool; 1 when a runner was made (look again at once). */
-static int refill(warm_manager *wm)
+/* One look at every pool; 1 when a runner was made (look again at once).
+ * *wake_ms: lowered to when a pool held back by its refill delay may go on. */
+static int refill(warm_manager *wm, int64_t *wake_ms)
 {
     int made = 0;
     for (size_t i = 0; i < wm->pools->n && !stopping_cb(wm); i++) {
         const struct warm_pool *wp = &wm->pools->pools[i];
         struct pool_state *ps = &wm->ps[i];
         size_t ready = 0, making = 0;
+        int64_t after = atomic_load(&ps->refill_after);
         if (!wp->warm || clock_mono_ms() < ps->backoff_until)
             continue;
+        if (after && clock_mono_ms() < after) {
+            /* A runner of this pool was just taken: its start has the machine first. */
+            if (after < *wake_ms)
+                *wake_ms = after;
+            continue;
+        }
         runner_registry_warm_count(wm->svc->reg, wp->name, &ready, &making);
         if (ready + making >= wp->warm)
             continue;
@@ -323,13 +344,16 @@ static void *manager_main(void *arg)
     warm_manager *wm = arg;
     while (!stopping_cb(wm)) {
         int made = 0;
+        int64_t now = clock_mono_ms(), wake = now + WARM_IDLE_WAIT_MS;
         if (service_sync_state(wm->svc) == SERVICE_SYNC_READY)
-            made = refill(wm);
+            made = refill(wm, &wake);
+        else
+            wake = now + 200;
         pthread_mutex_lock(&wm->mu);
         if (!made && !wm->kicked && !atomic_load(&wm->stop)) {
             struct timespec ts;
-            clock_realtime_after_ms(&ts, service_sync_state(wm->svc) == SERVICE_SYNC_READY
-                                             ? WARM_IDLE_WAIT_MS : 200);
+            now = clock_mono_ms();
+            clock_realtime_after_ms(&ts, wake > now ? wake - now : 1);
             pthread_cond_timedwait(&wm->cv, &wm->mu, &ts);
         }
         wm->kicked = 0;

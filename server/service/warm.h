@@ -62,6 +62,15 @@ void warm_stop(warm_manager *wm);
 void warm_kick(warm_manager *wm);
 
 /**
+ * A Boot took a warm runner of `pool` (borrowed, a pool name; NULL or unknown:
+ * only a kick): the pool's next runner is made no sooner than its
+ * `refill_delay_ms` from now, so that the taken runner's own start does not
+ * share the machine with Docker making the next one; then as warm_kick().
+ * Accepts a NULL wm. Thread-safe.
+ */
+void warm_taken(warm_manager *wm, const char *pool);
+
+/**
  * Can this Boot take a warm runner? It can when its pool has a spec with
  * warm > 0 and its canonical request equals the spec: image, network, cmd,
  * the canonical host_config and mounts (as boot_config.c and the policy made

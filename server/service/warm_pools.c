@@ -143,8 +143,8 @@ static void strv_free(char **v)
 
 /* ---------------------------------------------------------------- one pool */
 
-static const char *const spec_keys[] = {"warm", "image", "network", "host_config", "mounts",
-                                        "cmd",  "env",   NULL};
+static const char *const spec_keys[] = {"warm", "refill_delay_ms", "image", "network",
+                                        "host_config", "mounts", "cmd", "env", NULL};
 
 /*
  * flamed-init is one host file, bound read-only into every warm runner of
@@ -202,6 +202,11 @@ static int parse_pool(struct warm_pool *wp, const char *name, const cJSON *spec,
         warm->valuedouble < 0 || warm->valuedouble > WARM_POOL_WARM_MAX)
         return fail(FLAME_EINVALID, err, errlen, "%s.warm must be an integer from 0 to %d", where,
                     WARM_POOL_WARM_MAX);
+    const cJSON *delay = cJSON_GetObjectItemCaseSensitive(spec, "refill_delay_ms");
+    if (delay && (!cJSON_IsNumber(delay) || delay->valuedouble != (double)(int64_t)delay->valuedouble ||
+                  delay->valuedouble < 0 || delay->valuedouble > WARM_REFILL_DELAY_MAX_MS))
+        return fail(FLAME_EINVALID, err, errlen, "%s.refill_delay_ms must be an integer from 0 to %d",
+                    where, WARM_REFILL_DELAY_MAX_MS);
     const cJSON *image = cJSON_GetObjectItemCaseSensitive(spec, "image");
     if (!cJSON_IsString(image) || !image->valuestring[0])
         return fail(FLAME_EINVALID, err, errlen, "%s.image is required: a string", where);
@@ -356,6 +361,7 @@ static int parse_pool(struct warm_pool *wp, const char *name, const cJSON *spec,
             }
     }
     wp->warm = (uint32_t)warm->valuedouble;
+    wp->refill_delay_ms = delay ? (uint32_t)delay->valuedouble : WARM_REFILL_DELAY_DEFAULT_MS;
 done:
     if (rc == FLAME_ENOMEM)
         fail(rc, err, errlen, "out of memory reading %s", where);

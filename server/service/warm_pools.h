@@ -2,7 +2,7 @@
  * server/service/warm_pools.h - the pool file of warm runners (issue 17,
  * docs/warm.md): `flamed --pools FILE`, read by the operator's hand.
  *
- *   {"pools": {"NAME": {"warm": 2, "image": "app:latest", "network": "net",
+ *   {"pools": {"NAME": {"warm": 2, "refill_delay_ms": 1000, "image": "app:latest", "network": "net",
  *                       "host_config": {...}, "mounts": [{...}],
  *                       "cmd": ["..."], "env": {"K": "V"}}}}
  *
@@ -38,12 +38,16 @@ struct policy;
 #define WARM_POOLS_FILE_MAX ((size_t)1 << 20) /* bytes */
 #define WARM_POOLS_MAX 64                     /* pools in one file */
 #define WARM_POOL_WARM_MAX 64                 /* warm runners kept per pool */
+#define WARM_REFILL_DELAY_MAX_MS 60000        /* refill_delay_ms at most */
+#define WARM_REFILL_DELAY_DEFAULT_MS 1000     /* refill_delay_ms when the spec has none */
 #define WARM_INIT_DIR "/.flamed"              /* where flamed mounts flamed-init */
 
 /** One pool's warm spec, in canonical form. Every member is owned by the warm_pools. */
 struct warm_pool {
     char *name;
     uint32_t warm;      /* runners to keep ready; 0 keeps none (the pool is drained) */
+    uint32_t refill_delay_ms; /* after a Boot takes one, wait this long before making
+                                 the next (the taken runner's start gets the CPU) */
     char *image;
     char *network;      /* NULL: none given (flamed's default applies) */
     char **cmd;         /* NULL-terminated; NULL: the image's */

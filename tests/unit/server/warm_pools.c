@@ -151,6 +151,29 @@ static void warm_must_be_a_small_whole_number(void **state)
                    "pools.p.warm");
 }
 
+static void refill_delay_ms_is_optional_and_bounded(void **state)
+{
+    (void)state;
+    struct warm_pools *w = NULL;
+    char err[1024] = "";
+    const char *text = "{\"pools\": {\"a\": {\"warm\": 1, \"image\": \"busybox\"},"
+                       " \"b\": {\"warm\": 1, \"refill_delay_ms\": 0, \"image\": \"busybox\"},"
+                       " \"c\": {\"warm\": 1, \"refill_delay_ms\": 60000, \"image\": \"busybox\"}}}";
+    assert_int_equal(parse_with(builtin, text, &w, err, sizeof(err)), 0);
+    assert_int_equal(warm_pools_find(w, "a")->refill_delay_ms, WARM_REFILL_DELAY_DEFAULT_MS);
+    assert_int_equal(warm_pools_find(w, "b")->refill_delay_ms, 0);
+    assert_int_equal(warm_pools_find(w, "c")->refill_delay_ms, 60000);
+    warm_pools_free(w);
+    assert_refused("{\"pools\": {\"p\": {\"warm\": 1, \"refill_delay_ms\": 60001, \"image\": \"a\"}}}",
+                   FLAME_EINVALID, "pools.p.refill_delay_ms must be an integer from 0 to 60000");
+    assert_refused("{\"pools\": {\"p\": {\"warm\": 1, \"refill_delay_ms\": -1, \"image\": \"a\"}}}",
+                   FLAME_EINVALID, "pools.p.refill_delay_ms");
+    assert_refused("{\"pools\": {\"p\": {\"warm\": 1, \"refill_delay_ms\": 0.5, \"image\": \"a\"}}}",
+                   FLAME_EINVALID, "pools.p.refill_delay_ms");
+    assert_refused("{\"pools\": {\"p\": {\"warm\": 1, \"refill_delay_ms\": \"1\", \"image\": \"a\"}}}",
+                   FLAME_EINVALID, "pools.p.refill_delay_ms");
+}
+
 static void the_spec_is_read_as_a_boot_request_would_be(void **state)
 {
     (void)state;
@@ -433,6 +456,7 @@ int main(void)
         cmocka_unit_test(unknown_keys_are_refused),
         cmocka_unit_test(repeated_keys_are_refused_at_every_level),
         cmocka_unit_test(warm_must_be_a_small_whole_number),
+        cmocka_unit_test(refill_delay_ms_is_optional_and_bounded),
         cmocka_unit_test(the_spec_is_read_as_a_boot_request_would_be),
         cmocka_unit_test(the_policy_applies_to_the_spec),
         cmocka_unit_test(the_policy_defaults_are_applied_and_its_allowlists_hold),

@@ -37,21 +37,28 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static void wstart(struct wfix *f, unsigned warm, const char *policy_json)
+/* Start the service with pool POOL of `warm` runners; extra: more spec keys
+ * ("\"k\": v, "), or "". */
+static void wstart_spec(struct wfix *f, unsigned warm, const char *extra, const char *policy_json)
 {
-    char err[512] = "", json[512];
+    char err[512] = "", json[768];
     memset(f, 0, sizeof(*f));
     assert_int_equal(mem_engine_new(&f->e, &f->m), 0);
     mem_engine_add_image(f->m, FIX_IMAGE);
     assert_int_equal(policy_parse(&f->pol, policy_json, "/var/run/docker.sock", err, sizeof(err)), 0);
     snprintf(json, sizeof(json),
-             "{\"pools\": {\"" POOL "\": {\"warm\": %u, \"image\": \"" FIX_IMAGE "\", "
-             "\"cmd\": [\"serve\"], \"env\": {\"A\": \"1\"}}}}", warm);
+             "{\"pools\": {\"" POOL "\": {\"warm\": %u, %s\"image\": \"" FIX_IMAGE "\", "
+             "\"cmd\": [\"serve\"], \"env\": {\"A\": \"1\"}}}}", warm, extra);
     if (warm_pools_parse(&f->pools, json, strlen(json), f->pol, err, sizeof(err)) < 0)
         fail_msg("pools: %s", err);
     struct service_config cfg = {.instance = "unit", .policy = f->pol, .pools = f->pools,
                                  .init_path = "/opt/flamed/flamed-init"};
     assert_int_equal(service_start(&f->svc, f->e, &cfg), 0);
+}
+
+static void wstart(struct wfix *f, unsigned warm, const char *policy_json)
+{
+    wstart_spec(f, warm, "", policy_json);
 }
 
 static void wstop(struct wfix *f)
@@ -349,6 +356,28 @@ static void a_matching_boot_takes_one_delivers_its_env_and_the_pool_refills(void
     wstop(&f);
 }
 
+/* refill_delay_ms: the taken runner's start has the machine first. The delay
+ * here (60 s) outlasts the test: nothing is made after the take, so the next
+ * matching Boot finds no warm runner and boots cold. */
+static void a_take_holds_the_pools_refill_back_for_its_refill_delay(void **state)
+{
+    (void)state;
+    struct wfix f;
+    wstart_spec(&f, 1, "\"refill_delay_ms\": 60000, ", NULL);
+    wait_running(&f, 1);
+    const char *env[] = {"A", "1", "FLAME_PARENT", "parent-ref", NULL};
+    int warm = -1;
+    char cid[128];
+    assert_int_equal(boot(&f, env, NULL, &warm, cid, sizeof(cid)), 0);
+    assert_int_equal(warm, 1);
+    sleep_ms(300); /* without the delay the in-memory engine refills within a few ms */
+    assert_int_equal(mem_engine_running(f.m), 1);
+    assert_int_equal(boot(&f, env, NULL, &warm, cid, sizeof(cid)), 0);
+    assert_int_equal(warm, 0);
+    assert_int_equal(mem_engine_running(f.m), 2); /* the taken one and the cold one */
+    wstop(&f);
+}
+
 static void a_boot_that_does_not_match_boots_cold(void **state)
 {
     (void)state;
@@ -435,6 +464,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_pool_fills_with_hidden_runners_under_flamed_init),
         cmocka_unit_test(a_matching_boot_takes_one_delivers_its_env_and_the_pool_refills),
+        cmocka_unit_test(a_take_holds_the_pools_refill_back_for_its_refill_delay),
         cmocka_unit_test(a_boot_that_does_not_match_boots_cold),
         cmocka_unit_test(a_failed_delivery_removes_that_runner_and_boots_cold),
         cmocka_unit_test(warm_runners_count_against_the_quotas),
