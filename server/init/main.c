@@ -337,6 +337,27 @@ static int exec_command(char *const *argv, char *const *env)
     return errno = ENOENT, EXIT_NOTFOUND;
 }
 
+#ifdef FLAMED_INIT_TRACE
+#include <time.h>
+/* Measurement builds only (bench/flame/timeline): one line "EVENT UNIX_NS" per
+ * step appended to /.flamed/run/trace; failures are ignored. */
+static void trace_mark(const char *ev)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char line[96];
+    int n = snprintf(line, sizeof(line), "%s %lld\n", ev,
+                     (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+    int fd = open("/.flamed/run/trace", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0 && n > 0) {
+        (void)write_all(fd, line, (size_t)n);
+        close(fd);
+    }
+}
+#else
+#define trace_mark(ev) ((void)0)
+#endif
+
 static void usage(void)
 {
     die(EXIT_INIT, "usage", "flamed-init [--stdin | --file PATH | --fifo PATH] [--record PATH] -- "
@@ -375,8 +396,10 @@ int main(int argc, char **argv)
         from_fifo(fifo, &f, &raw);
     else
         from_stdin(&f, &raw);
+    trace_mark("frame_read");
     if (record)
         write_record(record, raw.data, raw.len);
+    trace_mark("record_written");
     free(raw.data);
     if (env_frame_merge(&merged, environ, &f) < 0)
         die(EXIT_INIT, "out of memory", NULL);
@@ -384,6 +407,7 @@ int main(int argc, char **argv)
 
     /* The stop handlers stay until execve, which resets them to the default:
      * a stop signal up to then ends the runner, as its sender wants. */
+    trace_mark("execve");
     int code = exec_command(cmd, merged.entries);
     fprintf(stderr, "flamed-init: exec %s: %s\n", cmd[0], strerror(errno));
     return code;

@@ -19,9 +19,13 @@ defmodule FlameBench do
   def main do
     rounds = String.to_integer(System.get_env("FLTEST_ROUNDS", "15"))
 
+    arms =
+      System.get_env("FLTEST_ARMS", "flamed warmpool docker")
+      |> String.split()
+      |> Enum.map(&String.to_atom/1)
+
     for i <- 1..rounds do
-      arms = [:flamed, :warmpool, :docker]
-      k = rem(i, 3)
+      k = rem(i, length(arms))
       order = Enum.drop(arms, k) ++ Enum.take(arms, k)
       Enum.each(order, &round(&1, i))
     end
@@ -47,17 +51,20 @@ defmodule FlameBench do
            max_concurrency: 1,
            idle_shutdown_after: 600_000,
            boot_timeout: 60_000,
-           backend: backend(backend, i)}
+           backend: backend_for(backend, i)}
         ],
         strategy: :one_for_one
       )
 
     if backend == :warmpool, do: await_warm_ready(60_000)
+    if backend == :warmdelay, do: await_warm_ready(60_000, env!("FLTEST_POOL") <> "-warmdelay")
     {cold_us, runner} = :timer.tc(fn -> FLAME.call(name, fn -> node() end, timeout: 90_000) end)
     true = runner != node()
 
     label =
-      if backend == :warmpool and not taken_warm?(runner), do: "warmpool-miss", else: backend
+      if backend in [:warmpool, :warmdelay] and not taken_warm?(runner),
+        do: "#{backend}-miss",
+        else: backend
 
     IO.puts("SAMPLE #{label} cold #{Float.round(cold_us / 1000, 3)}")
 
@@ -79,29 +86,31 @@ defmodule FlameBench do
     Process.sleep(1_500)
   end
 
-  # flamed's log (mounted at /run/flamed-log): a runner is ready when flamed has made
-  # more than Boots have taken.
-  defp await_warm_ready(ms) do
-    text = File.read!("/run/flamed-log/flamed.log")
-    count = fn word -> length(String.split(text, word)) - 1 end
+  # flamed's log (mounted at /run/flamed-log): a runner of `pool` is ready when flamed
+  # has made more of them than Boots have taken.
+  @doc false
+  def await_warm_ready(ms, pool \\ env!("FLTEST_POOL") <> "-warm") do
+    lines = File.read!("/run/flamed-log/flamed.log") |> String.split("\n")
+    tag = " pool=#{pool} "
+    count = fn word -> Enum.count(lines, &(String.contains?(&1, word) and String.contains?(&1, tag))) end
 
     cond do
-      count.("warm_runner_ready") > count.("boot_ok_warm") ->
+      count.("msg=warm_runner_ready") > count.("msg=boot_ok_warm") ->
         :ok
 
       ms <= 0 ->
-        raise "flamed had no warm runner ready within 60 s"
+        raise "flamed had no warm runner of #{pool} ready within 60 s"
 
       true ->
         Process.sleep(20)
-        await_warm_ready(ms - 20)
+        await_warm_ready(ms - 20, pool)
     end
   end
 
   defp taken_warm?(runner) do
     [_, host] = runner |> Atom.to_string() |> String.split("@")
     {:ok, ch} = Flamed.Client.connect("unix:/run/flamed/flamed.sock")
-    {:ok, runners} = Flamed.Client.list(ch, env!("FLTEST_POOL") <> "-warm")
+    {:ok, runners} = Flamed.Client.list(ch, "")
     Flamed.Client.disconnect(ch)
     Enum.any?(runners, &(&1.name == host and &1.warm))
   end
@@ -115,7 +124,13 @@ defmodule FlameBench do
     ]
   end
 
-  defp backend(:flamed, _i) do
+  @doc """
+  The backend of an arm (`:flamed`, `:warmpool`, `:docker`) whose runners run
+  `cmd_fun.(extra)` (`extra`: the node flags the arm needs on the command line).
+  """
+  def backend_for(arm, i, cmd_fun \\ &runner_cmd/1), do: backend(arm, i, cmd_fun)
+
+  defp backend(:flamed, _i, cmd_fun) do
     {
       Flamed.Backend,
       # Flamed.Env puts -sname/-setcookie in ERL_AFLAGS
@@ -124,25 +139,31 @@ defmodule FlameBench do
       network: env!("FLTEST_NETWORK"),
       pool: env!("FLTEST_POOL"),
       labels: %{"fltest.run" => env!("FLTEST_RUN")},
-      cmd: runner_cmd("")
+      cmd: cmd_fun.("")
     }
   end
 
   # the same options with the pool flamed keeps warm runners for (run: --pools, whose
   # spec is image, network and this cmd: what Flamed.Backend sends for this pool)
-  defp backend(:warmpool, i) do
-    {Flamed.Backend, opts} = backend(:flamed, i)
+  defp backend(:warmpool, i, cmd_fun) do
+    {Flamed.Backend, opts} = backend(:flamed, i, cmd_fun)
     {Flamed.Backend, Keyword.put(opts, :pool, env!("FLTEST_POOL") <> "-warm")}
   end
 
-  defp backend(:docker, _i) do
+  # the same with a pool whose spec has a refill_delay_ms (run: --pools)
+  defp backend(:warmdelay, i, cmd_fun) do
+    {Flamed.Backend, opts} = backend(:flamed, i, cmd_fun)
+    {Flamed.Backend, Keyword.put(opts, :pool, env!("FLTEST_POOL") <> "-warmdelay")}
+  end
+
+  defp backend(:docker, _i, cmd_fun) do
     {
       FLAMEDockerBackend,
       # FLAMEDockerBackend sets no node name: the runner takes its container's hostname
       # (its node base) and the cookie it is given (RELEASE_COOKIE)
       image: env!("FLTEST_IMAGE"),
       network: env!("FLTEST_NETWORK"),
-      cmd: runner_cmd(~s(--sname "$HOSTNAME" --cookie "$RELEASE_COOKIE")),
+      cmd: cmd_fun.(~s(--sname "$HOSTNAME" --cookie "$RELEASE_COOKIE")),
       env: %{"FLTEST_RUN" => env!("FLTEST_RUN")}
     }
   end
