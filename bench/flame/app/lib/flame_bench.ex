@@ -6,10 +6,12 @@ defmodule FlameBench do
   FLAMEDockerBackend (the Docker socket), same image, same runner command,
   interleaved: each round starts a pool per backend in turn (order rotating), times
   the first call (cold: boots the runner), then `@warm` calls on that runner (warm),
-  stops the pool and waits until the runner's node is down. Before the warm-pool
-  backend's cold call it waits until flamed has a warm runner ready (flamed's log:
-  more `warm_runner_ready` than `boot_ok_warm` lines), so its figure is the "pool
-  ready" case, and it checks with List that the runner was warm. Prints one
+  stops the pool and waits until the runner's node is down. Before every
+  backend's cold call it waits until each of flamed's warm pools (FLTEST_WARM_POOLS)
+  has a runner ready (flamed's log: more `warm_runner_ready` than `boot_ok_warm`
+  lines), so the warm-pool figure is the "pool ready" case and no refill from an
+  earlier round runs beside any backend's call; it checks with List that a warm-pool
+  runner was warm. Prints one
   `SAMPLE backend cold|warm ms` line per measurement (`SAMPLE warmpool-miss ...` for
   a warm-pool call answered by a cold Boot) and `BENCH DONE`.
   """
@@ -56,8 +58,11 @@ defmodule FlameBench do
         strategy: :one_for_one
       )
 
-    if backend == :warmpool, do: await_warm_ready(60_000)
-    if backend == :warmdelay, do: await_warm_ready(60_000, env!("FLTEST_POOL") <> "-warmdelay")
+    # every warm pool ready (no refill in flight) before any arm's cold call: the
+    # only refill beside a measured call is the one that call's own take starts
+    for pool <- String.split(System.get_env("FLTEST_WARM_POOLS", env!("FLTEST_POOL") <> "-warm")),
+        do: await_warm_ready(60_000, pool)
+
     {cold_us, runner} = :timer.tc(fn -> FLAME.call(name, fn -> node() end, timeout: 90_000) end)
     true = runner != node()
 
@@ -92,7 +97,10 @@ defmodule FlameBench do
   def await_warm_ready(ms, pool \\ env!("FLTEST_POOL") <> "-warm") do
     lines = File.read!("/run/flamed-log/flamed.log") |> String.split("\n")
     tag = " pool=#{pool} "
-    count = fn word -> Enum.count(lines, &(String.contains?(&1, word) and String.contains?(&1, tag))) end
+
+    count = fn word ->
+      Enum.count(lines, &(String.contains?(&1, word) and String.contains?(&1, tag)))
+    end
 
     cond do
       count.("msg=warm_runner_ready") > count.("msg=boot_ok_warm") ->
@@ -170,3 +178,4 @@ defmodule FlameBench do
 
   defp env!(name), do: System.fetch_env!(name)
 end
+

@@ -40,7 +40,9 @@ defmodule FlameBench.Timeline do
   end
 
   # microseconds of wall clock for a monotonic timestamp of this node
-  defp wall(mono_native), do: :erlang.convert_time_unit(mono_native + :erlang.time_offset(), :native, :microsecond)
+  defp wall(mono_native),
+    do: :erlang.convert_time_unit(mono_native + :erlang.time_offset(), :native, :microsecond)
+
   defp now_us, do: :os.system_time(:microsecond)
 
   @parent_mfas [
@@ -66,14 +68,20 @@ defmodule FlameBench.Timeline do
       Supervisor.start_link(
         [
           {FLAME.Pool,
-           name: name, min: 0, max: 1, max_concurrency: 1, idle_shutdown_after: 600_000,
-           boot_timeout: 60_000, backend: backend}
+           name: name,
+           min: 0,
+           max: 1,
+           max_concurrency: 1,
+           idle_shutdown_after: 600_000,
+           boot_timeout: 60_000,
+           backend: backend}
         ],
         strategy: :one_for_one
       )
 
-    if arm == :warmpool, do: FlameBench.await_warm_ready(60_000)
-    if arm == :warmdelay, do: FlameBench.await_warm_ready(60_000, System.fetch_env!("FLTEST_POOL") <> "-warmdelay")
+    for pool <- String.split(System.fetch_env!("FLTEST_WARM_POOLS")),
+        do: FlameBench.await_warm_ready(60_000, pool)
+
     flush_nodeups()
     tracer = start_tracer()
     t0 = now_us()
@@ -214,8 +222,13 @@ defmodule FlameBench.Timeline do
     traced = :os.system_time(:microsecond)
     {:ok, _} = Application.ensure_all_started(:flame_bench)
     started = :os.system_time(:microsecond)
-    :persistent_term.put(__MODULE__, [{:runner_e_start, e_start, ""}, {:runner_traced, traced, ""},
-      {:runner_app_started, started, ""}])
+
+    :persistent_term.put(__MODULE__, [
+      {:runner_e_start, e_start, ""},
+      {:runner_traced, traced, ""},
+      {:runner_app_started, started, ""}
+    ])
+
     :ok
   end
 
@@ -272,3 +285,4 @@ defmodule FlameBench.Timeline do
       :persistent_term.get(__MODULE__, []) ++ traced ++ init
   end
 end
+
