@@ -430,7 +430,8 @@ static void container_look(struct engine *e, const char *id, const char *network
     target_done(tg);
 }
 
-/* The service's task now; while it says running, as its container is (container_look). */
+/* The service's task now; while it says running, as its container is (container_look);
+ * once it has ended, with its container's OOMKilled, which the task does not carry. */
 static int inspect(struct engine *e, const char *id, const char *network, struct engine_state *st,
                    char *err, size_t errlen)
 {
@@ -440,7 +441,7 @@ static int inspect(struct engine *e, const char *id, const char *network, struct
     if (rc < 0)
         return rc;
     swarm_task_state(&tg.t, st);
-    if (st->running)
+    if (st->running || strcmp(st->status, "exited") == 0)
         container_look(e, id, network, &tg, st);
     return 0;
 }

@@ -304,14 +304,20 @@ void swarm_task_state_container(const struct swarm_task *t, const struct docker_
                                 struct engine_state *st)
 {
     swarm_task_state(t, st);
-    if (!c || !st->running)
+    if (!c)
         return;
+    int ended = strcmp(c->status, "exited") == 0 || strcmp(c->status, "dead") == 0;
+    if (!st->running) {
+        if (strcmp(st->status, "exited") == 0 && ended)
+            st->oom_killed = c->oom_killed;
+        return;
+    }
     if (c->running) {
         if (c->started_at_ms > 0)
             st->started_at_ms = c->started_at_ms;
         return;
     }
-    if (strcmp(c->status, "exited") != 0 && strcmp(c->status, "dead") != 0)
+    if (!ended)
         return;
     snprintf(st->status, sizeof(st->status), "%s", c->status);
     st->running = 0;

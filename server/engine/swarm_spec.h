@@ -88,8 +88,10 @@ struct docker_container_state;
  *   exit code, OOMKilled and State.Error; the address stays the task's;
  * - a running container gives its StartedAt (the start itself, where the
  *   task's Status.Timestamp is when the manager heard of it).
- * Any other container state (paused, restarting) and any task not running
- * leave the task's word as it is. Pure.
+ * A task that has ended (status exited) keeps its own word, except
+ * OOMKilled, which a task's status does not carry: an ended container's
+ * OOMKilled is taken. Any other container state (paused, restarting) and
+ * any other task state leave the task's word as it is. Pure.
  * @param c  the container's state (borrowed); NULL: the task's word alone.
  */
 void swarm_task_state_container(const struct swarm_task *t, const struct docker_container_state *c,

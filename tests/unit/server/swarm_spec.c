@@ -276,6 +276,39 @@ static void a_task_not_running_keeps_its_own_word_over_its_container(void **stat
     cJSON_Delete(tasks);
 }
 
+static void an_ended_task_takes_its_containers_oom_killed(void **state)
+{
+    (void)state;
+    /* The swarm's task status has no OOMKilled: an OOM-killed runner's task says
+     * failed with exit code 137; its container says why. */
+    cJSON *tasks = parse("[{\"Status\":{\"State\":\"failed\",\"Err\":\"task: non-zero exit (137)\","
+                         "\"ContainerStatus\":{\"ContainerID\":\"c\",\"ExitCode\":137}}}]");
+    cJSON *oom = parse("{\"State\":{\"Status\":\"exited\",\"Running\":false,\"ExitCode\":137,"
+                       "\"OOMKilled\":true}}");
+    cJSON *killed = parse("{\"State\":{\"Status\":\"exited\",\"Running\":false,\"ExitCode\":137,"
+                          "\"OOMKilled\":false}}");
+    struct swarm_task t;
+    struct docker_container_state cs;
+    struct engine_state st;
+    assert_int_equal(swarm_task_pick(tasks, NULL, &t), 0);
+    swarm_task_state(&t, &st);
+    assert_int_equal(st.oom_killed, 0);
+    assert_int_equal(docker_container_state_parse(oom, NULL, &cs), 0);
+    swarm_task_state_container(&t, &cs, &st);
+    assert_string_equal(st.status, "exited");
+    assert_int_equal(st.exit_code, 137);
+    assert_int_equal(st.oom_killed, 1);
+    assert_string_equal(st.error, "task failed: task: non-zero exit (137)");
+    /* Killed by a signal, not the OOM killer: no OOM. */
+    assert_int_equal(docker_container_state_parse(killed, NULL, &cs), 0);
+    swarm_task_state_container(&t, &cs, &st);
+    assert_int_equal(st.exit_code, 137);
+    assert_int_equal(st.oom_killed, 0);
+    cJSON_Delete(killed);
+    cJSON_Delete(oom);
+    cJSON_Delete(tasks);
+}
+
 static void no_task_is_not_found(void **state)
 {
     (void)state;
@@ -467,6 +500,7 @@ int main(void)
         cmocka_unit_test(a_running_task_whose_container_exited_is_exited_as_on_one_host),
         cmocka_unit_test(a_running_task_whose_container_runs_gives_the_containers_start),
         cmocka_unit_test(a_task_not_running_keeps_its_own_word_over_its_container),
+        cmocka_unit_test(an_ended_task_takes_its_containers_oom_killed),
         cmocka_unit_test(nodes_are_read_by_id),
         cmocka_unit_test(watch_reads_each_service_newest_task),
         cmocka_unit_test(a_task_on_a_lost_node_has_ended_naming_the_node),
