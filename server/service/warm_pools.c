@@ -175,6 +175,14 @@ static int remount_capable(const cJSON *hc, const char *where, char *err, size_t
                 where, why);
 }
 
+/* A JSON integer from 0 to max. The range is checked before the cast, which
+ * is undefined for a double beyond int64_t (1e300). */
+static int integer_upto(const cJSON *j, int max)
+{
+    return cJSON_IsNumber(j) && j->valuedouble >= 0 && j->valuedouble <= max &&
+           j->valuedouble == (double)(int64_t)j->valuedouble;
+}
+
 /* Parse pool `name` (spec) into *wp through the BootRequest path. */
 static int parse_pool(struct warm_pool *wp, const char *name, const cJSON *spec,
                       const struct policy *p, char *err, size_t errlen)
@@ -198,13 +206,11 @@ static int parse_pool(struct warm_pool *wp, const char *name, const cJSON *spec,
         return rc;
 
     const cJSON *warm = cJSON_GetObjectItemCaseSensitive(spec, "warm");
-    if (!cJSON_IsNumber(warm) || warm->valuedouble != (double)(int64_t)warm->valuedouble ||
-        warm->valuedouble < 0 || warm->valuedouble > WARM_POOL_WARM_MAX)
+    if (!integer_upto(warm, WARM_POOL_WARM_MAX))
         return fail(FLAME_EINVALID, err, errlen, "%s.warm must be an integer from 0 to %d", where,
                     WARM_POOL_WARM_MAX);
     const cJSON *delay = cJSON_GetObjectItemCaseSensitive(spec, "refill_delay_ms");
-    if (delay && (!cJSON_IsNumber(delay) || delay->valuedouble != (double)(int64_t)delay->valuedouble ||
-                  delay->valuedouble < 0 || delay->valuedouble > WARM_REFILL_DELAY_MAX_MS))
+    if (delay && !integer_upto(delay, WARM_REFILL_DELAY_MAX_MS))
         return fail(FLAME_EINVALID, err, errlen, "%s.refill_delay_ms must be an integer from 0 to %d",
                     where, WARM_REFILL_DELAY_MAX_MS);
     const cJSON *image = cJSON_GetObjectItemCaseSensitive(spec, "image");

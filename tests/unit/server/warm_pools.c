@@ -172,6 +172,11 @@ static void refill_delay_ms_is_optional_and_bounded(void **state)
                    FLAME_EINVALID, "pools.p.refill_delay_ms");
     assert_refused("{\"pools\": {\"p\": {\"warm\": 1, \"refill_delay_ms\": \"1\", \"image\": \"a\"}}}",
                    FLAME_EINVALID, "pools.p.refill_delay_ms");
+    /* Beyond int64_t: refused, the range checked before any cast. */
+    assert_refused("{\"pools\": {\"p\": {\"warm\": 1, \"refill_delay_ms\": 1e300, \"image\": \"a\"}}}",
+                   FLAME_EINVALID, "pools.p.refill_delay_ms");
+    assert_refused("{\"pools\": {\"p\": {\"warm\": 1e300, \"image\": \"a\"}}}", FLAME_EINVALID,
+                   "pools.p.warm must be an integer from 0 to 64");
 }
 
 static void the_spec_is_read_as_a_boot_request_would_be(void **state)
