@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/identity.h"
 #include "common/log.h"
 #include "common/wire.h"
 #include "flame/error.h"
@@ -206,15 +207,12 @@ void runner_registry_spawn_end(runner_registry *reg, const char *id, int64_t now
     pthread_mutex_unlock(&reg->mu);
 }
 
-/* May a caller scoped to pools (NULL: every pool) reach a runner of pool? */
+/* May a caller scoped to pools (NULL: every pool) reach a runner of pool?
+ * The identity's own rule (common/identity.h), which the RPCs apply too. */
 static int in_scope(const char *const *pools, size_t n_pools, const char *pool)
 {
-    if (!pools)
-        return 1;
-    for (size_t i = 0; i < n_pools; i++)
-        if (pools[i] && strcmp(pools[i], pool) == 0)
-            return 1;
-    return 0;
+    const struct caller_identity scope = {.pools = pools, .n_pools = n_pools};
+    return caller_identity_allows_pool(&scope, pool);
 }
 
 /* Is a Watch of parent_id open by a caller that may see pool's runners? */
