@@ -291,6 +291,13 @@ static const char *boot_label(const cJSON *labels, const char *key)
     return v && warm_record_check_label(key, v, NULL, 0) == 0 ? v : NULL;
 }
 
+/* flamed.network is set at create only when the Boot named a network, else it
+ * may be the image's: believed only as a Docker network name. */
+static int network_label_ok(const char *v)
+{
+    return strlen(v) <= REQ_NETWORK_MAX && boot_config_docker_name_ok(v);
+}
+
 /* Adopt one container from its list entry and, when needed, its inspect. */
 /* The container's labels that are the runner's: flamed.* and the Boot's own
  * (RUNNER_LABEL_BOOT_LABELS lists their keys), not those the image adds (Docker
@@ -305,9 +312,9 @@ static void adopt_labels(struct runner *r, const cJSON *labels)
     cJSON_ArrayForEach(l, labels)
     {
         if (!cJSON_IsString(l) ||
-            (warm_record_is_boot_key(l->string) && !boot_label(labels, l->string)) ||
-            (strcmp(l->string, RUNNER_LABEL_NETWORK) == 0 &&
-             (strlen(l->valuestring) > REQ_NETWORK_MAX || !boot_config_docker_name_ok(l->valuestring))))
+            (warm_record_is_boot_key(l->string) &&
+             warm_record_check_label(l->string, l->valuestring, NULL, 0) < 0) ||
+            (strcmp(l->string, RUNNER_LABEL_NETWORK) == 0 && !network_label_ok(l->valuestring)))
             continue;
         int ours = !cJSON_IsArray(keys) ||
                    strncmp(l->string, RUNNER_LABEL_PREFIX, strlen(RUNNER_LABEL_PREFIX)) == 0;
@@ -344,9 +351,7 @@ static int adopt_one(struct service *svc, const struct adopt_job *j, const struc
     }
     const char *rid = label_of(c, RUNNER_LABEL_ID);
     const char *net = label_of(c, RUNNER_LABEL_NETWORK);
-    /* Set at create only when the Boot named a network: else it may be the
-     * image's. Believed only as a Docker network name. */
-    if (net && (strlen(net) > REQ_NETWORK_MAX || !boot_config_docker_name_ok(net)))
+    if (net && !network_label_ok(net))
         net = NULL;
     struct engine_state st;
     memset(&st, 0, sizeof(st));
