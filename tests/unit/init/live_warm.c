@@ -439,7 +439,11 @@ static void a_record_that_cannot_be_written_ends_the_runner_with_125(void **stat
  * /.flamed/init. Whatever it does, adoption's read ends: refused at once, or
  * at its bound (WARM_RECORD_READ_MS), never handed out as a record.
  */
-static void hostile_make(struct warm *w, const char *test, const char *script, const char *user)
+/* Make a warm runner of `test` whose command runs `script` (it echoes READY
+ * when its mischief is done) as `user`, deliver its Boot, then read its
+ * record as adoption does: warm_record_read's code (err: its detail). */
+static int hostile_read(struct warm *w, const char *test, const char *script, const char *user,
+                        char *err, size_t errlen)
 {
     const char *argv[] = {"sh", "-c", script, NULL};
     const struct make_opts o = {.user = user, .tmpfs = 1, .record = 1,
@@ -448,6 +452,14 @@ static void hostile_make(struct warm *w, const char *test, const char *script, c
     const char *env[] = {"FLAME_PARENT=hostile"};
     deliver(w, env, 1);
     assert_true(output_has(w, "READY", 20000));
+    struct engine *e = NULL;
+    assert_int_equal(docker_engine_new(&e, dk), 0);
+    struct env_frame f = {0};
+    int rc = warm_record_read(e, w->id, &f, err, errlen);
+    if (rc == 0)
+        env_frame_free(&f);
+    docker_engine_free(e);
+    return rc;
 }
 
 /* A FIFO as the record: --print-record's open must not wait for a writer. */
@@ -455,18 +467,14 @@ static void a_fifo_as_the_record_is_refused_at_once(void **state_)
 {
     struct warm *w = *state_;
     REQUIRE_DOCKER();
-    hostile_make(w, "fifo",
-                 "rm -f /.flamed/run/boot && mkfifo /.flamed/run/boot && echo READY; "
-                 "trap 'exit 0' TERM; while :; do sleep 0.05; done",
-                 "1000:1000");
-    struct engine *e = NULL;
-    assert_int_equal(docker_engine_new(&e, dk), 0);
-    struct env_frame f = {0};
     char err[512] = "";
-    assert_int_equal(warm_record_read(e, w->id, &f, err, sizeof err), FLAME_EINVALID);
+    int rc = hostile_read(w, "fifo",
+                          "rm -f /.flamed/run/boot && mkfifo /.flamed/run/boot && echo READY; "
+                          "trap 'exit 0' TERM; while :; do sleep 0.05; done",
+                          "1000:1000", err, sizeof err);
+    assert_int_equal(rc, FLAME_EINVALID);
     if (!strstr(err, "not a regular file"))
         fail_msg("detail: %s", err);
-    docker_engine_free(e);
 }
 
 /* An impostor that never ends: the read ends at its bound. */
@@ -474,17 +482,13 @@ static void an_impostor_init_that_hangs_is_cut_at_the_bound(void **state_)
 {
     struct warm *w = *state_;
     REQUIRE_DOCKER();
-    hostile_make(w, "hang",
-                 "mv /.flamed /.moved && mkdir /.flamed && "
-                 "printf '#!/bin/sh\nexec sleep 60\n' >/.flamed/init && chmod +x /.flamed/init && "
-                 "echo READY; trap 'exit 0' TERM; while :; do sleep 0.05; done",
-                 NULL);
-    struct engine *e = NULL;
-    assert_int_equal(docker_engine_new(&e, dk), 0);
-    struct env_frame f = {0};
     char err[512] = "";
-    assert_int_equal(warm_record_read(e, w->id, &f, err, sizeof err), FLAME_ETIMEOUT);
-    docker_engine_free(e);
+    int rc = hostile_read(w, "hang",
+                          "mv /.flamed /.moved && mkdir /.flamed && "
+                          "printf '#!/bin/sh\nexec sleep 60\n' >/.flamed/init && chmod +x /.flamed/init && "
+                          "echo READY; trap 'exit 0' TERM; while :; do sleep 0.05; done",
+                          NULL, err, sizeof err);
+    assert_int_equal(rc, FLAME_ETIMEOUT);
 }
 
 /* An impostor that floods stdout: the read stops at the largest frame. */
@@ -492,20 +496,16 @@ static void an_impostor_init_that_floods_is_cut_at_the_largest_frame(void **stat
 {
     struct warm *w = *state_;
     REQUIRE_DOCKER();
-    hostile_make(w, "flood",
-                 "mv /.flamed /.moved && mkdir /.flamed && "
-                 "printf '#!/bin/sh\nexec yes 12:flamed-env/2,\n' >/.flamed/init && "
-                 "chmod +x /.flamed/init && "
-                 "echo READY; trap 'exit 0' TERM; while :; do sleep 0.05; done",
-                 NULL);
-    struct engine *e = NULL;
-    assert_int_equal(docker_engine_new(&e, dk), 0);
-    struct env_frame f = {0};
     char err[512] = "";
-    assert_int_equal(warm_record_read(e, w->id, &f, err, sizeof err), FLAME_EINVALID);
+    int rc = hostile_read(w, "flood",
+                          "mv /.flamed /.moved && mkdir /.flamed && "
+                          "printf '#!/bin/sh\nexec yes 12:flamed-env/2,\n' >/.flamed/init && "
+                          "chmod +x /.flamed/init && "
+                          "echo READY; trap 'exit 0' TERM; while :; do sleep 0.05; done",
+                          NULL, err, sizeof err);
+    assert_int_equal(rc, FLAME_EINVALID);
     if (!strstr(err, "longer than"))
         fail_msg("detail: %s", err);
-    docker_engine_free(e);
 }
 
 static void writing_to_a_missing_container_is_not_found(void **state_)
