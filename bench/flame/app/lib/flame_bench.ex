@@ -19,25 +19,28 @@ defmodule FlameBench do
   @warm 20
 
   def main do
-    rounds = String.to_integer(System.get_env("FLTEST_ROUNDS", "15"))
-
-    arms =
-      System.get_env("FLTEST_ARMS", "flamed warmpool docker")
-      |> String.split()
-      |> Enum.map(&String.to_atom/1)
-
-    for i <- 1..rounds do
-      k = rem(i, length(arms))
-      order = Enum.drop(arms, k) ++ Enum.take(arms, k)
-      Enum.each(order, &round(&1, i))
-    end
-
+    each_round("15", "flamed warmpool docker", &round/2)
     IO.puts("BENCH DONE")
     System.halt(0)
   catch
     kind, reason ->
       IO.puts("BENCH FAIL: #{Exception.format(kind, reason, __STACKTRACE__)}")
       System.halt(1)
+  end
+
+  @doc """
+  Runs `fun.(arm, round)` for FLTEST_ROUNDS rounds (default `rounds`) of the arms in
+  FLTEST_ARMS (default `arms`, space-separated), interleaved, the order rotating per
+  round.
+  """
+  def each_round(rounds, arms, fun) do
+    rounds = String.to_integer(System.get_env("FLTEST_ROUNDS", rounds))
+    arms = System.get_env("FLTEST_ARMS", arms) |> String.split() |> Enum.map(&String.to_atom/1)
+
+    for i <- 1..rounds do
+      k = rem(i, length(arms))
+      Enum.each(Enum.drop(arms, k) ++ Enum.take(arms, k), &fun.(&1, i))
+    end
   end
 
   defp round(backend, i) do

@@ -19,18 +19,7 @@ defmodule FlameBench.Timeline do
   """
 
   def main do
-    rounds = String.to_integer(System.get_env("FLTEST_ROUNDS", "5"))
-
-    arms =
-      System.get_env("FLTEST_ARMS", "warmpool docker flamed")
-      |> String.split()
-      |> Enum.map(&String.to_atom/1)
-
-    for i <- 1..rounds do
-      k = rem(i, length(arms))
-      Enum.each(Enum.drop(arms, k) ++ Enum.take(arms, k), &round(&1, i))
-    end
-
+    FlameBench.each_round("5", "warmpool docker flamed", &round/2)
     IO.puts("TIMELINE DONE")
     System.halt(0)
   catch
